@@ -1,0 +1,113 @@
+//! Password hashing: argon2id with OWASP parameters, run on the blocking pool
+//! behind a semaphore, so a login flood queues here instead of starving the
+//! async workers that carry proxied traffic.
+
+use std::sync::Arc;
+
+use argon2::{Argon2, PasswordHash, PasswordHasher as _, PasswordVerifier};
+use tokio::sync::Semaphore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+    #[error("the hashing pool is shut down")]
+    Closed,
+}
+
+#[derive(Clone)]
+pub struct Hasher {
+    permits: Arc<Semaphore>,
+    /// Verified against when the email is unknown, so that an unknown email costs
+    /// the same time as a wrong password.
+    dummy: Arc<str>,
+}
+
+impl Hasher {
+    pub fn new(concurrency: usize) -> Result<Hasher, HashError> {
+        let dummy = hash_blocking(&crate::tokens::random_token())?;
+        Ok(Hasher { permits: Arc::new(Semaphore::new(concurrency.max(1))), dummy: dummy.into() })
+    }
+
+    pub async fn hash(&self, password: String) -> Result<String, HashError> {
+        let _permit = self.permits.acquire().await.map_err(|_| HashError::Closed)?;
+        tokio::task::spawn_blocking(move || hash_blocking(&password))
+            .await
+            .map_err(|e| HashError::Hash(e.to_string()))?
+    }
+
+    /// Verifies a password against a stored hash, or against the dummy hash when
+    /// there is none; only `Some(hash)` can ever return true.
+    pub async fn verify(&self, stored: Option<String>, password: String) -> bool {
+        let Ok(_permit) = self.permits.acquire().await else { return false };
+        let real = stored.is_some();
+        let hash = stored.unwrap_or_else(|| self.dummy.to_string());
+        let ok = tokio::task::spawn_blocking(move || verify_blocking(&hash, &password)).await.unwrap_or(false);
+        ok && real
+    }
+}
+
+pub fn hash_blocking(password: &str) -> Result<String, HashError> {
+    let mut salt = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut salt);
+    Argon2::default()
+        .hash_password_with_salt(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| HashError::Hash(e.to_string()))
+}
+
+fn verify_blocking(hash: &str, password: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// The password rule: at least 8 characters and 3 of the 4 classes. Returns the
+/// reason a password fails, in words a form can show.
+pub fn check_rule(password: &str) -> Result<(), &'static str> {
+    if password.chars().count() < 8 {
+        return Err("The password is shorter than 8 characters.");
+    }
+    if password.chars().count() > 256 {
+        return Err("The password is longer than 256 characters.");
+    }
+    let classes = [
+        password.chars().any(|c| c.is_uppercase()),
+        password.chars().any(|c| c.is_lowercase()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(|c| !c.is_alphanumeric()),
+    ];
+    if classes.iter().filter(|c| **c).count() < 3 {
+        return Err("The password needs at least 3 of: upper-case letters, lower-case letters, digits, symbols.");
+    }
+    Ok(())
+}
+
+pub const RULE_TEXT: &str =
+    "At least 8 characters, using at least 3 of: upper-case letters, lower-case letters, digits, symbols.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule() {
+        assert!(check_rule("Abcdefg1").is_ok());
+        assert!(check_rule("abcdefg1!").is_ok());
+        assert!(check_rule("abcdefgh1").is_err());
+        assert!(check_rule("Ab1!").is_err());
+        assert!(check_rule("ABCDEFGH").is_err());
+    }
+
+    #[tokio::test]
+    async fn verify_only_matches_the_right_password() {
+        let h = Hasher::new(2).unwrap();
+        let stored = h.hash("Correct-horse1".into()).await.unwrap();
+        assert!(stored.starts_with("$argon2id$"));
+        assert!(h.verify(Some(stored.clone()), "Correct-horse1".into()).await);
+        assert!(!h.verify(Some(stored), "correct-horse1".into()).await);
+        assert!(!h.verify(None, "anything".into()).await);
+        assert!(!h.verify(Some("garbage".into()), "x".into()).await);
+    }
+}

@@ -1,0 +1,88 @@
+use super::{Result, Store, now, on_pool};
+
+/// What an emailed link is for; a link opens only the flow it was made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    Invite,
+    Unlock,
+    Reset,
+    EmailChange,
+}
+
+impl LinkPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::Invite => "invite",
+            LinkPurpose::Unlock => "unlock",
+            LinkPurpose::Reset => "reset",
+            LinkPurpose::EmailChange => "email-change",
+        }
+    }
+}
+
+pub struct NewLink<'a> {
+    pub token_hash: &'a str,
+    pub purpose: LinkPurpose,
+    pub user_id: i64,
+    pub payload: Option<&'a str>,
+    pub expires_at: i64,
+}
+
+impl Store {
+    /// Stores a link; older unused links of the same purpose for the user are voided.
+    pub async fn create_link(&self, l: NewLink<'_>) -> Result<()> {
+        let t = now();
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("UPDATE link_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
+                .bind(t)
+                .bind(l.user_id)
+                .bind(l.purpose.as_str())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO link_tokens (token_hash, purpose, user_id, payload, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(l.token_hash)
+            .bind(l.purpose.as_str())
+            .bind(l.user_id)
+            .bind(l.payload)
+            .bind(t)
+            .bind(l.expires_at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Whether the link is live (unused, unexpired, of this purpose); returns its user.
+    pub async fn peek_link(&self, token_hash: &str, purpose: LinkPurpose) -> Result<Option<i64>> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar(
+                "SELECT user_id FROM link_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+            )
+            .bind(token_hash)
+            .bind(purpose.as_str())
+            .bind(now())
+            .fetch_optional(p)
+            .await?
+        }))
+    }
+
+    /// Uses the link up in one statement, so two concurrent uses cannot both succeed.
+    pub async fn consume_link(&self, token_hash: &str, purpose: LinkPurpose) -> Result<Option<i64>> {
+        let t = now();
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar(
+                "UPDATE link_tokens SET used_at = $1 WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 \
+                 RETURNING user_id",
+            )
+            .bind(t)
+            .bind(token_hash)
+            .bind(purpose.as_str())
+            .fetch_optional(p)
+            .await?
+        }))
+    }
+}

@@ -1,0 +1,205 @@
+//! The database: SQLite by default, PostgreSQL for several gateway instances.
+//!
+//! sqlx's `Any` driver cannot carry PostgreSQL-specific types, so the store is an
+//! enum over the two pools and each query is written once with `$N` parameters
+//! (both databases accept them) and run through [`on_pool!`], which expands the
+//! same code for each backend. Times are Unix seconds in `BIGINT` columns.
+
+mod links;
+mod sessions;
+mod tenants;
+mod users;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{PgPool, SqlitePool};
+
+pub use links::{LinkPurpose, NewLink};
+pub use sessions::{NewSession, SessionRecord};
+pub use tenants::{TenantRow, TenantSummary};
+pub use users::{NewUser, UserRow};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("cannot create the database folder {path}: {source}")]
+    Folder { path: String, source: std::io::Error },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) pool: Pool,
+}
+
+/// Runs the same code against whichever pool the store holds.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// Whether a sqlx error is a unique-constraint violation (same meaning on both databases).
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Store {
+    /// Connects to `sqlite://…` (creating the file and its folder) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Store> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(opts)
+                .await?;
+            return Ok(Store { pool: Pool::Postgres(pool) });
+        }
+        if !url.starts_with("sqlite:") {
+            return Err(StoreError::Invalid(format!(
+                "unsupported database URL {url:?}: expected sqlite://PATH or postgres://USER@HOST/DB"
+            )));
+        }
+        let opts = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let file = opts.get_filename();
+        if let Some(dir) = Path::new(file).parent() {
+            if !dir.as_os_str().is_empty() && !dir.exists() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|source| StoreError::Folder { path: dir.display().to_string(), source })?;
+            }
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await?;
+        Ok(Store { pool: Pool::Sqlite(pool) })
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Creates or upgrades the schema; returns how many migrations were applied.
+    pub async fn migrate(&self) -> Result<usize> {
+        let before = self.applied_migrations().await.unwrap_or(0);
+        match &self.pool {
+            Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
+            Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
+        }
+        Ok(self.applied_migrations().await?.saturating_sub(before))
+    }
+
+    async fn applied_migrations(&self) -> Result<usize> {
+        let n: i64 = on_pool!(self, p => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(p).await?
+        });
+        Ok(n as usize)
+    }
+
+    /// Fails unless the schema is present and current, with a message naming the fix.
+    pub async fn check_schema(&self) -> Result<()> {
+        let applied = self.applied_migrations().await.map_err(|_| {
+            StoreError::Invalid("the database has no schema yet; run `gateway migrate`".into())
+        })?;
+        let known = match self.pool {
+            Pool::Sqlite(_) => SQLITE_MIGRATIONS.iter().count(),
+            Pool::Postgres(_) => POSTGRES_MIGRATIONS.iter().count(),
+        };
+        if applied < known {
+            return Err(StoreError::Invalid(format!(
+                "the database schema is out of date ({applied} of {known} migrations applied); run `gateway migrate`"
+            )));
+        }
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        on_pool!(self, p => { sqlx::query("SELECT 1").execute(p).await?; });
+        Ok(())
+    }
+
+    /// The change counter that cached copies of policy and sessions follow.
+    pub async fn generation(&self) -> Result<i64> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar("SELECT generation FROM change_log WHERE id = 1").fetch_one(p).await?
+        }))
+    }
+
+    pub(crate) async fn bump_generation(&self) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("UPDATE change_log SET generation = generation + 1 WHERE id = 1").execute(p).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn audit(
+        &self,
+        tenant_id: Option<i64>,
+        actor: Option<&str>,
+        subject: Option<&str>,
+        event: &str,
+        client_ip: Option<&str>,
+        host_kind: Option<&str>,
+    ) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query(
+                "INSERT INTO audit_log (at, tenant_id, actor, subject, event, client_ip, host_kind) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(now())
+            .bind(tenant_id)
+            .bind(actor)
+            .bind(subject)
+            .bind(event)
+            .bind(client_ip)
+            .bind(host_kind)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,120 @@
+use policy::{Factor, HostKind, LoginMethod, Role};
+use sqlx::Row;
+
+use super::{Result, Store, now, on_pool};
+
+pub struct NewSession<'a> {
+    pub id_hash: &'a str,
+    pub user_id: i64,
+    pub host: HostKind,
+    pub factor: Option<Factor>,
+    pub line: Option<&'a str>,
+    pub client_ip: Option<&'a str>,
+    pub expires_at: i64,
+}
+
+/// What a request needs to know about its session, joined with its user.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub user_id: i64,
+    pub tenant_id: i64,
+    pub email: String,
+    pub role: Role,
+    pub method: LoginMethod,
+    pub factor: Option<Factor>,
+    pub host: HostKind,
+    pub expires_at: i64,
+}
+
+impl Store {
+    pub async fn insert_session(&self, s: NewSession<'_>) -> Result<()> {
+        let t = now();
+        on_pool!(self, p => {
+            sqlx::query(
+                "INSERT INTO sessions (id_hash, user_id, host_kind, second_factor, line, client_ip, created_at, last_seen_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
+            )
+            .bind(s.id_hash)
+            .bind(s.user_id)
+            .bind(s.host.as_str())
+            .bind(s.factor.map(|f| f.as_str()))
+            .bind(s.line)
+            .bind(s.client_ip)
+            .bind(t)
+            .bind(s.expires_at)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// The live session with this id hash, or None when it is unknown, expired,
+    /// belongs to a locked user, or holds values this version does not understand.
+    pub async fn session_by_hash(&self, id_hash: &str) -> Result<Option<SessionRecord>> {
+        let t = now();
+        let row = on_pool!(self, p => {
+            sqlx::query(
+                "SELECT s.user_id, s.host_kind, s.second_factor, s.expires_at, u.tenant_id, u.email, u.role, u.login_method \
+                 FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.locked_at IS NULL",
+            )
+            .bind(id_hash)
+            .bind(t)
+            .fetch_optional(p)
+            .await?
+            .map(|r| -> std::result::Result<_, sqlx::Error> {
+                Ok((
+                    r.try_get::<i64, _>("user_id")?,
+                    r.try_get::<String, _>("host_kind")?,
+                    r.try_get::<Option<String>, _>("second_factor")?,
+                    r.try_get::<i64, _>("expires_at")?,
+                    r.try_get::<i64, _>("tenant_id")?,
+                    r.try_get::<String, _>("email")?,
+                    r.try_get::<String, _>("role")?,
+                    r.try_get::<String, _>("login_method")?,
+                ))
+            })
+            .transpose()?
+        });
+        let Some((user_id, host, factor, expires_at, tenant_id, email, role, method)) = row else {
+            return Ok(None);
+        };
+        // Unknown values fail closed: the session is treated as absent.
+        let (Some(host), Ok(role), Ok(method)) = (HostKind::parse(&host), Role::parse(&role), LoginMethod::parse(&method))
+        else {
+            return Ok(None);
+        };
+        let factor = match factor {
+            None => None,
+            Some(f) => match Factor::parse(&f) {
+                Ok(f) => Some(f),
+                Err(_) => return Ok(None),
+            },
+        };
+        Ok(Some(SessionRecord { user_id, tenant_id, email, role, method, factor, host, expires_at }))
+    }
+
+    pub async fn delete_session(&self, id_hash: &str) -> Result<bool> {
+        let n = on_pool!(self, p => {
+            sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(p).await?.rows_affected()
+        });
+        if n > 0 {
+            self.bump_generation().await?;
+        }
+        Ok(n > 0)
+    }
+
+    pub async fn delete_user_sessions(&self, user_id: i64) -> Result<u64> {
+        let n = on_pool!(self, p => {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(p).await?.rows_affected()
+        });
+        self.bump_generation().await?;
+        Ok(n)
+    }
+
+    pub async fn purge_expired_sessions(&self) -> Result<u64> {
+        Ok(on_pool!(self, p => {
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now()).execute(p).await?.rows_affected()
+        }))
+    }
+}

@@ -1,0 +1,236 @@
+use policy::{LineId, Route};
+use sqlx::Row;
+
+use super::{Result, Store, StoreError, is_unique_violation, now, on_pool};
+
+/// A tenant as the database holds it, with its lines and networks as text.
+#[derive(Debug, Clone)]
+pub struct TenantRow {
+    pub id: i64,
+    pub name: String,
+    pub plan: String,
+    pub route: String,
+    pub two_factor: bool,
+    pub lines: Vec<String>,
+    pub networks: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TenantSummary {
+    pub id: i64,
+    pub name: String,
+    pub plan: String,
+    pub route: String,
+    pub two_factor: bool,
+}
+
+impl Store {
+    pub async fn create_tenant(&self, name: &str, plan: &str) -> Result<i64> {
+        let t = now();
+        let res: std::result::Result<i64, sqlx::Error> = on_pool!(self, p => {
+            sqlx::query_scalar(
+                "INSERT INTO tenants (name, plan, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id",
+            )
+            .bind(name)
+            .bind(plan)
+            .bind(t)
+            .fetch_one(p)
+            .await
+        });
+        match res {
+            Ok(id) => {
+                self.bump_generation().await?;
+                Ok(id)
+            }
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!("a tenant named {name:?} already exists"))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn tenant_by_name(&self, name: &str) -> Result<Option<TenantSummary>> {
+        let row = on_pool!(self, p => {
+            sqlx::query("SELECT id, name, plan, route, two_factor FROM tenants WHERE name = $1")
+                .bind(name)
+                .fetch_optional(p)
+                .await?
+                .map(|r| -> std::result::Result<TenantSummary, sqlx::Error> {
+                    Ok(TenantSummary {
+                        id: r.try_get("id")?,
+                        name: r.try_get("name")?,
+                        plan: r.try_get("plan")?,
+                        route: r.try_get("route")?,
+                        two_factor: r.try_get("two_factor")?,
+                    })
+                })
+                .transpose()?
+        });
+        Ok(row)
+    }
+
+    pub async fn require_tenant(&self, name: &str) -> Result<TenantSummary> {
+        self.tenant_by_name(name)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no tenant named {name:?}")))
+    }
+
+    pub async fn set_route(&self, tenant_id: i64, route: Route) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("UPDATE tenants SET route = $1, updated_at = $2 WHERE id = $3")
+                .bind(route.as_str())
+                .bind(now())
+                .bind(tenant_id)
+                .execute(p)
+                .await?;
+        });
+        self.bump_generation().await
+    }
+
+    pub async fn set_two_factor(&self, tenant_id: i64, on: bool) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("UPDATE tenants SET two_factor = $1, updated_at = $2 WHERE id = $3")
+                .bind(on)
+                .bind(now())
+                .bind(tenant_id)
+                .execute(p)
+                .await?;
+        });
+        self.bump_generation().await
+    }
+
+    /// Registers lines; a line already registered to another tenant is refused
+    /// and nothing is added. Returns how many were new.
+    pub async fn add_lines(&self, tenant_id: i64, lines: &[LineId]) -> Result<usize> {
+        let t = now();
+        let mut added = 0;
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for line in lines {
+                let owner: Option<i64> = sqlx::query_scalar("SELECT tenant_id FROM tenant_lines WHERE line = $1")
+                    .bind(line.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                match owner {
+                    Some(id) if id == tenant_id => {}
+                    Some(_) => {
+                        return Err(StoreError::Conflict(format!(
+                            "line {line} is already registered to another tenant; nothing was added"
+                        )));
+                    }
+                    None => {
+                        sqlx::query("INSERT INTO tenant_lines (line, tenant_id, created_at) VALUES ($1, $2, $3)")
+                            .bind(line.as_str())
+                            .bind(tenant_id)
+                            .bind(t)
+                            .execute(&mut *tx)
+                            .await?;
+                        added += 1;
+                    }
+                }
+            }
+            tx.commit().await?;
+        });
+        self.bump_generation().await?;
+        Ok(added)
+    }
+
+    /// Removes lines; returns the ones that were not registered to the tenant.
+    pub async fn remove_lines(&self, tenant_id: i64, lines: &[LineId]) -> Result<Vec<LineId>> {
+        let mut missing = Vec::new();
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for line in lines {
+                let n = sqlx::query("DELETE FROM tenant_lines WHERE line = $1 AND tenant_id = $2")
+                    .bind(line.as_str())
+                    .bind(tenant_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    missing.push(*line);
+                }
+            }
+            tx.commit().await?;
+        });
+        self.bump_generation().await?;
+        Ok(missing)
+    }
+
+    pub async fn add_networks(&self, tenant_id: i64, nets: &[ipnet::IpNet]) -> Result<usize> {
+        let t = now();
+        let mut added = 0;
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for net in nets {
+                let n = sqlx::query(
+                    "INSERT INTO tenant_networks (tenant_id, cidr, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(tenant_id)
+                .bind(net.trunc().to_string())
+                .bind(t)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                added += n as usize;
+            }
+            tx.commit().await?;
+        });
+        self.bump_generation().await?;
+        Ok(added)
+    }
+
+    pub async fn remove_networks(&self, tenant_id: i64, nets: &[ipnet::IpNet]) -> Result<Vec<ipnet::IpNet>> {
+        let mut missing = Vec::new();
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for net in nets {
+                let n = sqlx::query("DELETE FROM tenant_networks WHERE tenant_id = $1 AND cidr = $2")
+                    .bind(tenant_id)
+                    .bind(net.trunc().to_string())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    missing.push(*net);
+                }
+            }
+            tx.commit().await?;
+        });
+        self.bump_generation().await?;
+        Ok(missing)
+    }
+
+    /// Every tenant with its lines and networks: the input of a policy snapshot.
+    pub async fn load_tenants(&self) -> Result<Vec<TenantRow>> {
+        use std::collections::HashMap;
+        let mut by_id: HashMap<i64, TenantRow> = HashMap::new();
+        on_pool!(self, p => {
+            for r in sqlx::query("SELECT id, name, plan, route, two_factor FROM tenants").fetch_all(p).await? {
+                let id: i64 = r.try_get("id")?;
+                by_id.insert(id, TenantRow {
+                    id,
+                    name: r.try_get("name")?,
+                    plan: r.try_get("plan")?,
+                    route: r.try_get("route")?,
+                    two_factor: r.try_get("two_factor")?,
+                    lines: Vec::new(),
+                    networks: Vec::new(),
+                });
+            }
+            for r in sqlx::query("SELECT tenant_id, line FROM tenant_lines").fetch_all(p).await? {
+                let id: i64 = r.try_get("tenant_id")?;
+                if let Some(t) = by_id.get_mut(&id) {
+                    t.lines.push(r.try_get("line")?);
+                }
+            }
+            for r in sqlx::query("SELECT tenant_id, cidr FROM tenant_networks").fetch_all(p).await? {
+                let id: i64 = r.try_get("tenant_id")?;
+                if let Some(t) = by_id.get_mut(&id) {
+                    t.networks.push(r.try_get("cidr")?);
+                }
+            }
+        });
+        let mut rows: Vec<TenantRow> = by_id.into_values().collect();
+        rows.sort_by_key(|t| t.id);
+        Ok(rows)
+    }
+}

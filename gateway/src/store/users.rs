@@ -1,0 +1,126 @@
+use sqlx::Row;
+
+use super::{Result, Store, StoreError, is_unique_violation, now, on_pool};
+
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub email: String,
+    pub role: String,
+    pub login_method: String,
+    pub password_hash: Option<String>,
+    pub locked: bool,
+}
+
+pub struct NewUser<'a> {
+    pub tenant_id: i64,
+    pub email: &'a str,
+    pub role: policy::Role,
+    pub password_hash: Option<&'a str>,
+}
+
+/// Emails are compared in one canonical form everywhere.
+pub fn canonical_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// A deliberately plain check: one `@`, something on both sides, a dot in the
+/// domain, no white space. Delivery is what really proves an address.
+pub fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+impl Store {
+    pub async fn create_user(&self, u: NewUser<'_>) -> Result<i64> {
+        let email = canonical_email(u.email);
+        if !valid_email(&email) {
+            return Err(StoreError::Invalid(format!("{email:?} is not an email address")));
+        }
+        let t = now();
+        let res: std::result::Result<i64, sqlx::Error> = on_pool!(self, p => {
+            sqlx::query_scalar(
+                "INSERT INTO users (tenant_id, email, role, password_hash, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+            )
+            .bind(u.tenant_id)
+            .bind(&email)
+            .bind(u.role.as_str())
+            .bind(u.password_hash)
+            .bind(t)
+            .fetch_one(p)
+            .await
+        });
+        match res {
+            Ok(id) => {
+                self.bump_generation().await?;
+                Ok(id)
+            }
+            Err(e) if is_unique_violation(&e) => {
+                if u.role == policy::Role::Owner && self.user_by_email(&email).await?.is_none() {
+                    Err(StoreError::Conflict("the tenant already has an owner".into()))
+                } else {
+                    Err(StoreError::Conflict(format!("a user with the email {email} already exists")))
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>> {
+        let email = canonical_email(email);
+        Ok(on_pool!(self, p => {
+            sqlx::query(
+                "SELECT id, tenant_id, email, role, login_method, password_hash, locked_at FROM users WHERE email = $1",
+            )
+            .bind(&email)
+            .fetch_optional(p)
+            .await?
+            .map(|r| -> std::result::Result<UserRow, sqlx::Error> {
+                Ok(UserRow {
+                    id: r.try_get("id")?,
+                    tenant_id: r.try_get("tenant_id")?,
+                    email: r.try_get("email")?,
+                    role: r.try_get("role")?,
+                    login_method: r.try_get("login_method")?,
+                    password_hash: r.try_get("password_hash")?,
+                    locked: r.try_get::<Option<i64>, _>("locked_at")?.is_some(),
+                })
+            })
+            .transpose()?
+        }))
+    }
+
+    pub async fn set_password_hash(&self, user_id: i64, hash: &str) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                .bind(hash)
+                .bind(now())
+                .bind(user_id)
+                .execute(p)
+                .await?;
+        });
+        self.bump_generation().await
+    }
+
+    /// Clears the lock and the failure count; returns false for an unknown email.
+    pub async fn unlock_user(&self, email: &str) -> Result<bool> {
+        let email = canonical_email(email);
+        let n = on_pool!(self, p => {
+            sqlx::query("UPDATE users SET locked_at = NULL, failed_logins = 0, updated_at = $1 WHERE email = $2")
+                .bind(now())
+                .bind(&email)
+                .execute(p)
+                .await?
+                .rows_affected()
+        });
+        Ok(n > 0)
+    }
+}
