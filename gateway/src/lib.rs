@@ -1,6 +1,15 @@
 //! The gateway binary's library: everything but the command-line entry point, so
 //! that integration tests can reach the store and the helpers directly.
 
-pub mod store;
+pub mod app;
+pub mod auth;
+pub mod metrics;
 pub mod password;
+pub mod policy_state;
+pub mod proxy;
+pub mod session;
+pub mod store;
 pub mod tokens;
+pub mod ui;
+pub mod demo_origin;
+pub mod serve;

@@ -29,11 +29,19 @@ pub fn decode_token(text: &str) -> Option<[u8; 32]> {
     }
 }
 
+/// SHA-256 of a token's bytes: what caches key on.
+pub fn digest(bytes: &[u8; 32]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
 /// The form in which a token is stored: hex SHA-256 of its 32 bytes.
 pub fn hash_bytes(bytes: &[u8; 32]) -> String {
-    let digest = Sha256::digest(bytes);
+    hex(&digest(bytes))
+}
+
+pub fn hex(bytes: &[u8; 32]) -> String {
     let mut s = String::with_capacity(64);
-    for b in digest {
+    for &b in bytes {
         s.push(char::from(b"0123456789abcdef"[(b >> 4) as usize]));
         s.push(char::from(b"0123456789abcdef"[(b & 15) as usize]));
     }

@@ -21,7 +21,7 @@ use sqlx::{PgPool, SqlitePool};
 pub use links::{LinkPurpose, NewLink};
 pub use sessions::{NewSession, SessionRecord};
 pub use tenants::{TenantRow, TenantSummary};
-pub use users::{NewUser, UserRow};
+pub use users::{NewUser, UserRow, canonical_email, valid_email};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

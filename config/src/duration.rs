@@ -1,0 +1,102 @@
+//! Durations as operators write them: `90s`, `15m`, `12h`, `14d`, or a bare
+//! number of seconds.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, Visitor};
+
+const EXPECTED: &str = "a positive whole number followed by s, m, h or d (e.g. 90s, 15m, 12h, 14d), or a number of seconds";
+
+/// Parses a duration; zero is refused because every duration here is a
+/// lifetime or a timeout, and zero would silently disable the feature.
+pub fn parse_duration(input: &str) -> Result<Duration, String> {
+    let s = input.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let scale: u64 = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("invalid duration {input:?}: expected {EXPECTED}")),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("invalid duration {input:?}: expected {EXPECTED}"))?;
+    seconds(
+        n.checked_mul(scale)
+            .ok_or_else(|| format!("duration {input:?} is too long"))?,
+    )
+}
+
+fn seconds(n: u64) -> Result<Duration, String> {
+    if n == 0 {
+        return Err(format!(
+            "a duration of zero is not allowed; expected {EXPECTED}"
+        ));
+    }
+    Ok(Duration::from_secs(n))
+}
+
+/// `deserialize_with` for a [`Duration`] field.
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    d.deserialize_any(DurationVisitor)
+}
+
+struct DurationVisitor;
+
+impl Visitor<'_> for DurationVisitor {
+    type Value = Duration;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(EXPECTED)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
+        seconds(v).map_err(E::custom)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
+        let v = u64::try_from(v)
+            .map_err(|_| E::custom(format!("invalid duration {v}: expected {EXPECTED}")))?;
+        self.visit_u64(v)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
+        parse_duration(v).map_err(E::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(43_200)));
+        assert_eq!(parse_duration("14d"), Ok(Duration::from_secs(1_209_600)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+    }
+
+    #[test]
+    fn refuses_zero_and_garbage() {
+        for bad in [
+            "0",
+            "0s",
+            "",
+            "s",
+            "1.5h",
+            "10w",
+            "-5m",
+            "5 minutes",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert!(parse_duration("0m").unwrap_err().contains("zero"));
+        assert!(parse_duration("10w").unwrap_err().contains("15m"));
+    }
+}

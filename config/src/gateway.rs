@@ -1,0 +1,464 @@
+//! The shape of `gateway.yaml`, with every default. Loading lives in
+//! `gateway_load.rs`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Deserializer};
+
+use crate::database::redact_database_url;
+use crate::names::HeaderKey;
+use crate::secret::Secret;
+use crate::{duration, names, net};
+
+fn local(port: u16) -> SocketAddr {
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
+}
+
+/// The whole gateway configuration, resolved: secrets read, relative paths made
+/// relative to the file's directory, the origin's name looked up.
+#[derive(Clone)]
+pub struct GatewayConfig {
+    /// The gateway listener, serving both hostnames.
+    pub listen: SocketAddr,
+    /// The two hostnames the gateway answers to.
+    pub hosts: Hosts,
+    /// The storage origin requests are proxied to.
+    pub origin: SocketAddr,
+    /// `sqlite://ABSOLUTE-PATH[?query]`, `sqlite::memory:` or a PostgreSQL URL.
+    /// May hold a password: log it only through [`GatewayConfig::database_redacted`].
+    pub database: String,
+    /// Peers allowed to speak `X-Forwarded-For`.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Where line ids come from and which peers may assert them.
+    pub carrier: Carrier,
+    /// Session cookie and cache settings.
+    pub session: SessionSettings,
+    /// Limits on the login endpoint.
+    pub login: LoginSettings,
+    /// Emailed links (password reset, unlock, invitations).
+    pub links: LinkSettings,
+    /// How mail is sent.
+    pub mail: MailSettings,
+    /// How SMS are sent.
+    pub sms: SmsSettings,
+    /// The Prometheus listener.
+    pub metrics: MetricsSettings,
+    /// The ops policy file, resolved; `None` when set to `null`.
+    pub policy_file: Option<PathBuf>,
+    /// Whether `policy_file` was written in the file: a missing default file
+    /// means "no ops policy", a missing named one is an error.
+    pub policy_file_explicit: bool,
+    /// Text shown on the gateway's own pages.
+    pub ui: UiSettings,
+    /// Worker threads; 0 means one per CPU.
+    pub threads: usize,
+    /// Keys used by the gateway itself.
+    pub secrets: SecretSettings,
+    /// The file this was loaded from.
+    pub path: PathBuf,
+    /// The directory relative paths were resolved against.
+    pub base_dir: PathBuf,
+}
+
+impl GatewayConfig {
+    /// The database URL with any password masked.
+    pub fn database_redacted(&self) -> String {
+        redact_database_url(&self.database)
+    }
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            listen: local(8080),
+            hosts: Hosts::default(),
+            origin: local(9000),
+            database: "sqlite://data/gateway.db".to_owned(),
+            trusted_proxies: Vec::new(),
+            carrier: Carrier::default(),
+            session: SessionSettings::default(),
+            login: LoginSettings::default(),
+            links: LinkSettings::default(),
+            mail: MailSettings::default(),
+            sms: SmsSettings::default(),
+            metrics: MetricsSettings::default(),
+            policy_file: Some(PathBuf::from("policy.yaml")),
+            policy_file_explicit: false,
+            ui: UiSettings::default(),
+            threads: 0,
+            secrets: SecretSettings::default(),
+            path: PathBuf::from("gateway.yaml"),
+            base_dir: PathBuf::from("."),
+        }
+    }
+}
+
+// Hand-written so that a password inside the database URL never reaches a log.
+impl fmt::Debug for GatewayConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GatewayConfig")
+            .field("listen", &self.listen)
+            .field("hosts", &self.hosts)
+            .field("origin", &self.origin)
+            .field("database", &self.database_redacted())
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("carrier", &self.carrier)
+            .field("session", &self.session)
+            .field("login", &self.login)
+            .field("links", &self.links)
+            .field("mail", &self.mail)
+            .field("sms", &self.sms)
+            .field("metrics", &self.metrics)
+            .field("policy_file", &self.policy_file)
+            .field("policy_file_explicit", &self.policy_file_explicit)
+            .field("ui", &self.ui)
+            .field("threads", &self.threads)
+            .field("secrets", &self.secrets)
+            .field("path", &self.path)
+            .field("base_dir", &self.base_dir)
+            .finish()
+    }
+}
+
+/// The two hostnames, lower-case, without a trailing dot or a port.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Hosts {
+    /// Ordinary access: internet or registered networks.
+    #[serde(deserialize_with = "names::hostname")]
+    pub ordinary: String,
+    /// Line authentication: requests arrive through the carrier with a line id.
+    #[serde(deserialize_with = "names::hostname")]
+    pub line_auth: String,
+}
+
+impl Default for Hosts {
+    fn default() -> Self {
+        Hosts {
+            ordinary: "storage.localhost".to_owned(),
+            line_auth: "line.storage.localhost".to_owned(),
+        }
+    }
+}
+
+/// The carrier that asserts line ids.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Carrier {
+    /// Only peers in these networks may assert a line id.
+    #[serde(deserialize_with = "net::nets")]
+    pub trusted_networks: Vec<IpNet>,
+    /// The header carrying the line id.
+    #[serde(deserialize_with = "names::header_name")]
+    pub line_header: String,
+    /// The header carrying the line's region; `None` when the carrier sends none.
+    #[serde(deserialize_with = "names::optional_header_name")]
+    pub region_header: Option<String>,
+    /// Regions whose lines need the user's consent.
+    pub consent_regions: Vec<String>,
+}
+
+impl Default for Carrier {
+    fn default() -> Self {
+        Carrier {
+            trusted_networks: Vec::new(),
+            line_header: "X-Line-Id".to_owned(),
+            region_header: Some("X-Line-Region".to_owned()),
+            consent_regions: vec!["west".to_owned()],
+        }
+    }
+}
+
+/// Session cookie, lifetimes and the session cache.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionSettings {
+    /// The cookie's name.
+    #[serde(deserialize_with = "names::cookie_name")]
+    pub cookie_name: String,
+    /// Mark cookies `Secure`; off only for plain-HTTP development.
+    pub secure_cookies: bool,
+    /// Absolute lifetime of a session.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub lifetime: Duration,
+    /// A session unused this long ends.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub idle_timeout: Duration,
+    /// Sessions kept in memory.
+    pub cache_capacity: u64,
+    /// How long a cached session is trusted before the database is asked again.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub cache_ttl: Duration,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            cookie_name: "gw_session".to_owned(),
+            secure_cookies: true,
+            lifetime: Duration::from_secs(12 * 3600),
+            idle_timeout: Duration::from_secs(2 * 3600),
+            cache_capacity: 100_000,
+            cache_ttl: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Limits on the login endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoginSettings {
+    /// Largest accepted form body.
+    pub max_body_bytes: usize,
+    /// Password hashes computed at once (each is memory-hard).
+    #[serde(deserialize_with = "at_least_one")]
+    pub hash_concurrency: usize,
+    /// Login attempts per source address per minute.
+    pub throttle_per_minute: u32,
+}
+
+impl Default for LoginSettings {
+    fn default() -> Self {
+        LoginSettings {
+            max_body_bytes: 16 * 1024,
+            hash_concurrency: 2,
+            throttle_per_minute: 30,
+        }
+    }
+}
+
+fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let n = crate::scalar::parse_u64(d, "a whole number of at least 1", |n| {
+        if n == 0 {
+            Err("must be at least 1".to_owned())
+        } else {
+            Ok(n)
+        }
+    })?;
+    usize::try_from(n).map_err(|_| serde::de::Error::custom("this number is too large"))
+}
+
+/// Emailed links.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinkSettings {
+    /// How long a link works.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub validity: Duration,
+    /// Base of emailed links, e.g. `https://storage.example.net` (no trailing slash).
+    #[serde(deserialize_with = "names::optional_http_url")]
+    pub public_base_url: Option<String>,
+}
+
+impl Default for LinkSettings {
+    fn default() -> Self {
+        LinkSettings {
+            validity: Duration::from_secs(14 * 86_400),
+            public_base_url: None,
+        }
+    }
+}
+
+/// How mail leaves the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// One `.eml` file per message in `mail.dir` (development).
+    #[default]
+    File,
+    /// An SMTP relay (the `mail.smtp` block).
+    Smtp,
+}
+
+/// Mail settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailSettings {
+    /// File or SMTP.
+    pub transport: MailTransport,
+    /// Where the file transport writes; resolved against the config directory.
+    pub dir: PathBuf,
+    /// The sender address.
+    #[serde(deserialize_with = "names::non_empty")]
+    pub from: String,
+    /// The relay; required when `transport` is `smtp`.
+    pub smtp: Option<SmtpSettings>,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            transport: MailTransport::File,
+            dir: PathBuf::from("data/mail"),
+            from: "noreply@example.net".to_owned(),
+            smtp: None,
+        }
+    }
+}
+
+/// Connection security towards the SMTP relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text (a relay on localhost only).
+    None,
+    /// Plain connection upgraded with STARTTLS (usually port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
+}
+
+/// An SMTP relay.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// The relay's hostname.
+    #[serde(deserialize_with = "names::non_empty")]
+    pub host: String,
+    /// The relay's port.
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// Connection security.
+    #[serde(default)]
+    pub tls: SmtpTls,
+    /// Login name, if the relay wants one.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Login password.
+    #[serde(default)]
+    pub password: Option<Secret>,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+/// How SMS leave the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsTransport {
+    /// One JSON file per message in `sms.dir` (development).
+    #[default]
+    File,
+    /// An HTTP POST per message (the `sms.webhook` block).
+    Webhook,
+}
+
+/// SMS settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsSettings {
+    /// File or webhook.
+    pub transport: SmsTransport,
+    /// Where the file transport writes; resolved against the config directory.
+    pub dir: PathBuf,
+    /// The webhook; required when `transport` is `webhook`.
+    pub webhook: Option<WebhookSettings>,
+}
+
+impl Default for SmsSettings {
+    fn default() -> Self {
+        SmsSettings {
+            transport: SmsTransport::File,
+            dir: PathBuf::from("data/sms"),
+            webhook: None,
+        }
+    }
+}
+
+/// An SMS gateway reached by HTTP POST.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Where to POST.
+    #[serde(deserialize_with = "names::http_url")]
+    pub url: String,
+    /// Extra headers, typically an API key; values are secrets.
+    #[serde(default, deserialize_with = "webhook_headers")]
+    pub headers: BTreeMap<String, Secret>,
+    /// The request body; `{to}` and `{body}` are replaced (JSON-escaped).
+    #[serde(default = "default_body_template")]
+    pub body_template: String,
+}
+
+fn default_body_template() -> String {
+    r#"{"to":"{to}","body":"{body}"}"#.to_owned()
+}
+
+fn webhook_headers<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Secret>, D::Error> {
+    d.deserialize_map(HeadersVisitor)
+}
+
+// A visitor rather than `BTreeMap<HeaderKey, _>` so that each name is checked
+// where it is written and a header given twice is refused, not overwritten.
+struct HeadersVisitor;
+
+impl<'de> serde::de::Visitor<'de> for HeadersVisitor {
+    type Value = BTreeMap<String, Secret>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a mapping of header names to values")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = BTreeMap::new();
+        while let Some(HeaderKey(name)) = map.next_key()? {
+            let value: Secret = map.next_value()?;
+            if out.keys().any(|k: &String| k.eq_ignore_ascii_case(&name)) {
+                return Err(serde::de::Error::custom(format!(
+                    "header {name:?} is given twice"
+                )));
+            }
+            out.insert(name, value);
+        }
+        Ok(out)
+    }
+}
+
+/// The Prometheus listener.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Where `/metrics`, `/healthz` and `/readyz` are served; `None` (`off`) disables.
+    #[serde(deserialize_with = "net::optional_listener")]
+    pub listen: Option<SocketAddr>,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings {
+            listen: Some(local(9100)),
+        }
+    }
+}
+
+/// Text on the gateway's own pages.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UiSettings {
+    /// The product name in titles and emails.
+    #[serde(deserialize_with = "names::non_empty")]
+    pub product_name: String,
+}
+
+impl Default for UiSettings {
+    fn default() -> Self {
+        UiSettings {
+            product_name: "Storage".to_owned(),
+        }
+    }
+}
+
+/// Keys the gateway itself uses.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretSettings {
+    /// Encrypts stored TOTP secrets.
+    pub totp_key: Option<Secret>,
+}

@@ -1,0 +1,178 @@
+//! Reading `gateway.yaml` into a [`GatewayConfig`].
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use serde::{Deserialize, Deserializer};
+
+use crate::error::ConfigError;
+use crate::gateway::{
+    Carrier, GatewayConfig, Hosts, LinkSettings, LoginSettings, MailSettings, MailTransport,
+    MetricsSettings, SecretSettings, SessionSettings, SmsSettings, SmsTransport, UiSettings,
+};
+use crate::locate::locate;
+use crate::{context, database, net, yaml};
+
+/// Reads and validates a gateway configuration file.
+pub fn load_gateway(path: &Path) -> Result<GatewayConfig, ConfigError> {
+    let text = read_text(path)?;
+    parse_gateway(&text, path)
+}
+
+/// Validates gateway configuration `text`; `path` is named in errors and its
+/// directory is the base for relative paths.
+pub fn parse_gateway(text: &str, path: &Path) -> Result<GatewayConfig, ConfigError> {
+    let base_dir = base_dir_of(path);
+    let file: GatewayFile = context::scoped(&base_dir, false, || yaml::from_str(text, path))?;
+    let config = file.into_config(path, base_dir);
+    check(&config, text)?;
+    Ok(config)
+}
+
+pub(crate) fn read_text(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(path, format!("cannot read the file: {e}")))
+}
+
+/// The file's directory, absolute when the working directory is known, so that
+/// resolved paths survive a later change of directory.
+pub(crate) fn base_dir_of(path: &Path) -> PathBuf {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::path::absolute(&dir).unwrap_or(dir)
+}
+
+/// The file as written; differs from [`GatewayConfig`] only in what cannot be
+/// known from a single value (where it came from, whether a key was present).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GatewayFile {
+    #[serde(default = "default_listen", deserialize_with = "net::socket_addr")]
+    listen: SocketAddr,
+    #[serde(default)]
+    hosts: Hosts,
+    #[serde(default = "default_origin", deserialize_with = "net::resolved_addr")]
+    origin: SocketAddr,
+    #[serde(
+        default = "default_database",
+        deserialize_with = "database::deserialize"
+    )]
+    database: String,
+    #[serde(default, deserialize_with = "net::nets")]
+    trusted_proxies: Vec<IpNet>,
+    #[serde(default)]
+    carrier: Carrier,
+    #[serde(default)]
+    session: SessionSettings,
+    #[serde(default)]
+    login: LoginSettings,
+    #[serde(default)]
+    links: LinkSettings,
+    #[serde(default)]
+    mail: MailSettings,
+    #[serde(default)]
+    sms: SmsSettings,
+    #[serde(default)]
+    metrics: MetricsSettings,
+    #[serde(default, deserialize_with = "present")]
+    policy_file: Option<Option<PathBuf>>,
+    #[serde(default)]
+    ui: UiSettings,
+    #[serde(default)]
+    threads: usize,
+    #[serde(default)]
+    secrets: SecretSettings,
+}
+
+fn default_listen() -> SocketAddr {
+    GatewayConfig::default().listen
+}
+
+fn default_origin() -> SocketAddr {
+    GatewayConfig::default().origin
+}
+
+// The default is resolved like a written value, so it depends on the file's directory.
+fn default_database() -> String {
+    let written = GatewayConfig::default().database;
+    database::normalize_database_url(&written, &context::base_dir()).unwrap_or(written)
+}
+
+/// Tells "written as null" (`Some(None)`) from "not written" (`None`).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<PathBuf>>, D::Error> {
+    Option::<PathBuf>::deserialize(d).map(Some)
+}
+
+impl GatewayFile {
+    fn into_config(self, path: &Path, base_dir: PathBuf) -> GatewayConfig {
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base_dir.join(p)
+            }
+        };
+        let mut mail = self.mail;
+        mail.dir = resolve(&mail.dir);
+        let mut sms = self.sms;
+        sms.dir = resolve(&sms.dir);
+        let policy_file_explicit = self.policy_file.is_some();
+        let policy_file = match self.policy_file {
+            Some(written) => written,
+            None => GatewayConfig::default().policy_file,
+        }
+        .map(|p| resolve(&p));
+        GatewayConfig {
+            listen: self.listen,
+            hosts: self.hosts,
+            origin: self.origin,
+            database: self.database,
+            trusted_proxies: self.trusted_proxies,
+            carrier: self.carrier,
+            session: self.session,
+            login: self.login,
+            links: self.links,
+            mail,
+            sms,
+            metrics: self.metrics,
+            policy_file,
+            policy_file_explicit,
+            ui: self.ui,
+            threads: self.threads,
+            secrets: self.secrets,
+            path: path.to_path_buf(),
+            base_dir,
+        }
+    }
+}
+
+/// Checks that involve more than one value; they are placed by key.
+fn check(config: &GatewayConfig, text: &str) -> Result<(), ConfigError> {
+    let at =
+        |keys: &[&str], message: String| ConfigError::at(&config.path, locate(text, keys), message);
+    if config.hosts.ordinary == config.hosts.line_auth {
+        return Err(at(
+            &["hosts", "line_auth"],
+            format!(
+                "hosts.line_auth is the same as hosts.ordinary ({:?}); the two hostnames must differ",
+                config.hosts.line_auth
+            ),
+        ));
+    }
+    if config.mail.transport == MailTransport::Smtp && config.mail.smtp.is_none() {
+        return Err(at(
+            &["mail", "transport"],
+            "mail.transport is smtp but there is no mail.smtp block (host, port, tls, username, password)".to_owned(),
+        ));
+    }
+    if config.sms.transport == SmsTransport::Webhook && config.sms.webhook.is_none() {
+        return Err(at(
+            &["sms", "transport"],
+            "sms.transport is webhook but there is no sms.webhook block (url, headers, body_template)".to_owned(),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,37 @@
+//! Configuration of the line-auth gateway: `gateway.yaml` (listeners, hostnames,
+//! database, transports, …) and the hot-reloaded ops policy file
+//! (`policy.yaml`: path rules and tenants declared as code).
+//!
+//! Every problem is reported as a [`ConfigError`] carrying the file, and where
+//! possible the line and column, of the offending value, so that
+//! `gateway check-config` can print `file:line:column: message`.
+
+mod context;
+mod database;
+mod duration;
+mod error;
+mod gateway;
+mod gateway_load;
+mod locate;
+mod names;
+mod net;
+mod policy_file;
+mod scalar;
+mod secret;
+mod watcher;
+mod yaml;
+
+pub use database::{normalize_database_url, redact_database_url};
+pub use duration::parse_duration;
+pub use error::ConfigError;
+pub use gateway::{
+    Carrier, GatewayConfig, Hosts, LinkSettings, LoginSettings, MailSettings, MailTransport,
+    MetricsSettings, SecretSettings, SessionSettings, SmsSettings, SmsTransport, SmtpSettings,
+    SmtpTls, UiSettings, WebhookSettings,
+};
+pub use gateway_load::{load_gateway, parse_gateway};
+pub use names::{is_token, normalize_hostname};
+pub use net::parse_net;
+pub use policy_file::{DeclaredTenant, OpsPolicy, check_tenant_name, load_policy, parse_policy};
+pub use secret::Secret;
+pub use watcher::PolicyWatcher;

@@ -1,0 +1,101 @@
+//! Finds where a key is written, for problems that only show once the whole file
+//! has been read (two equal hostnames, a missing `smtp:` block). Values are
+//! validated while deserializing and get exact positions from the YAML parser;
+//! this is the fallback, and it only understands block-style mappings.
+
+/// The 1-based line and column of the deepest key of `path` that can be found,
+/// so that a key written in flow style still points at its parent. `None` when
+/// not even the first key is there.
+pub(crate) fn locate(text: &str, path: &[&str]) -> Option<(usize, usize)> {
+    locate_nth(text, path, 0)
+}
+
+/// As [`locate`], but for the `nth` (0-based) occurrence of the last key among
+/// the children of its parent; used to point at the second of two duplicates.
+pub(crate) fn locate_nth(text: &str, path: &[&str], nth: usize) -> Option<(usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = None;
+    // The block to search: lines [start, end) at indentation `indent`.
+    let mut start = 0;
+    let mut end = lines.len();
+    let mut indent = Some(0);
+    for (depth, key) in path.iter().enumerate() {
+        let want = if depth + 1 == path.len() { nth } else { 0 };
+        let Some(child_indent) = indent else { break };
+        let hits: Vec<usize> = (start..end)
+            .filter(|&i| indent_of(lines[i]) == Some(child_indent) && key_of(lines[i]) == Some(key))
+            .collect();
+        let Some(&at) = hits.get(want) else { break };
+        found = Some((at + 1, child_indent + 1));
+        start = at + 1;
+        end = (start..end)
+            .find(|&i| indent_of(lines[i]).is_some_and(|n| n <= child_indent))
+            .unwrap_or(end);
+        indent = (start..end).find_map(|i| indent_of(lines[i]));
+    }
+    found
+}
+
+/// Indentation of a line that holds content; `None` for blank and comment lines.
+fn indent_of(line: &str) -> Option<usize> {
+    let body = line.trim_start_matches(' ');
+    if body.is_empty() || body.starts_with('#') {
+        None
+    } else {
+        Some(line.len() - body.len())
+    }
+}
+
+/// The mapping key a line starts with, unquoted.
+fn key_of(line: &str) -> Option<&str> {
+    let body = line.trim_start_matches(' ');
+    let (key, _) = body.split_once(':')?;
+    let key = key.trim_end();
+    let unquoted = key
+        .strip_prefix('"')
+        .and_then(|k| k.strip_suffix('"'))
+        .or_else(|| key.strip_prefix('\'').and_then(|k| k.strip_suffix('\'')));
+    Some(unquoted.unwrap_or(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "\
+# comment
+hosts:
+  ordinary: a
+  # line_auth: not this one
+  line_auth: b
+mail:
+  transport: smtp
+tenants:
+  acme:
+    lines: [X]
+  \"beta\":
+    lines: [Y]
+  acme:
+    lines: [Z]
+";
+
+    #[test]
+    fn finds_nested_keys() {
+        assert_eq!(locate(TEXT, &["hosts"]), Some((2, 1)));
+        assert_eq!(locate(TEXT, &["hosts", "line_auth"]), Some((5, 3)));
+        assert_eq!(locate(TEXT, &["mail", "transport"]), Some((7, 3)));
+        assert_eq!(locate(TEXT, &["tenants", "beta", "lines"]), Some((12, 5)));
+    }
+
+    #[test]
+    fn falls_back_to_the_deepest_parent() {
+        assert_eq!(locate(TEXT, &["mail", "smtp"]), Some((6, 1)));
+        assert_eq!(locate(TEXT, &["nothing"]), None);
+    }
+
+    #[test]
+    fn finds_the_second_duplicate() {
+        assert_eq!(locate_nth(TEXT, &["tenants", "acme"], 1), Some((13, 3)));
+        assert_eq!(locate_nth(TEXT, &["tenants", "acme"], 0), Some((9, 3)));
+    }
+}

@@ -1,0 +1,205 @@
+//! Hot reload of the ops policy file.
+
+use std::ffi::OsString;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::Duration;
+
+use notify::event::{AccessKind, AccessMode};
+use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+
+use crate::error::ConfigError;
+use crate::policy_file::{OpsPolicy, parse_policy};
+
+/// Editors and deploy tools write a file in several steps; wait this long after
+/// the last event before reading it.
+const DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// Watches the ops policy file and reports each new version (or the error that
+/// keeps it from being used). Dropping the watcher stops it.
+pub struct PolicyWatcher {
+    // Held only to keep the OS watch alive; dropping it ends the event stream.
+    _watcher: RecommendedWatcher,
+    stop: Sender<Message>,
+}
+
+enum Message {
+    Changed,
+    WatchError(String),
+    Stop,
+}
+
+/// What was last seen at the path, so that unchanged content and a file that
+/// stays missing are not reported again.
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum Seen {
+    Content(u64),
+    Missing,
+    Unknown,
+}
+
+impl PolicyWatcher {
+    /// Starts watching `path`. The file's current content counts as already
+    /// loaded: `on_change` is called only once it changes. It runs on the
+    /// watcher's own thread with the parse result; on `Err` the caller should
+    /// keep its current policy.
+    pub fn spawn(
+        path: PathBuf,
+        on_change: impl Fn(Result<OpsPolicy, ConfigError>) + Send + 'static,
+    ) -> Result<PolicyWatcher, ConfigError> {
+        let path = std::path::absolute(&path).unwrap_or(path);
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            return Err(ConfigError::new(
+                &path,
+                "cannot watch this path: it names no file",
+            ));
+        };
+        let (dir, name) = (dir.to_path_buf(), name.to_os_string());
+        let (tx, rx) = mpsc::channel();
+        let events = tx.clone();
+        let watched = name.clone();
+        // The directory is watched, not the file: a file replaced by rename is a
+        // new inode, which a watch on the old one would never see.
+        let mut watcher = notify::recommended_watcher(move |res: notify::Result<Event>| {
+            let msg = match res {
+                Ok(ev) if concerns(&ev, &watched) => Message::Changed,
+                Ok(_) => return,
+                Err(e) => Message::WatchError(e.to_string()),
+            };
+            // The receiver is gone only when the watcher is being dropped.
+            let _ = events.send(msg);
+        })
+        .map_err(|e| ConfigError::new(&path, format!("cannot watch the policy file: {e}")))?;
+        watcher
+            .watch(&dir, RecursiveMode::NonRecursive)
+            .map_err(|e| {
+                ConfigError::new(
+                    &path,
+                    format!("cannot watch directory {}: {e}", dir.display()),
+                )
+            })?;
+        let seen = fingerprint(&path);
+        let thread_path = path.clone();
+        std::thread::Builder::new()
+            .name("policy-watcher".to_owned())
+            .spawn(move || run(thread_path, seen, rx, on_change))
+            .map_err(|e| {
+                ConfigError::new(
+                    &path,
+                    format!("cannot start the policy watcher thread: {e}"),
+                )
+            })?;
+        tracing::info!(path = %path.display(), "watching the ops policy file");
+        Ok(PolicyWatcher {
+            _watcher: watcher,
+            stop: tx,
+        })
+    }
+}
+
+impl Drop for PolicyWatcher {
+    fn drop(&mut self) {
+        let _ = self.stop.send(Message::Stop);
+    }
+}
+
+fn concerns(ev: &Event, name: &OsString) -> bool {
+    // Reads (including ours) would otherwise trigger reloads; a close after
+    // writing is the one access event that means new content.
+    let relevant = match ev.kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
+    };
+    relevant
+        && ev
+            .paths
+            .iter()
+            .any(|p| p.file_name() == Some(name.as_os_str()))
+}
+
+fn fingerprint(path: &Path) -> Seen {
+    match std::fs::read(path) {
+        Ok(bytes) => Seen::Content(hash(&bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Seen::Missing,
+        Err(_) => Seen::Unknown,
+    }
+}
+
+fn hash(bytes: &[u8]) -> u64 {
+    let mut h = DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+fn run(
+    path: PathBuf,
+    mut seen: Seen,
+    rx: Receiver<Message>,
+    on_change: impl Fn(Result<OpsPolicy, ConfigError>),
+) {
+    loop {
+        match rx.recv() {
+            Ok(Message::Changed) => {}
+            Ok(Message::WatchError(e)) => {
+                tracing::warn!(path = %path.display(), error = %e, "policy file watch error");
+                continue;
+            }
+            Ok(Message::Stop) | Err(_) => return,
+        }
+        if !settle(&rx) {
+            return;
+        }
+        let (now, result) = match std::fs::read(&path) {
+            Ok(bytes) => {
+                let now = Seen::Content(hash(&bytes));
+                let result = match String::from_utf8(bytes) {
+                    Ok(text) => parse_policy(&text, &path),
+                    Err(_) => Err(ConfigError::new(&path, "the policy file is not UTF-8 text")),
+                };
+                (now, result)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (
+                Seen::Missing,
+                Err(ConfigError::new(
+                    &path,
+                    "the policy file was removed; keeping the current policy",
+                )),
+            ),
+            Err(e) => (
+                Seen::Unknown,
+                Err(ConfigError::new(
+                    &path,
+                    format!("cannot read the policy file: {e}"),
+                )),
+            ),
+        };
+        if now == seen && now != Seen::Unknown {
+            tracing::debug!(path = %path.display(), "policy file event without a change");
+            continue;
+        }
+        seen = now;
+        match &result {
+            Ok(p) => tracing::info!(
+                path = %path.display(),
+                rules = p.rules.rules().len(),
+                tenants = p.tenants.len(),
+                "ops policy file changed"
+            ),
+            Err(e) => tracing::warn!(error = %e, "ops policy file rejected"),
+        }
+        on_change(result);
+    }
+}
+
+/// Waits until no event has arrived for [`DEBOUNCE`]; `false` when told to stop.
+fn settle(rx: &Receiver<Message>) -> bool {
+    loop {
+        match rx.recv_timeout(DEBOUNCE) {
+            Ok(Message::Changed | Message::WatchError(_)) => continue,
+            Ok(Message::Stop) | Err(RecvTimeoutError::Disconnected) => return false,
+            Err(RecvTimeoutError::Timeout) => return true,
+        }
+    }
+}

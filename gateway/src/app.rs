@@ -1,0 +1,51 @@
+//! The state every request shares: configuration, store, policy, session cache.
+
+use std::sync::Arc;
+
+use policy::NetworkSet;
+
+use crate::password::Hasher;
+use crate::policy_state::PolicyState;
+use crate::proxy::host::Hosts;
+use crate::proxy::identity::StripList;
+use crate::session::SessionCache;
+use crate::store::Store;
+
+pub struct App {
+    pub cfg: config::GatewayConfig,
+    pub store: Store,
+    pub policy: Arc<PolicyState>,
+    pub sessions: SessionCache,
+    pub hasher: Hasher,
+    pub hosts: Hosts,
+    pub trusted_proxies: NetworkSet,
+    pub carrier_networks: NetworkSet,
+    pub line_header: http::HeaderName,
+    pub strip: StripList,
+}
+
+impl App {
+    pub fn new(cfg: config::GatewayConfig, store: Store, policy: Arc<PolicyState>) -> anyhow::Result<App> {
+        let line_header = http::HeaderName::from_bytes(cfg.carrier.line_header.to_ascii_lowercase().as_bytes())?;
+        let mut carrier_headers = vec![cfg.carrier.line_header.as_str()];
+        if let Some(r) = &cfg.carrier.region_header {
+            carrier_headers.push(r.as_str());
+        }
+        Ok(App {
+            sessions: SessionCache::new(cfg.session.cache_capacity, cfg.session.cache_ttl),
+            hasher: Hasher::new(cfg.login.hash_concurrency)?,
+            hosts: Hosts { ordinary: cfg.hosts.ordinary.clone(), line_auth: cfg.hosts.line_auth.clone() },
+            trusted_proxies: cfg.trusted_proxies.iter().copied().collect(),
+            carrier_networks: cfg.carrier.trusted_networks.iter().copied().collect(),
+            strip: StripList::new(&carrier_headers),
+            line_header,
+            cfg,
+            store,
+            policy,
+        })
+    }
+
+    pub fn product(&self) -> &str {
+        &self.cfg.ui.product_name
+    }
+}

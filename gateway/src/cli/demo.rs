@@ -1,0 +1,159 @@
+//! `gateway demo`: everything needed to see the gateway work, in one folder.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use gateway::store::{NewSession, NewUser, Store, now};
+use gateway::tokens;
+use policy::{HostKind, LineId, Role, Route};
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Where the demo keeps its database, mail and SMS folders and policy file.
+    #[arg(long, default_value = "demo-data")]
+    dir: PathBuf,
+    /// The gateway listener.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The built-in demo origin.
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    origin: SocketAddr,
+    /// The metrics listener.
+    #[arg(long, default_value = "127.0.0.1:9100")]
+    metrics: SocketAddr,
+}
+
+const DEMO_LINE: &str = "CAF0000000001";
+const POLICY: &str = "# Demo ops policy: edit me while the demo runs; changes apply at once.\n\
+paths:\n  - prefix: /public\n    action: bypass\n  - prefix: /internal\n    action: deny\n  - prefix: /admin\n    require_role: admin\n";
+
+pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(&args.dir)?;
+    let dir = std::fs::canonicalize(&args.dir)?;
+    let policy_path = dir.join("policy.yaml");
+    if !policy_path.exists() {
+        std::fs::write(&policy_path, POLICY)?;
+    }
+    let yaml = format!(
+        "listen: \"{listen}\"\norigin: \"{origin}\"\ndatabase: \"sqlite://gateway.db\"\n\
+         carrier:\n  trusted_networks: [\"127.0.0.1/32\"]\n\
+         session:\n  secure_cookies: false\n\
+         mail:\n  transport: file\n  dir: mail\n\
+         sms:\n  transport: file\n  dir: sms\n\
+         metrics:\n  listen: \"{metrics}\"\npolicy_file: policy.yaml\nui:\n  product_name: \"Demo Storage\"\n",
+        listen = args.listen,
+        origin = args.origin,
+        metrics = args.metrics,
+    );
+    let cfg_path = dir.join("gateway.yaml");
+    std::fs::write(&cfg_path, yaml)?;
+    let cfg = super::load_config(&cfg_path)?;
+
+    let seeded = super::block_on_value(seed(&cfg))?;
+    let port = args.listen.port();
+    println!("Demo gateway");
+    println!("  folder:        {}", dir.display());
+    println!("  ordinary host: http://storage.localhost:{port}/");
+    println!("  line host:     http://line.storage.localhost:{port}/ (127.0.0.1 counts as the carrier network)");
+    println!("  demo origin:   http://{} (shows the headers the gateway sent)", args.origin);
+    println!("  metrics:       http://{}/metrics", args.metrics);
+    println!("  mail, SMS:     {}/mail, {}/sms", dir.display(), dir.display());
+    println!();
+    println!("Sign in as the owner of tenant \"demo\" (2-step verification is off for it):");
+    println!("  email:    {}", seeded.email);
+    println!("  password: {}", seeded.password);
+    println!();
+    println!("Or try it with curl (R is --resolve so that no hosts file is needed):");
+    println!("  R=\"--resolve storage.localhost:{port}:127.0.0.1 --resolve line.storage.localhost:{port}:127.0.0.1\"");
+    println!("  # allowed: a signed-in session on the ordinary host; the origin echoes X-Auth-* headers");
+    println!("  curl $R -b gw_session={} http://storage.localhost:{port}/files", seeded.ordinary_session);
+    println!("  # line authentication: registered line {DEMO_LINE} asserted from the carrier network");
+    println!(
+        "  curl $R -H 'X-Line-Id: {DEMO_LINE}' -b gw_session={} http://line.storage.localhost:{port}/files",
+        seeded.line_session
+    );
+    println!("  # denied (403): the same session with a line that is not registered");
+    println!(
+        "  curl $R -H 'X-Line-Id: CAF9999999999' -b gw_session={} http://line.storage.localhost:{port}/files",
+        seeded.line_session
+    );
+    println!("  # no session: redirected to the login page");
+    println!("  curl $R -i -H 'Accept: text/html' http://storage.localhost:{port}/files");
+    println!("  # why? ask the policy engine");
+    println!(
+        "  target/release/gateway --config {} policy explain --host line.storage.localhost --ip 127.0.0.1 --line CAF9999999999 --user {} --path /files",
+        cfg_path.display(),
+        seeded.email
+    );
+    println!();
+    gateway::serve::run(cfg, gateway::serve::Extras { demo_origin: Some(args.origin) })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+struct Seeded {
+    email: String,
+    password: String,
+    ordinary_session: String,
+    line_session: String,
+}
+
+/// Creates (or refreshes) the demo tenant and its owner; a new password and new
+/// sessions are made on every start so that what is printed always works.
+async fn seed(cfg: &config::GatewayConfig) -> anyhow::Result<Seeded> {
+    let store = Store::connect(&cfg.database).await?;
+    store.migrate().await?;
+    let email = "owner@demo.example".to_owned();
+    let tenant_id = match store.tenant_by_name("demo").await? {
+        Some(t) => t.id,
+        None => store.create_tenant("demo", "basic").await?,
+    };
+    store.set_route(tenant_id, Route::LineAndInternet).await?;
+    store.set_two_factor(tenant_id, false).await?;
+    let line = LineId::parse(DEMO_LINE)?;
+    store.add_lines(tenant_id, &[line]).await?;
+    let password = format!("Demo-{}", &tokens::random_token()[..12]);
+    let hash = gateway::password::hash_blocking(&password)?;
+    let user_id = match store.user_by_email(&email).await? {
+        Some(u) => {
+            store.set_password_hash(u.id, &hash).await?;
+            u.id
+        }
+        None => store.create_user(NewUser { tenant_id, email: &email, role: Role::Owner, password_hash: Some(&hash) }).await?,
+    };
+    store.unlock_user(&email).await?;
+    let mut sessions = Vec::new();
+    for (host, factor, line) in [(HostKind::Ordinary, None, None), (HostKind::LineAuth, Some(policy::Factor::Line), Some(DEMO_LINE))] {
+        let token = tokens::random_token();
+        let hash = tokens::hash_token(&token).ok_or_else(|| anyhow::anyhow!("token"))?;
+        store
+            .insert_session(NewSession {
+                id_hash: &hash,
+                user_id,
+                host,
+                factor,
+                line,
+                client_ip: Some("127.0.0.1"),
+                expires_at: now() + cfg.session.lifetime.as_secs() as i64,
+            })
+            .await?;
+        sessions.push(token);
+    }
+    let line_session = sessions.pop().unwrap_or_default();
+    let ordinary_session = sessions.pop().unwrap_or_default();
+    Ok(Seeded { email, password, ordinary_session, line_session })
+}
+
+pub fn origin_only(listen: SocketAddr) -> anyhow::Result<ExitCode> {
+    use pingora::apps::http_app::HttpServer;
+    use pingora::server::Server;
+    use pingora::server::configuration::ServerConf;
+    use pingora::services::listening::Service;
+    let conf = ServerConf { threads: 1, grace_period_seconds: Some(1), graceful_shutdown_timeout_seconds: Some(1), ..ServerConf::default() };
+    let mut server = Server::new_with_opt_and_conf(None, conf);
+    server.bootstrap();
+    let mut svc = Service::new("demo origin".to_owned(), HttpServer::new_app(gateway::demo_origin::DemoOrigin));
+    svc.add_tcp(&listen.to_string());
+    server.add_service(svc);
+    server.run_forever()
+}

@@ -1,0 +1,134 @@
+//! Command-line definitions and dispatch. Names here are an interface that
+//! operators' scripts rely on (SPEC section 8): add, never rename.
+
+mod demo;
+mod explain;
+mod tenant;
+mod user;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use gateway::store::Store;
+
+#[derive(Parser)]
+#[command(name = "gateway", version, about = "Line-auth gateway: a Pingora reverse proxy guarding a storage service")]
+pub struct Cli {
+    /// The gateway configuration file.
+    #[arg(long, global = true, default_value = "gateway.yaml")]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the gateway.
+    Serve,
+    /// A self-contained demo: SQLite in a folder, a demo origin, a seeded tenant.
+    Demo(demo::DemoArgs),
+    /// Create or upgrade the database schema.
+    Migrate,
+    /// Validate gateway.yaml and the policy file; errors are printed as file:line:column.
+    CheckConfig,
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(tenant::TenantCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Ask the policy engine.
+    #[command(subcommand)]
+    Policy(explain::PolicyCommand),
+    /// Serve only the demo origin (used by the end-to-end tests).
+    #[command(hide = true)]
+    DemoOrigin {
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+    },
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve => {
+            let cfg = load_config(&cli.config)?;
+            gateway::serve::run(cfg, gateway::serve::Extras { demo_origin: None })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => demo::run(args),
+        Command::DemoOrigin { listen } => demo::origin_only(listen),
+        Command::CheckConfig => check_config(&cli.config),
+        Command::Migrate => {
+            let cfg = load_config(&cli.config)?;
+            block_on(async {
+                let store = connect(&cfg).await?;
+                let n = store.migrate().await?;
+                println!("database {} is up to date ({n} migration(s) applied now)", cfg.database_redacted());
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        Command::Tenant(cmd) => {
+            let cfg = load_config(&cli.config)?;
+            block_on(tenant::run(cfg, cmd))
+        }
+        Command::User(cmd) => {
+            let cfg = load_config(&cli.config)?;
+            block_on(user::run(cfg, cmd))
+        }
+        Command::Policy(cmd) => {
+            let cfg = load_config(&cli.config)?;
+            block_on(explain::run(cfg, cmd))
+        }
+    }
+}
+
+pub fn load_config(path: &std::path::Path) -> anyhow::Result<config::GatewayConfig> {
+    config::load_gateway(path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn check_config(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let cfg = match config::load_gateway(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let policy = match gateway::serve::initial_ops_policy(&cfg) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    println!("{}: ok", cfg.path.display());
+    match (policy, &cfg.policy_file) {
+        (Some(p), Some(f)) => {
+            println!("{}: ok ({} path rule(s), {} declared tenant(s))", f.display(), p.rules.rules().len(), p.tenants.len())
+        }
+        (None, Some(f)) => println!("{}: not present; no path rules, no declared tenants", f.display()),
+        _ => println!("no policy file configured"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn block_on<F: std::future::Future<Output = anyhow::Result<ExitCode>>>(f: F) -> anyhow::Result<ExitCode> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(f)
+}
+
+/// Opens the store and insists on a current schema, naming the fix if not.
+pub async fn connect(cfg: &config::GatewayConfig) -> anyhow::Result<Store> {
+    use anyhow::Context;
+    Store::connect(&cfg.database).await.with_context(|| format!("cannot open the database {}", cfg.database_redacted()))
+}
+
+pub async fn connect_current(cfg: &config::GatewayConfig) -> anyhow::Result<Store> {
+    let store = connect(cfg).await?;
+    store.check_schema().await?;
+    Ok(store)
+}
+
+pub fn block_on_value<T, F: std::future::Future<Output = anyhow::Result<T>>>(f: F) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(f)
+}

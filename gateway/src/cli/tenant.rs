@@ -1,0 +1,209 @@
+use std::process::ExitCode;
+
+use anyhow::bail;
+use clap::{Subcommand, ValueEnum};
+use gateway::store::{LinkPurpose, NewLink, NewUser, Store, now};
+use gateway::tokens;
+use policy::{LineId, Role, Route};
+
+use super::connect_current;
+
+#[derive(Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant and its owner; prints the owner's invitation link.
+    Create {
+        name: String,
+        #[arg(long)]
+        owner: String,
+        #[arg(long, value_enum, default_value = "basic")]
+        plan: Plan,
+    },
+    /// Set the access route.
+    SetRoute { name: String, route: RouteArg },
+    /// Turn 2-step verification on or off for all password users of the tenant.
+    #[command(name = "set-2fa")]
+    Set2fa { name: String, state: OnOff },
+    /// Add or remove registered line numbers.
+    Lines { action: AddRemove, name: String, #[arg(required = true)] lines: Vec<String> },
+    /// Add or remove registered source networks (CIDR or single addresses).
+    Networks { action: AddRemove, name: String, #[arg(required = true)] networks: Vec<String> },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Plan {
+    Basic,
+    Trial,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum RouteArg {
+    #[value(name = "line-only")]
+    LineOnly,
+    #[value(name = "line-and-internet")]
+    LineAndInternet,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum AddRemove {
+    Add,
+    Remove,
+}
+
+/// Tenants declared in the policy file are the operator's: changing them
+/// anywhere else would be silently undone by the next reload.
+fn refuse_if_declared(cfg: &config::GatewayConfig, name: &str) -> anyhow::Result<()> {
+    if let Some(ops) = gateway::serve::initial_ops_policy(cfg)? {
+        if ops.tenants.iter().any(|t| t.name == name) {
+            let file = cfg.policy_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+            bail!("tenant {name:?} is declared in {file} and managed by the operator there; change it in that file");
+        }
+    }
+    Ok(())
+}
+
+pub fn invitation_url(cfg: &config::GatewayConfig, token: &str) -> String {
+    let base = cfg
+        .links
+        .public_base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}:{}", cfg.hosts.ordinary, cfg.listen.port()));
+    format!("{}/auth/invite?ticket={token}", base.trim_end_matches('/'))
+}
+
+pub async fn create_invitation(cfg: &config::GatewayConfig, store: &Store, user_id: i64) -> anyhow::Result<String> {
+    let token = tokens::random_token();
+    let hash = tokens::hash_token(&token).ok_or_else(|| anyhow::anyhow!("token generation failed"))?;
+    store
+        .create_link(NewLink {
+            token_hash: &hash,
+            purpose: LinkPurpose::Invite,
+            user_id,
+            payload: None,
+            expires_at: now() + cfg.links.validity.as_secs() as i64,
+        })
+        .await?;
+    Ok(invitation_url(cfg, &token))
+}
+
+pub async fn run(cfg: config::GatewayConfig, cmd: TenantCommand) -> anyhow::Result<ExitCode> {
+    let store = connect_current(&cfg).await?;
+    match cmd {
+        TenantCommand::Create { name, owner, plan } => {
+            config::check_tenant_name(&name).map_err(|e| anyhow::anyhow!("invalid tenant name {name:?}: {e}"))?;
+            let owner = gateway::store::canonical_email(&owner);
+            if !gateway::store::valid_email(&owner) {
+                bail!("{owner:?} is not an email address");
+            }
+            if store.user_by_email(&owner).await?.is_some() {
+                bail!("a user with the email {owner} already exists");
+            }
+            let plan = match plan {
+                Plan::Basic => "basic",
+                Plan::Trial => "trial",
+            };
+            let tenant_id = store.create_tenant(&name, plan).await?;
+            let user_id = store
+                .create_user(NewUser { tenant_id, email: &owner, role: Role::Owner, password_hash: None })
+                .await?;
+            let link = create_invitation(&cfg, &store, user_id).await?;
+            store.audit(Some(tenant_id), Some("cli"), Some(&owner), "tenant_created", None, None).await?;
+            println!("tenant {name} created (plan {plan}), owner {owner}");
+            println!("invitation link for the owner (valid {} days):", cfg.links.validity.as_secs() / 86400);
+            println!("{link}");
+        }
+        TenantCommand::SetRoute { name, route } => {
+            refuse_if_declared(&cfg, &name)?;
+            let t = store.require_tenant(&name).await?;
+            let route = match route {
+                RouteArg::LineOnly => Route::LineOnly,
+                RouteArg::LineAndInternet => Route::LineAndInternet,
+            };
+            store.set_route(t.id, route).await?;
+            store.audit(Some(t.id), Some("cli"), None, &format!("route_set:{route}"), None, None).await?;
+            println!("tenant {name}: access route is now {route}");
+            if route == Route::LineOnly {
+                println!("2-step verification is off while the route is line-only: every request must come from a registered line or network");
+            }
+        }
+        TenantCommand::Set2fa { name, state } => {
+            refuse_if_declared(&cfg, &name)?;
+            let t = store.require_tenant(&name).await?;
+            let on = matches!(state, OnOff::On);
+            store.set_two_factor(t.id, on).await?;
+            store.audit(Some(t.id), Some("cli"), None, if on { "2fa_on" } else { "2fa_off" }, None, None).await?;
+            println!("tenant {name}: 2-step verification switch is now {}", if on { "on" } else { "off" });
+            if t.route == "line-only" {
+                println!("note: the route is line-only, so 2-step verification stays off until the route is line-and-internet");
+            }
+        }
+        TenantCommand::Lines { action, name, lines } => {
+            refuse_if_declared(&cfg, &name)?;
+            let t = store.require_tenant(&name).await?;
+            let mut parsed = Vec::new();
+            let mut errors = Vec::new();
+            for l in &lines {
+                match LineId::parse(l) {
+                    Ok(id) => parsed.push(id),
+                    Err(e) => errors.push(format!("{l:?}: {e}")),
+                }
+            }
+            if !errors.is_empty() {
+                for e in &errors {
+                    eprintln!("{e}");
+                }
+                bail!("{} line number(s) rejected; nothing was changed", errors.len());
+            }
+            match action {
+                AddRemove::Add => {
+                    let n = store.add_lines(t.id, &parsed).await?;
+                    println!("tenant {name}: {n} line(s) added, {} already registered", parsed.len() - n);
+                }
+                AddRemove::Remove => {
+                    let missing = store.remove_lines(t.id, &parsed).await?;
+                    println!("tenant {name}: {} line(s) removed", parsed.len() - missing.len());
+                    for m in missing {
+                        println!("  {m} was not registered to this tenant");
+                    }
+                }
+            }
+        }
+        TenantCommand::Networks { action, name, networks } => {
+            refuse_if_declared(&cfg, &name)?;
+            let t = store.require_tenant(&name).await?;
+            let mut parsed = Vec::new();
+            let mut errors = Vec::new();
+            for n in &networks {
+                match config::parse_net(n) {
+                    Ok(net) => parsed.push(net),
+                    Err(e) => errors.push(format!("{n:?}: {e}")),
+                }
+            }
+            if !errors.is_empty() {
+                for e in &errors {
+                    eprintln!("{e}");
+                }
+                bail!("{} network(s) rejected; nothing was changed", errors.len());
+            }
+            match action {
+                AddRemove::Add => {
+                    let n = store.add_networks(t.id, &parsed).await?;
+                    println!("tenant {name}: {n} network(s) added, {} already registered", parsed.len() - n);
+                }
+                AddRemove::Remove => {
+                    let missing = store.remove_networks(t.id, &parsed).await?;
+                    println!("tenant {name}: {} network(s) removed", parsed.len() - missing.len());
+                    for m in missing {
+                        println!("  {m} was not registered to this tenant");
+                    }
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,55 @@
+//! A stand-in storage origin for the demo and the end-to-end tests: it answers
+//! every request with what it received, so the identity headers can be seen.
+
+use async_trait::async_trait;
+use http::Response;
+use pingora::apps::http_app::ServeHttp;
+use pingora::protocols::http::ServerSession;
+
+use crate::ui::html::{escape, page};
+
+pub struct DemoOrigin;
+
+#[async_trait]
+impl ServeHttp for DemoOrigin {
+    async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
+        let req = session.req_header();
+        let headers: Vec<(String, String)> = req
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let path = req.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
+        let method = req.method.as_str().to_owned();
+        let html = req
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+        let (ctype, body) = if html {
+            let rows: String = headers
+                .iter()
+                .filter(|(k, _)| k.starts_with("x-auth-") || k == "x-forwarded-for")
+                .map(|(k, v)| format!("<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(v)))
+                .collect();
+            let body = format!(
+                "<p>This is the demo storage origin. The gateway let <code>{} {}</code> through and told it:</p>\
+                 <table>{rows}</table>\
+                 <form method=\"post\" action=\"/auth/logout\"><p class=\"hint\">Sign out from the gateway's menu.</p></form>",
+                escape(&method),
+                escape(&path)
+            );
+            ("text/html; charset=utf-8", page("Demo storage", "Welcome to the storage origin", &body))
+        } else {
+            let json = serde_json::json!({ "method": method, "path": path, "headers": headers });
+            ("application/json", json.to_string())
+        };
+        let body = body.into_bytes();
+        Response::builder()
+            .status(200)
+            .header(http::header::CONTENT_TYPE, ctype)
+            .header(http::header::CONTENT_LENGTH, body.len())
+            .body(body)
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,98 @@
+//! Prometheus metrics. They are registered in the global registry of
+//! `prometheus` 0.14, the one `pingora-prometheus` serves: another major version
+//! would register elsewhere and the metrics would silently vanish.
+
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use http::Response;
+use pingora::apps::http_app::ServeHttp;
+use pingora::protocols::http::ServerSession;
+use pingora_prometheus::PrometheusHttpApp;
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts};
+
+fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let c = IntCounterVec::new(Opts::new(name, help), labels).unwrap_or_else(|e| panic!("metric {name}: {e}"));
+    // Registering twice (tests that start two gateways in one process) is harmless.
+    let _ = prometheus::register(Box::new(c.clone()));
+    c
+}
+
+fn counter(name: &str, help: &str) -> IntCounter {
+    let c = IntCounter::new(name, help).unwrap_or_else(|e| panic!("metric {name}: {e}"));
+    let _ = prometheus::register(Box::new(c.clone()));
+    c
+}
+
+pub static REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    counter_vec("gateway_requests_total", "Requests decided, by hostname kind and outcome.", &["host_kind", "outcome"])
+});
+
+pub static DECISION_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
+    let h = Histogram::with_opts(
+        HistogramOpts::new("gateway_decision_seconds", "Time to decide a request, session lookup included.").buckets(
+            vec![1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2, 0.1],
+        ),
+    )
+    .unwrap_or_else(|e| panic!("metric gateway_decision_seconds: {e}"));
+    let _ = prometheus::register(Box::new(h.clone()));
+    h
+});
+
+pub static SPOOFED_LINE_HEADERS: LazyLock<IntCounter> = LazyLock::new(|| {
+    counter(
+        "gateway_spoofed_line_headers_total",
+        "Line headers received from addresses outside the carrier networks (removed and ignored).",
+    )
+});
+
+pub static POLICY_RELOADS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    counter_vec("gateway_policy_reloads_total", "Reloads of the ops policy file, by result.", &["result"])
+});
+
+pub static LOGINS: LazyLock<IntCounterVec> =
+    LazyLock::new(|| counter_vec("gateway_logins_total", "Login attempts, by result.", &["result"]));
+
+/// Touches every metric so that they are listed from the first scrape on.
+pub fn init() {
+    for host in ["ordinary", "line-auth", "unknown"] {
+        for outcome in ["allow", "bypass", "login", "second_factor", "deny_line", "unknown_host"] {
+            let _ = REQUESTS.with_label_values(&[host, outcome]);
+        }
+    }
+    LazyLock::force(&DECISION_SECONDS);
+    LazyLock::force(&SPOOFED_LINE_HEADERS);
+    for r in ["ok", "error"] {
+        let _ = POLICY_RELOADS.with_label_values(&[r]);
+    }
+    for r in ["success", "failure", "line_refused"] {
+        let _ = LOGINS.with_label_values(&[r]);
+    }
+}
+
+/// Set once the store answered and the first policy snapshot is in place.
+pub static READY: AtomicBool = AtomicBool::new(false);
+
+/// The metrics listener: `/metrics`, `/healthz` and `/readyz`.
+pub struct MetricsApp;
+
+#[async_trait]
+impl ServeHttp for MetricsApp {
+    async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
+        let path = session.req_header().uri.path().to_owned();
+        let (status, body): (u16, &[u8]) = match path.as_str() {
+            "/metrics" => return PrometheusHttpApp.response(session).await,
+            "/healthz" => (200, b"ok\n"),
+            "/readyz" if READY.load(Ordering::Relaxed) => (200, b"ready\n"),
+            "/readyz" => (503, b"not ready\n"),
+            _ => (404, b"not found\n"),
+        };
+        Response::builder()
+            .status(status)
+            .header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .header(http::header::CONTENT_LENGTH, body.len())
+            .body(body.to_vec())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,79 @@
+//! The live policy snapshot: tenants from the database merged with the ops
+//! policy file, swapped in whole whenever either changes.
+
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use policy::{LineId, PolicySnapshot, Route, TenantPolicy};
+
+use crate::store::TenantRow;
+
+#[derive(Default)]
+struct Inputs {
+    db: Vec<TenantRow>,
+    file: Option<config::OpsPolicy>,
+}
+
+/// Readers take a snapshot with one atomic load; writers rebuild and swap.
+pub struct PolicyState {
+    snapshot: ArcSwap<PolicySnapshot>,
+    inputs: Mutex<Inputs>,
+}
+
+impl Default for PolicyState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PolicyState {
+    pub fn new() -> Self {
+        PolicyState { snapshot: ArcSwap::from_pointee(PolicySnapshot::default()), inputs: Mutex::new(Inputs::default()) }
+    }
+
+    pub fn load(&self) -> arc_swap::Guard<Arc<PolicySnapshot>> {
+        self.snapshot.load()
+    }
+
+    pub fn load_full(&self) -> Arc<PolicySnapshot> {
+        self.snapshot.load_full()
+    }
+
+    pub fn set_db(&self, rows: Vec<TenantRow>) {
+        let mut inputs = self.inputs.lock().unwrap_or_else(|p| p.into_inner());
+        inputs.db = rows;
+        self.snapshot.store(Arc::new(build_snapshot(&inputs.db, inputs.file.as_ref())));
+    }
+
+    pub fn set_file(&self, ops: config::OpsPolicy) {
+        let mut inputs = self.inputs.lock().unwrap_or_else(|p| p.into_inner());
+        inputs.file = Some(ops);
+        self.snapshot.store(Arc::new(build_snapshot(&inputs.db, inputs.file.as_ref())));
+    }
+}
+
+/// Merges the database's tenants with those declared in the policy file; a
+/// declaration replaces the tenant's route, 2FA switch, lines and networks.
+/// Declared tenants without a database row have no users and are left out.
+pub fn build_snapshot(db: &[TenantRow], file: Option<&config::OpsPolicy>) -> PolicySnapshot {
+    let rules = file.map(|f| f.rules.clone()).unwrap_or_default();
+    let declared = |name: &str| file.and_then(|f| f.tenants.iter().find(|t| t.name == name));
+    let tenants = db.iter().map(|row| {
+        let mut t = TenantPolicy::new(row.id, row.name.clone());
+        if let Some(d) = declared(&row.name) {
+            t.route = d.route;
+            t.two_factor = d.two_factor;
+            t.lines = d.lines.iter().copied().collect();
+            t.networks = d.networks.iter().copied().collect();
+            t.managed_by_file = true;
+        } else {
+            // A value this version cannot read fails closed: the stricter route.
+            t.route = Route::parse(&row.route).unwrap_or(Route::LineOnly);
+            t.two_factor = row.two_factor;
+            t.lines = row.lines.iter().filter_map(|l| LineId::parse(l).ok()).collect();
+            t.networks = row.networks.iter().filter_map(|n| n.parse().ok()).collect();
+        }
+        t
+    });
+    PolicySnapshot::new(rules, tenants)
+}

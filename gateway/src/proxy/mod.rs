@@ -1,0 +1,220 @@
+//! The Pingora proxy: one `ProxyHttp` phase per concern.
+//!
+//! - `request_filter`: establish the facts (host, client address, line, path,
+//!   session), answer `/auth/*` and health checks, call `policy::decide`, and
+//!   answer every refusal directly.
+//! - `upstream_peer`: the origin.
+//! - `upstream_request_filter`: remove client-sent identity headers, add ours,
+//!   forward the normalised path.
+
+pub mod client;
+pub mod host;
+pub mod identity;
+pub mod respond;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use pingora::prelude::*;
+use pingora::proxy::{ProxyHttp, Session};
+use policy::{HostKind, LineFact, LineId, Outcome, PathFact, Request, SessionFact, SessionView};
+
+use crate::app::App;
+use crate::metrics;
+use crate::session::CookieFact;
+use crate::ui::pages;
+use respond::{Reply, send};
+
+pub struct Gateway {
+    pub app: Arc<App>,
+}
+
+/// What the request phases tell the upstream phases.
+#[derive(Default)]
+pub struct Ctx {
+    client_ip: Option<IpAddr>,
+    inject: Option<Injected>,
+    /// Set when the path the origin should see differs from the raw one.
+    upstream_uri: Option<http::Uri>,
+}
+
+struct Injected {
+    user: String,
+    tenant: String,
+    role: &'static str,
+    method: &'static str,
+    line: Option<LineId>,
+}
+
+fn header_values<'a>(req: &'a RequestHeader, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+    req.headers.get_all(name).iter().map(|v| v.as_bytes())
+}
+
+/// Pages get redirected to the login form; API calls get a status they can act on.
+fn wants_page(req: &RequestHeader) -> bool {
+    (req.method == http::Method::GET || req.method == http::Method::HEAD)
+        && req
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"))
+}
+
+/// `rd` for the login page: the path and query the user asked for.
+pub fn return_to(req: &RequestHeader) -> String {
+    let pq = req.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    percent_encoding::utf8_percent_encode(pq, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+#[async_trait]
+impl ProxyHttp for Gateway {
+    type CTX = Ctx;
+
+    fn new_ctx(&self) -> Ctx {
+        Ctx::default()
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
+        let app = &*self.app;
+        let started = Instant::now();
+        let req = session.req_header();
+        let path = req.uri.path();
+        if path == "/healthz" {
+            return send(session, Reply::text(200, "ok\n")).await;
+        }
+        if path == "/readyz" {
+            let ready = metrics::READY.load(std::sync::atomic::Ordering::Relaxed);
+            return send(session, if ready { Reply::text(200, "ready\n") } else { Reply::text(503, "not ready\n") }).await;
+        }
+
+        let host = host::host_kind(req.uri.authority().map(|a| a.as_str()), header_values(req, "host"), &app.hosts);
+        let peer = session.client_addr().and_then(|a| a.as_inet()).map(|a| a.ip());
+        let client_ip = client::client_ip(peer, header_values(req, "x-forwarded-for"), &app.trusted_proxies);
+        let line = client::line_fact(peer, header_values(req, app.line_header.as_str()), &app.carrier_networks);
+        if line == LineFact::Untrusted {
+            metrics::SPOOFED_LINE_HEADERS.inc();
+        }
+        ctx.client_ip = client_ip;
+
+        if let Some(host) = host {
+            if path == "/auth" || path.starts_with("/auth/") {
+                let facts = crate::auth::Facts { host, client_ip, line };
+                return crate::auth::handle(app, session, facts).await;
+            }
+        }
+
+        let normalised = policy::normalize_path(path);
+        let path_fact = match &normalised {
+            Ok(p) => PathFact::Normalised(p),
+            Err(_) => PathFact::Malformed,
+        };
+        let cookie = crate::session::read_cookie(header_values(req, "cookie"), &app.cfg.session.cookie_name);
+        let record = match cookie {
+            CookieFact::Present(id) if host.is_some() => match app.sessions.lookup(&app.store, &id, crate::store::now()).await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, "session lookup failed");
+                    return send(session, Reply::html(503, pages::unavailable(app.product()))).await;
+                }
+            },
+            _ => None,
+        };
+        let session_fact = match (cookie, &record) {
+            (CookieFact::Missing, _) => SessionFact::Missing,
+            (CookieFact::Malformed, _) => SessionFact::Malformed,
+            (CookieFact::Present(_), None) => SessionFact::Unknown,
+            (CookieFact::Present(_), Some(r)) => SessionFact::Valid(SessionView {
+                user: &r.email,
+                tenant: r.tenant_id,
+                role: r.role,
+                method: r.method,
+                factor: r.factor,
+                host: r.host,
+            }),
+        };
+        let snapshot = app.policy.load();
+        let request = Request { host, client_ip, line, path: path_fact, session: session_fact };
+        let decision = policy::decide(&snapshot, &request);
+        metrics::DECISION_SECONDS.observe(started.elapsed().as_secs_f64());
+        let host_label = host.map(HostKind::as_str).unwrap_or("unknown");
+        metrics::REQUESTS.with_label_values(&[host_label, decision.outcome.label()]).inc();
+
+        let req = session.req_header();
+        let reply = match decision.outcome {
+            Outcome::Allow(id) => {
+                ctx.inject = Some(Injected {
+                    user: id.user.to_owned(),
+                    tenant: id.tenant.to_owned(),
+                    role: id.role.as_str(),
+                    method: id.method.as_str(),
+                    line: id.line,
+                });
+                match upstream_uri(req, normalised.as_deref().unwrap_or("/")) {
+                    Ok(uri) => ctx.upstream_uri = uri,
+                    Err(()) => return send(session, Reply::html(400, pages::bad_request(app.product(), "The address could not be decoded."))).await,
+                }
+                return Ok(false);
+            }
+            Outcome::Bypass => {
+                match upstream_uri(req, normalised.as_deref().unwrap_or("/")) {
+                    Ok(uri) => ctx.upstream_uri = uri,
+                    Err(()) => return send(session, Reply::html(400, pages::bad_request(app.product(), "The address could not be decoded."))).await,
+                }
+                return Ok(false);
+            }
+            Outcome::Login if wants_page(req) => Reply::redirect(302, format!("/auth/login?rd={}", return_to(req))),
+            Outcome::SecondFactor if wants_page(req) => Reply::redirect(302, format!("/auth/2fa?rd={}", return_to(req))),
+            Outcome::Login | Outcome::SecondFactor => {
+                Reply::text(401, "authentication required\n").header("www-authenticate", "Cookie".into())
+            }
+            Outcome::Deny(kind) => Reply::html(403, pages::denied(app.product(), kind)),
+            Outcome::UnknownHost => Reply::html(421, pages::misdirected(app.product())),
+            Outcome::BadRequest => Reply::html(400, pages::bad_request(app.product(), "The address could not be decoded.")),
+        };
+        tracing::debug!(outcome = decision.outcome.label(), reasons = ?decision.reasons, "refused");
+        send(session, reply).await
+    }
+
+    async fn upstream_peer(&self, _session: &mut Session, _ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
+        Ok(Box::new(HttpPeer::new(self.app.cfg.origin, false, String::new())))
+    }
+
+    async fn upstream_request_filter(&self, _session: &mut Session, up: &mut RequestHeader, ctx: &mut Ctx) -> Result<()> {
+        for name in self.app.strip.select(up.headers.keys()) {
+            up.remove_header(&name);
+        }
+        if let Some(ip) = ctx.client_ip {
+            up.insert_header("x-forwarded-for", ip.to_string())?;
+        }
+        if let Some(id) = ctx.inject.take() {
+            up.insert_header("x-auth-user", id.user)?;
+            up.insert_header("x-auth-tenant", id.tenant)?;
+            up.insert_header("x-auth-role", id.role)?;
+            up.insert_header("x-auth-method", id.method)?;
+            if let Some(line) = id.line {
+                up.insert_header("x-auth-line", line.as_str())?;
+            }
+        }
+        if let Some(uri) = ctx.upstream_uri.take() {
+            up.set_uri(uri);
+        }
+        Ok(())
+    }
+}
+
+/// The origin reads the path the rules were matched against, re-encoded, with
+/// the original query. None when the raw path already is that; an error when
+/// the rewritten URI cannot be built (then nothing is forwarded).
+fn upstream_uri(req: &RequestHeader, normalised: &str) -> std::result::Result<Option<http::Uri>, ()> {
+    let encoded = policy::encode_path(normalised);
+    if encoded == req.uri.path() {
+        return Ok(None);
+    }
+    let pq = match req.uri.query() {
+        Some(q) => format!("{encoded}?{q}"),
+        None => encoded,
+    };
+    http::Uri::builder().path_and_query(pq).build().map(Some).map_err(|_| ())
+}

@@ -1,0 +1,63 @@
+//! Answers written by the gateway itself. Each carries Content-Length, so the
+//! connection stays open (Pingora closes it after a body of unknown length), and
+//! never `respond_error`, which turns keep-alive off.
+
+use bytes::Bytes;
+use pingora::http::ResponseHeader;
+use pingora::prelude::*;
+use pingora::proxy::Session;
+
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn html(status: u16, body: String) -> Reply {
+        Reply { status, content_type: "text/html; charset=utf-8", headers: Vec::new(), body: Bytes::from(body) }
+    }
+
+    pub fn text(status: u16, body: &'static str) -> Reply {
+        Reply { status, content_type: "text/plain; charset=utf-8", headers: Vec::new(), body: Bytes::from_static(body.as_bytes()) }
+    }
+
+    pub fn redirect(status: u16, location: String) -> Reply {
+        Reply {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            headers: vec![("location", location)],
+            body: Bytes::new(),
+        }
+    }
+
+    pub fn header(mut self, name: &'static str, value: String) -> Reply {
+        self.headers.push((name, value));
+        self
+    }
+}
+
+pub async fn send(session: &mut Session, reply: Reply) -> Result<bool> {
+    let mut h = ResponseHeader::build(reply.status, Some(8 + reply.headers.len()))?;
+    h.insert_header("content-type", reply.content_type)?;
+    h.insert_header("content-length", reply.body.len().to_string())?;
+    h.insert_header("cache-control", "no-store")?;
+    h.insert_header("x-content-type-options", "nosniff")?;
+    h.insert_header("x-frame-options", "DENY")?;
+    h.insert_header("referrer-policy", "same-origin")?;
+    h.insert_header(
+        "content-security-policy",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
+    )?;
+    for (name, value) in reply.headers {
+        h.append_header(name, value)?;
+    }
+    let head_only = session.req_header().method == http::Method::HEAD;
+    let empty = reply.body.is_empty() || head_only;
+    session.write_response_header(Box::new(h), empty).await?;
+    if !empty {
+        session.write_response_body(Some(reply.body), true).await?;
+    }
+    Ok(true)
+}

@@ -1,0 +1,152 @@
+//! Wiring for `gateway serve`: the store, the policy, the reloaders and the
+//! Pingora services.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::Context;
+use pingora::apps::http_app::HttpServer;
+use pingora::server::Server;
+use pingora::server::configuration::ServerConf;
+use pingora::services::listening::Service;
+
+use crate::app::App;
+use crate::metrics;
+use crate::policy_state::PolicyState;
+use crate::proxy::Gateway;
+use crate::store::Store;
+
+/// How often each gateway looks at the store's change counter. Changes made by
+/// the CLI or another instance take effect within this time.
+const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Loads the ops policy file named by the configuration: `None` when no file is
+/// configured or the default one does not exist.
+pub fn initial_ops_policy(cfg: &config::GatewayConfig) -> anyhow::Result<Option<config::OpsPolicy>> {
+    let Some(path) = &cfg.policy_file else { return Ok(None) };
+    if !path.exists() && !cfg.policy_file_explicit {
+        return Ok(None);
+    }
+    Ok(Some(config::load_policy(path).map_err(|e| anyhow::anyhow!("{e}"))?))
+}
+
+pub struct Extras {
+    /// Also serve the demo origin on this address.
+    pub demo_origin: Option<SocketAddr>,
+}
+
+/// Starts everything and never returns (Pingora exits the process on shutdown).
+pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
+    // A runtime of our own for the store's pool and the reloaders; it lives as
+    // long as the process, so connections made on it stay usable from Pingora's.
+    let control = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("gateway-control")
+        .enable_all()
+        .build()?;
+    let store = control.block_on(async {
+        let store = Store::connect(&cfg.database).await?;
+        store.migrate().await?;
+        anyhow::Ok(store)
+    })
+    .with_context(|| format!("cannot open the database {}", cfg.database_redacted()))?;
+
+    let policy = Arc::new(PolicyState::new());
+    if let Some(ops) = initial_ops_policy(&cfg)? {
+        policy.set_file(ops);
+    }
+    let tenants = control.block_on(store.load_tenants())?;
+    policy.set_db(tenants);
+    metrics::init();
+
+    let app = Arc::new(App::new(cfg.clone(), store.clone(), policy.clone())?);
+    control.spawn(follow_store(app.clone()));
+    let _watcher = match &cfg.policy_file {
+        Some(path) if path.exists() || cfg.policy_file_explicit => Some(watch_policy(path.clone(), policy.clone())?),
+        _ => None,
+    };
+    metrics::READY.store(true, Ordering::Relaxed);
+
+    let threads = if cfg.threads == 0 {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    } else {
+        cfg.threads
+    };
+    let conf = ServerConf {
+        threads,
+        grace_period_seconds: Some(5),
+        graceful_shutdown_timeout_seconds: Some(5),
+        ..ServerConf::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(None, conf);
+    server.bootstrap();
+
+    let mut proxy = pingora::proxy::http_proxy_service_with_name(&server.configuration, Gateway { app }, "gateway");
+    proxy.add_tcp(&cfg.listen.to_string());
+    server.add_service(proxy);
+
+    if let Some(addr) = cfg.metrics.listen {
+        let mut svc = Service::new("metrics".to_owned(), HttpServer::new_app(metrics::MetricsApp));
+        svc.threads = Some(1);
+        svc.add_tcp(&addr.to_string());
+        server.add_service(svc);
+    }
+    if let Some(addr) = extras.demo_origin {
+        let mut svc = Service::new("demo origin".to_owned(), HttpServer::new_app(crate::demo_origin::DemoOrigin));
+        svc.threads = Some(1);
+        svc.add_tcp(&addr.to_string());
+        server.add_service(svc);
+    }
+    tracing::info!(listen = %cfg.listen, origin = %cfg.origin, database = %cfg.database_redacted(), "gateway starting");
+    // Keep the control runtime alive for the life of the process.
+    let _control = control;
+    server.run_forever()
+}
+
+/// Follows the store's change counter: on a move, reload the tenants and drop
+/// every cached session, so that a change made anywhere (CLI, another
+/// instance) holds on the next request after the poll.
+async fn follow_store(app: Arc<App>) {
+    let mut seen = app.store.generation().await.ok();
+    let mut last_purge = std::time::Instant::now();
+    loop {
+        tokio::time::sleep(POLL_INTERVAL).await;
+        match app.store.generation().await {
+            Ok(g) if Some(g) != seen => match app.store.load_tenants().await {
+                Ok(rows) => {
+                    app.policy.set_db(rows);
+                    app.sessions.clear();
+                    seen = Some(g);
+                    metrics::READY.store(true, Ordering::Relaxed);
+                    tracing::debug!(generation = g, "store changed; policy and sessions reloaded");
+                }
+                Err(e) => tracing::warn!(error = %e, "reloading tenants failed"),
+            },
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read the store's change counter"),
+        }
+        if last_purge.elapsed() > Duration::from_secs(600) {
+            last_purge = std::time::Instant::now();
+            if let Err(e) = app.store.purge_expired_sessions().await {
+                tracing::warn!(error = %e, "purging expired sessions failed");
+            }
+        }
+    }
+}
+
+fn watch_policy(path: std::path::PathBuf, policy: Arc<PolicyState>) -> anyhow::Result<config::PolicyWatcher> {
+    config::PolicyWatcher::spawn(path, move |result| match result {
+        Ok(ops) => {
+            policy.set_file(ops);
+            metrics::POLICY_RELOADS.with_label_values(&["ok"]).inc();
+            tracing::info!("policy file reloaded");
+        }
+        Err(e) => {
+            metrics::POLICY_RELOADS.with_label_values(&["error"]).inc();
+            tracing::error!("policy file rejected, the previous policy stays in force: {e}");
+        }
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))
+}

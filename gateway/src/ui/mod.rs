@@ -1,0 +1,4 @@
+//! The auth UI's building blocks: HTML pages and the pages the proxy itself shows.
+
+pub mod html;
+pub mod pages;
