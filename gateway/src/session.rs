@@ -60,6 +60,29 @@ pub fn cookie_value<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, name: &s
     found
 }
 
+/// The `Cookie` header without the named cookies, all headers joined into one.
+pub fn without_cookies<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, names: &[&str]) -> String {
+    let mut out = String::new();
+    for header in cookie_headers {
+        for pair in header.split(|b| *b == b';') {
+            let pair = pair.trim_ascii();
+            if pair.is_empty() {
+                continue;
+            }
+            let name = pair.split(|b| *b == b'=').next().unwrap_or(b"");
+            if names.iter().any(|n| n.as_bytes() == name) {
+                continue;
+            }
+            let Ok(text) = std::str::from_utf8(pair) else { continue };
+            if !out.is_empty() {
+                out.push_str("; ");
+            }
+            out.push_str(text);
+        }
+    }
+    out
+}
+
 pub struct CookieSpec<'a> {
     pub name: &'a str,
     pub value: &'a str,
@@ -145,6 +168,13 @@ impl SessionCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn own_cookies_are_removed_for_the_origin() {
+        let h = [b"a=1; gw_session=x; gw_csrf=y".as_slice(), b"b=2".as_slice()];
+        assert_eq!(without_cookies(h.into_iter(), &["gw_session", "gw_csrf"]), "a=1; b=2");
+        assert_eq!(without_cookies([b"gw_session=x".as_slice()].into_iter(), &["gw_session"]), "");
+    }
 
     #[test]
     fn cookie_parsing_fails_closed() {

@@ -6,6 +6,8 @@ mod invite;
 mod login;
 pub mod rd;
 
+pub use csrf::COOKIE as CSRF_COOKIE;
+
 use std::net::IpAddr;
 
 use pingora::prelude::*;

@@ -188,6 +188,16 @@ impl ProxyHttp for Gateway {
         if let Some(ip) = ctx.client_ip {
             up.insert_header("x-forwarded-for", ip.to_string())?;
         }
+        // The origin never sees our own cookies: a session id in its logs would be a login.
+        let own = [self.app.cfg.session.cookie_name.as_str(), crate::auth::CSRF_COOKIE];
+        let cookies: Vec<&[u8]> = up.headers.get_all("cookie").iter().map(|v| v.as_bytes()).collect();
+        if !cookies.is_empty() {
+            let kept = crate::session::without_cookies(cookies.into_iter(), &own);
+            up.remove_header("cookie");
+            if !kept.is_empty() {
+                up.insert_header("cookie", kept)?;
+            }
+        }
         if let Some(id) = ctx.inject.take() {
             up.insert_header("x-auth-user", id.user)?;
             up.insert_header("x-auth-tenant", id.tenant)?;

@@ -1,0 +1,647 @@
+//! The store's test suite, run once against SQLite (a temporary file) and once
+//! against PostgreSQL (a fresh database per test on 127.0.0.1:5432).
+//!
+//! Every test is written once in [`suite`] as an async function taking the store
+//! (not yet migrated) and its URL; [`both!`] turns each into a `sqlite_…` and a
+//! `postgres_…` test. Without a reachable PostgreSQL server the `postgres_…` tests
+//! print that they were skipped, unless `CI` is set, in which case they fail.
+
+use std::future::Future;
+use std::time::Duration;
+
+use gateway::store::{LinkPurpose, NewLink, NewSession, NewUser, Store, StoreError};
+use gateway::tokens::{hash_token, random_token};
+use policy::{Factor, HostKind, LineId, LoginMethod, Role, Route};
+use sqlx::{AssertSqlSafe, Connection};
+
+const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+const PG_BASE_URL: &str = "postgres://postgres@127.0.0.1:5432";
+
+// ---------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------
+
+/// Runs `f` on its own task so that a failed assertion still lets the caller
+/// clean up; re-raises the panic afterwards.
+async fn run_isolated<F, Fut>(store: Store, url: String, f: F) -> std::thread::Result<()>
+where
+    F: FnOnce(Store, String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    match tokio::spawn(f(store, url)).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_panic() => Err(e.into_panic()),
+        Err(e) => panic!("test task failed: {e}"),
+    }
+}
+
+async fn with_sqlite<F, Fut>(f: F)
+where
+    F: FnOnce(Store, String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let url = format!("sqlite://{}", dir.path().join("gateway.db").display());
+    let store = Store::connect(&url).await.expect("open the SQLite store");
+    assert_eq!(store.backend(), "sqlite");
+    let result = run_isolated(store, url, f).await;
+    drop(dir);
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+}
+
+async fn with_postgres<F, Fut>(test: &str, f: F)
+where
+    F: FnOnce(Store, String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let admin = match tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect(PG_ADMIN_URL)).await {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(e)) => return pg_unreachable(test, &e.to_string()),
+        Err(_) => return pg_unreachable(test, "connection timed out after 5 s"),
+    };
+    let mut admin = admin;
+    let db = format!("gw_store_{:016x}", rand::random::<u64>());
+    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("CREATE DATABASE {db}: {e}"));
+    let url = format!("{PG_BASE_URL}/{db}");
+    let result = match Store::connect(&url).await {
+        Ok(store) => {
+            assert_eq!(store.backend(), "postgres");
+            run_isolated(store, url, f).await
+        }
+        Err(e) => Err(Box::new(format!("connect to {url}: {e}")) as Box<dyn std::any::Any + Send>),
+    };
+    // Best effort: a leftover database only costs disk space.
+    if let Err(e) = sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))).execute(&mut admin).await {
+        eprintln!("{test}: could not drop {db}: {e}");
+    }
+    let _ = admin.close().await;
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn pg_unreachable(test: &str, why: &str) {
+    if in_ci() {
+        panic!("PostgreSQL is required in CI (CI is set) but {PG_ADMIN_URL} cannot be reached: {why}");
+    }
+    println!("{test}: skipped, PostgreSQL is not reachable at {PG_ADMIN_URL}: {why}");
+}
+
+/// `both!(suite_fn, sqlite_test_name, postgres_test_name)`.
+macro_rules! both {
+    ($($f:ident, $sqlite:ident, $pg:ident;)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $sqlite() {
+            with_sqlite(|store, url| async move { suite::$f(&store, &url).await }).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $pg() {
+            with_postgres(stringify!($pg), |store, url| async move { suite::$f(&store, &url).await }).await;
+        }
+    )*};
+}
+
+both! {
+    migrations, sqlite_migrations, postgres_migrations;
+    tenants, sqlite_tenants, postgres_tenants;
+    lines, sqlite_lines, postgres_lines;
+    networks, sqlite_networks, postgres_networks;
+    users, sqlite_users, postgres_users;
+    sessions, sqlite_sessions, postgres_sessions;
+    locked_users, sqlite_locked_users, postgres_locked_users;
+    links, sqlite_links, postgres_links;
+    concurrent_link_use, sqlite_concurrent_link_use, postgres_concurrent_link_use;
+    generation, sqlite_generation, postgres_generation;
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+fn now() -> i64 {
+    gateway::store::now()
+}
+
+fn line(s: &str) -> LineId {
+    LineId::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+fn net(s: &str) -> ipnet::IpNet {
+    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+fn token_hash() -> String {
+    hash_token(&random_token()).expect("a fresh token hashes")
+}
+
+async fn migrated(store: &Store) {
+    store.migrate().await.expect("migrate");
+}
+
+async fn tenant(store: &Store, name: &str) -> i64 {
+    store.create_tenant(name, "basic").await.unwrap_or_else(|e| panic!("create tenant {name}: {e}"))
+}
+
+async fn user(store: &Store, tenant_id: i64, email: &str, role: Role) -> i64 {
+    store
+        .create_user(NewUser { tenant_id, email, role, password_hash: Some("$argon2id$placeholder") })
+        .await
+        .unwrap_or_else(|e| panic!("create user {email}: {e}"))
+}
+
+async fn tenant_row(store: &Store, id: i64) -> gateway::store::TenantRow {
+    let rows = store.load_tenants().await.expect("load tenants");
+    let mut row = rows.into_iter().find(|t| t.id == id).unwrap_or_else(|| panic!("tenant {id} not loaded"));
+    row.lines.sort();
+    row.networks.sort();
+    row
+}
+
+fn sorted(v: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+/// Runs one statement on a connection of its own: the store offers no public way
+/// to lock a user (that belongs to the login flow), so the tests do it directly.
+async fn raw_exec(url: &str, sql: &str) {
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.expect("raw SQLite connection");
+        sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        c.close().await.ok();
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.expect("raw PostgreSQL connection");
+        sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        c.close().await.ok();
+    }
+}
+
+fn session<'a>(id_hash: &'a str, user_id: i64, expires_at: i64) -> NewSession<'a> {
+    NewSession {
+        id_hash,
+        user_id,
+        host: HostKind::Ordinary,
+        factor: Some(Factor::Totp),
+        line: None,
+        client_ip: Some("192.0.2.1"),
+        expires_at,
+    }
+}
+
+fn link(token_hash: &str, purpose: LinkPurpose, user_id: i64, expires_at: i64) -> NewLink<'_> {
+    NewLink { token_hash, purpose, user_id, payload: None, expires_at }
+}
+
+// ---------------------------------------------------------------------------
+// The suite
+// ---------------------------------------------------------------------------
+
+mod suite {
+    use super::*;
+
+    pub async fn migrations(store: &Store, _url: &str) {
+        // A fresh database has no schema, and says how to get one.
+        match store.check_schema().await {
+            Err(StoreError::Invalid(msg)) => {
+                assert!(msg.contains("gateway migrate"), "message does not name the fix: {msg}")
+            }
+            Err(e) => panic!("check_schema on an empty database: wrong error {e:?}"),
+            Ok(()) => panic!("check_schema passed on an empty database"),
+        }
+        let first = store.migrate().await.expect("first migrate");
+        assert!(first >= 1, "the first migrate applied {first} migrations");
+        store.check_schema().await.expect("check_schema after migrate");
+        assert_eq!(store.migrate().await.expect("second migrate"), 0, "migrate is not idempotent");
+        assert_eq!(store.migrate().await.expect("third migrate"), 0, "migrate is not idempotent");
+        store.check_schema().await.expect("check_schema after a second migrate");
+        store.ping().await.expect("ping");
+        assert_eq!(store.generation().await.expect("generation"), 0);
+        assert!(store.load_tenants().await.expect("load tenants").is_empty());
+    }
+
+    pub async fn tenants(store: &Store, _url: &str) {
+        migrated(store).await;
+        assert!(store.tenant_by_name("acme").await.expect("lookup").is_none());
+        match store.require_tenant("acme").await {
+            Err(StoreError::NotFound(msg)) => assert!(msg.contains("acme"), "{msg}"),
+            other => panic!("require_tenant on a missing tenant: {:?}", other.map(|t| t.name)),
+        }
+
+        let acme = store.create_tenant("acme", "basic").await.expect("create acme");
+        let beta = store.create_tenant("beta", "trial").await.expect("create beta");
+        assert_ne!(acme, beta);
+        match store.create_tenant("acme", "trial").await {
+            Err(StoreError::Conflict(msg)) => assert!(msg.contains("acme"), "{msg}"),
+            other => panic!("duplicate tenant name: {other:?}"),
+        }
+
+        let t = store.require_tenant("acme").await.expect("require acme");
+        assert_eq!((t.id, t.name.as_str(), t.plan.as_str()), (acme, "acme", "basic"));
+        assert_eq!(t.route, Route::LineAndInternet.as_str(), "default route");
+        assert!(t.two_factor, "two-factor is on by default");
+        let b = store.tenant_by_name("beta").await.expect("lookup").expect("beta exists");
+        assert_eq!((b.id, b.plan.as_str()), (beta, "trial"));
+        // Names are exact.
+        assert!(store.tenant_by_name("ACME").await.expect("lookup").is_none());
+
+        store.set_route(acme, Route::LineOnly).await.expect("set route");
+        store.set_two_factor(acme, false).await.expect("set two-factor");
+        let row = tenant_row(store, acme).await;
+        assert_eq!(row.route, "line-only");
+        assert!(!row.two_factor);
+        assert_eq!(row.name, "acme");
+        assert_eq!(row.plan, "basic");
+        // The other tenant is untouched.
+        let other = tenant_row(store, beta).await;
+        assert_eq!(other.route, "line-and-internet");
+        assert!(other.two_factor);
+
+        store.set_route(acme, Route::LineAndInternet).await.expect("set route back");
+        store.set_two_factor(acme, true).await.expect("set two-factor back");
+        let row = tenant_row(store, acme).await;
+        assert_eq!(row.route, "line-and-internet");
+        assert!(row.two_factor);
+        let t = store.require_tenant("acme").await.expect("require acme");
+        assert_eq!(t.route, "line-and-internet");
+
+        let all = store.load_tenants().await.expect("load tenants");
+        assert_eq!(all.iter().map(|t| t.id).collect::<Vec<_>>(), vec![acme, beta]);
+    }
+
+    pub async fn lines(store: &Store, _url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let beta = tenant(store, "beta").await;
+        let (a, b, c, d) = (line("CAF0000000001"), line("CAF0000000002"), line("COP00000003"), line("cop0000000a"));
+
+        assert_eq!(store.add_lines(acme, &[a, b]).await.expect("add a, b"), 2);
+        assert_eq!(store.add_lines(acme, &[a, b, c]).await.expect("add a, b, c"), 1, "only c is new");
+        assert_eq!(store.add_lines(acme, &[]).await.expect("add nothing"), 0);
+        assert_eq!(store.add_lines(acme, &[a]).await.expect("add a again"), 0);
+        assert_eq!(tenant_row(store, acme).await.lines, sorted(&["CAF0000000001", "CAF0000000002", "COP00000003"]));
+
+        // A line of another tenant: refused, and the new line of the same batch is not added either.
+        match store.add_lines(beta, &[d, a]).await {
+            Err(StoreError::Conflict(msg)) => assert!(msg.contains("CAF0000000001"), "{msg}"),
+            other => panic!("a line registered to another tenant: {other:?}"),
+        }
+        assert!(tenant_row(store, beta).await.lines.is_empty(), "part of a refused batch was added");
+        assert_eq!(tenant_row(store, acme).await.lines.len(), 3, "the owner lost a line");
+        // Nothing was left half-done: d is still free.
+        assert_eq!(store.add_lines(beta, &[d]).await.expect("add d"), 1);
+        assert_eq!(tenant_row(store, beta).await.lines, vec!["COP0000000A".to_string()]);
+
+        // The same line twice in one batch counts once.
+        let e = line("CAF000000000E");
+        assert_eq!(store.add_lines(acme, &[e, e]).await.expect("add e twice"), 1);
+
+        // Removal reports what was not registered to this tenant, and leaves other tenants alone.
+        let unknown = line("CAF9999999999");
+        let missing = store.remove_lines(acme, &[a, unknown, d]).await.expect("remove");
+        assert_eq!(missing, vec![unknown, d]);
+        assert_eq!(tenant_row(store, acme).await.lines, sorted(&["CAF0000000002", "CAF000000000E", "COP00000003"]));
+        assert_eq!(tenant_row(store, beta).await.lines, vec!["COP0000000A".to_string()]);
+        assert_eq!(store.remove_lines(acme, &[a]).await.expect("remove a again"), vec![a]);
+
+        // A removed line is free for another tenant.
+        assert_eq!(store.add_lines(beta, &[a]).await.expect("move a"), 1);
+        assert_eq!(tenant_row(store, beta).await.lines, sorted(&["CAF0000000001", "COP0000000A"]));
+    }
+
+    pub async fn networks(store: &Store, _url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let beta = tenant(store, "beta").await;
+
+        let added = store
+            .add_networks(acme, &[net("10.1.2.3/8"), net("192.168.1.0/24"), net("2001:db8::1/32")])
+            .await
+            .expect("add networks");
+        assert_eq!(added, 3);
+        assert_eq!(tenant_row(store, acme).await.networks, sorted(&["10.0.0.0/8", "192.168.1.0/24", "2001:db8::/32"]));
+
+        // The same networks, written differently or repeated, add nothing.
+        let again = store
+            .add_networks(acme, &[net("10.0.0.0/8"), net("10.200.0.1/8"), net("192.168.1.77/24"), net("10.0.0.0/8")])
+            .await
+            .expect("add duplicates");
+        assert_eq!(again, 0);
+        assert_eq!(
+            store.add_networks(acme, &[net("172.16.5.5/12"), net("172.16.0.0/12")]).await.expect("add one twice"),
+            1
+        );
+        assert_eq!(
+            tenant_row(store, acme).await.networks,
+            sorted(&["10.0.0.0/8", "172.16.0.0/12", "192.168.1.0/24", "2001:db8::/32"])
+        );
+
+        // Networks are per tenant: another tenant may register the same one.
+        assert_eq!(store.add_networks(beta, &[net("10.0.0.0/8")]).await.expect("beta adds 10/8"), 1);
+
+        let missing = store
+            .remove_networks(acme, &[net("10.9.9.9/8"), net("198.51.100.0/24"), net("2001:db8:ffff::/32")])
+            .await
+            .expect("remove networks");
+        assert_eq!(missing, vec![net("198.51.100.0/24")]);
+        assert_eq!(tenant_row(store, acme).await.networks, sorted(&["172.16.0.0/12", "192.168.1.0/24"]));
+        assert_eq!(tenant_row(store, beta).await.networks, vec!["10.0.0.0/8".to_string()], "beta's copy was removed");
+        assert_eq!(store.remove_networks(acme, &[net("10.0.0.0/8")]).await.expect("remove again"), vec![net("10.0.0.0/8")]);
+    }
+
+    pub async fn users(store: &Store, _url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let beta = tenant(store, "beta").await;
+
+        let alice = user(store, acme, "  Alice@Example.COM \n", Role::Owner).await;
+        let row = store.user_by_email("alice@example.com").await.expect("lookup").expect("alice exists");
+        assert_eq!(row.id, alice);
+        assert_eq!(row.email, "alice@example.com", "the email is not stored canonically");
+        assert_eq!((row.tenant_id, row.role.as_str(), row.login_method.as_str()), (acme, "owner", "password"));
+        assert_eq!(row.password_hash.as_deref(), Some("$argon2id$placeholder"));
+        assert!(!row.locked);
+        for spelling in ["ALICE@EXAMPLE.COM", " alice@Example.com ", "Alice@example.Com"] {
+            let found = store.user_by_email(spelling).await.expect("lookup");
+            assert_eq!(found.map(|u| u.id), Some(alice), "lookup by {spelling:?}");
+        }
+        assert!(store.user_by_email("bob@example.com").await.expect("lookup").is_none());
+
+        // The same address, in any spelling and any tenant, is taken.
+        for (tenant_id, email) in [(acme, "alice@example.com"), (beta, "ALICE@example.com ")] {
+            match store.create_user(NewUser { tenant_id, email, role: Role::User, password_hash: None }).await {
+                Err(StoreError::Conflict(msg)) => assert!(msg.contains("alice@example.com"), "{msg}"),
+                other => panic!("duplicate email {email:?}: {other:?}"),
+            }
+        }
+
+        // One owner per tenant; other tenants may have theirs.
+        match store.create_user(NewUser { tenant_id: acme, email: "carol@example.com", role: Role::Owner, password_hash: None }).await
+        {
+            Err(StoreError::Conflict(msg)) => assert!(msg.contains("owner"), "{msg}"),
+            other => panic!("a second owner: {other:?}"),
+        }
+        assert!(store.user_by_email("carol@example.com").await.expect("lookup").is_none());
+        let dave = user(store, beta, "dave@example.com", Role::Owner).await;
+        let erin = user(store, acme, "erin@example.com", Role::Admin).await;
+        let frank = user(store, acme, "frank@example.com", Role::User).await;
+        assert_eq!(store.user_by_email("erin@example.com").await.expect("lookup").map(|u| u.role), Some("admin".into()));
+        assert_eq!(store.user_by_email("frank@example.com").await.expect("lookup").map(|u| u.role), Some("user".into()));
+        let invited = store.user_by_email("dave@example.com").await.expect("lookup").expect("dave");
+        assert_eq!(invited.id, dave);
+        assert_eq!(invited.tenant_id, beta);
+        assert_ne!(erin, frank);
+
+        for bad in ["not-an-email", "@example.com", "bob@localhost", "bob@.com", "bob@example.", "b ob@example.com", ""] {
+            match store.create_user(NewUser { tenant_id: acme, email: bad, role: Role::User, password_hash: None }).await {
+                Err(StoreError::Invalid(_)) => {}
+                other => panic!("invalid email {bad:?}: {other:?}"),
+            }
+        }
+
+        store.set_password_hash(dave, "$argon2id$new").await.expect("set password");
+        let dave_row = store.user_by_email("dave@example.com").await.expect("lookup").expect("dave");
+        assert_eq!(dave_row.password_hash.as_deref(), Some("$argon2id$new"));
+
+        assert!(store.unlock_user("ALICE@example.com").await.expect("unlock alice"));
+        assert!(!store.unlock_user("nobody@example.com").await.expect("unlock nobody"));
+    }
+
+    pub async fn sessions(store: &Store, _url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let alice = user(store, acme, "Alice@example.com", Role::Admin).await;
+        let bob = user(store, acme, "bob@example.com", Role::User).await;
+        let t = now();
+
+        let line_auth = token_hash();
+        store
+            .insert_session(NewSession {
+                id_hash: &line_auth,
+                user_id: alice,
+                host: HostKind::LineAuth,
+                factor: Some(Factor::Line),
+                line: Some("CAF0000000001"),
+                client_ip: Some("198.51.100.7"),
+                expires_at: t + 3600,
+            })
+            .await
+            .expect("insert line-auth session");
+        let rec = store.session_by_hash(&line_auth).await.expect("lookup").expect("live session");
+        assert_eq!(rec.user_id, alice);
+        assert_eq!(rec.tenant_id, acme);
+        assert_eq!(rec.email, "alice@example.com");
+        assert_eq!(rec.role, Role::Admin);
+        assert_eq!(rec.method, LoginMethod::Password);
+        assert_eq!(rec.host, HostKind::LineAuth);
+        assert_eq!(rec.factor, Some(Factor::Line));
+        assert_eq!(rec.expires_at, t + 3600);
+
+        let ordinary = token_hash();
+        store
+            .insert_session(NewSession { factor: None, ..session(&ordinary, alice, t + 60) })
+            .await
+            .expect("insert ordinary session");
+        let rec = store.session_by_hash(&ordinary).await.expect("lookup").expect("live session");
+        assert_eq!((rec.host, rec.factor, rec.expires_at), (HostKind::Ordinary, None, t + 60));
+
+        let bobs = token_hash();
+        store.insert_session(session(&bobs, bob, t + 3600)).await.expect("insert bob's session");
+        let rec = store.session_by_hash(&bobs).await.expect("lookup").expect("live session");
+        assert_eq!((rec.user_id, rec.role, rec.factor), (bob, Role::User, Some(Factor::Totp)));
+
+        // Expired and unknown sessions are absent.
+        let expired = token_hash();
+        store.insert_session(session(&expired, bob, t - 10)).await.expect("insert expired session");
+        assert!(store.session_by_hash(&expired).await.expect("lookup").is_none(), "an expired session was returned");
+        assert!(store.session_by_hash(&token_hash()).await.expect("lookup").is_none());
+        assert!(store.session_by_hash("").await.expect("lookup").is_none());
+
+        assert_eq!(store.purge_expired_sessions().await.expect("purge"), 1);
+        assert_eq!(store.purge_expired_sessions().await.expect("purge again"), 0);
+
+        assert!(store.delete_session(&ordinary).await.expect("delete"));
+        assert!(store.session_by_hash(&ordinary).await.expect("lookup").is_none(), "a deleted session was returned");
+        assert!(!store.delete_session(&ordinary).await.expect("delete again"));
+        assert!(store.session_by_hash(&line_auth).await.expect("lookup").is_some(), "the wrong session was deleted");
+
+        let second = token_hash();
+        store.insert_session(session(&second, alice, t + 3600)).await.expect("insert");
+        assert_eq!(store.delete_user_sessions(alice).await.expect("delete alice's sessions"), 2);
+        assert!(store.session_by_hash(&line_auth).await.expect("lookup").is_none());
+        assert!(store.session_by_hash(&second).await.expect("lookup").is_none());
+        assert!(store.session_by_hash(&bobs).await.expect("lookup").is_some(), "another user's session was deleted");
+        assert_eq!(store.delete_user_sessions(alice).await.expect("again"), 0);
+    }
+
+    pub async fn locked_users(store: &Store, url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let alice = user(store, acme, "alice@example.com", Role::User).await;
+        let bob = user(store, acme, "bob@example.com", Role::User).await;
+        let (sa, sb) = (token_hash(), token_hash());
+        store.insert_session(session(&sa, alice, now() + 3600)).await.expect("insert");
+        store.insert_session(session(&sb, bob, now() + 3600)).await.expect("insert");
+        assert!(store.session_by_hash(&sa).await.expect("lookup").is_some());
+
+        raw_exec(url, &format!("UPDATE users SET locked_at = {}, failed_logins = 5 WHERE id = {alice}", now())).await;
+        assert!(store.user_by_email("alice@example.com").await.expect("lookup").expect("alice").locked);
+        assert!(!store.user_by_email("bob@example.com").await.expect("lookup").expect("bob").locked);
+        assert!(store.session_by_hash(&sa).await.expect("lookup").is_none(), "a locked user's session was returned");
+        assert!(store.session_by_hash(&sb).await.expect("lookup").is_some());
+
+        assert!(store.unlock_user("Alice@Example.com").await.expect("unlock"));
+        assert!(!store.user_by_email("alice@example.com").await.expect("lookup").expect("alice").locked);
+        assert!(store.session_by_hash(&sa).await.expect("lookup").is_some(), "the session did not come back on unlock");
+    }
+
+    pub async fn links(store: &Store, _url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let alice = user(store, acme, "alice@example.com", Role::User).await;
+        let bob = user(store, acme, "bob@example.com", Role::User).await;
+        let later = now() + 3600;
+
+        // Single use.
+        let invite = token_hash();
+        store.create_link(link(&invite, LinkPurpose::Invite, alice, later)).await.expect("create invite");
+        assert_eq!(store.peek_link(&invite, LinkPurpose::Invite).await.expect("peek"), Some(alice));
+        assert_eq!(store.peek_link(&invite, LinkPurpose::Invite).await.expect("peek does not use up"), Some(alice));
+        assert_eq!(store.consume_link(&invite, LinkPurpose::Invite).await.expect("consume"), Some(alice));
+        assert_eq!(store.consume_link(&invite, LinkPurpose::Invite).await.expect("consume again"), None);
+        assert_eq!(store.peek_link(&invite, LinkPurpose::Invite).await.expect("peek"), None);
+
+        // A newer link of the same purpose voids the older one, not those of other purposes or users.
+        let (old_reset, new_reset) = (token_hash(), token_hash());
+        let unlock = token_hash();
+        let bobs_reset = token_hash();
+        store.create_link(link(&old_reset, LinkPurpose::Reset, alice, later)).await.expect("create");
+        store.create_link(link(&unlock, LinkPurpose::Unlock, alice, later)).await.expect("create");
+        store.create_link(link(&bobs_reset, LinkPurpose::Reset, bob, later)).await.expect("create");
+        store.create_link(link(&new_reset, LinkPurpose::Reset, alice, later)).await.expect("create");
+        assert_eq!(store.consume_link(&old_reset, LinkPurpose::Reset).await.expect("consume"), None, "the older link still works");
+        assert_eq!(store.consume_link(&new_reset, LinkPurpose::Reset).await.expect("consume"), Some(alice));
+        assert_eq!(store.consume_link(&unlock, LinkPurpose::Unlock).await.expect("consume"), Some(alice));
+        assert_eq!(store.consume_link(&bobs_reset, LinkPurpose::Reset).await.expect("consume"), Some(bob));
+
+        // The wrong purpose opens nothing, and does not use the link up.
+        let email_change = token_hash();
+        store
+            .create_link(NewLink {
+                token_hash: &email_change,
+                purpose: LinkPurpose::EmailChange,
+                user_id: bob,
+                payload: Some("bob@new.example.com"),
+                expires_at: later,
+            })
+            .await
+            .expect("create");
+        for wrong in [LinkPurpose::Invite, LinkPurpose::Unlock, LinkPurpose::Reset] {
+            assert_eq!(store.peek_link(&email_change, wrong).await.expect("peek"), None);
+            assert_eq!(store.consume_link(&email_change, wrong).await.expect("consume"), None, "{wrong:?}");
+        }
+        assert_eq!(store.consume_link(&email_change, LinkPurpose::EmailChange).await.expect("consume"), Some(bob));
+
+        // Expired links open nothing.
+        let expired = token_hash();
+        store.create_link(link(&expired, LinkPurpose::Invite, bob, now() - 1)).await.expect("create");
+        assert_eq!(store.peek_link(&expired, LinkPurpose::Invite).await.expect("peek"), None);
+        assert_eq!(store.consume_link(&expired, LinkPurpose::Invite).await.expect("consume"), None, "an expired link worked");
+
+        // Unknown tokens open nothing.
+        assert_eq!(store.consume_link(&token_hash(), LinkPurpose::Invite).await.expect("consume"), None);
+    }
+
+    pub async fn concurrent_link_use(store: &Store, _url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let alice = user(store, acme, "alice@example.com", Role::User).await;
+        for round in 0..20 {
+            let h = token_hash();
+            store.create_link(link(&h, LinkPurpose::Reset, alice, now() + 3600)).await.expect("create");
+            let (a, b) = tokio::join!(
+                store.consume_link(&h, LinkPurpose::Reset),
+                store.consume_link(&h, LinkPurpose::Reset)
+            );
+            let wins = [a.expect("consume a"), b.expect("consume b")];
+            assert_eq!(wins.iter().filter(|w| w.is_some()).count(), 1, "round {round}: {wins:?}");
+            assert!(wins.contains(&Some(alice)));
+
+            // The same race across threads.
+            let h = token_hash();
+            store.create_link(link(&h, LinkPurpose::Unlock, alice, now() + 3600)).await.expect("create");
+            let tasks: Vec<_> = (0..4)
+                .map(|_| {
+                    let (store, h) = (store.clone(), h.clone());
+                    tokio::spawn(async move { store.consume_link(&h, LinkPurpose::Unlock).await.expect("consume") })
+                })
+                .collect();
+            let mut wins = 0;
+            for t in tasks {
+                if t.await.expect("task").is_some() {
+                    wins += 1;
+                }
+            }
+            assert_eq!(wins, 1, "round {round}: {wins} of 4 concurrent uses succeeded");
+        }
+    }
+
+    // `last` is re-read after calls that are not checked (insert_session).
+    #[allow(unused_assignments)]
+    pub async fn generation(store: &Store, _url: &str) {
+        migrated(store).await;
+        let mut last = store.generation().await.expect("generation");
+
+        macro_rules! bumps {
+            ($what:literal, $call:expr) => {{
+                let out = $call.await.unwrap_or_else(|e| panic!("{}: {e}", $what));
+                let g = store.generation().await.expect("generation");
+                assert!(g > last, "{} did not move the generation ({last} -> {g})", $what);
+                last = g;
+                out
+            }};
+        }
+
+        let acme = bumps!("create_tenant", store.create_tenant("acme", "basic"));
+        bumps!("set_route", store.set_route(acme, Route::LineOnly));
+        bumps!("set_two_factor", store.set_two_factor(acme, false));
+        let l = line("CAF0000000001");
+        bumps!("add_lines", store.add_lines(acme, &[l]));
+        bumps!("remove_lines", store.remove_lines(acme, &[l]));
+        bumps!("add_networks", store.add_networks(acme, &[net("10.0.0.0/8")]));
+        bumps!("remove_networks", store.remove_networks(acme, &[net("10.0.0.0/8")]));
+        let alice = bumps!(
+            "create_user",
+            store.create_user(NewUser { tenant_id: acme, email: "alice@example.com", role: Role::Owner, password_hash: None })
+        );
+        bumps!("set_password_hash", store.set_password_hash(alice, "$argon2id$x"));
+        let h = token_hash();
+        store.insert_session(session(&h, alice, now() + 3600)).await.expect("insert session");
+        last = store.generation().await.expect("generation");
+        assert!(bumps!("delete_session", store.delete_session(&h)));
+        store.insert_session(session(&h, alice, now() + 3600)).await.expect("insert session");
+        last = store.generation().await.expect("generation");
+        assert_eq!(bumps!("delete_user_sessions", store.delete_user_sessions(alice)), 1);
+
+        // Refused changes leave it alone.
+        let before = store.generation().await.expect("generation");
+        assert_eq!(before, last);
+        assert!(matches!(store.create_tenant("acme", "basic").await, Err(StoreError::Conflict(_))));
+        let beta = store.create_tenant("beta", "basic").await.expect("create beta");
+        store.add_lines(acme, &[l]).await.expect("add line");
+        let mid = store.generation().await.expect("generation");
+        assert!(matches!(store.add_lines(beta, &[l]).await, Err(StoreError::Conflict(_))));
+        assert_eq!(store.generation().await.expect("generation"), mid, "a refused add_lines moved the generation");
+        assert!(mid > before);
+    }
+}

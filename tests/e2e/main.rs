@@ -1,0 +1,27 @@
+//! End-to-end tests: the real gateway binary and a real origin process, driven
+//! over HTTP by a cookie-keeping client. Scenarios that touch the store run on
+//! SQLite and on PostgreSQL.
+
+mod support;
+
+mod cli;
+mod lines;
+mod reload;
+mod sessions;
+
+/// Runs an async scenario `fn(Db)` once per database.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($scenario:ident) => {
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$scenario($crate::support::Db::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$scenario($crate::support::Db::Postgres).await
+            }
+        }
+    };
+}

@@ -1,0 +1,335 @@
+//! Starts real processes for a test: the demo origin and the gateway, on free
+//! ports, with a fresh SQLite file or a fresh PostgreSQL database.
+//!
+//! Loopback addresses stand for the networks a test needs: requests from
+//! 127.0.0.1 are "the internet", 127.0.0.2 is the carrier network (it may assert
+//! line ids), 127.0.0.3 is a trusted reverse proxy (it may speak X-Forwarded-For).
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ORDINARY: &str = "storage.localhost";
+pub const LINE_HOST: &str = "line.storage.localhost";
+pub const INTERNET: &str = "127.0.0.1";
+pub const CARRIER: &str = "127.0.0.2";
+pub const PROXY: &str = "127.0.0.3";
+pub const PASSWORD: &str = "Corr3ct-Horse";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_gateway")
+}
+
+fn random_hex() -> String {
+    let mut buf = [0u8; 8];
+    std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf)).expect("urandom");
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// A fresh PostgreSQL database, or None (with a note) when there is no server
+/// here. In CI the server is required: its absence fails the test.
+pub async fn postgres_database() -> Option<String> {
+    use sqlx::Connection;
+    let mut admin = match sqlx::PgConnection::connect(PG_ADMIN).await {
+        Ok(c) => c,
+        Err(e) => {
+            if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false") {
+                panic!("PostgreSQL is required in CI but {PG_ADMIN} is unreachable: {e}");
+            }
+            eprintln!("SKIPPED: no PostgreSQL at {PG_ADMIN}: {e}");
+            return None;
+        }
+    };
+    let name = format!("gw_e2e_{}", random_hex());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.expect("create database");
+    Some(format!("postgres://postgres@127.0.0.1:5432/{name}"))
+}
+
+pub async fn drop_postgres_database(url: &str) {
+    use sqlx::Connection;
+    let Some(name) = url.rsplit('/').next() else { return };
+    if let Ok(mut admin) = sqlx::PgConnection::connect(PG_ADMIN).await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut admin).await;
+    }
+}
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub policy: PathBuf,
+    pub port: u16,
+    pub metrics_port: u16,
+    pub database: String,
+    pub db: Db,
+    origin: Option<Proc>,
+    gateway: Option<Proc>,
+}
+
+impl Env {
+    /// Writes the configuration and migrates the database; nothing runs yet, so
+    /// a test can seed tenants with the CLI first. None: no PostgreSQL here.
+    pub async fn new(db: Db) -> Option<Env> {
+        Env::with_policy(db, "paths:\n  - prefix: /public\n    action: bypass\n  - prefix: /internal\n    action: deny\n  - prefix: /admin\n    require_role: admin\n").await
+    }
+
+    pub async fn with_policy(db: Db, policy_yaml: &str) -> Option<Env> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let database = match db {
+            Db::Sqlite => format!("sqlite://{}", dir.path().join("gw.db").display()),
+            Db::Postgres => postgres_database().await?,
+        };
+        let port = free_port();
+        let metrics_port = free_port();
+        let origin_port = free_port();
+        let policy = dir.path().join("policy.yaml");
+        std::fs::write(&policy, policy_yaml).expect("write policy");
+        let config = dir.path().join("gateway.yaml");
+        let yaml = format!(
+            "listen: \"127.0.0.1:{port}\"\n\
+             hosts:\n  ordinary: \"{ORDINARY}\"\n  line_auth: \"{LINE_HOST}\"\n\
+             origin: \"127.0.0.1:{origin_port}\"\n\
+             database: \"{database}\"\n\
+             trusted_proxies: [\"{PROXY}/32\"]\n\
+             carrier:\n  trusted_networks: [\"{CARRIER}/32\"]\n  line_header: \"X-Line-Id\"\n\
+             session:\n  secure_cookies: false\n\
+             login:\n  hash_concurrency: 2\n\
+             mail:\n  transport: file\n  dir: mail\n\
+             sms:\n  transport: file\n  dir: sms\n\
+             metrics:\n  listen: \"127.0.0.1:{metrics_port}\"\n\
+             policy_file: policy.yaml\n\
+             threads: 2\n"
+        );
+        std::fs::write(&config, yaml).expect("write config");
+        let env = Env { dir, config, policy, port, metrics_port, database, db, origin: None, gateway: None };
+        let out = env.cli(&["migrate"], None);
+        assert!(out.status.success(), "migrate failed: {}", String::from_utf8_lossy(&out.stderr));
+        let origin = Command::new(bin())
+            .args(["demo-origin", "--listen", &format!("127.0.0.1:{origin_port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start origin");
+        let env = Env { origin: Some(Proc(origin)), ..env };
+        wait_for_port(origin_port).await;
+        Some(env)
+    }
+
+    pub fn origin_port(&self) -> u16 {
+        let text = std::fs::read_to_string(&self.config).unwrap_or_default();
+        text.lines()
+            .find_map(|l| l.strip_prefix("origin: \"127.0.0.1:"))
+            .and_then(|p| p.trim_end_matches('"').parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Runs a gateway command with this configuration.
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+        let mut cmd = Command::new(bin());
+        cmd.arg("--config").arg(&self.config).args(args);
+        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("run gateway cli");
+        if let Some(input) = stdin {
+            if let Some(mut s) = child.stdin.take() {
+                s.write_all(input.as_bytes()).expect("stdin");
+            }
+        }
+        child.wait_with_output().expect("cli output")
+    }
+
+    /// Runs a command that must succeed; returns its standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args, None);
+        assert!(
+            out.status.success(),
+            "gateway {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A tenant with a password user of the given role (owner comes from `tenant create`).
+    pub fn seed_tenant(&self, tenant: &str, user: &str, role: &str) {
+        self.ok(&["tenant", "create", tenant, "--owner", &format!("owner@{tenant}.example")]);
+        let out = self.cli(&["user", "add", user, "--tenant", tenant, "--role", role, "--password-stdin"], Some(&format!("{PASSWORD}\n")));
+        assert!(out.status.success(), "user add: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    pub async fn start(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("gateway.log")).expect("log file");
+        let child = Command::new(bin())
+            .arg("--config")
+            .arg(&self.config)
+            .arg("serve")
+            .env("GATEWAY_LOG", "info,pingora=warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start gateway");
+        self.gateway = Some(Proc(child));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{}/readyz", self.metrics_port)).await {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "gateway not ready:\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("gateway.log")).unwrap_or_default()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// A cookie-keeping client that connects from `from` and never follows redirects.
+    pub fn client(&self, from: &str) -> reqwest::Client {
+        let ip: IpAddr = from.parse().expect("ip");
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .resolve(ORDINARY, self.addr())
+            .resolve(LINE_HOST, self.addr())
+            .local_address(ip)
+            .build()
+            .expect("client")
+    }
+
+    pub fn url(&self, host: &str, path: &str) -> String {
+        format!("http://{host}:{}{path}", self.port)
+    }
+
+    pub async fn metric(&self, name_and_labels: &str) -> f64 {
+        let text = reqwest::get(format!("http://127.0.0.1:{}/metrics", self.metrics_port))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .find_map(|l| l.strip_prefix(name_and_labels).and_then(|rest| rest.trim().parse().ok()))
+            .unwrap_or(0.0)
+    }
+
+    pub async fn cleanup(self) {
+        let db = self.db;
+        let url = self.database.clone();
+        drop(self);
+        if db == Db::Postgres {
+            drop_postgres_database(&url).await;
+        }
+    }
+}
+
+pub async fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Polls until `check` holds (changes reach a running gateway within a poll interval).
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub fn csrf_from(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).map(|i| i + marker.len()).expect("csrf field in page");
+    html[start..].split('"').next().unwrap_or_default().to_owned()
+}
+
+/// Signs in through the real login form; returns the login response's status.
+pub async fn login(client: &reqwest::Client, env: &Env, host: &str, email: &str, password: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut get = client.get(env.url(host, "/auth/login?rd=/files/report.pdf"));
+    for (k, v) in headers {
+        get = get.header(*k, *v);
+    }
+    let page = get.send().await.expect("login page").text().await.expect("login html");
+    let csrf = csrf_from(&page);
+    let mut post = client
+        .post(env.url(host, "/auth/login"))
+        .form(&[("email", email), ("password", password), ("csrf", &csrf), ("rd", "/files/report.pdf")]);
+    for (k, v) in headers {
+        post = post.header(*k, *v);
+    }
+    post.send().await.expect("login post")
+}
+
+/// What the demo origin saw: its JSON echo.
+pub struct Echo {
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Echo {
+    pub async fn from(resp: reqwest::Response) -> Echo {
+        assert_eq!(resp.status(), 200, "expected the origin's answer");
+        let v: serde_json::Value = serde_json::from_str(&resp.text().await.expect("origin body")).expect("origin json");
+        let headers = v["headers"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| Some((p[0].as_str()?.to_owned(), p[1].as_str()?.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Echo { path: v["path"].as_str().unwrap_or_default().to_owned(), headers }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
+    }
+
+    pub fn has_any(&self, pred: impl Fn(&str) -> bool) -> bool {
+        self.headers.iter().any(|(k, _)| pred(k))
+    }
+}
+
+pub fn path_of(p: &Path) -> String {
+    p.display().to_string()
+}
