@@ -1,0 +1,44 @@
+# Entry points: `make demo`, `make test`. Everything a fresh machine lacks is
+# installed here (cmake for Pingora's zlib-ng), so CI and newcomers need nothing else.
+
+CARGO ?= cargo
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build release test demo bench lint fmt clean
+
+all: build
+
+deps:
+	@command -v cmake >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing cmake (needed to build Pingora's zlib-ng)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake >/dev/null; \
+	  else \
+	    echo "cmake is missing: install it (e.g. 'sudo apt-get install cmake'), it is needed to build Pingora" >&2; exit 1; \
+	  fi; }
+
+build: deps
+	$(CARGO) build --workspace
+
+release: deps
+	$(CARGO) build --release -p gateway
+
+# Unit, property, store (SQLite and PostgreSQL) and end-to-end tests.
+test: deps
+	$(CARGO) test --workspace
+
+demo: release
+	target/release/gateway demo
+
+bench: deps
+	$(CARGO) bench -p benches
+
+lint: deps
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) fmt --all -- --check
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	$(CARGO) clean
