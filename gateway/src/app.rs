@@ -22,6 +22,7 @@ pub struct App {
     pub carrier_networks: NetworkSet,
     pub line_header: http::HeaderName,
     pub strip: StripList,
+    pub login_throttle: crate::throttle::Throttle,
 }
 
 impl App {
@@ -32,12 +33,13 @@ impl App {
             carrier_headers.push(r.as_str());
         }
         Ok(App {
-            sessions: SessionCache::new(cfg.session.cache_capacity, cfg.session.cache_ttl),
+            sessions: SessionCache::new(cfg.session.cache_capacity, cfg.session.cache_ttl, cfg.session.idle_timeout),
             hasher: Hasher::new(cfg.login.hash_concurrency)?,
             hosts: Hosts { ordinary: cfg.hosts.ordinary.clone(), line_auth: cfg.hosts.line_auth.clone() },
             trusted_proxies: cfg.trusted_proxies.iter().copied().collect(),
             carrier_networks: cfg.carrier.trusted_networks.iter().copied().collect(),
             strip: StripList::new(&carrier_headers),
+            login_throttle: crate::throttle::Throttle::new(cfg.login.throttle_per_minute),
             line_header,
             cfg,
             store,

@@ -13,3 +13,4 @@ pub mod tokens;
 pub mod ui;
 pub mod demo_origin;
 pub mod serve;
+pub mod throttle;

@@ -66,7 +66,7 @@ pub fn init() {
     for r in ["ok", "error"] {
         let _ = POLICY_RELOADS.with_label_values(&[r]);
     }
-    for r in ["success", "failure", "line_refused"] {
+    for r in ["success", "failure", "line_refused", "throttled"] {
         let _ = LOGINS.with_label_values(&[r]);
     }
 }

@@ -22,6 +22,9 @@ use crate::store::Store;
 /// the CLI or another instance take effect within this time.
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
+/// How often session activity is written behind.
+const TOUCH_FLUSH: Duration = Duration::from_secs(15);
+
 /// Loads the ops policy file named by the configuration: `None` when no file is
 /// configured or the default one does not exist.
 pub fn initial_ops_policy(cfg: &config::GatewayConfig) -> anyhow::Result<Option<config::OpsPolicy>> {
@@ -111,6 +114,7 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
 async fn follow_store(app: Arc<App>) {
     let mut seen = app.store.generation().await.ok();
     let mut last_purge = std::time::Instant::now();
+    let mut last_touch = std::time::Instant::now();
     loop {
         tokio::time::sleep(POLL_INTERVAL).await;
         match app.store.generation().await {
@@ -126,6 +130,15 @@ async fn follow_store(app: Arc<App>) {
             },
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cannot read the store's change counter"),
+        }
+        if last_touch.elapsed() > TOUCH_FLUSH {
+            last_touch = std::time::Instant::now();
+            let touched = app.sessions.take_touched();
+            if !touched.is_empty() {
+                if let Err(e) = app.store.touch_sessions(&touched).await {
+                    tracing::warn!(error = %e, "writing session activity failed");
+                }
+            }
         }
         if last_purge.elapsed() > Duration::from_secs(600) {
             last_purge = std::time::Instant::now();

@@ -1,6 +1,8 @@
 //! Session cookies and the cache in front of the session table.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use moka::sync::Cache;
@@ -107,48 +109,74 @@ pub fn set_cookie(c: &CookieSpec<'_>) -> String {
     s
 }
 
+/// "Last seen" moves in memory and is written behind in batches: a session
+/// used a thousand times a minute costs at most one write a minute.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+/// A cached session with its sliding "last seen" time.
+pub struct Cached {
+    pub rec: SessionRecord,
+    last_seen: AtomicI64,
+}
+
 /// Found sessions are cached briefly; unknown ids are remembered for a few
 /// seconds so that a flood of made-up cookies does not become a flood of queries.
 /// Every cached entry is dropped when the store's change counter moves.
 pub struct SessionCache {
-    hits: Cache<[u8; 32], Arc<SessionRecord>>,
+    hits: Cache<[u8; 32], Arc<Cached>>,
     misses: Cache<[u8; 32], ()>,
+    idle_secs: i64,
+    touched: Mutex<HashMap<[u8; 32], i64>>,
 }
 
 impl SessionCache {
-    pub fn new(capacity: u64, ttl: Duration) -> Self {
+    pub fn new(capacity: u64, ttl: Duration, idle_timeout: Duration) -> Self {
         SessionCache {
             hits: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(),
             misses: Cache::builder().max_capacity(capacity).time_to_live(ttl.min(Duration::from_secs(5))).build(),
+            idle_secs: idle_timeout.as_secs() as i64,
+            touched: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The live session for a cookie's id, or None. `now` is Unix seconds.
-    pub async fn lookup(&self, store: &Store, id: &[u8; 32], now: i64) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+    /// The live session for a cookie's id, or None when it is unknown, expired or
+    /// idle too long. `now` is Unix seconds. A hit counts as activity.
+    pub async fn lookup(&self, store: &Store, id: &[u8; 32], now: i64) -> Result<Option<Arc<Cached>>, StoreError> {
         let key = tokens::digest(id);
-        if let Some(rec) = self.hits.get(&key) {
-            return Ok((rec.expires_at > now).then_some(rec));
-        }
-        if self.misses.contains_key(&key) {
+        let entry = match self.hits.get(&key) {
+            Some(c) => c,
+            None => {
+                if self.misses.contains_key(&key) {
+                    return Ok(None);
+                }
+                match store.session_by_hash(&tokens::hex(&key)).await? {
+                    Some(rec) => {
+                        let c = Arc::new(Cached { last_seen: AtomicI64::new(rec.last_seen_at), rec });
+                        self.hits.insert(key, c.clone());
+                        c
+                    }
+                    None => {
+                        self.misses.insert(key, ());
+                        return Ok(None);
+                    }
+                }
+            }
+        };
+        let last = entry.last_seen.load(Ordering::Relaxed);
+        if entry.rec.expires_at <= now || now - last > self.idle_secs {
             return Ok(None);
         }
-        match store.session_by_hash(&tokens::hex(&key)).await? {
-            Some(rec) => {
-                let rec = Arc::new(rec);
-                self.hits.insert(key, rec.clone());
-                Ok((rec.expires_at > now).then_some(rec))
-            }
-            None => {
-                self.misses.insert(key, ());
-                Ok(None)
-            }
+        if now - last >= TOUCH_EVERY_SECS {
+            entry.last_seen.store(now, Ordering::Relaxed);
+            self.touched.lock().unwrap_or_else(|p| p.into_inner()).insert(key, now);
         }
+        Ok(Some(entry))
     }
 
     pub fn insert(&self, id: &[u8; 32], rec: SessionRecord) {
         let key = tokens::digest(id);
         self.misses.invalidate(&key);
-        self.hits.insert(key, Arc::new(rec));
+        self.hits.insert(key, Arc::new(Cached { last_seen: AtomicI64::new(rec.last_seen_at), rec }));
     }
 
     pub fn remove(&self, id: &[u8; 32]) {
@@ -162,6 +190,12 @@ impl SessionCache {
 
     pub fn entry_count(&self) -> u64 {
         self.hits.entry_count()
+    }
+
+    /// The activity gathered since the last call, as (stored id hash, time).
+    pub fn take_touched(&self) -> Vec<(String, i64)> {
+        let mut map = self.touched.lock().unwrap_or_else(|p| p.into_inner());
+        map.drain().map(|(k, at)| (tokens::hex(&k), at)).collect()
     }
 }
 

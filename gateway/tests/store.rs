@@ -121,6 +121,7 @@ both! {
     locked_users, sqlite_locked_users, postgres_locked_users;
     links, sqlite_links, postgres_links;
     concurrent_link_use, sqlite_concurrent_link_use, postgres_concurrent_link_use;
+    concurrent_add_lines, sqlite_concurrent_add_lines, postgres_concurrent_add_lines;
     generation, sqlite_generation, postgres_generation;
 }
 
@@ -593,6 +594,57 @@ mod suite {
                 }
             }
             assert_eq!(wins, 1, "round {round}: {wins} of 4 concurrent uses succeeded");
+        }
+    }
+
+    pub async fn concurrent_add_lines(store: &Store, _url: &str) {
+        migrated(store).await;
+        let mut tenants = Vec::new();
+        for i in 0..6 {
+            tenants.push(tenant(store, &format!("t{i}")).await);
+        }
+        for round in 0..10u32 {
+            // Several tenants race for the same line: one gets it, the others are told it is taken.
+            let contested = line(&format!("CAF{round:010}"));
+            let tasks: Vec<_> = tenants
+                .iter()
+                .map(|&id| {
+                    let store = store.clone();
+                    tokio::spawn(async move { (id, store.add_lines(id, &[contested]).await) })
+                })
+                .collect();
+            let mut winners = Vec::new();
+            for t in tasks {
+                match t.await.expect("task") {
+                    (id, Ok(1)) => winners.push(id),
+                    (_, Err(StoreError::Conflict(_))) => {}
+                    (id, other) => panic!("round {round}: tenant {id} racing for a line got {other:?}"),
+                }
+            }
+            assert_eq!(winners.len(), 1, "round {round}: winners {winners:?}");
+            let owners: Vec<i64> = store
+                .load_tenants()
+                .await
+                .expect("load tenants")
+                .into_iter()
+                .filter(|t| t.lines.iter().any(|l| l == contested.as_str()))
+                .map(|t| t.id)
+                .collect();
+            assert_eq!(owners, winners, "round {round}");
+
+            // Different lines added at the same time all go in.
+            let tasks: Vec<_> = tenants
+                .iter()
+                .enumerate()
+                .map(|(i, &id)| {
+                    let store = store.clone();
+                    let own = line(&format!("COP{round:04}{i:04}"));
+                    tokio::spawn(async move { store.add_lines(id, &[own]).await })
+                })
+                .collect();
+            for t in tasks {
+                assert_eq!(t.await.expect("task").expect("add a line of one's own"), 1, "round {round}");
+            }
         }
     }
 

@@ -125,3 +125,23 @@ async fn second_factor_is_required(db: Db) {
     env.cleanup().await;
 }
 on_both_databases!(second_factor_is_required);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_throttle_per_address() {
+    let Some(mut env) = Env::new(Db::Sqlite).await else { return };
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(&env.config, text.replace("  hash_concurrency: 2\n", "  hash_concurrency: 2\n  throttle_per_minute: 3\n")).unwrap();
+    env.seed_tenant("acme", "alice@acme.example", "user");
+    env.start().await;
+    let c = env.client(INTERNET);
+    for _ in 0..3 {
+        assert_eq!(login(&c, &env, ORDINARY, "alice@acme.example", "Wrong-pass1", &[]).await.status(), 401);
+    }
+    let r = login(&c, &env, ORDINARY, "alice@acme.example", PASSWORD, &[]).await;
+    assert_eq!(r.status(), 429, "even the right password waits out the window");
+    assert_eq!(r.headers()["retry-after"], "60");
+    // Another address is not affected.
+    let other = env.client("127.0.0.5");
+    assert_eq!(login(&other, &env, ORDINARY, "alice@acme.example", PASSWORD, &[]).await.status(), 303);
+    env.cleanup().await;
+}

@@ -77,6 +77,16 @@ async fn csrf_refused(app: &App, session: &mut Session) -> Result<bool> {
 }
 
 pub async fn submit(app: &App, session: &mut Session, facts: Facts) -> Result<bool> {
+    if !app.login_throttle.allow(facts.client_ip) {
+        metrics::LOGINS.with_label_values(&["throttled"]).inc();
+        let body = page(
+            app.product(),
+            "Too many sign-in attempts",
+            "<p>There were too many sign-in attempts from your network. Please wait a minute and try again.</p>",
+        );
+        let retry = crate::throttle::WINDOW.as_secs().to_string();
+        return send(session, Reply::html(429, body).header("retry-after", retry)).await;
+    }
     let form = match form::read(session, app.cfg.login.max_body_bytes).await? {
         Ok(f) => f,
         Err(e) => return form_refused(app, session, e).await,
@@ -171,6 +181,7 @@ pub async fn submit(app: &App, session: &mut Session, facts: Facts) -> Result<bo
             factor,
             host: facts.host,
             expires_at,
+            last_seen_at: now(),
         },
     );
     // A login is a privilege change: the session the browser had before is ended.

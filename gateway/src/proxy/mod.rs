@@ -125,13 +125,13 @@ impl ProxyHttp for Gateway {
             (CookieFact::Missing, _) => SessionFact::Missing,
             (CookieFact::Malformed, _) => SessionFact::Malformed,
             (CookieFact::Present(_), None) => SessionFact::Unknown,
-            (CookieFact::Present(_), Some(r)) => SessionFact::Valid(SessionView {
-                user: &r.email,
-                tenant: r.tenant_id,
-                role: r.role,
-                method: r.method,
-                factor: r.factor,
-                host: r.host,
+            (CookieFact::Present(_), Some(c)) => SessionFact::Valid(SessionView {
+                user: &c.rec.email,
+                tenant: c.rec.tenant_id,
+                role: c.rec.role,
+                method: c.rec.method,
+                factor: c.rec.factor,
+                host: c.rec.host,
             }),
         };
         let snapshot = app.policy.load();

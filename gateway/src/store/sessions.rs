@@ -24,6 +24,7 @@ pub struct SessionRecord {
     pub factor: Option<Factor>,
     pub host: HostKind,
     pub expires_at: i64,
+    pub last_seen_at: i64,
 }
 
 impl Store {
@@ -54,7 +55,7 @@ impl Store {
         let t = now();
         let row = on_pool!(self, p => {
             sqlx::query(
-                "SELECT s.user_id, s.host_kind, s.second_factor, s.expires_at, u.tenant_id, u.email, u.role, u.login_method \
+                "SELECT s.user_id, s.host_kind, s.second_factor, s.expires_at, s.last_seen_at, u.tenant_id, u.email, u.role, u.login_method \
                  FROM sessions s JOIN users u ON u.id = s.user_id \
                  WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.locked_at IS NULL",
             )
@@ -68,6 +69,7 @@ impl Store {
                     r.try_get::<String, _>("host_kind")?,
                     r.try_get::<Option<String>, _>("second_factor")?,
                     r.try_get::<i64, _>("expires_at")?,
+                    r.try_get::<i64, _>("last_seen_at")?,
                     r.try_get::<i64, _>("tenant_id")?,
                     r.try_get::<String, _>("email")?,
                     r.try_get::<String, _>("role")?,
@@ -76,7 +78,7 @@ impl Store {
             })
             .transpose()?
         });
-        let Some((user_id, host, factor, expires_at, tenant_id, email, role, method)) = row else {
+        let Some((user_id, host, factor, expires_at, last_seen_at, tenant_id, email, role, method)) = row else {
             return Ok(None);
         };
         // Unknown values fail closed: the session is treated as absent.
@@ -91,7 +93,7 @@ impl Store {
                 Err(_) => return Ok(None),
             },
         };
-        Ok(Some(SessionRecord { user_id, tenant_id, email, role, method, factor, host, expires_at }))
+        Ok(Some(SessionRecord { user_id, tenant_id, email, role, method, factor, host, expires_at, last_seen_at }))
     }
 
     pub async fn delete_session(&self, id_hash: &str) -> Result<bool> {
@@ -110,6 +112,22 @@ impl Store {
         });
         self.bump_generation().await?;
         Ok(n)
+    }
+
+    /// Writes behind the "last seen" times gathered in memory; never moves one back.
+    pub async fn touch_sessions(&self, touched: &[(String, i64)]) -> Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for (id_hash, at) in touched {
+                sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2 AND last_seen_at < $1")
+                    .bind(*at)
+                    .bind(id_hash)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
     }
 
     pub async fn purge_expired_sessions(&self) -> Result<u64> {

@@ -99,32 +99,39 @@ impl Store {
 
     /// Registers lines; a line already registered to another tenant is refused
     /// and nothing is added. Returns how many were new.
+    ///
+    /// Each line is inserted first and its owner looked up only when it was
+    /// already there: writing first takes SQLite's write lock at once (a read
+    /// that later upgrades fails with "database is locked" under concurrency), and
+    /// on PostgreSQL the insert waits for a concurrent one, so a lost race reads
+    /// as a conflict rather than a unique violation.
     pub async fn add_lines(&self, tenant_id: i64, lines: &[LineId]) -> Result<usize> {
         let t = now();
         let mut added = 0;
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             for line in lines {
+                let n = sqlx::query(
+                    "INSERT INTO tenant_lines (line, tenant_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (line) DO NOTHING",
+                )
+                .bind(line.as_str())
+                .bind(tenant_id)
+                .bind(t)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n > 0 {
+                    added += 1;
+                    continue;
+                }
                 let owner: Option<i64> = sqlx::query_scalar("SELECT tenant_id FROM tenant_lines WHERE line = $1")
                     .bind(line.as_str())
                     .fetch_optional(&mut *tx)
                     .await?;
-                match owner {
-                    Some(id) if id == tenant_id => {}
-                    Some(_) => {
-                        return Err(StoreError::Conflict(format!(
-                            "line {line} is already registered to another tenant; nothing was added"
-                        )));
-                    }
-                    None => {
-                        sqlx::query("INSERT INTO tenant_lines (line, tenant_id, created_at) VALUES ($1, $2, $3)")
-                            .bind(line.as_str())
-                            .bind(tenant_id)
-                            .bind(t)
-                            .execute(&mut *tx)
-                            .await?;
-                        added += 1;
-                    }
+                if owner != Some(tenant_id) {
+                    return Err(StoreError::Conflict(format!(
+                        "line {line} is already registered to another tenant; nothing was added"
+                    )));
                 }
             }
             tx.commit().await?;
