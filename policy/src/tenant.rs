@@ -62,10 +62,15 @@ impl NetworkSet {
     }
 
     /// Adds a network; host bits are cleared first so `10.0.0.7/8` means `10.0.0.0/8`.
+    /// An IPv4-mapped IPv6 network (`::ffff:10.0.0.0/104`) is stored as the IPv4
+    /// network it carries, since [`NetworkSet::contains`] looks mapped addresses up as IPv4.
     pub fn insert(&mut self, net: IpNet) -> bool {
         let added = match net.trunc() {
             IpNet::V4(n) => self.v4.insert(n),
-            IpNet::V6(n) => self.v6.insert(n),
+            IpNet::V6(n) => match mapped_v4(n) {
+                Some(v4) => self.v4.insert(v4),
+                None => self.v6.insert(n),
+            },
         };
         if added {
             self.len += 1;
@@ -96,6 +101,13 @@ impl NetworkSet {
     pub fn iter(&self) -> impl Iterator<Item = IpNet> + '_ {
         self.v4.iter().map(IpNet::V4).chain(self.v6.iter().map(IpNet::V6))
     }
+}
+
+/// The IPv4 network an IPv4-mapped IPv6 network (`::ffff:0:0/96` or longer) stands for.
+fn mapped_v4(n: Ipv6Net) -> Option<Ipv4Net> {
+    let len = n.prefix_len().checked_sub(96)?;
+    let addr = n.addr().to_ipv4_mapped()?;
+    Ipv4Net::new(addr, len).ok()
 }
 
 impl fmt::Debug for NetworkSet {

@@ -111,6 +111,7 @@ fn codes(d: &Decision<'_>) -> Vec<&'static str> {
     d.reasons.as_slice().iter().map(Reason::code).collect()
 }
 
+#[rustfmt::skip]
 fn table() -> Vec<Case> {
     use Ln::*;
     use Sess::{Malformed as SMalformed, Missing, Unknown};
@@ -281,10 +282,10 @@ fn spec_section_3_table() {
         }
         match (&d.outcome, case.sess) {
             (Outcome::Allow(id), Sess::Valid(t, _, _, _, role)) => {
-                if let Some(m) = case.method {
-                    if id.method.as_str() != m {
-                        problems.push(format!("method {} (want {m})", id.method.as_str()));
-                    }
+                if let Some(m) = case.method
+                    && id.method.as_str() != m
+                {
+                    problems.push(format!("method {} (want {m})", id.method.as_str()));
                 }
                 let want_line = case.id_line.map(line);
                 if id.line != want_line {
@@ -315,7 +316,14 @@ fn all_sessions() -> Vec<Sess> {
     for t in [ACME, CLOSED, RELAXED, GONE] {
         for h in [H_O, H_LA] {
             for m in [PW, FED] {
-                for f in [None, Some(Factor::Sms), Some(Factor::Totp), Some(Factor::Recovery), Some(Factor::Remembered), Some(Factor::Line)] {
+                for f in [
+                    None,
+                    Some(Factor::Sms),
+                    Some(Factor::Totp),
+                    Some(Factor::Recovery),
+                    Some(Factor::Remembered),
+                    Some(Factor::Line),
+                ] {
                     for r in [Role::User, Role::Admin, Role::Owner] {
                         out.push(v(t, h, m, f, r));
                     }
@@ -326,8 +334,15 @@ fn all_sessions() -> Vec<Sess> {
     out
 }
 
-const IPS: [Option<&str>; 7] =
-    [None, Some(INTERNET_IP), Some(CARRIER_IP), Some(ACME_NET_IP), Some(ACME_NET6_IP), Some(CLOSED_NET_IP), Some("::ffff:198.51.100.20")];
+const IPS: [Option<&str>; 7] = [
+    None,
+    Some(INTERNET_IP),
+    Some(CARRIER_IP),
+    Some(ACME_NET_IP),
+    Some(ACME_NET6_IP),
+    Some(CLOSED_NET_IP),
+    Some("::ffff:198.51.100.20"),
+];
 const LINES: [Ln; 8] = [
     Ln::Absent,
     Ln::Malformed,
@@ -338,7 +353,8 @@ const LINES: [Ln; 8] = [
     Ln::Carrier(RELAXED_LINE),
     Ln::Carrier(STRAY_LINE),
 ];
-const PATHS: [&str; 9] = ["/", "/healthz", "/public/x", "/internal", "/admin/x", "/billing/x", "/%zz", "/a/../b", "/%2e%2e"];
+const PATHS: [&str; 9] =
+    ["/", "/healthz", "/public/x", "/internal", "/admin/x", "/billing/x", "/%zz", "/a/../b", "/%2e%2e"];
 
 fn for_all(hosts: &[Option<HostKind>], paths: &[&'static str], mut check: impl FnMut(&Case, &Decision<'_>)) -> usize {
     let snap = snapshot();
@@ -528,7 +544,9 @@ fn reason_codes_and_labels_are_distinct_and_explained() {
 #[test]
 fn path_rule_reason_names_the_matching_rule() {
     let snap = snapshot();
-    for (path, index) in [("/healthz", 0u16), ("/public/x", 1), ("/public/secret", 1), ("/internal", 2), ("/admin", 3), ("/billing/", 4)] {
+    for (path, index) in
+        [("/healthz", 0u16), ("/public/x", 1), ("/public/secret", 1), ("/internal", 2), ("/admin", 3), ("/billing/", 4)]
+    {
         let norm = normalize_path(path);
         let d = run(&snap, &norm, &c("rule index", O, None, Ln::Absent, path, Sess::Missing, "", &[]));
         assert!(
@@ -565,7 +583,20 @@ fn empty_snapshot_refuses_every_session() {
     let d = run(&snap, &norm, &c("empty", O, None, Ln::Absent, "/healthz", Sess::Missing, "", &[]));
     assert_eq!(d.outcome.label(), "login", "no rules at all: /healthz is not special");
     let norm = normalize_path("/");
-    let d = run(&snap, &norm, &c("empty", LA, Some(CARRIER_IP), Ln::Carrier(ACME_LINE), "/", v(ACME, H_LA, PW, Some(Factor::Line), Role::Owner), "", &[]));
+    let d = run(
+        &snap,
+        &norm,
+        &c(
+            "empty",
+            LA,
+            Some(CARRIER_IP),
+            Ln::Carrier(ACME_LINE),
+            "/",
+            v(ACME, H_LA, PW, Some(Factor::Line), Role::Owner),
+            "",
+            &[],
+        ),
+    );
     assert_eq!(d.outcome.label(), "login");
     assert!(d.reasons.contains(Reason::TenantUnknown));
 }

@@ -186,7 +186,20 @@ fn normalisation_refusals() {
 
 #[test]
 fn encode_path_is_what_the_origin_decodes_back() {
-    for n in ["/", "/a/b/", "/a b", "/%2e%2e/x", "/a?b", "/a#b", "/ファイル", "/%", "/100%25", "/a;b=c", "/~user", "/\u{2028}"] {
+    for n in [
+        "/",
+        "/a/b/",
+        "/a b",
+        "/%2e%2e/x",
+        "/a?b",
+        "/a#b",
+        "/ファイル",
+        "/%",
+        "/100%25",
+        "/a;b=c",
+        "/~user",
+        "/\u{2028}",
+    ] {
         let enc = encode_path(n);
         assert!(enc.is_ascii(), "{enc}");
         assert!(!enc.contains(['?', '#', ' ', '\\']), "{enc}");
@@ -194,7 +207,10 @@ fn encode_path_is_what_the_origin_decodes_back() {
         let bytes = enc.as_bytes();
         for (i, b) in bytes.iter().enumerate() {
             if *b == b'%' {
-                assert!(bytes.len() > i + 2 && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit(), "{enc}");
+                assert!(
+                    bytes.len() > i + 2 && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit(),
+                    "{enc}"
+                );
             }
         }
         let back = normalize_path(&enc).unwrap();
@@ -286,6 +302,24 @@ fn network_set_membership() {
     assert!(listed.contains(&"10.0.0.0/8".to_owned()) && listed.contains(&"10.0.0.0/9".to_owned()));
     assert_eq!(listed.len(), 5);
     assert!(format!("{set:?}").contains("192.0.2.1/32"));
+}
+
+#[test]
+fn ipv4_mapped_networks_mean_their_ipv4_network() {
+    let mut set = NetworkSet::new();
+    assert!(set.insert(net("::ffff:198.51.100.77/120")));
+    assert!(!set.insert(net("198.51.100.0/24")), "the same network written as IPv4");
+    assert_eq!(set.len(), 1);
+    assert!(set.contains("198.51.100.5".parse().unwrap()));
+    assert!(set.contains("::ffff:198.51.100.5".parse().unwrap()));
+    assert!(!set.contains("198.51.101.5".parse().unwrap()));
+    assert_eq!(set.iter().map(|n| n.to_string()).collect::<Vec<_>>(), ["198.51.100.0/24"]);
+    let all: NetworkSet = [net("::ffff:0:0/96")].into_iter().collect();
+    assert!(all.contains("203.0.113.9".parse().unwrap()));
+    assert!(!all.contains("2001:db8::1".parse().unwrap()));
+    // Shorter than /96 is an IPv6 network like any other.
+    let wide: NetworkSet = [net("::ffff:0:0/95")].into_iter().collect();
+    assert!(wide.contains("::fffe:0:1".parse().unwrap()));
 }
 
 #[test]

@@ -121,6 +121,9 @@ impl Store {
                 .await?
                 .rows_affected()
         });
+        if n > 0 {
+            self.bump_generation().await?;
+        }
         Ok(n > 0)
     }
 }

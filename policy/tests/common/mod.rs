@@ -45,7 +45,11 @@ pub fn net(s: &str) -> IpNet {
 }
 
 pub fn rules() -> PathRules {
-    let r = |m: PathMatch, action: PathAction, n: usize| PathRule { matcher: m, action, origin: format!("policy.yaml:{n}:3") };
+    let r = |m: PathMatch, action: PathAction, n: usize| PathRule {
+        matcher: m,
+        action,
+        origin: format!("policy.yaml:{n}:3"),
+    };
     PathRules::new(vec![
         r(PathMatch::Exact("/healthz".into()), PathAction::Bypass, 1),
         r(PathMatch::Prefix("/public".into()), PathAction::Bypass, 2),
