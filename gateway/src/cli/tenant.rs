@@ -67,6 +67,25 @@ fn refuse_if_declared(cfg: &config::GatewayConfig, name: &str) -> anyhow::Result
     Ok(())
 }
 
+/// Parses every argument, reporting each bad one; nothing is changed unless all are good.
+fn parse_all<T>(items: &[String], parse: impl Fn(&str) -> Result<T, String>, what: &str) -> anyhow::Result<Vec<T>> {
+    let mut parsed = Vec::new();
+    let mut errors = 0;
+    for item in items {
+        match parse(item) {
+            Ok(v) => parsed.push(v),
+            Err(e) => {
+                eprintln!("{item:?}: {e}");
+                errors += 1;
+            }
+        }
+    }
+    if errors > 0 {
+        bail!("{errors} {what}(s) rejected; nothing was changed");
+    }
+    Ok(parsed)
+}
+
 pub fn invitation_url(cfg: &config::GatewayConfig, token: &str) -> String {
     let base = cfg
         .links
@@ -145,27 +164,16 @@ pub async fn run(cfg: config::GatewayConfig, cmd: TenantCommand) -> anyhow::Resu
         TenantCommand::Lines { action, name, lines } => {
             refuse_if_declared(&cfg, &name)?;
             let t = store.require_tenant(&name).await?;
-            let mut parsed = Vec::new();
-            let mut errors = Vec::new();
-            for l in &lines {
-                match LineId::parse(l) {
-                    Ok(id) => parsed.push(id),
-                    Err(e) => errors.push(format!("{l:?}: {e}")),
-                }
-            }
-            if !errors.is_empty() {
-                for e in &errors {
-                    eprintln!("{e}");
-                }
-                bail!("{} line number(s) rejected; nothing was changed", errors.len());
-            }
+            let parsed = parse_all(&lines, |l| LineId::parse(l).map_err(|e| e.to_string()), "line number")?;
             match action {
                 AddRemove::Add => {
                     let n = store.add_lines(t.id, &parsed).await?;
+                    store.audit(Some(t.id), Some("cli"), None, "lines_added", None, None).await?;
                     println!("tenant {name}: {n} line(s) added, {} already registered", parsed.len() - n);
                 }
                 AddRemove::Remove => {
                     let missing = store.remove_lines(t.id, &parsed).await?;
+                    store.audit(Some(t.id), Some("cli"), None, "lines_removed", None, None).await?;
                     println!("tenant {name}: {} line(s) removed", parsed.len() - missing.len());
                     for m in missing {
                         println!("  {m} was not registered to this tenant");
@@ -176,27 +184,16 @@ pub async fn run(cfg: config::GatewayConfig, cmd: TenantCommand) -> anyhow::Resu
         TenantCommand::Networks { action, name, networks } => {
             refuse_if_declared(&cfg, &name)?;
             let t = store.require_tenant(&name).await?;
-            let mut parsed = Vec::new();
-            let mut errors = Vec::new();
-            for n in &networks {
-                match config::parse_net(n) {
-                    Ok(net) => parsed.push(net),
-                    Err(e) => errors.push(format!("{n:?}: {e}")),
-                }
-            }
-            if !errors.is_empty() {
-                for e in &errors {
-                    eprintln!("{e}");
-                }
-                bail!("{} network(s) rejected; nothing was changed", errors.len());
-            }
+            let parsed = parse_all(&networks, config::parse_net, "network")?;
             match action {
                 AddRemove::Add => {
                     let n = store.add_networks(t.id, &parsed).await?;
+                    store.audit(Some(t.id), Some("cli"), None, "networks_added", None, None).await?;
                     println!("tenant {name}: {n} network(s) added, {} already registered", parsed.len() - n);
                 }
                 AddRemove::Remove => {
                     let missing = store.remove_networks(t.id, &parsed).await?;
+                    store.audit(Some(t.id), Some("cli"), None, "networks_removed", None, None).await?;
                     println!("tenant {name}: {} network(s) removed", parsed.len() - missing.len());
                     for m in missing {
                         println!("  {m} was not registered to this tenant");
