@@ -16,6 +16,7 @@ deps:
 	  else \
 	    echo "cmake is missing: install it (e.g. 'sudo apt-get install cmake'), it is needed to build Pingora" >&2; exit 1; \
 	  fi; }
+	@python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosmtpd
 
 build: deps
 	$(CARGO) build --workspace

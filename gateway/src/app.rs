@@ -23,6 +23,7 @@ pub struct App {
     pub line_header: http::HeaderName,
     pub strip: StripList,
     pub login_throttle: crate::throttle::Throttle,
+    pub mailer: Arc<crate::mail::Mailer>,
 }
 
 impl App {
@@ -40,6 +41,7 @@ impl App {
             carrier_networks: cfg.carrier.trusted_networks.iter().copied().collect(),
             strip: StripList::new(&carrier_headers),
             login_throttle: crate::throttle::Throttle::new(cfg.login.throttle_per_minute),
+            mailer: Arc::new(crate::mail::Mailer::new(&cfg.mail)?),
             line_header,
             cfg,
             store,
@@ -49,5 +51,14 @@ impl App {
 
     pub fn product(&self) -> &str {
         &self.cfg.ui.product_name
+    }
+
+    /// The language for a page the proxy writes itself (refusals): the visitor's
+    /// explicit choice, else `Accept-Language`.
+    pub fn ui_for(&self, req: &pingora::http::RequestHeader) -> crate::ui::html::Ui<'_> {
+        use crate::ui::lang::{self, Lang};
+        let cookie = crate::session::cookie_value(req.headers.get_all("cookie").iter().map(|v| v.as_bytes()), lang::COOKIE);
+        let accept = req.headers.get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+        crate::ui::html::Ui::plain(Lang::choose(cookie.as_deref(), accept), self.product())
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod mail;
 pub mod metrics;
 pub mod password;
 pub mod policy_state;

@@ -87,6 +87,26 @@ pub fn check_rule(password: &str) -> Result<(), &'static str> {
 pub const RULE_TEXT: &str =
     "At least 8 characters, using at least 3 of: upper-case letters, lower-case letters, digits, symbols.";
 
+pub fn rule_text(lang: crate::ui::lang::Lang) -> &'static str {
+    match lang {
+        crate::ui::lang::Lang::En => RULE_TEXT,
+        crate::ui::lang::Lang::Ja => "8文字以上で、英大文字・英小文字・数字・記号のうち3種類以上を含めてください。",
+    }
+}
+
+/// [`check_rule`]'s reasons in the page's language.
+pub fn rule_failure(lang: crate::ui::lang::Lang, password: &str) -> Option<&'static str> {
+    let why = check_rule(password).err()?;
+    Some(match lang {
+        crate::ui::lang::Lang::En => why,
+        crate::ui::lang::Lang::Ja => match why {
+            "The password is shorter than 8 characters." => "パスワードが8文字未満です。",
+            "The password is longer than 256 characters." => "パスワードが256文字を超えています。",
+            _ => "英大文字・英小文字・数字・記号のうち3種類以上を含めてください。",
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

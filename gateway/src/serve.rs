@@ -71,6 +71,9 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
         _ => None,
     };
     metrics::READY.store(true, Ordering::Relaxed);
+    if *crate::store::CLOCK_OFFSET != 0 {
+        tracing::warn!(offset_seconds = *crate::store::CLOCK_OFFSET, "GATEWAY_CLOCK_OFFSET is set: the clock is shifted (for tests only)");
+    }
 
     let threads = if cfg.threads == 0 {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)

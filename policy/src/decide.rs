@@ -163,11 +163,20 @@ impl TenantPolicy {
 /// outcome; anything unknown or malformed ends in a refusal, never in `Allow`.
 pub fn decide<'a>(snap: &'a PolicySnapshot, req: &Request<'a>) -> Decision<'a> {
     let mut reasons = Reasons::new();
-    let outcome = decide_into(snap, req, &mut reasons);
+    let outcome = decide_into(snap, req, &mut reasons, true);
     Decision { outcome, reasons }
 }
 
-fn decide_into<'a>(snap: &'a PolicySnapshot, req: &Request<'a>, why: &mut Reasons) -> Outcome<'a> {
+/// As [`decide`] without the ops path rules: for the gateway's own pages
+/// (settings, admin), which need a session that is good here and now whatever
+/// the rules say about storage paths.
+pub fn decide_access<'a>(snap: &'a PolicySnapshot, req: &Request<'a>) -> Decision<'a> {
+    let mut reasons = Reasons::new();
+    let outcome = decide_into(snap, req, &mut reasons, false);
+    Decision { outcome, reasons }
+}
+
+fn decide_into<'a>(snap: &'a PolicySnapshot, req: &Request<'a>, why: &mut Reasons, apply_rules: bool) -> Outcome<'a> {
     let Some(host) = req.host else {
         why.push(Reason::UnknownHost);
         return Outcome::UnknownHost;
@@ -179,7 +188,8 @@ fn decide_into<'a>(snap: &'a PolicySnapshot, req: &Request<'a>, why: &mut Reason
         return Outcome::BadRequest;
     };
     let mut required_role = None;
-    match snap.rules.first_match(path) {
+    let rule = if apply_rules { snap.rules.first_match(path) } else { None };
+    match rule {
         Some((index, rule)) => {
             why.push(Reason::PathRule { index: index.min(u16::MAX as usize) as u16, action: rule.action });
             match rule.action {

@@ -18,7 +18,7 @@ mod tenant;
 
 pub use decide::{
     AuthMethod, Decision, DenyKind, Identity, LineFact, Outcome, PathFact, Request, SessionFact,
-    SessionView, decide,
+    SessionView, decide, decide_access,
 };
 pub use host::HostKind;
 pub use line::{LineId, LineIdError};

@@ -3,111 +3,91 @@
 use pingora::prelude::*;
 use pingora::proxy::Session;
 
-use super::form;
-use super::{Facts, csrf, query_param};
-use crate::app::App;
-use crate::password::{RULE_TEXT, check_rule};
-use crate::proxy::respond::{Reply, send};
+use super::links::{check_new_password, dead_link};
+use super::{Visit, csrf_for, hidden_field, query_param, read_form, with_cookie};
+use crate::proxy::respond::Reply;
 use crate::store::LinkPurpose;
 use crate::tokens;
-use crate::ui::html::{escape, page};
+use crate::ui::html::{escape, password_field};
 
-fn link_dead(app: &App) -> Reply {
-    Reply::html(
-        410,
-        page(
-            app.product(),
-            "This link can no longer be used",
-            "<p>The link has expired, has already been used, or was replaced by a newer one.</p>\
-             <p>Ask your organisation's administrator to send a new invitation.</p>",
-        ),
+fn next_step(v: &Visit<'_>) -> &'static str {
+    v.t(
+        "Ask your organisation's administrator to send a new invitation.",
+        "組織の管理者に、招待メールの再送を依頼してください。",
     )
 }
 
-fn form_page(app: &App, ticket: &str, csrf_token: &str, error: Option<&str>) -> String {
-    let error = error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
-    page(
-        app.product(),
-        "Set your password",
+fn form_page(v: &Visit<'_>, ticket: &str, csrf_token: &str, errors: (Option<&str>, Option<&str>)) -> String {
+    v.page(
+        v.t("Set your password", "パスワードの設定"),
         &format!(
-            "<p>Choose the password you will sign in with.</p>{error}\
-             <form method=\"post\" action=\"/auth/invite?ticket={ticket}\">{csrf}\
-             <label for=\"password\">New password</label>\
-             <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required aria-describedby=\"rule\">\
-             <p id=\"rule\" class=\"hint\">{rule}</p>\
-             <label for=\"password_confirm\">New password again</label>\
-             <input id=\"password_confirm\" name=\"password_confirm\" type=\"password\" autocomplete=\"new-password\" required>\
-             <button type=\"submit\">Set password</button></form>",
+            "<p>{intro}</p><form method=\"post\" action=\"/auth/invite?ticket={ticket}\">{csrf}{p1}{p2}\
+             <button type=\"submit\">{submit}</button></form>",
+            intro = v.t("Choose the password you will sign in with.", "ログインに使用するパスワードを設定してください。"),
             ticket = escape(ticket),
-            csrf = csrf::hidden_field(csrf_token),
-            rule = escape(RULE_TEXT),
+            csrf = hidden_field(csrf_token),
+            p1 = password_field(&v.ui(), "password", v.t("New password", "新しいパスワード"), "new-password", true, errors.0),
+            p2 = password_field(&v.ui(), "password_confirm", v.t("New password again", "新しいパスワード（確認）"), "new-password", false, errors.1),
+            submit = v.t("Set password", "パスワードを設定"),
         ),
     )
 }
 
-pub async fn show(app: &App, session: &mut Session) -> Result<bool> {
+pub async fn show(v: &Visit<'_>, session: &mut Session) -> Reply {
     let ticket = query_param(session.req_header(), "ticket").unwrap_or_default();
     let live = match tokens::hash_token(&ticket) {
-        Some(h) => app.store.peek_link(&h, LinkPurpose::Invite).await.ok().flatten().is_some(),
+        Some(h) => matches!(v.app.store.peek_link(&h, LinkPurpose::Invite).await, Ok(Some(_))),
         None => false,
     };
     if !live {
-        return send(session, link_dead(app)).await;
+        return dead_link(v, next_step(v));
     }
-    let (token, new_cookie) = csrf::token_for(session.req_header());
-    let mut reply = Reply::html(200, form_page(app, &ticket, &token, None));
-    if let Some(t) = new_cookie {
-        reply = reply.header("set-cookie", csrf::cookie_header(&t, app.cfg.session.secure_cookies));
-    }
-    send(session, reply).await
+    let (token, cookie) = csrf_for(v, session.req_header());
+    with_cookie(Reply::html(200, form_page(v, &ticket, &token, (None, None))), cookie)
 }
 
-pub async fn submit(app: &App, session: &mut Session, facts: Facts) -> Result<bool> {
+pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
     let ticket = query_param(session.req_header(), "ticket").unwrap_or_default();
-    let form = match form::read(session, app.cfg.login.max_body_bytes).await? {
+    let form = match read_form(v, session).await? {
         Ok(f) => f,
-        Err(_) => return send(session, Reply::text(413, "form refused\n")).await,
+        Err(reply) => return Ok(reply),
     };
-    if !csrf::verify(session.req_header(), form.get("csrf")) {
-        return send(session, Reply::html(403, page(app.product(), "The form has expired", "<p>Reload the page and try again.</p>"))).await;
-    }
-    let Some(hash) = tokens::hash_token(&ticket) else { return send(session, link_dead(app)).await };
+    let Some(hash) = tokens::hash_token(&ticket) else { return Ok(dead_link(v, next_step(v))) };
     let password = form.get("password").unwrap_or("");
-    let again = form.get("password_confirm").unwrap_or("");
-    let (token, _) = csrf::token_for(session.req_header());
-    let problem = if password != again {
-        Some("The two passwords are not the same.")
-    } else {
-        check_rule(password).err()
-    };
-    if let Some(problem) = problem {
-        return send(session, Reply::html(400, form_page(app, &ticket, &token, Some(problem)))).await;
+    if let Err(errors) = check_new_password(v, password, form.get("password_confirm").unwrap_or("")) {
+        let (token, _) = csrf_for(v, session.req_header());
+        return Ok(Reply::html(400, form_page(v, &ticket, &token, errors)));
     }
-    let hashed = match app.hasher.hash(password.to_owned()).await {
+    let hashed = match v.app.hasher.hash(password.to_owned()).await {
         Ok(h) => h,
         Err(e) => {
             tracing::error!(error = %e, "hashing failed");
-            return send(session, Reply::text(500, "internal error\n")).await;
+            return Ok(v.unavailable());
         }
     };
-    let user_id = match app.store.consume_link(&hash, LinkPurpose::Invite).await {
+    let user_id = match v.app.store.consume_link(&hash, LinkPurpose::Invite).await {
         Ok(Some(id)) => id,
-        Ok(None) => return send(session, link_dead(app)).await,
+        Ok(None) => return Ok(dead_link(v, next_step(v))),
         Err(e) => {
             tracing::error!(error = %e, "link lookup failed");
-            return send(session, Reply::text(503, "unavailable\n")).await;
+            return Ok(v.unavailable());
         }
     };
-    if let Err(e) = app.store.set_password_hash(user_id, &hashed).await {
+    if let Err(e) = v.app.store.set_password_hash(user_id, &hashed).await {
         tracing::error!(error = %e, "password update failed");
-        return send(session, Reply::text(503, "unavailable\n")).await;
+        return Ok(v.unavailable());
     }
-    let _ = app.store.audit(None, None, Some(&user_id.to_string()), "invitation_accepted", facts.ip_text().as_deref(), Some(facts.host.as_str())).await;
-    let body = page(
-        app.product(),
-        "Your password is set",
-        "<p>Registration is complete. You can now sign in with your email address and the new password.</p>\
-         <p><a href=\"/auth/login\">Sign in</a></p>",
-    );
-    send(session, Reply::html(200, body)).await
+    if let Ok(Some(u)) = v.app.store.user_by_id(user_id).await {
+        let _ = v.app.store.audit(Some(u.tenant_id), Some(&u.email), Some(&u.email), "invitation_accepted", v.facts.ip_text().as_deref(), Some(v.facts.host.as_str())).await;
+    }
+    Ok(Reply::html(
+        200,
+        v.page(
+            v.t("Registration complete", "登録が完了しました"),
+            v.t(
+                "<p>Your password is set. You can now sign in with your email address and the new password.</p><p><a href=\"/auth/login\">Sign in</a></p>",
+                "<p>パスワードを設定しました。メールアドレスと新しいパスワードでログインできます。</p><p><a href=\"/auth/login\">ログイン</a></p>",
+            ),
+        ),
+    ))
 }

@@ -1,6 +1,7 @@
 //! Command-line definitions and dispatch. Names here are an interface that
 //! operators' scripts rely on (SPEC section 8): add, never rename.
 
+mod audit;
 mod demo;
 mod explain;
 mod tenant;
@@ -41,6 +42,8 @@ pub enum Command {
     /// Ask the policy engine.
     #[command(subcommand)]
     Policy(explain::PolicyCommand),
+    /// Print a tenant's security events (logins, locks, resets, invitations…).
+    Audit(audit::AuditArgs),
     /// Serve only the demo origin (used by the end-to-end tests).
     #[command(hide = true)]
     DemoOrigin {
@@ -75,6 +78,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(cmd) => {
             let cfg = load_config(&cli.config)?;
             block_on(user::run(cfg, cmd))
+        }
+        Command::Audit(args) => {
+            let cfg = load_config(&cli.config)?;
+            block_on(audit::run(cfg, args))
         }
         Command::Policy(cmd) => {
             let cfg = load_config(&cli.config)?;

@@ -116,7 +116,7 @@ impl ProxyHttp for Gateway {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::error!(error = %e, "session lookup failed");
-                    return send(session, Reply::html(503, pages::unavailable(app.product()))).await;
+                    return send(session, Reply::html(503, pages::unavailable(&app.ui_for(session.req_header())))).await;
                 }
             },
             _ => None,
@@ -153,14 +153,14 @@ impl ProxyHttp for Gateway {
                 });
                 match upstream_uri(req, normalised.as_deref().unwrap_or("/")) {
                     Ok(uri) => ctx.upstream_uri = uri,
-                    Err(()) => return send(session, Reply::html(400, pages::bad_request(app.product(), "The address could not be decoded."))).await,
+                    Err(()) => return send(session, Reply::html(400, pages::bad_request(&app.ui_for(session.req_header()), "The address could not be decoded."))).await,
                 }
                 return Ok(false);
             }
             Outcome::Bypass => {
                 match upstream_uri(req, normalised.as_deref().unwrap_or("/")) {
                     Ok(uri) => ctx.upstream_uri = uri,
-                    Err(()) => return send(session, Reply::html(400, pages::bad_request(app.product(), "The address could not be decoded."))).await,
+                    Err(()) => return send(session, Reply::html(400, pages::bad_request(&app.ui_for(session.req_header()), "The address could not be decoded."))).await,
                 }
                 return Ok(false);
             }
@@ -169,9 +169,13 @@ impl ProxyHttp for Gateway {
             Outcome::Login | Outcome::SecondFactor => {
                 Reply::text(401, "authentication required\n").header("www-authenticate", "Cookie".into())
             }
-            Outcome::Deny(kind) => Reply::html(403, pages::denied(app.product(), kind)),
-            Outcome::UnknownHost => Reply::html(421, pages::misdirected(app.product())),
-            Outcome::BadRequest => Reply::html(400, pages::bad_request(app.product(), "The address could not be decoded.")),
+            Outcome::Deny(kind) => Reply::html(403, pages::denied(&app.ui_for(req), kind)),
+            Outcome::UnknownHost => Reply::html(421, pages::misdirected(&app.ui_for(req))),
+            Outcome::BadRequest => {
+                let ui = app.ui_for(req);
+                let what = ui.t("The address could not be decoded.", "アドレスを解釈できませんでした。");
+                Reply::html(400, pages::bad_request(&ui, what))
+            }
         };
         tracing::debug!(outcome = decision.outcome.label(), reasons = ?decision.reasons, "refused");
         send(session, reply).await

@@ -85,4 +85,24 @@ impl Store {
             .await?
         }))
     }
+
+    /// As [`Store::consume_link`], also returning the link's payload.
+    pub async fn consume_link_with_payload(&self, token_hash: &str, purpose: LinkPurpose) -> Result<Option<(i64, Option<String>)>> {
+        use sqlx::Row;
+        let t = now();
+        let row = on_pool!(self, p => {
+            sqlx::query(
+                "UPDATE link_tokens SET used_at = $1 WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 \
+                 RETURNING user_id, payload",
+            )
+            .bind(t)
+            .bind(token_hash)
+            .bind(purpose.as_str())
+            .fetch_optional(p)
+            .await?
+            .map(|r| -> std::result::Result<(i64, Option<String>), sqlx::Error> { Ok((r.try_get("user_id")?, r.try_get("payload")?)) })
+            .transpose()?
+        });
+        Ok(row)
+    }
 }

@@ -5,6 +5,7 @@
 //! (both databases accept them) and run through [`on_pool!`], which expands the
 //! same code for each backend. Times are Unix seconds in `BIGINT` columns.
 
+mod audit;
 mod links;
 mod sessions;
 mod tenants;
@@ -18,6 +19,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{PgPool, SqlitePool};
 
+pub use audit::AuditEntry;
 pub use links::{LinkPurpose, NewLink};
 pub use sessions::{NewSession, SessionRecord};
 pub use tenants::{TenantRow, TenantSummary};
@@ -72,11 +74,20 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
+/// Seconds added to the system clock, from `GATEWAY_CLOCK_OFFSET`: how tests
+/// see a link 15 days later without waiting 15 days. Never set in production;
+/// `serve` warns when it is.
+pub static CLOCK_OFFSET: std::sync::LazyLock<i64> = std::sync::LazyLock::new(|| {
+    std::env::var("GATEWAY_CLOCK_OFFSET").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+});
+
+/// Unix seconds, as every stored time is written.
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+        + *CLOCK_OFFSET
 }
 
 impl Store {
@@ -172,33 +183,6 @@ impl Store {
     pub(crate) async fn bump_generation(&self) -> Result<()> {
         on_pool!(self, p => {
             sqlx::query("UPDATE change_log SET generation = generation + 1 WHERE id = 1").execute(p).await?;
-        });
-        Ok(())
-    }
-
-    pub async fn audit(
-        &self,
-        tenant_id: Option<i64>,
-        actor: Option<&str>,
-        subject: Option<&str>,
-        event: &str,
-        client_ip: Option<&str>,
-        host_kind: Option<&str>,
-    ) -> Result<()> {
-        on_pool!(self, p => {
-            sqlx::query(
-                "INSERT INTO audit_log (at, tenant_id, actor, subject, event, client_ip, host_kind) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(now())
-            .bind(tenant_id)
-            .bind(actor)
-            .bind(subject)
-            .bind(event)
-            .bind(client_ip)
-            .bind(host_kind)
-            .execute(p)
-            .await?;
         });
         Ok(())
     }

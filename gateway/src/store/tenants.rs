@@ -240,4 +240,16 @@ impl Store {
         rows.sort_by_key(|t| t.id);
         Ok(rows)
     }
+
+    pub async fn tenant_plan(&self, tenant_id: i64) -> Result<Option<String>> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar("SELECT plan FROM tenants WHERE id = $1").bind(tenant_id).fetch_optional(p).await?
+        }))
+    }
+
+    pub async fn tenant_name(&self, tenant_id: i64) -> Result<Option<String>> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1").bind(tenant_id).fetch_optional(p).await?
+        }))
+    }
 }

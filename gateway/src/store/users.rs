@@ -11,6 +11,7 @@ pub struct UserRow {
     pub login_method: String,
     pub password_hash: Option<String>,
     pub locked: bool,
+    pub failed_logins: i64,
 }
 
 pub struct NewUser<'a> {
@@ -78,7 +79,7 @@ impl Store {
         let email = canonical_email(email);
         Ok(on_pool!(self, p => {
             sqlx::query(
-                "SELECT id, tenant_id, email, role, login_method, password_hash, locked_at FROM users WHERE email = $1",
+                "SELECT id, tenant_id, email, role, login_method, password_hash, locked_at, failed_logins FROM users WHERE email = $1",
             )
             .bind(&email)
             .fetch_optional(p)
@@ -92,6 +93,7 @@ impl Store {
                     login_method: r.try_get("login_method")?,
                     password_hash: r.try_get("password_hash")?,
                     locked: r.try_get::<Option<i64>, _>("locked_at")?.is_some(),
+                    failed_logins: r.try_get("failed_logins")?,
                 })
             })
             .transpose()?
@@ -125,5 +127,93 @@ impl Store {
             self.bump_generation().await?;
         }
         Ok(n > 0)
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<UserRow>> {
+        let email: Option<String> = on_pool!(self, p => {
+            sqlx::query_scalar("SELECT email FROM users WHERE id = $1").bind(id).fetch_optional(p).await?
+        });
+        match email {
+            Some(e) => self.user_by_email(&e).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Counts one more consecutive wrong password; returns the new count.
+    pub async fn record_failed_login(&self, user_id: i64) -> Result<i64> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins")
+                .bind(user_id)
+                .fetch_one(p)
+                .await?
+        }))
+    }
+
+    pub async fn reset_failed_logins(&self, user_id: i64) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("UPDATE users SET failed_logins = 0 WHERE id = $1 AND failed_logins <> 0").bind(user_id).execute(p).await?;
+        });
+        Ok(())
+    }
+
+    /// Locks the account; true only for the call that actually locked it, so the
+    /// unlock mail goes out once however many attempts race.
+    pub async fn lock_user(&self, user_id: i64) -> Result<bool> {
+        let n = on_pool!(self, p => {
+            sqlx::query("UPDATE users SET locked_at = $1, updated_at = $1 WHERE id = $2 AND locked_at IS NULL")
+                .bind(now())
+                .bind(user_id)
+                .execute(p)
+                .await?
+                .rows_affected()
+        });
+        if n > 0 {
+            self.bump_generation().await?;
+        }
+        Ok(n > 0)
+    }
+
+    pub async fn unlock_user_id(&self, user_id: i64) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("UPDATE users SET locked_at = NULL, failed_logins = 0, updated_at = $1 WHERE id = $2")
+                .bind(now())
+                .bind(user_id)
+                .execute(p)
+                .await?;
+        });
+        self.bump_generation().await
+    }
+
+    /// Changes the email; Conflict when another user has it.
+    pub async fn set_email(&self, user_id: i64, email: &str) -> Result<()> {
+        let email = canonical_email(email);
+        let res = on_pool!(self, p => {
+            sqlx::query("UPDATE users SET email = $1, updated_at = $2 WHERE id = $3")
+                .bind(&email)
+                .bind(now())
+                .bind(user_id)
+                .execute(p)
+                .await
+                .map(|_| ())
+        });
+        match res {
+            Ok(()) => self.bump_generation().await,
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!("a user with the email {email} already exists"))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The users of a tenant, by email.
+    pub async fn tenant_users(&self, tenant_id: i64) -> Result<Vec<UserRow>> {
+        let emails: Vec<String> = on_pool!(self, p => {
+            sqlx::query_scalar("SELECT email FROM users WHERE tenant_id = $1 ORDER BY email").bind(tenant_id).fetch_all(p).await?
+        });
+        let mut out = Vec::with_capacity(emails.len());
+        for e in emails {
+            if let Some(u) = self.user_by_email(&e).await? {
+                out.push(u);
+            }
+        }
+        Ok(out)
     }
 }

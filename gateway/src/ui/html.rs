@@ -2,6 +2,8 @@
 
 use std::fmt::Write;
 
+use super::lang::Lang;
+
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -17,27 +19,94 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2430}\
-main{max-width:32rem;margin:3rem auto;background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 3px #0002}\
+/// The text in the page's language.
+pub fn t(lang: Lang, en: &'static str, ja: &'static str) -> &'static str {
+    match lang {
+        Lang::En => en,
+        Lang::Ja => ja,
+    }
+}
+
+const STYLE: &str = "body{font-family:system-ui,'Hiragino Sans','Noto Sans JP',sans-serif;margin:0;background:#f4f5f7;color:#1d2430}\
+main{max-width:34rem;margin:3rem auto;background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 3px #0002}\
 h1{font-size:1.35rem;margin-top:0}label{display:block;margin:1rem 0 .25rem;font-weight:600}\
-input[type=email],input[type=password],input[type=text]{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #9aa3b0;border-radius:4px}\
+input[type=email],input[type=password],input[type=text],select{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #9aa3b0;border-radius:4px}\
 button{margin-top:1.25rem;padding:.6rem 1.2rem;font-size:1rem;border:0;border-radius:4px;background:#1f5fbf;color:#fff;cursor:pointer}\
 .error{background:#fdecec;border-left:4px solid #c62828;padding:.6rem .8rem;margin:1rem 0}\
-.hint{color:#4a5566;font-size:.9rem}ol,ul{padding-left:1.3rem}li{margin:.3rem 0}footer{margin-top:2rem;font-size:.8rem;color:#6b7585}\
+.ok{background:#e8f5e9;border-left:4px solid #2e7d32;padding:.6rem .8rem;margin:1rem 0}\
+.field-error{color:#c62828;font-size:.9rem;margin:.25rem 0 0}\
+.hint{color:#4a5566;font-size:.9rem}ol,ul{padding-left:1.3rem}li{margin:.3rem 0}\
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem;border-bottom:1px solid #e1e4e8;font-size:.9rem}\
+nav.lang{text-align:right;font-size:.85rem}footer{margin-top:2rem;font-size:.8rem;color:#6b7585}\
 @media (max-width:36rem){main{margin:0;border-radius:0;min-height:100vh}}";
 
-/// A whole page. `title` and `product` are escaped here; `body` is trusted HTML
-/// built by the callers from escaped parts.
-pub fn page(product: &str, title: &str, body: &str) -> String {
+/// What every page needs to know about who it is for.
+#[derive(Debug, Clone)]
+pub struct Ui<'a> {
+    pub lang: Lang,
+    pub product: &'a str,
+    /// This page in the other language (`?lang=…` added to the current URL).
+    pub switch_href: String,
+}
+
+impl<'a> Ui<'a> {
+    /// A page outside the auth UI (refusals written by the proxy).
+    pub fn plain(lang: Lang, product: &'a str) -> Ui<'a> {
+        Ui { lang, product, switch_href: format!("?lang={}", lang.other().code()) }
+    }
+
+    pub fn t(&self, en: &'static str, ja: &'static str) -> &'static str {
+        t(self.lang, en, ja)
+    }
+}
+
+/// A whole page. `title` and the product name are escaped here; `body` is
+/// trusted HTML built by the callers from escaped parts.
+pub fn page(ui: &Ui<'_>, title: &str, body: &str) -> String {
+    let other = match ui.lang {
+        Lang::Ja => "English",
+        Lang::En => "日本語",
+    };
     let mut s = String::with_capacity(body.len() + 2048);
     let _ = write!(
         s,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!doctype html><html lang=\"{code}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <title>{t} - {p}</title><style>{STYLE}</style></head><body><main>\
+         <nav class=\"lang\"><a href=\"{switch}\" hreflang=\"{other_code}\" lang=\"{other_code}\">{other}</a></nav>\
          <h1>{t}</h1>{body}<footer>{p}</footer></main></body></html>",
+        code = ui.lang.code(),
+        other_code = ui.lang.other().code(),
+        switch = escape(&ui.switch_href),
         t = escape(title),
-        p = escape(product),
+        p = escape(ui.product),
     );
     s
+}
+
+/// An error box, announced to screen readers.
+pub fn error_box(text: &str) -> String {
+    format!("<p class=\"error\" role=\"alert\">{}</p>", escape(text))
+}
+
+/// A password input with its label and the rule stated under it.
+pub fn password_field(ui: &Ui<'_>, name: &str, label: &str, autocomplete: &str, with_rule: bool, error: Option<&str>) -> String {
+    let rule = if with_rule {
+        format!("<p id=\"{name}-rule\" class=\"hint\">{}</p>", escape(crate::password::rule_text(ui.lang)))
+    } else {
+        String::new()
+    };
+    let err = error
+        .map(|e| format!("<p id=\"{name}-error\" class=\"field-error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    let described = match (with_rule, error.is_some()) {
+        (true, true) => format!(" aria-describedby=\"{name}-rule {name}-error\""),
+        (true, false) => format!(" aria-describedby=\"{name}-rule\""),
+        (false, true) => format!(" aria-describedby=\"{name}-error\""),
+        (false, false) => String::new(),
+    };
+    format!(
+        "<label for=\"{name}\">{label}</label><input id=\"{name}\" name=\"{name}\" type=\"password\" autocomplete=\"{autocomplete}\" required{described}>{rule}{err}",
+        label = escape(label)
+    )
 }

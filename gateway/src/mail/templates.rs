@@ -1,0 +1,200 @@
+//! The texts of every mail the gateway sends, in Japanese and English.
+//!
+//! Each link stands alone on its line between blank lines, so that no mail
+//! client joins it with a word or breaks it.
+
+use super::Message;
+use crate::ui::lang::Lang;
+
+/// What a mail is about, with what it needs to say it.
+pub enum Notice<'a> {
+    /// 10 wrong passwords locked the account; the link unlocks it.
+    Locked { unlock_link: &'a str },
+    /// Forgot password: the link sets a new one.
+    Reset { link: &'a str },
+    /// An invitation to register (set a password) for the tenant.
+    Invite { link: &'a str, tenant: &'a str },
+    /// Sent to the NEW address: confirm the email change (password users then set their password again).
+    EmailChangeConfirm { link: &'a str, new_email: &'a str },
+    /// Sent to the OLD address after the change happened.
+    EmailChanged { new_email: &'a str },
+    /// The password was changed (or reset); what to do if it wasn't you.
+    PasswordChanged,
+}
+
+impl Notice<'_> {
+    /// A stable name for logs and metrics; never the content.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Notice::Locked { .. } => "locked",
+            Notice::Reset { .. } => "reset",
+            Notice::Invite { .. } => "invite",
+            Notice::EmailChangeConfirm { .. } => "email_change_confirm",
+            Notice::EmailChanged { .. } => "email_changed",
+            Notice::PasswordChanged => "password_changed",
+        }
+    }
+}
+
+/// The mail for `notice`. `validity_days` is how long a link works.
+pub fn render(notice: &Notice<'_>, lang: Lang, product: &str, validity_days: u64) -> Message {
+    let p = &one_line(product);
+    let (subject, paragraphs) = match lang {
+        Lang::Ja => ja(notice, p, &ja_validity(validity_days)),
+        Lang::En => en(notice, p, &en_validity(validity_days)),
+    };
+    let footer = match lang {
+        Lang::Ja => {
+            "※このメールは送信専用のアドレスからお送りしています。ご返信いただいてもお答えできませんので、あらかじめご了承ください。"
+        }
+        Lang::En => "This message was sent automatically. Replies to it are not read.",
+    };
+    let mut text = paragraphs.join("\n\n");
+    text.push_str("\n\n");
+    text.push_str(footer);
+    text.push('\n');
+    text.push_str(p);
+    text.push('\n');
+    Message { subject, text }
+}
+
+fn ja(notice: &Notice<'_>, p: &str, v: &str) -> (String, Vec<String>) {
+    let greeting = format!("いつも{p}をご利用いただき、ありがとうございます。");
+    match notice {
+        Notice::Locked { unlock_link } => (
+            format!("【{p}】アカウントをロックしました"),
+            vec![
+                greeting,
+                "パスワードの入力誤りが10回続いたため、安全のためにお客様のアカウントをロックしました。\n下記のリンクを開くと、ロックを解除できます。".to_owned(),
+                one_line(unlock_link),
+                format!("このリンクの有効期限は{v}です。ご利用いただけるのは一度限りです。"),
+                "ログインを試みたお心当たりがない場合は、第三者がお客様のパスワードを推測しようとした可能性があります。ロックを解除したうえでパスワードを変更し、ご所属の組織の管理者にもお知らせください。".to_owned(),
+            ],
+        ),
+        Notice::Reset { link } => (
+            format!("【{p}】パスワード再設定のご案内"),
+            vec![
+                greeting,
+                "パスワード再設定のご依頼を受け付けました。\n下記のリンクを開き、新しいパスワードを設定してください。".to_owned(),
+                one_line(link),
+                format!("このリンクの有効期限は{v}です。ご利用いただけるのは一度限りです。\n新しいパスワードを設定すると、アカウントのロックは解除されます。あわせて、すべての端末からログアウトし、2段階認証の設定もリセットされますので、次回ログイン時に改めて設定してください。"),
+                "お心当たりのない場合は、このメールを破棄してください。パスワードは変更されません。".to_owned(),
+            ],
+        ),
+        Notice::Invite { link, tenant } => (
+            format!("【{p}】ご登録のご案内"),
+            vec![
+                format!("{}の管理者が、お客様を{p}の利用者として登録しました。\n下記のリンクを開いてパスワードを設定すると、ご利用いただけるようになります。", one_line(tenant)),
+                one_line(link),
+                format!("このリンクの有効期限は{v}です。期限が過ぎた場合は、管理者に招待の再送をご依頼ください。"),
+                "お心当たりのない場合は、このメールを破棄してください。パスワードを設定しない限り、アカウントは利用できません。".to_owned(),
+            ],
+        ),
+        Notice::EmailChangeConfirm { link, new_email } => (
+            format!("【{p}】メールアドレス変更のご確認"),
+            vec![
+                greeting,
+                format!("{p}のアカウントのメールアドレスを、このアドレス（{}）に変更するお手続きを受け付けました。\n下記のリンクを開き、変更を完了してください。", one_line(new_email)),
+                one_line(link),
+                format!("このリンクの有効期限は{v}です。ご利用いただけるのは一度限りです。\nパスワードでログインしている場合は、変更の完了時にパスワードを改めて設定していただきます。また、2段階認証の設定はリセットされます。"),
+                "お心当たりのない場合は、このメールを破棄してください。メールアドレスは変更されません。".to_owned(),
+            ],
+        ),
+        Notice::EmailChanged { new_email } => (
+            format!("【{p}】メールアドレスを変更しました"),
+            vec![
+                greeting,
+                format!("{p}のアカウントのメールアドレスが {} に変更されました。今後のお知らせは新しいアドレスにお送りします。\nこのメールは、変更前のアドレスにお送りしています。", one_line(new_email)),
+                "お心当たりのない場合は、第三者によって変更された可能性があります。至急、ご所属の組織の管理者にご連絡ください。".to_owned(),
+            ],
+        ),
+        Notice::PasswordChanged => (
+            format!("【{p}】パスワードを変更しました"),
+            vec![
+                greeting,
+                format!("{p}のアカウントのパスワードが変更されました。"),
+                "ご自身で変更された場合は、このメールへの対応は不要です。\nお心当たりのない場合は、第三者がパスワードを変更した可能性があります。ログイン画面からパスワードを再設定し、ご所属の組織の管理者にもご連絡ください。".to_owned(),
+            ],
+        ),
+    }
+}
+
+fn en(notice: &Notice<'_>, p: &str, v: &str) -> (String, Vec<String>) {
+    match notice {
+        Notice::Locked { unlock_link } => (
+            format!("{p}: your account is locked"),
+            vec![
+                format!("Your {p} account was locked because a wrong password was entered 10 times in a row.\nOpen this link to unlock it:"),
+                one_line(unlock_link),
+                format!("The link is valid for {v} and works only once."),
+                "If you did not try to sign in, someone may be guessing your password. Unlock the account, change your password and tell your administrator.".to_owned(),
+            ],
+        ),
+        Notice::Reset { link } => (
+            format!("{p}: reset your password"),
+            vec![
+                format!("We received a request to reset the password of your {p} account.\nOpen this link to choose a new one:"),
+                one_line(link),
+                format!("The link is valid for {v} and works only once. A new password also unlocks the account, signs you out everywhere and resets 2-step verification, which you set up again at your next sign-in."),
+                "If you did not ask for this, ignore this email. Your password stays as it is.".to_owned(),
+            ],
+        ),
+        Notice::Invite { link, tenant } => (
+            format!("{p}: you are invited"),
+            vec![
+                format!("An administrator of {} has registered you as a user of {p}.\nOpen this link and set a password to start:", one_line(tenant)),
+                one_line(link),
+                format!("The link is valid for {v}. If it expires, ask your administrator to send a new invitation."),
+                "If you did not expect this, ignore this email. The account cannot be used until a password is set.".to_owned(),
+            ],
+        ),
+        Notice::EmailChangeConfirm { link, new_email } => (
+            format!("{p}: confirm your new address"),
+            vec![
+                format!("A change of the email address of your {p} account to this address ({}) was requested.\nOpen this link to confirm it:", one_line(new_email)),
+                one_line(link),
+                format!("The link is valid for {v} and works only once. If you sign in with a password, you will set it again when you confirm. 2-step verification is reset."),
+                "If you did not ask for this, ignore this email. The address stays as it is.".to_owned(),
+            ],
+        ),
+        Notice::EmailChanged { new_email } => (
+            format!("{p}: email address changed"),
+            vec![
+                format!("The email address of your {p} account was changed to {}. This notice goes to the previous address; from now on we write to the new one.", one_line(new_email)),
+                "If you did not make this change, contact your administrator right away.".to_owned(),
+            ],
+        ),
+        Notice::PasswordChanged => (
+            format!("{p}: password changed"),
+            vec![
+                format!("The password of your {p} account was changed."),
+                "If you made this change, there is nothing to do. If not, someone else may know your password: reset it from the sign-in page and tell your administrator.".to_owned(),
+            ],
+        ),
+    }
+}
+
+fn ja_validity(days: u64) -> String {
+    match days {
+        0 => "1日未満".to_owned(),
+        n => format!("{n}日間"),
+    }
+}
+
+fn en_validity(days: u64) -> String {
+    match days {
+        0 => "less than a day".to_owned(),
+        1 => "1 day".to_owned(),
+        n => format!("{n} days"),
+    }
+}
+
+/// Values come from settings and user input; a line break in one must not
+/// break a link off its line or forge a paragraph.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}

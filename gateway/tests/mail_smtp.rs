@@ -1,0 +1,179 @@
+//! The mailer against a real SMTP server: Python's aiosmtpd with its Mailbox
+//! handler, which stores what it receives in a maildir we can read back.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use config::{MailSettings, MailTransport, SmtpSettings, SmtpTls};
+use gateway::mail::{MailError, Mailer, Notice, decode_message, render};
+use gateway::ui::lang::Lang;
+
+const LINK_JA: &str =
+    "http://storage.localhost:8080/auth/unlock?ticket=AbC-_09xyzQwErTyUiOpAsDfGhJkLzXcVbNm0123456789-_";
+const LINK_EN: &str =
+    "http://storage.localhost:8080/auth/password/reset?ticket=Zz9-_Yy8XxWw7VvUu6TtSs5RrQq4PpOo3NnMm2=&lang=en";
+
+/// A running aiosmtpd, killed when dropped.
+struct Smtpd {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Smtpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Smtpd {
+    fn maildir(&self) -> PathBuf {
+        self.dir.path().join("Maildir")
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("smtpd.log")).unwrap_or_default()
+    }
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+}
+
+fn aiosmtpd_installed() -> bool {
+    Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// `None` (after saying so) when aiosmtpd is missing outside CI.
+fn start_smtpd() -> Option<Smtpd> {
+    if !aiosmtpd_installed() {
+        if in_ci() {
+            panic!("aiosmtpd is required in CI (python3 -m pip install aiosmtpd; `make deps` does it)");
+        }
+        println!("SKIPPED: aiosmtpd not installed");
+        return None;
+    }
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let log = std::fs::File::create(dir.path().join("smtpd.log")).unwrap();
+    let child = Command::new("python3")
+        .args([
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{port}"),
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+        ])
+        .arg(dir.path().join("Maildir"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut smtpd = Smtpd { child, port, dir };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Some(status) = smtpd.child.try_wait().unwrap() {
+            panic!("aiosmtpd exited ({status}):\n{}", smtpd.log());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "aiosmtpd did not listen on {port}:\n{}",
+            smtpd.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(smtpd)
+}
+
+fn smtp_settings(port: u16) -> MailSettings {
+    MailSettings {
+        transport: MailTransport::Smtp,
+        from: "Acme Drive <noreply@example.net>".to_owned(),
+        smtp: Some(SmtpSettings {
+            host: "127.0.0.1".to_owned(),
+            port,
+            tls: SmtpTls::None,
+            username: None,
+            password: None,
+        }),
+        ..MailSettings::default()
+    }
+}
+
+/// The messages in `maildir/new`, raw.
+fn delivered(maildir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(maildir.join("new")) else {
+        return Vec::new();
+    };
+    entries
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect()
+}
+
+fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
+    raw.lines().take_while(|l| !l.trim().is_empty()).find_map(|l| {
+        l.split_once(':')
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+    })
+}
+
+#[tokio::test]
+async fn sends_japanese_and_english_mail_through_a_real_smtp_server() {
+    let Some(smtpd) = start_smtpd() else { return };
+    let mailer = Mailer::new(&smtp_settings(smtpd.port)).unwrap();
+
+    let ja = render(&Notice::Locked { unlock_link: LINK_JA }, Lang::Ja, "Acme Drive", 14);
+    let en = render(&Notice::Reset { link: LINK_EN }, Lang::En, "Acme Drive", 14);
+    mailer.send("taro@example.co.jp", &ja).await.unwrap();
+    mailer.send("alice@example.com", &en).await.unwrap();
+
+    let mut mails = delivered(&smtpd.maildir());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while mails.len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        mails = delivered(&smtpd.maildir());
+    }
+    assert_eq!(mails.len(), 2, "server log:\n{}", smtpd.log());
+
+    for (to, msg, link) in [
+        ("taro@example.co.jp", &ja, LINK_JA),
+        ("alice@example.com", &en, LINK_EN),
+    ] {
+        let raw = mails
+            .iter()
+            .find(|m| header(m, "X-RcptTo") == Some(to))
+            .unwrap_or_else(|| panic!("no mail for {to} in {mails:#?}"));
+        assert_eq!(header(raw, "To"), Some(to));
+        assert_eq!(header(raw, "X-MailFrom"), Some("noreply@example.net"));
+        let (subject, body) = decode_message(raw);
+        assert_eq!(subject, msg.subject);
+        assert!(
+            body.lines().any(|l| l == link),
+            "{to}: link not on a line of its own:\n{body}"
+        );
+        assert_eq!(body.trim_end(), msg.text.trim_end());
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_relay_is_an_error_that_names_no_address() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mailer = Mailer::new(&smtp_settings(port)).unwrap();
+    let msg = render(&Notice::PasswordChanged, Lang::En, "Acme Drive", 14);
+    let err = mailer.send("someone@example.org", &msg).await.unwrap_err();
+    assert!(matches!(err, MailError::Smtp { .. }), "{err:?}");
+    assert!(!err.to_string().contains("someone"), "{err}");
+}
