@@ -4,6 +4,7 @@
 
 mod support;
 
+mod accounts;
 mod cli;
 mod lines;
 mod reload;

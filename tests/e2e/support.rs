@@ -181,13 +181,38 @@ impl Env {
         assert!(out.status.success(), "user add: {}", String::from_utf8_lossy(&out.stderr));
     }
 
+    /// Edits the configuration file before the gateway starts.
+    pub fn tweak_config(&self, from: &str, to: &str) {
+        let text = std::fs::read_to_string(&self.config).expect("config");
+        assert!(text.contains(from), "config lacks {from:?}");
+        std::fs::write(&self.config, text.replacen(from, to, 1)).expect("write config");
+    }
+
     pub async fn start(&mut self) {
+        self.start_with(&[]).await
+    }
+
+    /// Stops the gateway and starts it again with extra environment variables
+    /// (e.g. `GATEWAY_CLOCK_OFFSET` to see the world some days later).
+    pub async fn restart_with(&mut self, vars: &[(&str, &str)]) {
+        self.gateway = None;
+        // The old process's metrics port is free again once it is gone.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
+            assert!(Instant::now() < deadline, "old gateway still listening");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.start_with(vars).await
+    }
+
+    pub async fn start_with(&mut self, vars: &[(&str, &str)]) {
         let log = std::fs::File::create(self.dir.path().join("gateway.log")).expect("log file");
         let child = Command::new(bin())
             .arg("--config")
             .arg(&self.config)
             .arg("serve")
             .env("GATEWAY_LOG", "info,pingora=warn")
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -328,6 +353,47 @@ impl Echo {
     pub fn has_any(&self, pred: impl Fn(&str) -> bool) -> bool {
         self.headers.iter().any(|(k, _)| pred(k))
     }
+}
+
+impl Env {
+    /// Mails delivered to `to` so far by the file transport: (subject, body).
+    pub fn mails_to(&self, to: &str) -> Vec<(String, String)> {
+        let dir = self.dir.path().join("mail");
+        let mut found = Vec::new();
+        let Ok(entries) = std::fs::read_dir(&dir) else { return found };
+        let mut files: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        for path in files {
+            if path.extension().and_then(|e| e.to_str()) != Some("eml") {
+                continue;
+            }
+            let raw = std::fs::read_to_string(&path).unwrap_or_default();
+            let header_to = raw.lines().find(|l| l.to_ascii_lowercase().starts_with("to:")).unwrap_or("").to_ascii_lowercase();
+            if header_to.contains(&to.to_ascii_lowercase()) {
+                found.push(gateway::mail::decode_message(&raw));
+            }
+        }
+        found
+    }
+
+    /// Waits for the `n`-th mail to `to` whose body contains `needle`; returns its body.
+    pub async fn wait_mail(&self, to: &str, needle: &str, n: usize) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let bodies: Vec<String> = self.mails_to(to).into_iter().map(|(_, b)| b).filter(|b| b.contains(needle)).collect();
+            if bodies.len() >= n {
+                return bodies[n - 1].clone();
+            }
+            assert!(Instant::now() < deadline, "no mail #{n} to {to} containing {needle:?}; have {:?}", self.mails_to(to));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// The path and query of the first link in a mail that contains `path`.
+pub fn link_path(body: &str, path: &str) -> String {
+    let start = body.find(path).unwrap_or_else(|| panic!("no {path} link in:\n{body}"));
+    body[start..].split_whitespace().next().unwrap_or_default().to_owned()
 }
 
 pub fn path_of(p: &Path) -> String {
