@@ -40,28 +40,19 @@ pub(crate) fn scoped<T>(dir: &Path, policy: bool, f: impl FnOnce() -> T) -> T {
             }
         }
     }
-    let fresh = Context {
-        base_dir: Some(dir.to_path_buf()),
-        policy: policy.then(PolicyScope::default),
-    };
+    let fresh = Context { base_dir: Some(dir.to_path_buf()), policy: policy.then(PolicyScope::default) };
     let _restore = Restore(Some(CONTEXT.with(|c| c.replace(fresh))));
     f()
 }
 
 /// The directory relative paths are resolved against (`.` outside a load).
 pub(crate) fn base_dir() -> PathBuf {
-    CONTEXT
-        .with(|c| c.borrow().base_dir.clone())
-        .unwrap_or_else(|| PathBuf::from("."))
+    CONTEXT.with(|c| c.borrow().base_dir.clone()).unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// Resolves `p` against [`base_dir`] unless it is absolute.
 pub(crate) fn resolve(p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        base_dir().join(p)
-    }
+    if p.is_absolute() { p.to_path_buf() } else { base_dir().join(p) }
 }
 
 /// Records a tenant name; the error text if it was already declared.
@@ -72,9 +63,7 @@ pub(crate) fn declare_tenant(name: &str) -> Result<(), String> {
             return Ok(());
         };
         if scope.tenants.iter().any(|t| t == name) {
-            return Err(format!(
-                "tenant {name:?} is declared twice; merge the two entries"
-            ));
+            return Err(format!("tenant {name:?} is declared twice; merge the two entries"));
         }
         scope.tenants.push(name.to_owned());
         scope.current_tenant = Some(name.to_owned());
@@ -90,12 +79,10 @@ pub(crate) fn declare_line(line: LineId) -> Result<(), String> {
         let Some(scope) = c.policy.as_mut() else { return Ok(()) };
         let Some(current) = scope.current_tenant.clone() else { return Ok(()) };
         match scope.lines.get(&line) {
-            Some(owner) if *owner == current => {
-                Err(format!("line {line} is listed twice in tenant {current:?}"))
+            Some(owner) if *owner == current => Err(format!("line {line} is listed twice in tenant {current:?}")),
+            Some(owner) => {
+                Err(format!("line {line} is already listed in tenant {owner:?}; a line belongs to one tenant only"))
             }
-            Some(owner) => Err(format!(
-                "line {line} is already listed in tenant {owner:?}; a line belongs to one tenant only"
-            )),
             None => {
                 scope.lines.insert(line, current);
                 Ok(())

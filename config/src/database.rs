@@ -32,11 +32,7 @@ pub fn normalize_database_url(url: &str, base_dir: &Path) -> Result<String, Stri
         return Err("the sqlite URL names no file; expected sqlite://PATH".to_owned());
     }
     let file = Path::new(file);
-    let full = if file.is_absolute() {
-        file.to_path_buf()
-    } else {
-        base_dir.join(file)
-    };
+    let full = if file.is_absolute() { file.to_path_buf() } else { base_dir.join(file) };
     let mut out = format!("sqlite://{}", full.display());
     if let Some(q) = query {
         out.push('?');
@@ -60,11 +56,7 @@ pub fn redact_database_url(url: &str) -> String {
     match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            let masked = if userinfo.contains(':') {
-                format!("{user}:***")
-            } else {
-                user.to_owned()
-            };
+            let masked = if userinfo.contains(':') { format!("{user}:***") } else { user.to_owned() };
             format!("{scheme}://{masked}@{host}{tail}")
         }
         None => url.to_owned(),
@@ -86,48 +78,24 @@ mod tests {
             normalize_database_url("sqlite://data/g.db?mode=rwc", base).as_deref(),
             Ok("sqlite:///etc/gw/data/g.db?mode=rwc")
         );
-        assert_eq!(
-            normalize_database_url("sqlite:///var/g.db", base).as_deref(),
-            Ok("sqlite:///var/g.db")
-        );
-        assert_eq!(
-            normalize_database_url("sqlite:g.db", base).as_deref(),
-            Ok("sqlite:///etc/gw/g.db")
-        );
-        assert_eq!(
-            normalize_database_url("sqlite::memory:", base).as_deref(),
-            Ok("sqlite::memory:")
-        );
-        assert_eq!(
-            normalize_database_url("postgres://u@h/db", base).as_deref(),
-            Ok("postgres://u@h/db")
-        );
-        assert_eq!(
-            normalize_database_url("postgresql://h/db", base).as_deref(),
-            Ok("postgresql://h/db")
-        );
+        assert_eq!(normalize_database_url("sqlite:///var/g.db", base).as_deref(), Ok("sqlite:///var/g.db"));
+        assert_eq!(normalize_database_url("sqlite:g.db", base).as_deref(), Ok("sqlite:///etc/gw/g.db"));
+        assert_eq!(normalize_database_url("sqlite::memory:", base).as_deref(), Ok("sqlite::memory:"));
+        assert_eq!(normalize_database_url("postgres://u@h/db", base).as_deref(), Ok("postgres://u@h/db"));
+        assert_eq!(normalize_database_url("postgresql://h/db", base).as_deref(), Ok("postgresql://h/db"));
     }
 
     #[test]
     fn refuses_other_schemes_without_echoing_the_url() {
         let err = normalize_database_url("mysql://u:topsecret@h/db", Path::new("/")).unwrap_err();
-        assert!(
-            err.contains("\"mysql\"") && !err.contains("topsecret"),
-            "{err}"
-        );
+        assert!(err.contains("\"mysql\"") && !err.contains("topsecret"), "{err}");
         assert!(normalize_database_url("sqlite://", Path::new("/")).is_err());
     }
 
     #[test]
     fn redacts_passwords() {
-        assert_eq!(
-            redact_database_url("postgres://u:pw@h:5432/db?x=1"),
-            "postgres://u:***@h:5432/db?x=1"
-        );
-        assert_eq!(
-            redact_database_url("postgres://u@h/db"),
-            "postgres://u@h/db"
-        );
+        assert_eq!(redact_database_url("postgres://u:pw@h:5432/db?x=1"), "postgres://u:***@h:5432/db?x=1");
+        assert_eq!(redact_database_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_database_url("sqlite:///a/b.db"), "sqlite:///a/b.db");
     }
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use serde::de::{self, Deserializer, Visitor};
 
-const EXPECTED: &str = "a positive whole number followed by s, m, h or d (e.g. 90s, 15m, 12h, 14d), or a number of seconds";
+const EXPECTED: &str =
+    "a positive whole number followed by s, m, h or d (e.g. 90s, 15m, 12h, 14d), or a number of seconds";
 
 /// Parses a duration; zero is refused because every duration here is a
 /// lifetime or a timeout, and zero would silently disable the feature.
@@ -21,20 +22,13 @@ pub fn parse_duration(input: &str) -> Result<Duration, String> {
         "d" => 86_400,
         _ => return Err(format!("invalid duration {input:?}: expected {EXPECTED}")),
     };
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("invalid duration {input:?}: expected {EXPECTED}"))?;
-    seconds(
-        n.checked_mul(scale)
-            .ok_or_else(|| format!("duration {input:?} is too long"))?,
-    )
+    let n: u64 = digits.parse().map_err(|_| format!("invalid duration {input:?}: expected {EXPECTED}"))?;
+    seconds(n.checked_mul(scale).ok_or_else(|| format!("duration {input:?} is too long"))?)
 }
 
 fn seconds(n: u64) -> Result<Duration, String> {
     if n == 0 {
-        return Err(format!(
-            "a duration of zero is not allowed; expected {EXPECTED}"
-        ));
+        return Err(format!("a duration of zero is not allowed; expected {EXPECTED}"));
     }
     Ok(Duration::from_secs(n))
 }
@@ -58,8 +52,7 @@ impl Visitor<'_> for DurationVisitor {
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
-        let v = u64::try_from(v)
-            .map_err(|_| E::custom(format!("invalid duration {v}: expected {EXPECTED}")))?;
+        let v = u64::try_from(v).map_err(|_| E::custom(format!("invalid duration {v}: expected {EXPECTED}")))?;
         self.visit_u64(v)
     }
 
@@ -83,17 +76,7 @@ mod tests {
 
     #[test]
     fn refuses_zero_and_garbage() {
-        for bad in [
-            "0",
-            "0s",
-            "",
-            "s",
-            "1.5h",
-            "10w",
-            "-5m",
-            "5 minutes",
-            "99999999999999999999d",
-        ] {
+        for bad in ["0", "0s", "", "s", "1.5h", "10w", "-5m", "5 minutes", "99999999999999999999d"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
         assert!(parse_duration("0m").unwrap_err().contains("zero"));

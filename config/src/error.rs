@@ -19,20 +19,11 @@ pub struct ConfigError {
 impl ConfigError {
     /// A problem with the file as a whole (unreadable, missing, …).
     pub fn new(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        ConfigError {
-            file: file.into(),
-            line: None,
-            column: None,
-            message: message.into(),
-        }
+        ConfigError { file: file.into(), line: None, column: None, message: message.into() }
     }
 
     /// A problem at a place found by [`crate::locate::locate`], if one was found.
-    pub(crate) fn at(
-        file: &Path,
-        place: Option<(usize, usize)>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub(crate) fn at(file: &Path, place: Option<(usize, usize)>, message: impl Into<String>) -> Self {
         ConfigError {
             file: file.to_path_buf(),
             line: place.map(|p| p.0),
@@ -63,16 +54,8 @@ mod tests {
 
     #[test]
     fn displays_with_and_without_location() {
-        let e = ConfigError {
-            file: "p.yaml".into(),
-            line: Some(4),
-            column: Some(5),
-            message: "bad".into(),
-        };
+        let e = ConfigError { file: "p.yaml".into(), line: Some(4), column: Some(5), message: "bad".into() };
         assert_eq!(e.to_string(), "p.yaml:4:5: bad");
-        assert_eq!(
-            ConfigError::new("p.yaml", "gone").to_string(),
-            "p.yaml: gone"
-        );
+        assert_eq!(ConfigError::new("p.yaml", "gone").to_string(), "p.yaml: gone");
     }
 }

@@ -139,10 +139,7 @@ pub struct Hosts {
 
 impl Default for Hosts {
     fn default() -> Self {
-        Hosts {
-            ordinary: "storage.localhost".to_owned(),
-            line_auth: "line.storage.localhost".to_owned(),
-        }
+        Hosts { ordinary: "storage.localhost".to_owned(), line_auth: "line.storage.localhost".to_owned() }
     }
 }
 
@@ -224,21 +221,13 @@ pub struct LoginSettings {
 
 impl Default for LoginSettings {
     fn default() -> Self {
-        LoginSettings {
-            max_body_bytes: 16 * 1024,
-            hash_concurrency: 2,
-            throttle_per_minute: 30,
-        }
+        LoginSettings { max_body_bytes: 16 * 1024, hash_concurrency: 2, throttle_per_minute: 30 }
     }
 }
 
 fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
     let n = crate::scalar::parse_u64(d, "a whole number of at least 1", |n| {
-        if n == 0 {
-            Err("must be at least 1".to_owned())
-        } else {
-            Ok(n)
-        }
+        if n == 0 { Err("must be at least 1".to_owned()) } else { Ok(n) }
     })?;
     usize::try_from(n).map_err(|_| serde::de::Error::custom("this number is too large"))
 }
@@ -257,10 +246,7 @@ pub struct LinkSettings {
 
 impl Default for LinkSettings {
     fn default() -> Self {
-        LinkSettings {
-            validity: Duration::from_secs(14 * 86_400),
-            public_base_url: None,
-        }
+        LinkSettings { validity: Duration::from_secs(14 * 86_400), public_base_url: None }
     }
 }
 
@@ -364,11 +350,7 @@ pub struct SmsSettings {
 
 impl Default for SmsSettings {
     fn default() -> Self {
-        SmsSettings {
-            transport: SmsTransport::File,
-            dir: PathBuf::from("data/sms"),
-            webhook: None,
-        }
+        SmsSettings { transport: SmsTransport::File, dir: PathBuf::from("data/sms"), webhook: None }
     }
 }
 
@@ -411,9 +393,7 @@ impl<'de> serde::de::Visitor<'de> for HeadersVisitor {
         while let Some(HeaderKey(name)) = map.next_key()? {
             let value: Secret = map.next_value()?;
             if out.keys().any(|k: &String| k.eq_ignore_ascii_case(&name)) {
-                return Err(serde::de::Error::custom(format!(
-                    "header {name:?} is given twice"
-                )));
+                return Err(serde::de::Error::custom(format!("header {name:?} is given twice")));
             }
             out.insert(name, value);
         }
@@ -432,9 +412,7 @@ pub struct MetricsSettings {
 
 impl Default for MetricsSettings {
     fn default() -> Self {
-        MetricsSettings {
-            listen: Some(local(9100)),
-        }
+        MetricsSettings { listen: Some(local(9100)) }
     }
 }
 
@@ -449,9 +427,7 @@ pub struct UiSettings {
 
 impl Default for UiSettings {
     fn default() -> Self {
-        UiSettings {
-            product_name: "Storage".to_owned(),
-        }
+        UiSettings { product_name: "Storage".to_owned() }
     }
 }
 

@@ -8,8 +8,8 @@ use serde::{Deserialize, Deserializer};
 
 use crate::error::ConfigError;
 use crate::gateway::{
-    Carrier, GatewayConfig, Hosts, LinkSettings, LoginSettings, MailSettings, MailTransport,
-    MetricsSettings, SecretSettings, SessionSettings, SmsSettings, SmsTransport, UiSettings,
+    Carrier, GatewayConfig, Hosts, LinkSettings, LoginSettings, MailSettings, MailTransport, MetricsSettings,
+    SecretSettings, SessionSettings, SmsSettings, SmsTransport, UiSettings,
 };
 use crate::locate::locate;
 use crate::{context, database, net, yaml};
@@ -31,8 +31,7 @@ pub fn parse_gateway(text: &str, path: &Path) -> Result<GatewayConfig, ConfigErr
 }
 
 pub(crate) fn read_text(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::new(path, format!("cannot read the file: {e}")))
+    std::fs::read_to_string(path).map_err(|e| ConfigError::new(path, format!("cannot read the file: {e}")))
 }
 
 /// The file's directory, absolute when the working directory is known, so that
@@ -56,10 +55,7 @@ struct GatewayFile {
     hosts: Hosts,
     #[serde(default = "default_origin", deserialize_with = "net::resolved_addr")]
     origin: SocketAddr,
-    #[serde(
-        default = "default_database",
-        deserialize_with = "database::deserialize"
-    )]
+    #[serde(default = "default_database", deserialize_with = "database::deserialize")]
     database: String,
     #[serde(default, deserialize_with = "net::nets")]
     trusted_proxies: Vec<IpNet>,
@@ -109,11 +105,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<PathBuf>>, D
 impl GatewayFile {
     fn into_config(self, path: &Path, base_dir: PathBuf) -> GatewayConfig {
         let resolve = |p: &Path| {
-            if p.is_absolute() {
-                p.to_path_buf()
-            } else {
-                base_dir.join(p)
-            }
+            if p.is_absolute() { p.to_path_buf() } else { base_dir.join(p) }
         };
         let mut mail = self.mail;
         mail.dir = resolve(&mail.dir);
@@ -151,8 +143,7 @@ impl GatewayFile {
 
 /// Checks that involve more than one value; they are placed by key.
 fn check(config: &GatewayConfig, text: &str) -> Result<(), ConfigError> {
-    let at =
-        |keys: &[&str], message: String| ConfigError::at(&config.path, locate(text, keys), message);
+    let at = |keys: &[&str], message: String| ConfigError::at(&config.path, locate(text, keys), message);
     if config.hosts.ordinary == config.hosts.line_auth {
         return Err(at(
             &["hosts", "line_auth"],

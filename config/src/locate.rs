@@ -28,9 +28,7 @@ pub(crate) fn locate_nth(text: &str, path: &[&str], nth: usize) -> Option<(usize
         let Some(&at) = hits.get(want) else { break };
         found = Some((at + 1, child_indent + 1));
         start = at + 1;
-        end = (start..end)
-            .find(|&i| indent_of(lines[i]).is_some_and(|n| n <= child_indent))
-            .unwrap_or(end);
+        end = (start..end).find(|&i| indent_of(lines[i]).is_some_and(|n| n <= child_indent)).unwrap_or(end);
         indent = (start..end).find_map(|i| indent_of(lines[i]));
     }
     found
@@ -39,11 +37,7 @@ pub(crate) fn locate_nth(text: &str, path: &[&str], nth: usize) -> Option<(usize
 /// Indentation of a line that holds content; `None` for blank and comment lines.
 fn indent_of(line: &str) -> Option<usize> {
     let body = line.trim_start_matches(' ');
-    if body.is_empty() || body.starts_with('#') {
-        None
-    } else {
-        Some(line.len() - body.len())
-    }
+    if body.is_empty() || body.starts_with('#') { None } else { Some(line.len() - body.len()) }
 }
 
 /// The mapping key a line starts with, unquoted.

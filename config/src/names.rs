@@ -10,14 +10,10 @@ pub fn normalize_hostname(input: &str) -> Result<String, String> {
     let lowered = input.to_ascii_lowercase();
     let host = lowered.strip_suffix('.').unwrap_or(&lowered);
     if host.contains("://") {
-        return Err(format!(
-            "{input:?} is a URL; give the hostname alone, without a scheme"
-        ));
+        return Err(format!("{input:?} is a URL; give the hostname alone, without a scheme"));
     }
     if host.contains('/') {
-        return Err(format!(
-            "{input:?} contains a slash; give the hostname alone, without a path"
-        ));
+        return Err(format!("{input:?} contains a slash; give the hostname alone, without a path"));
     }
     if host.contains(':') {
         return Err(format!(
@@ -30,22 +26,15 @@ pub fn normalize_hostname(input: &str) -> Result<String, String> {
     if host.is_empty() {
         return Err("the hostname is empty".to_owned());
     }
-    if let Some(c) = host
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
-    {
-        return Err(format!(
-            "{input:?} contains {c:?}; a hostname has only letters, digits, '-', '_' and '.'"
-        ));
+    if let Some(c) = host.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))) {
+        return Err(format!("{input:?} contains {c:?}; a hostname has only letters, digits, '-', '_' and '.'"));
     }
     Ok(host.to_owned())
 }
 
 /// Whether `s` is an HTTP token (RFC 9110), as header and cookie names must be.
 pub fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn token_error(what: &str, s: &str) -> String {
@@ -57,22 +46,14 @@ pub(crate) fn hostname<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Err
 }
 
 fn token<'de, D: Deserializer<'de>>(d: D, what: &'static str) -> Result<String, D::Error> {
-    parse_str(d, what, |s| {
-        if is_token(s) {
-            Ok(s.to_owned())
-        } else {
-            Err(token_error(what, s))
-        }
-    })
+    parse_str(d, what, |s| if is_token(s) { Ok(s.to_owned()) } else { Err(token_error(what, s)) })
 }
 
 pub(crate) fn header_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     token(d, "header name")
 }
 
-pub(crate) fn optional_header_name<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<String>, D::Error> {
+pub(crate) fn optional_header_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(Option::<HeaderKey>::deserialize(d)?.map(|h| h.0))
 }
 
@@ -86,9 +67,7 @@ pub(crate) fn http_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Err
     parse_str(d, "an http:// or https:// URL", check_http_url)
 }
 
-pub(crate) fn optional_http_url<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<String>, D::Error> {
+pub(crate) fn optional_http_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(Option::<HttpUrl>::deserialize(d)?.map(|u| u.0))
 }
 
@@ -101,26 +80,18 @@ impl<'de> Deserialize<'de> for HttpUrl {
 }
 
 fn check_http_url(s: &str) -> Result<String, String> {
-    let rest = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"));
+    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
     match rest {
         Some(r) if !r.is_empty() && !r.starts_with('/') && !s.chars().any(char::is_whitespace) => {
             Ok(s.trim_end_matches('/').to_owned())
         }
-        _ => Err(format!(
-            "{s:?} is not an http:// or https:// URL with a host"
-        )),
+        _ => Err(format!("{s:?} is not an http:// or https:// URL with a host")),
     }
 }
 
 pub(crate) fn non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     parse_str(d, "a non-empty string", |s| {
-        if s.trim().is_empty() {
-            Err("this value must not be empty".to_owned())
-        } else {
-            Ok(s.to_owned())
-        }
+        if s.trim().is_empty() { Err("this value must not be empty".to_owned()) } else { Ok(s.to_owned()) }
     })
 }
 
@@ -139,30 +110,11 @@ mod tests {
 
     #[test]
     fn hostnames() {
-        assert_eq!(
-            normalize_hostname("Storage.Example.NET."),
-            Ok("storage.example.net".into())
-        );
-        assert!(
-            normalize_hostname("storage.localhost:8080")
-                .unwrap_err()
-                .contains("port")
-        );
-        assert!(
-            normalize_hostname("https://storage")
-                .unwrap_err()
-                .contains("scheme")
-        );
-        assert!(
-            normalize_hostname("storage/x")
-                .unwrap_err()
-                .contains("slash")
-        );
-        assert!(
-            normalize_hostname("a b")
-                .unwrap_err()
-                .contains("white space")
-        );
+        assert_eq!(normalize_hostname("Storage.Example.NET."), Ok("storage.example.net".into()));
+        assert!(normalize_hostname("storage.localhost:8080").unwrap_err().contains("port"));
+        assert!(normalize_hostname("https://storage").unwrap_err().contains("scheme"));
+        assert!(normalize_hostname("storage/x").unwrap_err().contains("slash"));
+        assert!(normalize_hostname("a b").unwrap_err().contains("white space"));
         assert!(normalize_hostname("").is_err());
     }
 

@@ -29,16 +29,13 @@ impl<'de> Deserialize<'de> for Net {
 }
 
 pub(crate) fn nets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
-    Ok(Vec::<Net>::deserialize(d)?
-        .into_iter()
-        .map(|n| n.0)
-        .collect())
+    Ok(Vec::<Net>::deserialize(d)?.into_iter().map(|n| n.0).collect())
 }
 
 fn parse_socket_addr(s: &str) -> Result<SocketAddr, String> {
-    s.trim().parse().map_err(|_| {
-        format!("{s:?} is not an address; expected ip:port such as 127.0.0.1:8080 or [::1]:8080")
-    })
+    s.trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not an address; expected ip:port such as 127.0.0.1:8080 or [::1]:8080"))
 }
 
 pub(crate) fn socket_addr<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
@@ -58,19 +55,12 @@ fn resolve_addr(s: &str) -> Result<SocketAddr, String> {
     if !s.contains(':') {
         return Err(format!("{s:?} has no port; expected ip:port or name:port"));
     }
-    let mut addrs = s
-        .trim()
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {s:?}: {e}"))?;
-    addrs
-        .next()
-        .ok_or_else(|| format!("{s:?} resolves to no address"))
+    let mut addrs = s.trim().to_socket_addrs().map_err(|e| format!("cannot resolve {s:?}: {e}"))?;
+    addrs.next().ok_or_else(|| format!("{s:?} resolves to no address"))
 }
 
 /// An optional listener: an address, or `null` / `off` for none.
-pub(crate) fn optional_listener<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<SocketAddr>, D::Error> {
+pub(crate) fn optional_listener<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
     d.deserialize_any(ListenerVisitor)
 }
 
@@ -93,11 +83,7 @@ impl<'de> Visitor<'de> for ListenerVisitor {
 
     // YAML 1.1 readers take `off` as false; accept that spelling too.
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        if v {
-            Err(E::custom("expected ip:port, or off"))
-        } else {
-            Ok(None)
-        }
+        if v { Err(E::custom("expected ip:port, or off")) } else { Ok(None) }
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {

@@ -46,22 +46,14 @@ pub fn load_policy(path: &Path) -> Result<OpsPolicy, ConfigError> {
 
 /// Validates ops policy `text`; `path` is named in errors and rule origins.
 pub fn parse_policy(text: &str, path: &Path) -> Result<OpsPolicy, ConfigError> {
-    let file: PolicyFile =
-        context::scoped(&base_dir_of(path), true, || yaml::from_str(text, path))?;
-    let name = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
+    let file: PolicyFile = context::scoped(&base_dir_of(path), true, || yaml::from_str(text, path))?;
+    let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let rules = file
         .paths
         .unwrap_or_default()
         .into_iter()
         .enumerate()
-        .map(|(i, r)| PathRule {
-            matcher: r.matcher,
-            action: r.action,
-            origin: format!("{name}: paths[{i}]"),
-        })
+        .map(|(i, r)| PathRule { matcher: r.matcher, action: r.action, origin: format!("{name}: paths[{i}]") })
         .collect();
     let tenants = file
         .tenants
@@ -76,10 +68,7 @@ pub fn parse_policy(text: &str, path: &Path) -> Result<OpsPolicy, ConfigError> {
             networks: t.networks.into_iter().map(|n| n.0).collect(),
         })
         .collect();
-    Ok(OpsPolicy {
-        rules: PathRules::new(rules),
-        tenants,
-    })
+    Ok(OpsPolicy { rules: PathRules::new(rules), tenants })
 }
 
 #[derive(Deserialize)]
@@ -135,23 +124,17 @@ impl<'de> Visitor<'de> for RuleVisitor {
                 other => return Err(de::Error::unknown_field(other, RULE_FIELDS)),
             };
             if slot_taken {
-                return Err(de::Error::custom(format!(
-                    "{key} is given twice in this rule"
-                )));
+                return Err(de::Error::custom(format!("{key} is given twice in this rule")));
             }
         }
         let matcher = match (path, prefix) {
             (Some(p), None) => PathMatch::Exact(p),
             (None, Some(p)) => PathMatch::Prefix(p),
             (Some(_), Some(_)) => {
-                return Err(de::Error::custom(
-                    "a rule has either path (exact) or prefix, not both",
-                ));
+                return Err(de::Error::custom("a rule has either path (exact) or prefix, not both"));
             }
             (None, None) => {
-                return Err(de::Error::custom(
-                    "a rule needs path: /exact/path or prefix: /some/prefix",
-                ));
+                return Err(de::Error::custom("a rule needs path: /exact/path or prefix: /some/prefix"));
             }
         };
         let action = match (action, role) {
@@ -159,14 +142,10 @@ impl<'de> Visitor<'de> for RuleVisitor {
             (Some(Action::Deny), None) => PathAction::Deny,
             (None, Some(role)) => PathAction::RequireRole(role),
             (Some(_), Some(_)) => {
-                return Err(de::Error::custom(
-                    "a rule has either action or require_role, not both",
-                ));
+                return Err(de::Error::custom("a rule has either action or require_role, not both"));
             }
             (None, None) => {
-                return Err(de::Error::custom(
-                    "a rule needs action: bypass|deny or require_role: user|admin|owner",
-                ));
+                return Err(de::Error::custom("a rule needs action: bypass|deny or require_role: user|admin|owner"));
             }
         };
         Ok(RuleEntry { matcher, action })
@@ -185,9 +164,7 @@ impl<'de> Deserialize<'de> for Pattern {
             }
             match normalize_path(s) {
                 Ok(n) if n == s => Ok(Pattern(n)),
-                Ok(n) => Err(format!(
-                    "the pattern {s:?} is not normalised and could never match; write {n:?}"
-                )),
+                Ok(n) => Err(format!("the pattern {s:?} is not normalised and could never match; write {n:?}")),
                 Err(e) => Err(format!("the pattern {s:?} is not a valid path: {e}")),
             }
         })
@@ -198,9 +175,7 @@ struct RoleName(Role);
 
 impl<'de> Deserialize<'de> for RoleName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        parse_str(d, "a role", |s| {
-            Role::parse(s).map(RoleName).map_err(|e| e.to_string())
-        })
+        parse_str(d, "a role", |s| Role::parse(s).map(RoleName).map_err(|e| e.to_string()))
     }
 }
 
@@ -209,9 +184,7 @@ struct RouteName(Route);
 
 impl<'de> Deserialize<'de> for RouteName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        parse_str(d, "an access route", |s| {
-            Route::parse(s).map(RouteName).map_err(|e| e.to_string())
-        })
+        parse_str(d, "an access route", |s| Route::parse(s).map(RouteName).map_err(|e| e.to_string()))
     }
 }
 
@@ -245,22 +218,13 @@ impl<'de> Visitor<'de> for TenantListVisitor {
     }
 }
 
-const TENANT_NAME_RULE: &str =
-    "1 to 64 characters, each a lower-case letter a-z, a digit, '.', '_' or '-'";
+const TENANT_NAME_RULE: &str = "1 to 64 characters, each a lower-case letter a-z, a digit, '.', '_' or '-'";
 
 /// Checks a tenant name against the rule the database enforces.
 pub fn check_tenant_name(name: &str) -> Result<(), String> {
     let ok = (1..=64).contains(&name.len())
-        && name.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "invalid tenant name {name:?}: a tenant name is {TENANT_NAME_RULE}"
-        ))
-    }
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
+    if ok { Ok(()) } else { Err(format!("invalid tenant name {name:?}: a tenant name is {TENANT_NAME_RULE}")) }
 }
 
 struct TenantName(String);

@@ -12,20 +12,12 @@ use serde::de::{self, Deserializer, Visitor};
 
 /// Deserializes a string and turns it into a `T` with `parse`, whose error text
 /// is reported at the string's own line and column.
-pub(crate) fn parse_str<'de, D, T, F>(
-    d: D,
-    expecting: &'static str,
-    parse: F,
-) -> Result<T, D::Error>
+pub(crate) fn parse_str<'de, D, T, F>(d: D, expecting: &'static str, parse: F) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     F: FnOnce(&str) -> Result<T, String>,
 {
-    d.deserialize_str(StrVisitor {
-        expecting,
-        parse,
-        out: PhantomData,
-    })
+    d.deserialize_str(StrVisitor { expecting, parse, out: PhantomData })
 }
 
 struct StrVisitor<F, T> {
@@ -73,8 +65,7 @@ impl<'de, F: FnOnce(u64) -> Result<u64, String>> Visitor<'de> for U64Visitor<F> 
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
-        let v = u64::try_from(v)
-            .map_err(|_| E::custom(format!("{v} is negative; expected {}", self.expecting)))?;
+        let v = u64::try_from(v).map_err(|_| E::custom(format!("{v} is negative; expected {}", self.expecting)))?;
         self.visit_u64(v)
     }
 }

@@ -65,36 +65,24 @@ impl<'de> Visitor<'de> for SecretVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<String, A::Error> {
         let Some(kind) = map.next_key::<String>()? else {
-            return Err(de::Error::custom(format!(
-                "empty mapping; expected {EXPECTED}"
-            )));
+            return Err(de::Error::custom(format!("empty mapping; expected {EXPECTED}")));
         };
         let source: String = map.next_value()?;
         if map.next_key::<de::IgnoredAny>()?.is_some() {
-            return Err(de::Error::custom(format!(
-                "give only one of env or file; expected {EXPECTED}"
-            )));
+            return Err(de::Error::custom(format!("give only one of env or file; expected {EXPECTED}")));
         }
         let value = match kind.as_str() {
-            "env" => std::env::var(&source).map_err(|e| {
-                de::Error::custom(format!(
-                    "environment variable {source:?} cannot be used: {e}"
-                ))
-            })?,
+            "env" => std::env::var(&source)
+                .map_err(|e| de::Error::custom(format!("environment variable {source:?} cannot be used: {e}")))?,
             "file" => {
                 let path = context::resolve(source.as_ref());
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    de::Error::custom(format!("cannot read secret file {}: {e}", path.display()))
-                })?;
-                let value = text
-                    .strip_suffix('\n')
-                    .map(|t| t.strip_suffix('\r').unwrap_or(t));
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| de::Error::custom(format!("cannot read secret file {}: {e}", path.display())))?;
+                let value = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t));
                 value.unwrap_or(&text).to_owned()
             }
             other => {
-                return Err(de::Error::custom(format!(
-                    "unknown secret source {other:?}; expected {EXPECTED}"
-                )));
+                return Err(de::Error::custom(format!("unknown secret source {other:?}; expected {EXPECTED}")));
             }
         };
         (self.check)(value).map_err(de::Error::custom)

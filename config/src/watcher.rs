@@ -50,10 +50,7 @@ impl PolicyWatcher {
     ) -> Result<PolicyWatcher, ConfigError> {
         let path = std::path::absolute(&path).unwrap_or(path);
         let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-            return Err(ConfigError::new(
-                &path,
-                "cannot watch this path: it names no file",
-            ));
+            return Err(ConfigError::new(&path, "cannot watch this path: it names no file"));
         };
         let (dir, name) = (dir.to_path_buf(), name.to_os_string());
         let (tx, rx) = mpsc::channel();
@@ -73,28 +70,15 @@ impl PolicyWatcher {
         .map_err(|e| ConfigError::new(&path, format!("cannot watch the policy file: {e}")))?;
         watcher
             .watch(&dir, RecursiveMode::NonRecursive)
-            .map_err(|e| {
-                ConfigError::new(
-                    &path,
-                    format!("cannot watch directory {}: {e}", dir.display()),
-                )
-            })?;
+            .map_err(|e| ConfigError::new(&path, format!("cannot watch directory {}: {e}", dir.display())))?;
         let seen = fingerprint(&path);
         let thread_path = path.clone();
         std::thread::Builder::new()
             .name("policy-watcher".to_owned())
             .spawn(move || run(thread_path, seen, rx, on_change))
-            .map_err(|e| {
-                ConfigError::new(
-                    &path,
-                    format!("cannot start the policy watcher thread: {e}"),
-                )
-            })?;
+            .map_err(|e| ConfigError::new(&path, format!("cannot start the policy watcher thread: {e}")))?;
         tracing::info!(path = %path.display(), "watching the ops policy file");
-        Ok(PolicyWatcher {
-            _watcher: watcher,
-            stop: tx,
-        })
+        Ok(PolicyWatcher { _watcher: watcher, stop: tx })
     }
 }
 
@@ -112,11 +96,7 @@ fn concerns(ev: &Event, name: &OsString) -> bool {
         EventKind::Access(_) => false,
         _ => true,
     };
-    relevant
-        && ev
-            .paths
-            .iter()
-            .any(|p| p.file_name() == Some(name.as_os_str()))
+    relevant && ev.paths.iter().any(|p| p.file_name() == Some(name.as_os_str()))
 }
 
 fn fingerprint(path: &Path) -> Seen {
@@ -133,12 +113,7 @@ fn hash(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
-fn run(
-    path: PathBuf,
-    mut seen: Seen,
-    rx: Receiver<Message>,
-    on_change: impl Fn(Result<OpsPolicy, ConfigError>),
-) {
+fn run(path: PathBuf, mut seen: Seen, rx: Receiver<Message>, on_change: impl Fn(Result<OpsPolicy, ConfigError>)) {
     loop {
         match rx.recv() {
             Ok(Message::Changed) => {}
@@ -160,20 +135,10 @@ fn run(
                 };
                 (now, result)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (
-                Seen::Missing,
-                Err(ConfigError::new(
-                    &path,
-                    "the policy file was removed; keeping the current policy",
-                )),
-            ),
-            Err(e) => (
-                Seen::Unknown,
-                Err(ConfigError::new(
-                    &path,
-                    format!("cannot read the policy file: {e}"),
-                )),
-            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                (Seen::Missing, Err(ConfigError::new(&path, "the policy file was removed; keeping the current policy")))
+            }
+            Err(e) => (Seen::Unknown, Err(ConfigError::new(&path, format!("cannot read the policy file: {e}")))),
         };
         if now == seen && now != Seen::Unknown {
             tracing::debug!(path = %path.display(), "policy file event without a change");

@@ -17,9 +17,7 @@ pub(crate) fn from_str<T: DeserializeOwned>(text: &str, file: &Path) -> Result<T
 }
 
 fn is_blank(text: &str) -> bool {
-    text.lines()
-        .map(str::trim)
-        .all(|l| l.is_empty() || l.starts_with('#') || l == "---" || l == "...")
+    text.lines().map(str::trim).all(|l| l.is_empty() || l.starts_with('#') || l == "---" || l == "...")
 }
 
 fn convert(err: serde_yaml::Error, file: &Path) -> ConfigError {

@@ -17,12 +17,7 @@ fn parse(text: &str) -> GatewayConfig {
 fn fail(text: &str) -> (usize, usize, String) {
     match parse_gateway(text, Path::new(FILE)) {
         Ok(c) => panic!("expected an error, got {c:?}"),
-        Err(ConfigError {
-            file,
-            line,
-            column,
-            message,
-        }) => {
+        Err(ConfigError { file, line, column, message }) => {
             assert_eq!(file, PathBuf::from(FILE));
             (line.unwrap_or(0), column.unwrap_or(0), message)
         }
@@ -83,10 +78,7 @@ fn default_matches_an_empty_file_except_for_resolution() {
     assert_eq!(d.base_dir, PathBuf::from("."));
     assert_eq!(d.database, "sqlite://data/gateway.db");
     assert_eq!(d.policy_file, Some(PathBuf::from("policy.yaml")));
-    assert_eq!(
-        (d.listen, d.origin, d.hosts, d.session),
-        (c.listen, c.origin, c.hosts, c.session)
-    );
+    assert_eq!((d.listen, d.origin, d.hosts, d.session), (c.listen, c.origin, c.hosts, c.session));
 }
 
 #[test]
@@ -122,27 +114,15 @@ threads: 4
     assert_eq!(c.hosts.ordinary, "storage.example.net");
     assert_eq!(c.origin, addr("127.0.0.1:9001"));
     assert_eq!(c.database, "postgres://gw@db/gw");
-    assert_eq!(
-        c.trusted_proxies,
-        vec![
-            "10.0.0.0/8".parse().unwrap(),
-            "192.0.2.1/32".parse().unwrap()
-        ]
-    );
-    assert_eq!(
-        c.carrier.trusted_networks[1],
-        "2001:db8::1/128".parse().unwrap()
-    );
+    assert_eq!(c.trusted_proxies, vec!["10.0.0.0/8".parse().unwrap(), "192.0.2.1/32".parse().unwrap()]);
+    assert_eq!(c.carrier.trusted_networks[1], "2001:db8::1/128".parse().unwrap());
     assert_eq!(c.carrier.line_header, "X-Carrier-Line");
     assert_eq!(c.carrier.region_header, None);
     assert_eq!(c.carrier.consent_regions.len(), 2);
     assert_eq!(c.mail.dir, PathBuf::from("/var/mail/gw"));
     assert_eq!(c.sms.dir, PathBuf::from("/etc/gw/sms-out"));
     assert_eq!(c.metrics.listen, Some(addr("127.0.0.1:9200")));
-    assert_eq!(
-        c.policy_file,
-        Some(PathBuf::from("/etc/gw/ops/policy.yaml"))
-    );
+    assert_eq!(c.policy_file, Some(PathBuf::from("/etc/gw/ops/policy.yaml")));
     assert!(c.policy_file_explicit);
     assert_eq!(c.threads, 4);
 }
@@ -169,29 +149,15 @@ fn metrics_can_be_switched_off() {
 
 #[test]
 fn sqlite_urls_are_resolved_and_others_kept() {
-    assert_eq!(
-        parse("database: sqlite://db/g.db?mode=rwc\n").database,
-        "sqlite:///etc/gw/db/g.db?mode=rwc"
-    );
-    assert_eq!(
-        parse("database: sqlite:///srv/g.db\n").database,
-        "sqlite:///srv/g.db"
-    );
-    assert_eq!(
-        parse("database: 'sqlite::memory:'\n").database,
-        "sqlite::memory:"
-    );
-    assert_eq!(
-        parse("database: postgresql://a@b/c\n").database,
-        "postgresql://a@b/c"
-    );
+    assert_eq!(parse("database: sqlite://db/g.db?mode=rwc\n").database, "sqlite:///etc/gw/db/g.db?mode=rwc");
+    assert_eq!(parse("database: sqlite:///srv/g.db\n").database, "sqlite:///srv/g.db");
+    assert_eq!(parse("database: 'sqlite::memory:'\n").database, "sqlite::memory:");
+    assert_eq!(parse("database: postgresql://a@b/c\n").database, "postgresql://a@b/c");
 }
 
 #[test]
 fn durations_take_units() {
-    let c = parse(
-        "session:\n  lifetime: 90s\n  idle_timeout: 15m\n  cache_ttl: 45\nlinks:\n  validity: 2d\n",
-    );
+    let c = parse("session:\n  lifetime: 90s\n  idle_timeout: 15m\n  cache_ttl: 45\nlinks:\n  validity: 2d\n");
     assert_eq!(c.session.lifetime, Duration::from_secs(90));
     assert_eq!(c.session.idle_timeout, Duration::from_secs(900));
     assert_eq!(c.session.cache_ttl, Duration::from_secs(45));
@@ -218,23 +184,14 @@ sms:
 "#,
     );
     let smtp = c.mail.smtp.as_ref().unwrap();
-    assert_eq!(
-        (smtp.host.as_str(), smtp.port, smtp.tls),
-        ("smtp.example.net", 587, SmtpTls::Tls)
-    );
-    assert_eq!(
-        smtp.password.as_ref().map(|p| p.expose()),
-        Some("pw-inline")
-    );
+    assert_eq!((smtp.host.as_str(), smtp.port, smtp.tls), ("smtp.example.net", 587, SmtpTls::Tls));
+    assert_eq!(smtp.password.as_ref().map(|p| p.expose()), Some("pw-inline"));
     let hook = c.sms.webhook.as_ref().unwrap();
     assert_eq!(hook.url, "https://sms.example.net/send");
     assert_eq!(hook.headers["Authorization"].expose(), "Bearer abc");
     assert_eq!(hook.body_template, r#"{"to":"{to}","body":"{body}"}"#);
     let debug = format!("{c:?}");
-    assert!(
-        !debug.contains("pw-inline") && !debug.contains("Bearer abc"),
-        "{debug}"
-    );
+    assert!(!debug.contains("pw-inline") && !debug.contains("Bearer abc"), "{debug}");
     assert!(debug.contains("Secret(***)"));
 }
 
@@ -242,17 +199,10 @@ sms:
 fn secrets_come_from_the_environment() {
     // Cargo sets this for the test process; no need to mutate the environment.
     let c = parse("secrets:\n  totp_key: { env: CARGO_PKG_NAME }\n");
-    assert_eq!(
-        c.secrets.totp_key.as_ref().map(|s| s.expose()),
-        Some(env!("CARGO_PKG_NAME"))
-    );
-    let (line, column, message) =
-        fail("secrets:\n  totp_key: { env: GW_TEST_SURELY_UNSET_VARIABLE }\n");
+    assert_eq!(c.secrets.totp_key.as_ref().map(|s| s.expose()), Some(env!("CARGO_PKG_NAME")));
+    let (line, column, message) = fail("secrets:\n  totp_key: { env: GW_TEST_SURELY_UNSET_VARIABLE }\n");
     assert_eq!((line, column), (2, 13));
-    assert!(
-        message.contains("GW_TEST_SURELY_UNSET_VARIABLE"),
-        "{message}"
-    );
+    assert!(message.contains("GW_TEST_SURELY_UNSET_VARIABLE"), "{message}");
 }
 
 #[test]
@@ -268,18 +218,12 @@ fn secrets_and_the_database_come_from_files_next_to_the_config() {
     )
     .unwrap();
     let c = config::load_gateway(&path).unwrap();
-    assert_eq!(
-        c.secrets.totp_key.as_ref().map(|s| s.expose()),
-        Some("s3cret")
-    );
+    assert_eq!(c.secrets.totp_key.as_ref().map(|s| s.expose()), Some("s3cret"));
     assert_eq!(c.database, "postgres://gw:pw@db/gw");
     assert_eq!(c.mail.dir, dir.path().join("out/mail"));
     assert_eq!(c.base_dir, dir.path());
     let debug = format!("{c:?}");
-    assert!(
-        !debug.contains("s3cret") && !debug.contains(":pw@"),
-        "{debug}"
-    );
+    assert!(!debug.contains("s3cret") && !debug.contains(":pw@"), "{debug}");
 
     let missing = "secrets:\n  totp_key:\n    file: secrets/nope\n";
     std::fs::write(&path, missing).unwrap();
@@ -292,11 +236,7 @@ fn secrets_and_the_database_come_from_files_next_to_the_config() {
 fn a_missing_file_is_an_error_without_location() {
     let e = config::load_gateway(Path::new("/nonexistent/gateway.yaml")).unwrap_err();
     assert_eq!((e.line, e.column), (None, None));
-    assert!(
-        e.to_string()
-            .starts_with("/nonexistent/gateway.yaml: cannot read"),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("/nonexistent/gateway.yaml: cannot read"), "{e}");
 }
 
 #[test]
@@ -304,60 +244,24 @@ fn value_errors_point_at_the_value() {
     let cases: &[(&str, (usize, usize), &str)] = &[
         ("listen: nope\n", (1, 9), "ip:port"),
         ("bogus: 1\n", (1, 1), "unknown field `bogus`"),
-        (
-            "hosts:\n  ordinary: storage.localhost:8080\n",
-            (2, 13),
-            "port",
-        ),
+        ("hosts:\n  ordinary: storage.localhost:8080\n", (2, 13), "port"),
         ("hosts:\n  line_auth: https://x\n", (2, 14), "scheme"),
         ("hosts:\n  ordinary: a/b\n", (2, 13), "slash"),
         ("hosts:\n  ordinary: \"a b\"\n", (2, 13), "white space"),
-        (
-            "hosts:\n  ordinery: a\n",
-            (2, 3),
-            "unknown field `ordinery`",
-        ),
+        ("hosts:\n  ordinery: a\n", (2, 3), "unknown field `ordinery`"),
         ("origin: no-port-here\n", (1, 9), "no port"),
-        (
-            "origin: no.such.host.invalid:9000\n",
-            (1, 9),
-            "cannot resolve",
-        ),
-        (
-            "database: mysql://u:pw@h/db\n",
-            (1, 11),
-            "unsupported database URL scheme \"mysql\"",
-        ),
-        (
-            "trusted_proxies:\n  - 10.0.0.0/8\n  - 10.0.0.0/40\n",
-            (3, 5),
-            "10.0.0.0/40",
-        ),
-        (
-            "carrier:\n  line_header: \"X Line\"\n",
-            (2, 16),
-            "header name",
-        ),
-        (
-            "carrier:\n  region_header: \"X:Region\"\n",
-            (2, 18),
-            "header name",
-        ),
+        ("origin: no.such.host.invalid:9000\n", (1, 9), "cannot resolve"),
+        ("database: mysql://u:pw@h/db\n", (1, 11), "unsupported database URL scheme \"mysql\""),
+        ("trusted_proxies:\n  - 10.0.0.0/8\n  - 10.0.0.0/40\n", (3, 5), "10.0.0.0/40"),
+        ("carrier:\n  line_header: \"X Line\"\n", (2, 16), "header name"),
+        ("carrier:\n  region_header: \"X:Region\"\n", (2, 18), "header name"),
         ("session:\n  cookie_name: \"a;b\"\n", (2, 16), "cookie name"),
         ("session:\n  lifetime: 0s\n", (2, 13), "zero"),
         ("session:\n  idle_timeout: 3w\n", (2, 17), "15m"),
         ("session:\n  cache_ttl: 0\n", (2, 14), "zero"),
         ("login:\n  hash_concurrency: 0\n", (2, 21), "at least 1"),
-        (
-            "links:\n  public_base_url: storage.example.net\n",
-            (2, 20),
-            "https://",
-        ),
-        (
-            "mail:\n  transport: pigeon\n",
-            (2, 14),
-            "unknown variant `pigeon`",
-        ),
+        ("links:\n  public_base_url: storage.example.net\n", (2, 20), "https://"),
+        ("mail:\n  transport: pigeon\n", (2, 14), "unknown variant `pigeon`"),
         ("metrics:\n  listen: everywhere\n", (2, 11), "ip:port"),
         (
             "sms:\n  transport: webhook\n  webhook:\n    url: https://x\n    headers:\n      \"Bad Header\": v\n",
@@ -368,17 +272,13 @@ fn value_errors_point_at_the_value() {
     for (text, place, needle) in cases {
         let (line, column, message) = fail(text);
         assert_eq!((line, column), *place, "{text:?}: {message}");
-        assert!(
-            message.contains(needle),
-            "{text:?}: {message:?} lacks {needle:?}"
-        );
+        assert!(message.contains(needle), "{text:?}: {message:?} lacks {needle:?}");
     }
 }
 
 #[test]
 fn checks_across_values_point_at_the_key() {
-    let (l, c, m) =
-        fail("hosts:\n  ordinary: same.example\n  # comment\n  line_auth: SAME.example.\n");
+    let (l, c, m) = fail("hosts:\n  ordinary: same.example\n  # comment\n  line_auth: SAME.example.\n");
     assert_eq!((l, c), (4, 3));
     assert!(m.contains("must differ"), "{m}");
     let (l, c, m) = fail("ui:\n  product_name: X\nmail:\n  from: a@b\n  transport: smtp\n");
@@ -392,8 +292,5 @@ fn checks_across_values_point_at_the_key() {
 #[test]
 fn display_is_file_line_column_message() {
     let e = parse_gateway("listen: nope\n", Path::new(FILE)).unwrap_err();
-    assert!(
-        e.to_string().starts_with("/etc/gw/gateway.yaml:1:9: "),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("/etc/gw/gateway.yaml:1:9: "), "{e}");
 }

@@ -8,28 +8,15 @@ const FILE: &str = "/etc/gw/policy.yaml";
 fn fail(text: &str) -> (usize, usize, String) {
     match parse_policy(text, Path::new(FILE)) {
         Ok(p) => panic!("expected an error, got {p:?}"),
-        Err(ConfigError {
-            line,
-            column,
-            message,
-            ..
-        }) => (line.unwrap_or(0), column.unwrap_or(0), message),
+        Err(ConfigError { line, column, message, .. }) => (line.unwrap_or(0), column.unwrap_or(0), message),
     }
 }
 
 #[test]
 fn an_empty_file_has_no_rules_and_no_tenants() {
-    for text in [
-        "",
-        "# nothing yet\n",
-        "paths:\ntenants:\n",
-        "paths: []\ntenants: {}\n",
-    ] {
+    for text in ["", "# nothing yet\n", "paths:\ntenants:\n", "paths: []\ntenants: {}\n"] {
         let p = parse_policy(text, Path::new(FILE)).unwrap();
-        assert!(
-            p.rules.rules().is_empty() && p.tenants.is_empty(),
-            "{text:?}"
-        );
+        assert!(p.rules.rules().is_empty() && p.tenants.is_empty(), "{text:?}");
     }
 }
 
@@ -72,19 +59,10 @@ tenants:
     assert_eq!(z.name, "zeta");
     assert_eq!(z.route, Route::LineOnly);
     assert!(!z.two_factor);
-    assert_eq!(
-        z.lines,
-        vec![
-            LineId::parse("CAF0123456789").unwrap(),
-            LineId::parse("COP12345678").unwrap()
-        ]
-    );
+    assert_eq!(z.lines, vec![LineId::parse("CAF0123456789").unwrap(), LineId::parse("COP12345678").unwrap()]);
     assert_eq!(z.networks[2], "198.51.100.7/32".parse().unwrap());
     let a = &p.tenants[1];
-    assert_eq!(
-        (a.name.as_str(), a.route, a.two_factor),
-        ("acme", Route::LineAndInternet, true)
-    );
+    assert_eq!((a.name.as_str(), a.route, a.two_factor), ("acme", Route::LineAndInternet, true));
     assert!(a.lines.is_empty() && a.networks.is_empty());
 }
 
@@ -92,107 +70,36 @@ tenants:
 fn errors_point_at_the_offending_value() {
     let cases: &[(&str, (usize, usize), &str)] = &[
         // A bad CIDR on line 4, column 7 (the value after "- ").
-        (
-            "tenants:\n  acme:\n    networks:\n    - 10.0.0.0/33\n",
-            (4, 7),
-            "not a network",
-        ),
-        (
-            "tenants:\n  acme:\n    networks: [10.0.0.0/8, bogus]\n",
-            (3, 28),
-            "\"bogus\"",
-        ),
-        (
-            "tenants:\n  acme:\n    lines: [CAF0123456789, COP1234567]\n",
-            (3, 28),
-            "a COP line number has 11 characters",
-        ),
-        (
-            "tenants:\n  acme:\n    lines:\n      - XYZ0123456789\n",
-            (4, 9),
-            "must start with CAF or COP",
-        ),
-        (
-            "tenants:\n  acme:\n    lines: [CAF0123456789, caf0123456789]\n",
-            (3, 28),
-            "listed twice in tenant \"acme\"",
-        ),
+        ("tenants:\n  acme:\n    networks:\n    - 10.0.0.0/33\n", (4, 7), "not a network"),
+        ("tenants:\n  acme:\n    networks: [10.0.0.0/8, bogus]\n", (3, 28), "\"bogus\""),
+        ("tenants:\n  acme:\n    lines: [CAF0123456789, COP1234567]\n", (3, 28), "a COP line number has 11 characters"),
+        ("tenants:\n  acme:\n    lines:\n      - XYZ0123456789\n", (4, 9), "must start with CAF or COP"),
+        ("tenants:\n  acme:\n    lines: [CAF0123456789, caf0123456789]\n", (3, 28), "listed twice in tenant \"acme\""),
         (
             "tenants:\n  acme:\n    lines: [CAF0123456789]\n  beta:\n    lines:\n      - CAF0123456789\n",
             (6, 9),
             "already listed in tenant \"acme\"",
         ),
-        (
-            "tenants:\n  acme: {}\n  beta: {}\n  acme: {}\n",
-            (4, 3),
-            "declared twice",
-        ),
+        ("tenants:\n  acme: {}\n  beta: {}\n  acme: {}\n", (4, 3), "declared twice"),
         ("tenants:\n  Acme: {}\n", (2, 3), "lower-case letter"),
-        (
-            "tenants:\n  acme:\n    route: sideways\n",
-            (3, 12),
-            "line-only or line-and-internet",
-        ),
-        (
-            "tenants:\n  acme:\n    colour: red\n",
-            (3, 5),
-            "unknown field `colour`",
-        ),
-        (
-            "paths:\n  - path: /a\n    action: bypass\n  - prefix: /b\n",
-            (4, 5),
-            "needs action",
-        ),
+        ("tenants:\n  acme:\n    route: sideways\n", (3, 12), "line-only or line-and-internet"),
+        ("tenants:\n  acme:\n    colour: red\n", (3, 5), "unknown field `colour`"),
+        ("paths:\n  - path: /a\n    action: bypass\n  - prefix: /b\n", (4, 5), "needs action"),
         ("paths:\n  - action: deny\n", (2, 5), "needs path"),
-        (
-            "paths:\n  - path: /a\n    prefix: /a\n    action: deny\n",
-            (2, 5),
-            "not both",
-        ),
-        (
-            "paths:\n  - path: /a\n    action: deny\n    require_role: user\n",
-            (2, 5),
-            "not both",
-        ),
-        (
-            "paths:\n  - path: /a/../b\n    action: bypass\n",
-            (2, 11),
-            "write \"/b\"",
-        ),
-        (
-            "paths:\n  - prefix: //x\n    action: bypass\n",
-            (2, 13),
-            "write \"/x\"",
-        ),
-        (
-            "paths:\n  - prefix: x/\n    action: bypass\n",
-            (2, 13),
-            "must start with '/'",
-        ),
-        (
-            "paths:\n  - path: /a\n    action: allow\n",
-            (3, 13),
-            "unknown variant `allow`",
-        ),
-        (
-            "paths:\n  - path: /a\n    require_role: root\n",
-            (3, 19),
-            "user, admin or owner",
-        ),
-        (
-            "paths:\n  - path: /a\n    colour: red\n",
-            (2, 5),
-            "unknown field `colour`",
-        ),
+        ("paths:\n  - path: /a\n    prefix: /a\n    action: deny\n", (2, 5), "not both"),
+        ("paths:\n  - path: /a\n    action: deny\n    require_role: user\n", (2, 5), "not both"),
+        ("paths:\n  - path: /a/../b\n    action: bypass\n", (2, 11), "write \"/b\""),
+        ("paths:\n  - prefix: //x\n    action: bypass\n", (2, 13), "write \"/x\""),
+        ("paths:\n  - prefix: x/\n    action: bypass\n", (2, 13), "must start with '/'"),
+        ("paths:\n  - path: /a\n    action: allow\n", (3, 13), "unknown variant `allow`"),
+        ("paths:\n  - path: /a\n    require_role: root\n", (3, 19), "user, admin or owner"),
+        ("paths:\n  - path: /a\n    colour: red\n", (2, 5), "unknown field `colour`"),
         ("rules: []\n", (1, 1), "unknown field `rules`"),
     ];
     for (text, place, needle) in cases {
         let (line, column, message) = fail(text);
         assert_eq!((line, column), *place, "{text:?}: {message}");
-        assert!(
-            message.contains(needle),
-            "{text:?}: {message:?} lacks {needle:?}"
-        );
+        assert!(message.contains(needle), "{text:?}: {message:?} lacks {needle:?}");
     }
 }
 
@@ -201,10 +108,7 @@ fn yaml_syntax_errors_have_a_location() {
     // The tab is refused by the YAML scanner itself, before any value is read.
     let (line, column, message) = fail("paths:\n  - path: /a\n\taction: deny\n");
     assert_eq!((line, column), (3, 1), "{message}");
-    assert!(
-        message.contains("tab") && !message.contains("at line 3 column 1"),
-        "{message}"
-    );
+    assert!(message.contains("tab") && !message.contains("at line 3 column 1"), "{message}");
 }
 
 #[test]
@@ -213,11 +117,5 @@ fn a_long_tenant_name_is_refused_with_the_rule() {
     let (line, column, message) = fail(&format!("tenants:\n  {name}: {{}}\n"));
     assert_eq!((line, column), (2, 3));
     assert!(message.contains("1 to 64 characters"), "{message}");
-    assert!(
-        parse_policy(
-            &format!("tenants:\n  {}: {{}}\n", "a".repeat(64)),
-            Path::new(FILE)
-        )
-        .is_ok()
-    );
+    assert!(parse_policy(&format!("tenants:\n  {}: {{}}\n", "a".repeat(64)), Path::new(FILE)).is_ok());
 }

@@ -15,8 +15,7 @@ fn replace(path: &Path, text: &str) {
 
 /// The next report, skipping none; panics after a generous wait.
 fn next(rx: &mpsc::Receiver<Result<OpsPolicy, ConfigError>>) -> Result<OpsPolicy, ConfigError> {
-    rx.recv_timeout(WAIT)
-        .expect("no report from the watcher within 5 s")
+    rx.recv_timeout(WAIT).expect("no report from the watcher within 5 s")
 }
 
 /// Waits for a report satisfying `want`, ignoring others (a rename may be seen
@@ -52,10 +51,7 @@ fn reports_replacements_errors_and_removal() {
     assert_eq!(p.tenants[0].name, "acme");
     assert!(p.rules.rules().is_empty());
 
-    replace(
-        &path,
-        "tenants:\n  acme:\n    networks:\n    - 10.0.0.0/33\n",
-    );
+    replace(&path, "tenants:\n  acme:\n    networks:\n    - 10.0.0.0/33\n");
     let e = wait_for(&rx, |r| r.is_err()).unwrap_err();
     assert_eq!((e.line, e.column), (Some(4), Some(7)), "{e}");
     assert!(e.message.contains("10.0.0.0/33"), "{e}");
@@ -65,16 +61,9 @@ fn reports_replacements_errors_and_removal() {
     std::fs::write(&path, &same).unwrap();
     // Give the rewrite its own debounce window so that it is judged on its own.
     std::thread::sleep(Duration::from_millis(500));
-    replace(
-        &path,
-        "paths:\n  - prefix: /admin\n    require_role: admin\n",
-    );
+    replace(&path, "paths:\n  - prefix: /admin\n    require_role: admin\n");
     let p = next(&rx).unwrap();
-    assert_eq!(
-        p.rules.rules().len(),
-        1,
-        "the unchanged rewrite must not be reported"
-    );
+    assert_eq!(p.rules.rules().len(), 1, "the unchanged rewrite must not be reported");
 
     std::fs::remove_file(&path).unwrap();
     let e = next(&rx).unwrap_err();
@@ -88,12 +77,6 @@ fn reports_replacements_errors_and_removal() {
 
 #[test]
 fn refuses_a_path_without_a_directory_to_watch() {
-    let e = PolicyWatcher::spawn("/nonexistent-dir-for-gw-test/policy.yaml".into(), |_| {})
-        .err()
-        .unwrap();
-    assert!(
-        e.to_string()
-            .starts_with("/nonexistent-dir-for-gw-test/policy.yaml: "),
-        "{e}"
-    );
+    let e = PolicyWatcher::spawn("/nonexistent-dir-for-gw-test/policy.yaml".into(), |_| {}).err().unwrap();
+    assert!(e.to_string().starts_with("/nonexistent-dir-for-gw-test/policy.yaml: "), "{e}");
 }

@@ -57,7 +57,8 @@ impl App {
     /// explicit choice, else `Accept-Language`.
     pub fn ui_for(&self, req: &pingora::http::RequestHeader) -> crate::ui::html::Ui<'_> {
         use crate::ui::lang::{self, Lang};
-        let cookie = crate::session::cookie_value(req.headers.get_all("cookie").iter().map(|v| v.as_bytes()), lang::COOKIE);
+        let cookie =
+            crate::session::cookie_value(req.headers.get_all("cookie").iter().map(|v| v.as_bytes()), lang::COOKIE);
         let accept = req.headers.get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
         crate::ui::html::Ui::plain(Lang::choose(cookie.as_deref(), accept), self.product())
     }

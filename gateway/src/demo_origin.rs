@@ -39,7 +39,14 @@ impl ServeHttp for DemoOrigin {
                 escape(&method),
                 escape(&path)
             );
-            ("text/html; charset=utf-8", page(&crate::ui::html::Ui::plain(crate::ui::lang::Lang::En, "Demo storage"), "Welcome to the storage origin", &body))
+            (
+                "text/html; charset=utf-8",
+                page(
+                    &crate::ui::html::Ui::plain(crate::ui::lang::Lang::En, "Demo storage"),
+                    "Welcome to the storage origin",
+                    &body,
+                ),
+            )
         } else {
             let json = serde_json::json!({ "method": method, "path": path, "headers": headers });
             ("application/json", json.to_string())

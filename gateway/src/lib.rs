@@ -3,15 +3,15 @@
 
 pub mod app;
 pub mod auth;
+pub mod demo_origin;
 pub mod mail;
 pub mod metrics;
 pub mod password;
 pub mod policy_state;
 pub mod proxy;
+pub mod serve;
 pub mod session;
 pub mod store;
+pub mod throttle;
 pub mod tokens;
 pub mod ui;
-pub mod demo_origin;
-pub mod serve;
-pub mod throttle;

@@ -31,9 +31,8 @@ pub static REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
 
 pub static DECISION_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
     let h = Histogram::with_opts(
-        HistogramOpts::new("gateway_decision_seconds", "Time to decide a request, session lookup included.").buckets(
-            vec![1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2, 0.1],
-        ),
+        HistogramOpts::new("gateway_decision_seconds", "Time to decide a request, session lookup included.")
+            .buckets(vec![1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2, 0.1]),
     )
     .unwrap_or_else(|e| panic!("metric gateway_decision_seconds: {e}"));
     let _ = prometheus::register(Box::new(h.clone()));

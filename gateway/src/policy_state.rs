@@ -28,7 +28,10 @@ impl Default for PolicyState {
 
 impl PolicyState {
     pub fn new() -> Self {
-        PolicyState { snapshot: ArcSwap::from_pointee(PolicySnapshot::default()), inputs: Mutex::new(Inputs::default()) }
+        PolicyState {
+            snapshot: ArcSwap::from_pointee(PolicySnapshot::default()),
+            inputs: Mutex::new(Inputs::default()),
+        }
     }
 
     pub fn load(&self) -> arc_swap::Guard<Arc<PolicySnapshot>> {

@@ -49,12 +49,13 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
         .thread_name("gateway-control")
         .enable_all()
         .build()?;
-    let store = control.block_on(async {
-        let store = Store::connect(&cfg.database).await?;
-        store.migrate().await?;
-        anyhow::Ok(store)
-    })
-    .with_context(|| format!("cannot open the database {}", cfg.database_redacted()))?;
+    let store = control
+        .block_on(async {
+            let store = Store::connect(&cfg.database).await?;
+            store.migrate().await?;
+            anyhow::Ok(store)
+        })
+        .with_context(|| format!("cannot open the database {}", cfg.database_redacted()))?;
 
     let policy = Arc::new(PolicyState::new());
     if let Some(ops) = initial_ops_policy(&cfg)? {
@@ -72,14 +73,14 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
     };
     metrics::READY.store(true, Ordering::Relaxed);
     if *crate::store::CLOCK_OFFSET != 0 {
-        tracing::warn!(offset_seconds = *crate::store::CLOCK_OFFSET, "GATEWAY_CLOCK_OFFSET is set: the clock is shifted (for tests only)");
+        tracing::warn!(
+            offset_seconds = *crate::store::CLOCK_OFFSET,
+            "GATEWAY_CLOCK_OFFSET is set: the clock is shifted (for tests only)"
+        );
     }
 
-    let threads = if cfg.threads == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-    } else {
-        cfg.threads
-    };
+    let threads =
+        if cfg.threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { cfg.threads };
     let conf = ServerConf {
         threads,
         grace_period_seconds: Some(5),
@@ -137,10 +138,10 @@ async fn follow_store(app: Arc<App>) {
         if last_touch.elapsed() > TOUCH_FLUSH {
             last_touch = std::time::Instant::now();
             let touched = app.sessions.take_touched();
-            if !touched.is_empty() {
-                if let Err(e) = app.store.touch_sessions(&touched).await {
-                    tracing::warn!(error = %e, "writing session activity failed");
-                }
+            if !touched.is_empty()
+                && let Err(e) = app.store.touch_sessions(&touched).await
+            {
+                tracing::warn!(error = %e, "writing session activity failed");
             }
         }
         if last_purge.elapsed() > Duration::from_secs(600) {

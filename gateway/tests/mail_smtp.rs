@@ -65,15 +65,7 @@ fn start_smtpd() -> Option<Smtpd> {
     let dir = tempfile::tempdir().unwrap();
     let log = std::fs::File::create(dir.path().join("smtpd.log")).unwrap();
     let child = Command::new("python3")
-        .args([
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            &format!("127.0.0.1:{port}"),
-            "-c",
-            "aiosmtpd.handlers.Mailbox",
-        ])
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
         .arg(dir.path().join("Maildir"))
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
@@ -86,11 +78,7 @@ fn start_smtpd() -> Option<Smtpd> {
         if let Some(status) = smtpd.child.try_wait().unwrap() {
             panic!("aiosmtpd exited ({status}):\n{}", smtpd.log());
         }
-        assert!(
-            Instant::now() < deadline,
-            "aiosmtpd did not listen on {port}:\n{}",
-            smtpd.log()
-        );
+        assert!(Instant::now() < deadline, "aiosmtpd did not listen on {port}:\n{}", smtpd.log());
         std::thread::sleep(Duration::from_millis(50));
     }
     Some(smtpd)
@@ -116,17 +104,13 @@ fn delivered(maildir: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(maildir.join("new")) else {
         return Vec::new();
     };
-    entries
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .collect()
+    entries.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect()
 }
 
 fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
-    raw.lines().take_while(|l| !l.trim().is_empty()).find_map(|l| {
-        l.split_once(':')
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim())
-    })
+    raw.lines()
+        .take_while(|l| !l.trim().is_empty())
+        .find_map(|l| l.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim()))
 }
 
 #[tokio::test]
@@ -147,10 +131,7 @@ async fn sends_japanese_and_english_mail_through_a_real_smtp_server() {
     }
     assert_eq!(mails.len(), 2, "server log:\n{}", smtpd.log());
 
-    for (to, msg, link) in [
-        ("taro@example.co.jp", &ja, LINK_JA),
-        ("alice@example.com", &en, LINK_EN),
-    ] {
+    for (to, msg, link) in [("taro@example.co.jp", &ja, LINK_JA), ("alice@example.com", &en, LINK_EN)] {
         let raw = mails
             .iter()
             .find(|m| header(m, "X-RcptTo") == Some(to))
@@ -159,10 +140,7 @@ async fn sends_japanese_and_english_mail_through_a_real_smtp_server() {
         assert_eq!(header(raw, "X-MailFrom"), Some("noreply@example.net"));
         let (subject, body) = decode_message(raw);
         assert_eq!(subject, msg.subject);
-        assert!(
-            body.lines().any(|l| l == link),
-            "{to}: link not on a line of its own:\n{body}"
-        );
+        assert!(body.lines().any(|l| l == link), "{to}: link not on a line of its own:\n{body}");
         assert_eq!(body.trim_end(), msg.text.trim_end());
     }
 }

@@ -80,7 +80,9 @@ where
         Err(e) => Err(Box::new(format!("connect to {url}: {e}")) as Box<dyn std::any::Any + Send>),
     };
     // Best effort: a leftover database only costs disk space.
-    if let Err(e) = sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))).execute(&mut admin).await {
+    if let Err(e) =
+        sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))).execute(&mut admin).await
+    {
         eprintln!("{test}: could not drop {db}: {e}");
     }
     let _ = admin.close().await;
@@ -357,7 +359,10 @@ mod suite {
         assert_eq!(missing, vec![net("198.51.100.0/24")]);
         assert_eq!(tenant_row(store, acme).await.networks, sorted(&["172.16.0.0/12", "192.168.1.0/24"]));
         assert_eq!(tenant_row(store, beta).await.networks, vec!["10.0.0.0/8".to_string()], "beta's copy was removed");
-        assert_eq!(store.remove_networks(acme, &[net("10.0.0.0/8")]).await.expect("remove again"), vec![net("10.0.0.0/8")]);
+        assert_eq!(
+            store.remove_networks(acme, &[net("10.0.0.0/8")]).await.expect("remove again"),
+            vec![net("10.0.0.0/8")]
+        );
     }
 
     pub async fn users(store: &Store, _url: &str) {
@@ -387,7 +392,14 @@ mod suite {
         }
 
         // One owner per tenant; other tenants may have theirs.
-        match store.create_user(NewUser { tenant_id: acme, email: "carol@example.com", role: Role::Owner, password_hash: None }).await
+        match store
+            .create_user(NewUser {
+                tenant_id: acme,
+                email: "carol@example.com",
+                role: Role::Owner,
+                password_hash: None,
+            })
+            .await
         {
             Err(StoreError::Conflict(msg)) => assert!(msg.contains("owner"), "{msg}"),
             other => panic!("a second owner: {other:?}"),
@@ -396,15 +408,25 @@ mod suite {
         let dave = user(store, beta, "dave@example.com", Role::Owner).await;
         let erin = user(store, acme, "erin@example.com", Role::Admin).await;
         let frank = user(store, acme, "frank@example.com", Role::User).await;
-        assert_eq!(store.user_by_email("erin@example.com").await.expect("lookup").map(|u| u.role), Some("admin".into()));
-        assert_eq!(store.user_by_email("frank@example.com").await.expect("lookup").map(|u| u.role), Some("user".into()));
+        assert_eq!(
+            store.user_by_email("erin@example.com").await.expect("lookup").map(|u| u.role),
+            Some("admin".into())
+        );
+        assert_eq!(
+            store.user_by_email("frank@example.com").await.expect("lookup").map(|u| u.role),
+            Some("user".into())
+        );
         let invited = store.user_by_email("dave@example.com").await.expect("lookup").expect("dave");
         assert_eq!(invited.id, dave);
         assert_eq!(invited.tenant_id, beta);
         assert_ne!(erin, frank);
 
-        for bad in ["not-an-email", "@example.com", "bob@localhost", "bob@.com", "bob@example.", "b ob@example.com", ""] {
-            match store.create_user(NewUser { tenant_id: acme, email: bad, role: Role::User, password_hash: None }).await {
+        for bad in ["not-an-email", "@example.com", "bob@localhost", "bob@.com", "bob@example.", "b ob@example.com", ""]
+        {
+            match store
+                .create_user(NewUser { tenant_id: acme, email: bad, role: Role::User, password_hash: None })
+                .await
+            {
                 Err(StoreError::Invalid(_)) => {}
                 other => panic!("invalid email {bad:?}: {other:?}"),
             }
@@ -530,7 +552,11 @@ mod suite {
         store.create_link(link(&unlock, LinkPurpose::Unlock, alice, later)).await.expect("create");
         store.create_link(link(&bobs_reset, LinkPurpose::Reset, bob, later)).await.expect("create");
         store.create_link(link(&new_reset, LinkPurpose::Reset, alice, later)).await.expect("create");
-        assert_eq!(store.consume_link(&old_reset, LinkPurpose::Reset).await.expect("consume"), None, "the older link still works");
+        assert_eq!(
+            store.consume_link(&old_reset, LinkPurpose::Reset).await.expect("consume"),
+            None,
+            "the older link still works"
+        );
         assert_eq!(store.consume_link(&new_reset, LinkPurpose::Reset).await.expect("consume"), Some(alice));
         assert_eq!(store.consume_link(&unlock, LinkPurpose::Unlock).await.expect("consume"), Some(alice));
         assert_eq!(store.consume_link(&bobs_reset, LinkPurpose::Reset).await.expect("consume"), Some(bob));
@@ -557,7 +583,11 @@ mod suite {
         let expired = token_hash();
         store.create_link(link(&expired, LinkPurpose::Invite, bob, now() - 1)).await.expect("create");
         assert_eq!(store.peek_link(&expired, LinkPurpose::Invite).await.expect("peek"), None);
-        assert_eq!(store.consume_link(&expired, LinkPurpose::Invite).await.expect("consume"), None, "an expired link worked");
+        assert_eq!(
+            store.consume_link(&expired, LinkPurpose::Invite).await.expect("consume"),
+            None,
+            "an expired link worked"
+        );
 
         // Unknown tokens open nothing.
         assert_eq!(store.consume_link(&token_hash(), LinkPurpose::Invite).await.expect("consume"), None);
@@ -570,10 +600,8 @@ mod suite {
         for round in 0..20 {
             let h = token_hash();
             store.create_link(link(&h, LinkPurpose::Reset, alice, now() + 3600)).await.expect("create");
-            let (a, b) = tokio::join!(
-                store.consume_link(&h, LinkPurpose::Reset),
-                store.consume_link(&h, LinkPurpose::Reset)
-            );
+            let (a, b) =
+                tokio::join!(store.consume_link(&h, LinkPurpose::Reset), store.consume_link(&h, LinkPurpose::Reset));
             let wins = [a.expect("consume a"), b.expect("consume b")];
             assert_eq!(wins.iter().filter(|w| w.is_some()).count(), 1, "round {round}: {wins:?}");
             assert!(wins.contains(&Some(alice)));
@@ -674,7 +702,12 @@ mod suite {
         bumps!("remove_networks", store.remove_networks(acme, &[net("10.0.0.0/8")]));
         let alice = bumps!(
             "create_user",
-            store.create_user(NewUser { tenant_id: acme, email: "alice@example.com", role: Role::Owner, password_hash: None })
+            store.create_user(NewUser {
+                tenant_id: acme,
+                email: "alice@example.com",
+                role: Role::Owner,
+                password_hash: None
+            })
         );
         bumps!("set_password_hash", store.set_password_hash(alice, "$argon2id$x"));
         let h = token_hash();

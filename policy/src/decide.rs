@@ -147,10 +147,10 @@ impl TenantPolicy {
     /// `from_line`: the asserted line is registered to this tenant, or the client
     /// address lies inside one of its networks. Returns which one matched.
     pub fn line_match(&self, line: &LineFact, client_ip: Option<IpAddr>) -> Option<Reason> {
-        if let LineFact::Asserted(id) = line {
-            if self.lines.contains(id) {
-                return Some(Reason::LineRegistered);
-            }
+        if let LineFact::Asserted(id) = line
+            && self.lines.contains(id)
+        {
+            return Some(Reason::LineRegistered);
         }
         match client_ip {
             Some(ip) if self.networks.contains(ip) => Some(Reason::NetworkRegistered),

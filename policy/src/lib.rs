@@ -17,8 +17,8 @@ mod snapshot;
 mod tenant;
 
 pub use decide::{
-    AuthMethod, Decision, DenyKind, Identity, LineFact, Outcome, PathFact, Request, SessionFact,
-    SessionView, decide, decide_access,
+    AuthMethod, Decision, DenyKind, Identity, LineFact, Outcome, PathFact, Request, SessionFact, SessionView, decide,
+    decide_access,
 };
 pub use host::HostKind;
 pub use line::{LineId, LineIdError};

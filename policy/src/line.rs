@@ -11,9 +11,13 @@ pub struct LineId {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LineIdError {
-    #[error("the line number is empty; expected CAF followed by 10 letters or digits (13 characters) or COP followed by 8 letters or digits (11 characters)")]
+    #[error(
+        "the line number is empty; expected CAF followed by 10 letters or digits (13 characters) or COP followed by 8 letters or digits (11 characters)"
+    )]
     Empty,
-    #[error("the line number must start with CAF or COP, followed by letters or digits (CAF: 13 characters in all, COP: 11)")]
+    #[error(
+        "the line number must start with CAF or COP, followed by letters or digits (CAF: 13 characters in all, COP: 11)"
+    )]
     Prefix,
     #[error("a CAF line number has 13 characters (CAF and 10 letters or digits); this one has {0}")]
     CafLength(usize),
@@ -42,11 +46,7 @@ impl LineId {
             _ => return Err(LineIdError::Prefix),
         };
         if len != expected {
-            return Err(if expected == 13 {
-                LineIdError::CafLength(len)
-            } else {
-                LineIdError::CopLength(len)
-            });
+            return Err(if expected == 13 { LineIdError::CafLength(len) } else { LineIdError::CopLength(len) });
         }
         let mut bytes = [0u8; 13];
         for (dst, src) in bytes.iter_mut().zip(s.bytes()) {

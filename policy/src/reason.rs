@@ -11,7 +11,10 @@ pub enum Reason {
     Host(HostKind),
     UnknownHost,
     PathMalformed,
-    PathRule { index: u16, action: PathAction },
+    PathRule {
+        index: u16,
+        action: PathAction,
+    },
     NoPathRule,
     LineHeaderFromCarrier,
     LineHeaderUntrusted,
@@ -21,7 +24,9 @@ pub enum Reason {
     SessionMissing,
     SessionMalformed,
     SessionUnknown,
-    SessionOtherHost { created_on: HostKind },
+    SessionOtherHost {
+        created_on: HostKind,
+    },
     SessionValid,
     TenantUnknown,
     LineRegistered,
@@ -37,8 +42,13 @@ pub enum Reason {
     LineIsSecondFactor,
     SecondFactorDone(Factor),
     SecondFactorMissing,
-    RoleSufficient { need: Role },
-    RoleInsufficient { need: Role, have: Role },
+    RoleSufficient {
+        need: Role,
+    },
+    RoleInsufficient {
+        need: Role,
+        have: Role,
+    },
     Allowed,
     /// More reasons than a decision has room for; never expected in practice.
     Truncated,
@@ -102,12 +112,16 @@ impl fmt::Display for Reason {
             },
             Reason::NoPathRule => f.write_str("no path rule matches; a session is needed"),
             Reason::LineHeaderFromCarrier => f.write_str("a line id was asserted by a trusted carrier network"),
-            Reason::LineHeaderUntrusted => {
-                f.write_str("a line header came from an address outside the carrier networks; it was removed and ignored")
+            Reason::LineHeaderUntrusted => f.write_str(
+                "a line header came from an address outside the carrier networks; it was removed and ignored",
+            ),
+            Reason::LineHeaderMalformed => {
+                f.write_str("the carrier's line header is not a valid line number; it is ignored")
             }
-            Reason::LineHeaderMalformed => f.write_str("the carrier's line header is not a valid line number; it is ignored"),
             Reason::NoLineHeader => f.write_str("no line id was asserted"),
-            Reason::NoClientAddress => f.write_str("the client address could not be determined; it counts as not from a line"),
+            Reason::NoClientAddress => {
+                f.write_str("the client address could not be determined; it counts as not from a line")
+            }
             Reason::SessionMissing => f.write_str("there is no session cookie"),
             Reason::SessionMalformed => f.write_str("the session cookie is malformed"),
             Reason::SessionUnknown => f.write_str("the session is unknown, expired or revoked"),
@@ -117,17 +131,29 @@ impl fmt::Display for Reason {
             Reason::SessionValid => f.write_str("the session is valid"),
             Reason::TenantUnknown => f.write_str("the session's tenant no longer exists"),
             Reason::LineRegistered => f.write_str("the line id is registered to the user's tenant"),
-            Reason::NetworkRegistered => f.write_str("the client address is inside a network registered to the user's tenant"),
+            Reason::NetworkRegistered => {
+                f.write_str("the client address is inside a network registered to the user's tenant")
+            }
             Reason::NotFromLine => f.write_str("neither a registered line nor a registered network of the tenant"),
             Reason::RouteLineOnly => f.write_str("the tenant's access route is line-only"),
             Reason::RouteLineAndInternet => f.write_str("the tenant's access route is line-and-internet"),
-            Reason::LineOnlyBlocksInternet => f.write_str("a line-only tenant is reachable only from its registered lines and networks"),
-            Reason::LineAuthNeedsLine => f.write_str("the line-authentication hostname needs a registered line or network"),
+            Reason::LineOnlyBlocksInternet => {
+                f.write_str("a line-only tenant is reachable only from its registered lines and networks")
+            }
+            Reason::LineAuthNeedsLine => {
+                f.write_str("the line-authentication hostname needs a registered line or network")
+            }
             Reason::TwoFactorOff => f.write_str("the tenant's 2-step verification switch is off"),
             Reason::TwoFactorOffByLineOnly => f.write_str("2-step verification is off because the route is line-only"),
-            Reason::TwoFactorNotForFederated => f.write_str("the identity provider handles the second factor of federated logins"),
-            Reason::LineIsSecondFactor => f.write_str("on the line-authentication hostname the line is the second factor"),
-            Reason::SecondFactorDone(factor) => write!(f, "the session completed a second factor ({})", factor.as_str()),
+            Reason::TwoFactorNotForFederated => {
+                f.write_str("the identity provider handles the second factor of federated logins")
+            }
+            Reason::LineIsSecondFactor => {
+                f.write_str("on the line-authentication hostname the line is the second factor")
+            }
+            Reason::SecondFactorDone(factor) => {
+                write!(f, "the session completed a second factor ({})", factor.as_str())
+            }
             Reason::SecondFactorMissing => f.write_str("the session has not completed a second factor"),
             Reason::RoleSufficient { need } => write!(f, "the user's role meets the required {need}"),
             Reason::RoleInsufficient { need, have } => write!(f, "the path needs the role {need}; the user is {have}"),

@@ -32,11 +32,9 @@ impl Route {
         match s {
             "line-and-internet" => Ok(Route::LineAndInternet),
             "line-only" => Ok(Route::LineOnly),
-            _ => Err(ParseError {
-                what: "access route",
-                expected: "line-only or line-and-internet",
-                got: s.to_owned(),
-            }),
+            _ => {
+                Err(ParseError { what: "access route", expected: "line-only or line-and-internet", got: s.to_owned() })
+            }
         }
     }
 }

@@ -69,7 +69,10 @@ async fn lockout_and_unlock(db: Db) {
 
     // Operators can unlock from the command line.
     env.ok(&["user", "unlock", ALICE]);
-    eventually("CLI unlock applies", || async { login(&c, &env, ORDINARY, ALICE, PASSWORD, &[]).await.status() == 303 }).await;
+    eventually("CLI unlock applies", || async {
+        login(&c, &env, ORDINARY, ALICE, PASSWORD, &[]).await.status() == 303
+    })
+    .await;
 
     let audit = env.ok(&["audit", "--tenant", "acme"]);
     for event in ["login_failure", "lock", "unlock", "login_success"] {
@@ -136,9 +139,11 @@ async fn password_reset(db: Db) {
     let unknown = forgot("nobody@acme.example").await;
     assert_eq!(known, unknown);
     assert_eq!(known.0, 200);
-    let first = link_path(&env.wait_mail(ALICE, "/auth/password/reset?ticket=", 1).await, "/auth/password/reset?ticket=");
+    let first =
+        link_path(&env.wait_mail(ALICE, "/auth/password/reset?ticket=", 1).await, "/auth/password/reset?ticket=");
     forgot(ALICE).await;
-    let second = link_path(&env.wait_mail(ALICE, "/auth/password/reset?ticket=", 2).await, "/auth/password/reset?ticket=");
+    let second =
+        link_path(&env.wait_mail(ALICE, "/auth/password/reset?ticket=", 2).await, "/auth/password/reset?ticket=");
     assert_ne!(first, second);
     assert_eq!(b.get(env.url(ORDINARY, &first)).send().await.unwrap().status(), 410, "a newer link voids the older");
 
@@ -146,11 +151,21 @@ async fn password_reset(db: Db) {
     let page = b.get(env.url(ORDINARY, &second)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("At least 8 characters"));
     let csrf = csrf_from(&page);
-    let r = b.post(env.url(ORDINARY, &second)).form(&[("password", "alllowercase"), ("password_confirm", "alllowercase"), ("csrf", &csrf)]).send().await.unwrap();
+    let r = b
+        .post(env.url(ORDINARY, &second))
+        .form(&[("password", "alllowercase"), ("password_confirm", "alllowercase"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("field-error"));
     let new_password = "N3w-Password!";
-    let r = b.post(env.url(ORDINARY, &second)).form(&[("password", new_password), ("password_confirm", new_password), ("csrf", &csrf)]).send().await.unwrap();
+    let r = b
+        .post(env.url(ORDINARY, &second))
+        .form(&[("password", new_password), ("password_confirm", new_password), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(b.get(env.url(ORDINARY, &second)).send().await.unwrap().status(), 410, "a reset link works once");
 
@@ -179,7 +194,12 @@ async fn invitation_and_email_change(db: Db) {
 
     // The owner invites Bob from the admin page; Bob registers from the mail.
     let page = boss.get(env.url(ORDINARY, "/auth/admin/users")).send().await.unwrap().text().await.unwrap();
-    let r = boss.post(env.url(ORDINARY, "/auth/admin/users")).form(&[("email", "Bob@Acme.example"), ("role", "user"), ("csrf", &csrf_from(&page))]).send().await.unwrap();
+    let r = boss
+        .post(env.url(ORDINARY, "/auth/admin/users"))
+        .form(&[("email", "Bob@Acme.example"), ("role", "user"), ("csrf", &csrf_from(&page))])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     let mail = env.wait_mail("bob@acme.example", "/auth/invite?ticket=", 1).await;
     let bob = env.client("127.0.0.5");
@@ -211,11 +231,35 @@ async fn invitation_and_email_change(db: Db) {
     // Password change: wrong current password explained; success signs other devices out.
     let page = other.get(env.url(ORDINARY, "/auth/password/change")).send().await.unwrap().text().await.unwrap();
     let csrf = csrf_from(&page);
-    let r = other.post(env.url(ORDINARY, "/auth/password/change")).form(&[("current_password", "nope"), ("password", "Fresh-Pass7"), ("password_confirm", "Fresh-Pass7"), ("csrf", &csrf)]).send().await.unwrap();
+    let r = other
+        .post(env.url(ORDINARY, "/auth/password/change"))
+        .form(&[
+            ("current_password", "nope"),
+            ("password", "Fresh-Pass7"),
+            ("password_confirm", "Fresh-Pass7"),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
-    let r = other.post(env.url(ORDINARY, "/auth/password/change")).form(&[("current_password", "Chief-Pass9"), ("password", "Fresh-Pass7"), ("password_confirm", "Fresh-Pass7"), ("csrf", &csrf)]).send().await.unwrap();
+    let r = other
+        .post(env.url(ORDINARY, "/auth/password/change"))
+        .form(&[
+            ("current_password", "Chief-Pass9"),
+            ("password", "Fresh-Pass7"),
+            ("password_confirm", "Fresh-Pass7"),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(other.get(env.url(ORDINARY, "/files")).send().await.unwrap().status(), 200, "this browser stays signed in");
+    assert_eq!(
+        other.get(env.url(ORDINARY, "/files")).send().await.unwrap().status(),
+        200,
+        "this browser stays signed in"
+    );
     assert_eq!(login(&bob, &env, ORDINARY, "chief@acme.example", "Fresh-Pass7", &[]).await.status(), 303);
     env.cleanup().await;
 }
@@ -226,7 +270,12 @@ async fn set_password(c: &reqwest::Client, env: &Env, link: &str, password: &str
     let page = c.get(env.url(ORDINARY, link)).send().await.unwrap();
     assert_eq!(page.status(), 200, "link {link} should be live");
     let csrf = csrf_from(&page.text().await.unwrap());
-    let r = c.post(env.url(ORDINARY, link)).form(&[("password", password), ("password_confirm", password), ("csrf", &csrf)]).send().await.unwrap();
+    let r = c
+        .post(env.url(ORDINARY, link))
+        .form(&[("password", password), ("password_confirm", password), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 }
 
@@ -234,11 +283,21 @@ async fn set_password(c: &reqwest::Client, env: &Env, link: &str, password: &str
 async fn forms_refuse_open_redirects_and_forged_posts() {
     let Some(env) = started(Db::Sqlite, 0).await else { return };
     let c = env.client(INTERNET);
-    for rd in ["//evil.example/x", "/\\evil.example", "https://evil.example/", "/%2F%2Fevil.example", "/%5Cevil.example", "http:evil.example"] {
+    for rd in [
+        "//evil.example/x",
+        "/\\evil.example",
+        "https://evil.example/",
+        "/%2F%2Fevil.example",
+        "/%5Cevil.example",
+        "http:evil.example",
+    ] {
         let page = c.get(env.url(ORDINARY, "/auth/login")).send().await.unwrap().text().await.unwrap();
-        let r = c.post(env.url(ORDINARY, "/auth/login"))
+        let r = c
+            .post(env.url(ORDINARY, "/auth/login"))
             .form(&[("email", ALICE), ("password", PASSWORD), ("csrf", &csrf_from(&page)), ("rd", rd)])
-            .send().await.unwrap();
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 303);
         assert_eq!(r.headers()["location"], "/", "rd {rd:?} must not leave the host");
     }
@@ -246,17 +305,38 @@ async fn forms_refuse_open_redirects_and_forged_posts() {
     assert!(page.contains("name=\"rd\" value=\"/\""), "the form must not carry a foreign rd");
     let csrf = csrf_from(&page);
     // Missing token, wrong token, right token from a foreign origin.
-    let r = c.post(env.url(ORDINARY, "/auth/login")).form(&[("email", ALICE), ("password", PASSWORD)]).send().await.unwrap();
+    let r = c
+        .post(env.url(ORDINARY, "/auth/login"))
+        .form(&[("email", ALICE), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
-    let r = c.post(env.url(ORDINARY, "/auth/login")).form(&[("email", ALICE), ("password", PASSWORD), ("csrf", "x".repeat(43).as_str())]).send().await.unwrap();
+    let r = c
+        .post(env.url(ORDINARY, "/auth/login"))
+        .form(&[("email", ALICE), ("password", PASSWORD), ("csrf", "x".repeat(43).as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
-    let r = c.post(env.url(ORDINARY, "/auth/login")).header("origin", "http://evil.example").form(&[("email", ALICE), ("password", PASSWORD), ("csrf", &csrf)]).send().await.unwrap();
+    let r = c
+        .post(env.url(ORDINARY, "/auth/login"))
+        .header("origin", "http://evil.example")
+        .form(&[("email", ALICE), ("password", PASSWORD), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     let r = c.post(env.url(ORDINARY, "/auth/logout")).form(&[("csrf", "")]).send().await.unwrap();
     assert_eq!(r.status(), 403);
     // Bodies are capped.
     let big = "x".repeat(64 * 1024);
-    let r = c.post(env.url(ORDINARY, "/auth/login")).form(&[("email", big.as_str()), ("csrf", &csrf)]).send().await.unwrap();
+    let r = c
+        .post(env.url(ORDINARY, "/auth/login"))
+        .form(&[("email", big.as_str()), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 413);
     env.cleanup().await;
 }
@@ -265,12 +345,36 @@ async fn forms_refuse_open_redirects_and_forged_posts() {
 async fn pages_speak_japanese_and_english() {
     let Some(env) = started(Db::Sqlite, 0).await else { return };
     let c = env.client(INTERNET);
-    let ja = c.get(env.url(ORDINARY, "/auth/login")).header("accept-language", "ja,en;q=0.5").send().await.unwrap().text().await.unwrap();
+    let ja = c
+        .get(env.url(ORDINARY, "/auth/login"))
+        .header("accept-language", "ja,en;q=0.5")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(ja.contains("lang=\"ja\"") && ja.contains("ログイン"));
-    let en = c.get(env.url(ORDINARY, "/auth/login?lang=en")).header("accept-language", "ja").send().await.unwrap().text().await.unwrap();
+    let en = c
+        .get(env.url(ORDINARY, "/auth/login?lang=en"))
+        .header("accept-language", "ja")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(en.contains("lang=\"en\"") && en.contains("Sign in"));
     // The choice sticks.
-    let again = c.get(env.url(ORDINARY, "/auth/password/forgot")).header("accept-language", "ja").send().await.unwrap().text().await.unwrap();
+    let again = c
+        .get(env.url(ORDINARY, "/auth/password/forgot"))
+        .header("accept-language", "ja")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(again.contains("lang=\"en\""));
     // Refusals written by the proxy follow the choice too.
     let r = c.get(env.url(ORDINARY, "/internal/x")).send().await.unwrap().text().await.unwrap();
@@ -294,7 +398,11 @@ async fn login_flood_does_not_stall_proxied_requests() {
             let mut n = 0u32;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let email = format!("flood{i}-{n}@acme.example");
-                let _ = c.post(&url).form(&[("email", email.as_str()), ("password", "Wrong-pass1"), ("csrf", &csrf)]).send().await;
+                let _ = c
+                    .post(&url)
+                    .form(&[("email", email.as_str()), ("password", "Wrong-pass1"), ("csrf", &csrf)])
+                    .send()
+                    .await;
                 n += 1;
             }
             n

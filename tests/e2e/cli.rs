@@ -7,7 +7,11 @@ async fn check_config_reports_file_line_column() {
     let Some(env) = Env::new(Db::Sqlite).await else { return };
     assert!(env.ok(&["check-config"]).contains(": ok"));
     let text = std::fs::read_to_string(&env.config).unwrap();
-    std::fs::write(&env.config, text.replace("trusted_proxies: [\"127.0.0.3/32\"]", "trusted_proxies:\n  - 10.0.0.0/33")).unwrap();
+    std::fs::write(
+        &env.config,
+        text.replace("trusted_proxies: [\"127.0.0.3/32\"]", "trusted_proxies:\n  - 10.0.0.0/33"),
+    )
+    .unwrap();
     let out = env.cli(&["check-config"], None);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -56,10 +60,33 @@ async fn tenant_commands_and_explain() {
     env.ok(&["tenant", "networks", "add", "acme", "192.0.2.0/24"]);
     env.ok(&["tenant", "set-route", "acme", "line-only"]);
 
-    let out = env.ok(&["policy", "explain", "--host", ORDINARY, "--ip", "198.51.100.7", "--user", "boss@acme.example", "--path", "/files"]);
+    let out = env.ok(&[
+        "policy",
+        "explain",
+        "--host",
+        ORDINARY,
+        "--ip",
+        "198.51.100.7",
+        "--user",
+        "boss@acme.example",
+        "--path",
+        "/files",
+    ]);
     assert!(out.starts_with("outcome: deny_line"), "{out}");
     assert!(out.contains("line-only"), "{out}");
-    let out = env.ok(&["policy", "explain", "--host", LINE_HOST, "--ip", CARRIER, "--line", "caf0123456789", "--user", "boss@acme.example", "--json"]);
+    let out = env.ok(&[
+        "policy",
+        "explain",
+        "--host",
+        LINE_HOST,
+        "--ip",
+        CARRIER,
+        "--line",
+        "caf0123456789",
+        "--user",
+        "boss@acme.example",
+        "--json",
+    ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["outcome"], "allow");
     assert_eq!(v["identity"]["method"], "password+line");
@@ -75,13 +102,24 @@ async fn tenant_commands_and_explain() {
     env.ok(&["tenant", "set-2fa", "acme", "off"]);
     env.start().await;
     let c = env.client(INTERNET);
-    let path = link.split_once(&format!(":{}", env.port)).map(|(_, p)| p.to_owned()).expect("link on the gateway's port");
+    let path =
+        link.split_once(&format!(":{}", env.port)).map(|(_, p)| p.to_owned()).expect("link on the gateway's port");
     let page = c.get(env.url(ORDINARY, &path)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("At least 8 characters"), "the rule is stated on the form");
     let csrf = csrf_from(&page);
-    let r = c.post(env.url(ORDINARY, &path)).form(&[("password", "weakweak"), ("password_confirm", "weakweak"), ("csrf", &csrf)]).send().await.unwrap();
+    let r = c
+        .post(env.url(ORDINARY, &path))
+        .form(&[("password", "weakweak"), ("password_confirm", "weakweak"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
-    let r = c.post(env.url(ORDINARY, &path)).form(&[("password", PASSWORD), ("password_confirm", PASSWORD), ("csrf", &csrf)]).send().await.unwrap();
+    let r = c
+        .post(env.url(ORDINARY, &path))
+        .form(&[("password", PASSWORD), ("password_confirm", PASSWORD), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let r = c.get(env.url(ORDINARY, &path)).send().await.unwrap();
     assert_eq!(r.status(), 410, "an invitation works once");

@@ -97,15 +97,36 @@ async fn line_only_route(db: Db) {
     // From the registered network: allowed, and 2FA is off because of the route.
     let office = env.client("127.0.0.4");
     assert_eq!(login(&office, &env, ORDINARY, "carol@acme.example", PASSWORD, &[]).await.status(), 303);
-    assert_eq!(Echo::from(office.get(env.url(ORDINARY, "/files")).send().await.unwrap()).await.get("x-auth-user"), Some("carol@acme.example"));
+    assert_eq!(
+        Echo::from(office.get(env.url(ORDINARY, "/files")).send().await.unwrap()).await.get("x-auth-user"),
+        Some("carol@acme.example")
+    );
 
     // Through the trusted proxy the client address comes from X-Forwarded-For, right to left.
     let proxy = env.client(PROXY);
-    let r = proxy.get(env.url(ORDINARY, "/files")).header("x-forwarded-for", "1.1.1.1, 127.0.0.4").header("cookie", cookie_of(&office, &env).await).send().await.unwrap();
+    let r = proxy
+        .get(env.url(ORDINARY, "/files"))
+        .header("x-forwarded-for", "1.1.1.1, 127.0.0.4")
+        .header("cookie", cookie_of(&office, &env).await)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200, "the proxy vouches for 127.0.0.4");
-    let r = proxy.get(env.url(ORDINARY, "/files")).header("x-forwarded-for", "127.0.0.4, 1.1.1.1").header("cookie", cookie_of(&office, &env).await).send().await.unwrap();
+    let r = proxy
+        .get(env.url(ORDINARY, "/files"))
+        .header("x-forwarded-for", "127.0.0.4, 1.1.1.1")
+        .header("cookie", cookie_of(&office, &env).await)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403, "the rightmost untrusted hop is the client");
-    let r = proxy.get(env.url(ORDINARY, "/files")).header("x-forwarded-for", "not-an-address").header("cookie", cookie_of(&office, &env).await).send().await.unwrap();
+    let r = proxy
+        .get(env.url(ORDINARY, "/files"))
+        .header("x-forwarded-for", "not-an-address")
+        .header("cookie", cookie_of(&office, &env).await)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403, "an unparsable address is not from a line");
     // The same header from an untrusted peer is ignored.
     let r = internet.get(env.url(ORDINARY, "/files")).header("x-forwarded-for", "127.0.0.4").send().await.unwrap();

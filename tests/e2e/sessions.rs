@@ -19,9 +19,23 @@ async fn identity_and_sessions(db: Db) {
     assert_eq!(r.status(), 401);
 
     // Malformed or unknown cookies never pass.
-    for cookie in ["gw_session=garbage", "gw_session=", "gw_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "gw_session=../../x; gw_session=y"] {
-        let r = reqwest::Client::builder().resolve(ORDINARY, env.addr()).redirect(reqwest::redirect::Policy::none()).build().unwrap()
-            .get(env.url(ORDINARY, "/files")).header("cookie", cookie).header("accept", "text/html").send().await.unwrap();
+    for cookie in [
+        "gw_session=garbage",
+        "gw_session=",
+        "gw_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "gw_session=../../x; gw_session=y",
+    ] {
+        let r = reqwest::Client::builder()
+            .resolve(ORDINARY, env.addr())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(env.url(ORDINARY, "/files"))
+            .header("cookie", cookie)
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 302, "cookie {cookie:?} must lead to the login page");
     }
 
@@ -36,9 +50,12 @@ async fn identity_and_sessions(db: Db) {
     assert!(unknown_text.contains("email address or password is not correct"));
 
     // A login with a forged CSRF token is refused.
-    let r = c.post(env.url(ORDINARY, "/auth/login"))
+    let r = c
+        .post(env.url(ORDINARY, "/auth/login"))
         .form(&[("email", "alice@acme.example"), ("password", PASSWORD), ("csrf", "forged")])
-        .send().await.unwrap();
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
 
     // Login (email in another case) and back to where the user was going.
@@ -86,7 +103,12 @@ async fn identity_and_sessions(db: Db) {
     assert_eq!(c.get(env.url(ORDINARY, "/%zz")).send().await.unwrap().status(), 400);
 
     // Unknown host.
-    let r = reqwest::Client::new().get(format!("http://127.0.0.1:{}/files", env.port)).header("host", "evil.example").send().await.unwrap();
+    let r = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{}/files", env.port))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 421);
 
     // Keep-alive survives the gateway's own answers (Content-Length is set).
@@ -130,7 +152,11 @@ on_both_databases!(second_factor_is_required);
 async fn login_throttle_per_address() {
     let Some(mut env) = Env::new(Db::Sqlite).await else { return };
     let text = std::fs::read_to_string(&env.config).unwrap();
-    std::fs::write(&env.config, text.replace("  hash_concurrency: 2\n", "  hash_concurrency: 2\n  throttle_per_minute: 3\n")).unwrap();
+    std::fs::write(
+        &env.config,
+        text.replace("  hash_concurrency: 2\n", "  hash_concurrency: 2\n  throttle_per_minute: 3\n"),
+    )
+    .unwrap();
     env.seed_tenant("acme", "alice@acme.example", "user");
     env.start().await;
     let c = env.client(INTERNET);

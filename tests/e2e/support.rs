@@ -57,7 +57,10 @@ pub async fn postgres_database() -> Option<String> {
         }
     };
     let name = format!("gw_e2e_{}", random_hex());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.expect("create database");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
     Some(format!("postgres://postgres@127.0.0.1:5432/{name}"))
 }
 
@@ -65,7 +68,9 @@ pub async fn drop_postgres_database(url: &str) {
     use sqlx::Connection;
     let Some(name) = url.rsplit('/').next() else { return };
     if let Ok(mut admin) = sqlx::PgConnection::connect(PG_ADMIN).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut admin).await;
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+            .execute(&mut admin)
+            .await;
     }
 }
 
@@ -154,10 +159,10 @@ impl Env {
         cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("run gateway cli");
-        if let Some(input) = stdin {
-            if let Some(mut s) = child.stdin.take() {
-                s.write_all(input.as_bytes()).expect("stdin");
-            }
+        if let Some(input) = stdin
+            && let Some(mut s) = child.stdin.take()
+        {
+            s.write_all(input.as_bytes()).expect("stdin");
         }
         child.wait_with_output().expect("cli output")
     }
@@ -177,7 +182,10 @@ impl Env {
     /// A tenant with a password user of the given role (owner comes from `tenant create`).
     pub fn seed_tenant(&self, tenant: &str, user: &str, role: &str) {
         self.ok(&["tenant", "create", tenant, "--owner", &format!("owner@{tenant}.example")]);
-        let out = self.cli(&["user", "add", user, "--tenant", tenant, "--role", role, "--password-stdin"], Some(&format!("{PASSWORD}\n")));
+        let out = self.cli(
+            &["user", "add", user, "--tenant", tenant, "--role", role, "--password-stdin"],
+            Some(&format!("{PASSWORD}\n")),
+        );
         assert!(out.status.success(), "user add: {}", String::from_utf8_lossy(&out.stderr));
     }
 
@@ -220,10 +228,10 @@ impl Env {
         self.gateway = Some(Proc(child));
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{}/readyz", self.metrics_port)).await {
-                if r.status() == 200 {
-                    return;
-                }
+            if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{}/readyz", self.metrics_port)).await
+                && r.status() == 200
+            {
+                return;
             }
             assert!(Instant::now() < deadline, "gateway not ready:\n{}", self.log());
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -305,16 +313,26 @@ pub fn csrf_from(html: &str) -> String {
 }
 
 /// Signs in through the real login form; returns the login response's status.
-pub async fn login(client: &reqwest::Client, env: &Env, host: &str, email: &str, password: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+pub async fn login(
+    client: &reqwest::Client,
+    env: &Env,
+    host: &str,
+    email: &str,
+    password: &str,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
     let mut get = client.get(env.url(host, "/auth/login?rd=/files/report.pdf"));
     for (k, v) in headers {
         get = get.header(*k, *v);
     }
     let page = get.send().await.expect("login page").text().await.expect("login html");
     let csrf = csrf_from(&page);
-    let mut post = client
-        .post(env.url(host, "/auth/login"))
-        .form(&[("email", email), ("password", password), ("csrf", &csrf), ("rd", "/files/report.pdf")]);
+    let mut post = client.post(env.url(host, "/auth/login")).form(&[
+        ("email", email),
+        ("password", password),
+        ("csrf", &csrf),
+        ("rd", "/files/report.pdf"),
+    ]);
     for (k, v) in headers {
         post = post.header(*k, *v);
     }
@@ -333,11 +351,7 @@ impl Echo {
         let v: serde_json::Value = serde_json::from_str(&resp.text().await.expect("origin body")).expect("origin json");
         let headers = v["headers"]
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|p| Some((p[0].as_str()?.to_owned(), p[1].as_str()?.to_owned())))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|p| Some((p[0].as_str()?.to_owned(), p[1].as_str()?.to_owned()))).collect())
             .unwrap_or_default();
         Echo { path: v["path"].as_str().unwrap_or_default().to_owned(), headers }
     }
@@ -368,7 +382,8 @@ impl Env {
                 continue;
             }
             let raw = std::fs::read_to_string(&path).unwrap_or_default();
-            let header_to = raw.lines().find(|l| l.to_ascii_lowercase().starts_with("to:")).unwrap_or("").to_ascii_lowercase();
+            let header_to =
+                raw.lines().find(|l| l.to_ascii_lowercase().starts_with("to:")).unwrap_or("").to_ascii_lowercase();
             if header_to.contains(&to.to_ascii_lowercase()) {
                 found.push(gateway::mail::decode_message(&raw));
             }
@@ -380,11 +395,16 @@ impl Env {
     pub async fn wait_mail(&self, to: &str, needle: &str, n: usize) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let bodies: Vec<String> = self.mails_to(to).into_iter().map(|(_, b)| b).filter(|b| b.contains(needle)).collect();
+            let bodies: Vec<String> =
+                self.mails_to(to).into_iter().map(|(_, b)| b).filter(|b| b.contains(needle)).collect();
             if bodies.len() >= n {
                 return bodies[n - 1].clone();
             }
-            assert!(Instant::now() < deadline, "no mail #{n} to {to} containing {needle:?}; have {:?}", self.mails_to(to));
+            assert!(
+                Instant::now() < deadline,
+                "no mail #{n} to {to} containing {needle:?}; have {:?}",
+                self.mails_to(to)
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

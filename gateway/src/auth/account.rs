@@ -34,9 +34,13 @@ pub async fn menu(v: &Visit<'_>, session: &mut Session) -> Reply {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let mut items = vec![format!("<li><a href=\"/auth/password/change\">{}</a></li>", v.t("Change password", "パスワードの変更"))];
+    let mut items =
+        vec![format!("<li><a href=\"/auth/password/change\">{}</a></li>", v.t("Change password", "パスワードの変更"))];
     if may_change_email(v, &c).await {
-        items.push(format!("<li><a href=\"/auth/email/change\">{}</a></li>", v.t("Change email address", "メールアドレスの変更")));
+        items.push(format!(
+            "<li><a href=\"/auth/email/change\">{}</a></li>",
+            v.t("Change email address", "メールアドレスの変更")
+        ));
     }
     if c.rec.role >= Role::Admin {
         items.push(format!("<li><a href=\"/auth/admin/users\">{}</a></li>", v.t("Users", "ユーザー管理")));
@@ -96,7 +100,8 @@ pub async fn password_submit(v: &Visit<'_>, session: &mut Session) -> Result<Rep
         Ok(None) => return Ok(to_login(v)),
         Err(_) => return Ok(v.unavailable()),
     };
-    let current_ok = v.app.hasher.verify(user.password_hash.clone(), form.get("current_password").unwrap_or("").to_owned()).await;
+    let current_ok =
+        v.app.hasher.verify(user.password_hash.clone(), form.get("current_password").unwrap_or("").to_owned()).await;
     if !current_ok {
         let err = v.t("The current password is not correct.", "現在のパスワードが正しくありません。");
         return Ok(Reply::html(400, password_page(v, &token, [Some(err), None, None])));
@@ -130,17 +135,33 @@ pub async fn password_submit(v: &Visit<'_>, session: &mut Session) -> Result<Rep
             return Ok(v.unavailable());
         }
     };
-    let _ = v.app.store.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "password_changed", v.facts.ip_text().as_deref(), Some(v.facts.host.as_str())).await;
+    let _ = v
+        .app
+        .store
+        .audit(
+            Some(user.tenant_id),
+            Some(&user.email),
+            Some(&user.email),
+            "password_changed",
+            v.facts.ip_text().as_deref(),
+            Some(v.facts.host.as_str()),
+        )
+        .await;
     notify::mail(v, &user.email, &Notice::PasswordChanged);
     let body = v.page(
         v.t("Password changed", "パスワードを変更しました"),
-        v.t("<p class=\"ok\">Your password is changed.</p><p><a href=\"/auth/settings\">Back to settings</a></p>", "<p class=\"ok\">パスワードを変更しました。</p><p><a href=\"/auth/settings\">設定メニューに戻る</a></p>"),
+        v.t(
+            "<p class=\"ok\">Your password is changed.</p><p><a href=\"/auth/settings\">Back to settings</a></p>",
+            "<p class=\"ok\">パスワードを変更しました。</p><p><a href=\"/auth/settings\">設定メニューに戻る</a></p>",
+        ),
     );
     Ok(Reply::html(200, body).header("set-cookie", cookie))
 }
 
 fn email_page(v: &Visit<'_>, csrf_token: &str, errors: [Option<&str>; 2]) -> String {
-    let err0 = errors[0].map(|e| format!("<p id=\"new_email-error\" class=\"field-error\" role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
+    let err0 = errors[0]
+        .map(|e| format!("<p id=\"new_email-error\" class=\"field-error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
     v.page(
         v.t("Change email address", "メールアドレスの変更"),
         &format!(
@@ -207,7 +228,10 @@ pub async fn email_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
     }
     let new_email = crate::store::canonical_email(form.get("new_email").unwrap_or(""));
     let problem = if !crate::store::valid_email(&new_email) {
-        Some(v.t("Enter an email address such as name@example.com.", "name@example.com のような形式でメールアドレスを入力してください。"))
+        Some(v.t(
+            "Enter an email address such as name@example.com.",
+            "name@example.com のような形式でメールアドレスを入力してください。",
+        ))
     } else if new_email == user.email {
         Some(v.t("This is already your email address.", "現在と同じメールアドレスです。"))
     } else {
@@ -218,12 +242,24 @@ pub async fn email_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
     }
     // Whether the new address is taken is checked when the link is used, so this
     // page cannot be used to find out which addresses have accounts.
-    let link = match notify::new_link(&v.app.cfg, &v.app.store, user.id, LinkPurpose::EmailChange, Some(&new_email)).await {
-        Ok(t) => v.link(&format!("/auth/email/confirm?ticket={t}")),
-        Err(_) => return Ok(v.unavailable()),
-    };
+    let link =
+        match notify::new_link(&v.app.cfg, &v.app.store, user.id, LinkPurpose::EmailChange, Some(&new_email)).await {
+            Ok(t) => v.link(&format!("/auth/email/confirm?ticket={t}")),
+            Err(_) => return Ok(v.unavailable()),
+        };
     notify::mail(v, &new_email, &Notice::EmailChangeConfirm { link: &link, new_email: &new_email });
-    let _ = v.app.store.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "email_change_requested", v.facts.ip_text().as_deref(), Some(v.facts.host.as_str())).await;
+    let _ = v
+        .app
+        .store
+        .audit(
+            Some(user.tenant_id),
+            Some(&user.email),
+            Some(&user.email),
+            "email_change_requested",
+            v.facts.ip_text().as_deref(),
+            Some(v.facts.host.as_str()),
+        )
+        .await;
     let body = v.page(
         v.t("Check the new mailbox", "新しいメールアドレスをご確認ください"),
         &format!(
@@ -236,10 +272,19 @@ pub async fn email_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
 }
 
 fn confirm_next(v: &Visit<'_>) -> &'static str {
-    v.t("Start the email change again from the settings menu.", "設定メニューから、もう一度メールアドレスの変更をお申し込みください。")
+    v.t(
+        "Start the email change again from the settings menu.",
+        "設定メニューから、もう一度メールアドレスの変更をお申し込みください。",
+    )
 }
 
-fn confirm_page(v: &Visit<'_>, ticket: &str, csrf_token: &str, errors: (Option<&str>, Option<&str>), top: Option<&str>) -> String {
+fn confirm_page(
+    v: &Visit<'_>,
+    ticket: &str,
+    csrf_token: &str,
+    errors: (Option<&str>, Option<&str>),
+    top: Option<&str>,
+) -> String {
     v.page(
         v.t("Confirm your new email address", "新しいメールアドレスの確認"),
         &format!(
@@ -298,7 +343,10 @@ pub async fn email_confirm_submit(v: &Visit<'_>, session: &mut Session) -> Resul
                 "This address now belongs to another account, so the change could not be made. Start again with a different address.",
                 "このメールアドレスは別のアカウントで使用されているため、変更できませんでした。別のアドレスで再度お申し込みください。",
             );
-            return Ok(Reply::html(409, v.page(v.t("The change could not be made", "変更できませんでした"), &error_box(msg))));
+            return Ok(Reply::html(
+                409,
+                v.page(v.t("The change could not be made", "変更できませんでした"), &error_box(msg)),
+            ));
         }
         Err(_) => return Ok(v.unavailable()),
     }
@@ -310,7 +358,18 @@ pub async fn email_confirm_submit(v: &Visit<'_>, session: &mut Session) -> Resul
     if done.await.is_err() {
         return Ok(v.unavailable());
     }
-    let _ = v.app.store.audit(Some(user.tenant_id), Some(&new_email), Some(&old_email), "email_changed", v.facts.ip_text().as_deref(), Some(v.facts.host.as_str())).await;
+    let _ = v
+        .app
+        .store
+        .audit(
+            Some(user.tenant_id),
+            Some(&new_email),
+            Some(&old_email),
+            "email_changed",
+            v.facts.ip_text().as_deref(),
+            Some(v.facts.host.as_str()),
+        )
+        .await;
     notify::mail(v, &old_email, &Notice::EmailChanged { new_email: &new_email });
     Ok(Reply::html(
         200,

@@ -69,7 +69,11 @@ pub async fn users(v: &Visit<'_>, session: &mut Session) -> Reply {
         Err(r) => return r,
     };
     let note = query_param(session.req_header(), "invited").map(|email| {
-        format!("<p class=\"ok\" role=\"status\">{} {}</p>", v.t("Invitation sent to", "招待メールを送信しました:"), escape(&email))
+        format!(
+            "<p class=\"ok\" role=\"status\">{} {}</p>",
+            v.t("Invitation sent to", "招待メールを送信しました:"),
+            escape(&email)
+        )
     });
     page(v, session, &c, 200, note).await
 }
@@ -87,13 +91,21 @@ pub async fn invite(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
     let role = match form.get("role") {
         Some("admin") => Role::Admin,
         Some("user") | None => Role::User,
-        Some(_) => return Ok(page(v, session, &c, 400, Some(error_box(v.t("Choose a role.", "権限を選択してください。"))).into()).await),
+        Some(_) => {
+            return Ok(
+                page(v, session, &c, 400, Some(error_box(v.t("Choose a role.", "権限を選択してください。")))).await
+            );
+        }
     };
-    let created = v.app.store.create_user(NewUser { tenant_id: c.rec.tenant_id, email: &email, role, password_hash: None }).await;
+    let created =
+        v.app.store.create_user(NewUser { tenant_id: c.rec.tenant_id, email: &email, role, password_hash: None }).await;
     let user_id = match created {
         Ok(id) => id,
         Err(StoreError::Invalid(_)) => {
-            let msg = v.t("Enter an email address such as name@example.com.", "name@example.com のような形式でメールアドレスを入力してください。");
+            let msg = v.t(
+                "Enter an email address such as name@example.com.",
+                "name@example.com のような形式でメールアドレスを入力してください。",
+            );
             return Ok(page(v, session, &c, 400, Some(error_box(msg))).await);
         }
         Err(StoreError::Conflict(_)) => {
@@ -109,7 +121,18 @@ pub async fn invite(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
     let link = v.link(&format!("/auth/invite?ticket={token}"));
     let tenant = v.app.store.tenant_name(c.rec.tenant_id).await.ok().flatten().unwrap_or_default();
     notify::mail(v, &email, &Notice::Invite { link: &link, tenant: &tenant });
-    let _ = v.app.store.audit(Some(c.rec.tenant_id), Some(&c.rec.email), Some(&email), "invitation_sent", v.facts.ip_text().as_deref(), Some(v.facts.host.as_str())).await;
+    let _ = v
+        .app
+        .store
+        .audit(
+            Some(c.rec.tenant_id),
+            Some(&c.rec.email),
+            Some(&email),
+            "invitation_sent",
+            v.facts.ip_text().as_deref(),
+            Some(v.facts.host.as_str()),
+        )
+        .await;
     let to = percent_encoding::utf8_percent_encode(&email, percent_encoding::NON_ALPHANUMERIC);
     Ok(Reply::redirect(303, format!("/auth/admin/users?invited={to}")))
 }

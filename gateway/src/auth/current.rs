@@ -18,7 +18,8 @@ pub enum Current {
 }
 
 pub async fn current(v: &Visit<'_>, req: &RequestHeader) -> std::result::Result<Current, Reply> {
-    let cookie = read_cookie(req.headers.get_all("cookie").iter().map(|h| h.as_bytes()), &v.app.cfg.session.cookie_name);
+    let cookie =
+        read_cookie(req.headers.get_all("cookie").iter().map(|h| h.as_bytes()), &v.app.cfg.session.cookie_name);
     let CookieFact::Present(id) = cookie else { return Ok(Current::None) };
     let cached = match v.app.sessions.lookup(&v.app.store, &id, crate::store::now()).await {
         Ok(Some(c)) => c,

@@ -23,11 +23,26 @@ fn form_page(v: &Visit<'_>, ticket: &str, csrf_token: &str, errors: (Option<&str
         &format!(
             "<p>{intro}</p><form method=\"post\" action=\"/auth/invite?ticket={ticket}\">{csrf}{p1}{p2}\
              <button type=\"submit\">{submit}</button></form>",
-            intro = v.t("Choose the password you will sign in with.", "ログインに使用するパスワードを設定してください。"),
+            intro =
+                v.t("Choose the password you will sign in with.", "ログインに使用するパスワードを設定してください。"),
             ticket = escape(ticket),
             csrf = hidden_field(csrf_token),
-            p1 = password_field(&v.ui(), "password", v.t("New password", "新しいパスワード"), "new-password", true, errors.0),
-            p2 = password_field(&v.ui(), "password_confirm", v.t("New password again", "新しいパスワード（確認）"), "new-password", false, errors.1),
+            p1 = password_field(
+                &v.ui(),
+                "password",
+                v.t("New password", "新しいパスワード"),
+                "new-password",
+                true,
+                errors.0
+            ),
+            p2 = password_field(
+                &v.ui(),
+                "password_confirm",
+                v.t("New password again", "新しいパスワード（確認）"),
+                "new-password",
+                false,
+                errors.1
+            ),
             submit = v.t("Set password", "パスワードを設定"),
         ),
     )
@@ -78,7 +93,18 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
         return Ok(v.unavailable());
     }
     if let Ok(Some(u)) = v.app.store.user_by_id(user_id).await {
-        let _ = v.app.store.audit(Some(u.tenant_id), Some(&u.email), Some(&u.email), "invitation_accepted", v.facts.ip_text().as_deref(), Some(v.facts.host.as_str())).await;
+        let _ = v
+            .app
+            .store
+            .audit(
+                Some(u.tenant_id),
+                Some(&u.email),
+                Some(&u.email),
+                "invitation_accepted",
+                v.facts.ip_text().as_deref(),
+                Some(v.facts.host.as_str()),
+            )
+            .await;
     }
     Ok(Reply::html(
         200,

@@ -1,7 +1,7 @@
 //! The emailed-link pages that need no session: unlock, forgot and reset.
 
-use pingora::proxy::Session;
 use pingora::prelude::*;
+use pingora::proxy::Session;
 
 use super::start::end_all;
 use super::{Visit, csrf_for, hidden_field, notify, query_param, read_form, with_cookie};
@@ -71,7 +71,14 @@ async fn audit(v: &Visit<'_>, user_id: i64, event: &str) {
     let _ = v
         .app
         .store
-        .audit(tenant, email.as_deref(), email.as_deref(), event, v.facts.ip_text().as_deref(), Some(v.facts.host.as_str()))
+        .audit(
+            tenant,
+            email.as_deref(),
+            email.as_deref(),
+            event,
+            v.facts.ip_text().as_deref(),
+            Some(v.facts.host.as_str()),
+        )
         .await;
 }
 
@@ -101,8 +108,14 @@ pub fn forgot_form(v: &Visit<'_>, session: &Session, error: Option<&str>) -> Rep
 /// Answers the same whether or not the address has an account.
 pub async fn forgot_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
     if !v.app.login_throttle.allow(v.facts.client_ip) {
-        return Ok(Reply::html(429, v.page(v.t("Too many attempts", "試行回数が多すぎます"), v.t("<p>Please wait a minute and try again.</p>", "<p>1分ほど待ってから再度お試しください。</p>")))
-            .header("retry-after", crate::throttle::WINDOW.as_secs().to_string()));
+        return Ok(Reply::html(
+            429,
+            v.page(
+                v.t("Too many attempts", "試行回数が多すぎます"),
+                v.t("<p>Please wait a minute and try again.</p>", "<p>1分ほど待ってから再度お試しください。</p>"),
+            ),
+        )
+        .header("retry-after", crate::throttle::WINDOW.as_secs().to_string()));
     }
     let form = match read_form(v, session).await? {
         Ok(f) => f,
@@ -110,7 +123,14 @@ pub async fn forgot_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply
     };
     let email = form.get("email").unwrap_or("").trim().to_owned();
     if !crate::store::valid_email(&crate::store::canonical_email(&email)) {
-        return Ok(forgot_form(v, session, Some(v.t("Enter an email address such as name@example.com.", "name@example.com のような形式でメールアドレスを入力してください。"))));
+        return Ok(forgot_form(
+            v,
+            session,
+            Some(v.t(
+                "Enter an email address such as name@example.com.",
+                "name@example.com のような形式でメールアドレスを入力してください。",
+            )),
+        ));
     }
     match v.app.store.user_by_email(&email).await {
         Ok(Some(user)) if user.login_method == "password" => {
@@ -118,7 +138,18 @@ pub async fn forgot_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply
                 Ok(token) => {
                     let link = v.link(&format!("/auth/password/reset?ticket={token}"));
                     notify::mail(v, &user.email, &Notice::Reset { link: &link });
-                    let _ = v.app.store.audit(Some(user.tenant_id), None, Some(&user.email), "reset_requested", v.facts.ip_text().as_deref(), Some(v.facts.host.as_str())).await;
+                    let _ = v
+                        .app
+                        .store
+                        .audit(
+                            Some(user.tenant_id),
+                            None,
+                            Some(&user.email),
+                            "reset_requested",
+                            v.facts.ip_text().as_deref(),
+                            Some(v.facts.host.as_str()),
+                        )
+                        .await;
                 }
                 Err(e) => tracing::error!(error = %e, "creating a reset link failed"),
             }
@@ -193,7 +224,11 @@ pub async fn reset_form(v: &Visit<'_>, session: &mut Session) -> Reply {
 }
 
 /// Checks a new password and its confirmation; the errors go next to their fields.
-pub fn check_new_password<'a>(v: &Visit<'a>, password: &str, again: &str) -> Result<(), (Option<&'static str>, Option<&'static str>)> {
+pub fn check_new_password<'a>(
+    v: &Visit<'a>,
+    password: &str,
+    again: &str,
+) -> Result<(), (Option<&'static str>, Option<&'static str>)> {
     if let Some(why) = crate::password::rule_failure(v.lang, password) {
         return Err((Some(why), None));
     }

@@ -18,10 +18,13 @@ pub const LOCK_AFTER: i64 = 10;
 
 fn login_page(v: &Visit<'_>, csrf_token: &str, rd: &str, error: Option<&str>) -> String {
     let note = match v.facts.host {
-        HostKind::LineAuth => format!("<p class=\"hint\">{}</p>", v.t(
-            "You are signing in through your organisation's carrier line.",
-            "組織の登録回線経由でログインしています。",
-        )),
+        HostKind::LineAuth => format!(
+            "<p class=\"hint\">{}</p>",
+            v.t(
+                "You are signing in through your organisation's carrier line.",
+                "組織の登録回線経由でログインしています。",
+            )
+        ),
         HostKind::Ordinary => String::new(),
     };
     let error = error.map(error_box).unwrap_or_default();
@@ -102,7 +105,10 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
 
     let Some(user) = user else {
         metrics::LOGINS.with_label_values(&["failure"]).inc();
-        let _ = app.store.audit(None, None, Some(&crate::store::canonical_email(&email)), "login_failure", ip.as_deref(), host).await;
+        let _ = app
+            .store
+            .audit(None, None, Some(&crate::store::canonical_email(&email)), "login_failure", ip.as_deref(), host)
+            .await;
         return Ok(refused(v, session.req_header(), &rd));
     };
     if !password_ok && !user.locked && user.password_hash.is_some() {
@@ -111,10 +117,12 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
     let snapshot = app.policy.load_full();
     let role = Role::parse(&user.role).ok();
     let tenant = snapshot.tenant(user.tenant_id);
-    let (Some(role), Some(tenant), true, false, true) = (role, tenant, password_ok, user.locked, user.login_method == "password")
+    let (Some(role), Some(tenant), true, false, true) =
+        (role, tenant, password_ok, user.locked, user.login_method == "password")
     else {
         metrics::LOGINS.with_label_values(&["failure"]).inc();
-        let _ = app.store.audit(Some(user.tenant_id), None, Some(&user.email), "login_failure", ip.as_deref(), host).await;
+        let _ =
+            app.store.audit(Some(user.tenant_id), None, Some(&user.email), "login_failure", ip.as_deref(), host).await;
         return Ok(refused(v, session.req_header(), &rd));
     };
     if user.failed_logins > 0 {
@@ -127,7 +135,17 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
         HostKind::LineAuth => {
             if tenant.line_match(&v.facts.line, v.facts.client_ip).is_none() {
                 metrics::LOGINS.with_label_values(&["line_refused"]).inc();
-                let _ = app.store.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "line_auth_failure", ip.as_deref(), host).await;
+                let _ = app
+                    .store
+                    .audit(
+                        Some(user.tenant_id),
+                        Some(&user.email),
+                        Some(&user.email),
+                        "line_auth_failure",
+                        ip.as_deref(),
+                        host,
+                    )
+                    .await;
                 return Ok(Reply::html(403, pages::line_auth_failed(&v.ui())));
             }
             Some(Factor::Line)
@@ -149,7 +167,10 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
     // A login is a privilege change: the session the browser had before is ended.
     end_current(v, session.req_header()).await;
     metrics::LOGINS.with_label_values(&["success"]).inc();
-    let _ = app.store.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "login_success", ip.as_deref(), host).await;
+    let _ = app
+        .store
+        .audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "login_success", ip.as_deref(), host)
+        .await;
     Ok(Reply::redirect(303, rd).header("set-cookie", cookie))
 }
 
@@ -176,7 +197,10 @@ async fn count_failure(v: &Visit<'_>, user: &crate::store::UserRow) {
         }
     }
     let ip = v.facts.ip_text();
-    let _ = app.store.audit(Some(user.tenant_id), None, Some(&user.email), "lock", ip.as_deref(), Some(v.facts.host.as_str())).await;
+    let _ = app
+        .store
+        .audit(Some(user.tenant_id), None, Some(&user.email), "lock", ip.as_deref(), Some(v.facts.host.as_str()))
+        .await;
     if let Err(e) = super::start::end_all(v, user.id).await {
         tracing::error!(error = %e, "ending sessions of a locked account failed");
     }
@@ -194,7 +218,8 @@ pub async fn logout(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
         return Ok(reply);
     }
     end_current(v, session.req_header()).await;
-    let _ = v.app.store.audit(None, None, None, "logout", v.facts.ip_text().as_deref(), Some(v.facts.host.as_str())).await;
+    let _ =
+        v.app.store.audit(None, None, None, "logout", v.facts.ip_text().as_deref(), Some(v.facts.host.as_str())).await;
     Ok(Reply::redirect(303, "/auth/login".into()).header("set-cookie", clear_cookie(v)))
 }
 

@@ -130,9 +130,18 @@ pub async fn handle(app: &App, session: &mut Session, facts: Facts) -> Result<bo
         "/auth/settings" if get => account::menu(v, session).await,
         "/auth/admin/users" if get => admin::users(v, session).await,
         "/auth/admin/users" if post => admin::invite(v, session).await?,
-        "/auth/login" | "/auth/logout" | "/auth/2fa" | "/auth/invite" | "/auth/unlock" | "/auth/password/forgot"
-        | "/auth/password/reset" | "/auth/password/change" | "/auth/email/change" | "/auth/email/confirm"
-        | "/auth/settings" | "/auth/admin/users" => Reply::text(405, "method not allowed\n"),
+        "/auth/login"
+        | "/auth/logout"
+        | "/auth/2fa"
+        | "/auth/invite"
+        | "/auth/unlock"
+        | "/auth/password/forgot"
+        | "/auth/password/reset"
+        | "/auth/password/change"
+        | "/auth/email/change"
+        | "/auth/email/confirm"
+        | "/auth/settings"
+        | "/auth/admin/users" => Reply::text(405, "method not allowed\n"),
         _ => Reply::html(404, pages::not_found(&visit.ui())),
     };
     let reply = match visit.explicit_lang {
@@ -168,10 +177,22 @@ pub async fn read_form(v: &Visit<'_>, session: &mut Session) -> Result<std::resu
     let f = match form::read(session, v.app.cfg.login.max_body_bytes).await? {
         Ok(f) => f,
         Err(form::FormError::TooLarge) => {
-            return Ok(Err(Reply::html(413, pages::bad_request(&v.ui(), v.t("The form was larger than this server accepts.", "フォームのサイズが上限を超えています。")))));
+            return Ok(Err(Reply::html(
+                413,
+                pages::bad_request(
+                    &v.ui(),
+                    v.t("The form was larger than this server accepts.", "フォームのサイズが上限を超えています。"),
+                ),
+            )));
         }
         Err(form::FormError::WrongType) => {
-            return Ok(Err(Reply::html(415, pages::bad_request(&v.ui(), v.t("The form was not sent as a web form.", "フォームの送信形式が正しくありません。")))));
+            return Ok(Err(Reply::html(
+                415,
+                pages::bad_request(
+                    &v.ui(),
+                    v.t("The form was not sent as a web form.", "フォームの送信形式が正しくありません。"),
+                ),
+            )));
         }
     };
     if !csrf::verify(session.req_header(), f.get("csrf")) {

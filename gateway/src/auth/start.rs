@@ -61,7 +61,8 @@ pub async fn start(v: &Visit<'_>, l: NewLogin<'_>) -> Result<String, StoreError>
 
 /// Ends the session the browser presents, if any.
 pub async fn end_current(v: &Visit<'_>, req: &RequestHeader) {
-    let cookie = read_cookie(req.headers.get_all("cookie").iter().map(|h| h.as_bytes()), &v.app.cfg.session.cookie_name);
+    let cookie =
+        read_cookie(req.headers.get_all("cookie").iter().map(|h| h.as_bytes()), &v.app.cfg.session.cookie_name);
     if let CookieFact::Present(old) = cookie {
         v.app.sessions.remove(&old);
         if let Err(e) = v.app.store.delete_session(&tokens::hash_bytes(&old)).await {
@@ -74,6 +75,15 @@ pub async fn end_current(v: &Visit<'_>, req: &RequestHeader) {
 pub async fn end_all(v: &Visit<'_>, user_id: i64) -> Result<u64, StoreError> {
     let n = v.app.store.delete_user_sessions(user_id).await?;
     v.app.sessions.clear();
+    if let Ok(Some(u)) = v.app.store.user_by_id(user_id).await {
+        let ip = v.facts.ip_text();
+        let event = format!("sessions_revoked:{n}");
+        let _ = v
+            .app
+            .store
+            .audit(Some(u.tenant_id), None, Some(&u.email), &event, ip.as_deref(), Some(v.facts.host.as_str()))
+            .await;
+    }
     Ok(n)
 }
 

@@ -22,12 +22,12 @@ fn since(value: Option<&str>, now: i64) -> anyhow::Result<i64> {
         return Ok(now - d.as_secs() as i64);
     }
     let parts: Vec<&str> = v.split('-').collect();
-    if let [y, m, d] = parts.as_slice() {
-        if let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i64>(), m.parse::<i64>(), d.parse::<i64>()) {
-            if (1..=12).contains(&m) && (1..=31).contains(&d) {
-                return Ok(days_from_civil(y, m, d) * 86400);
-            }
-        }
+    if let [y, m, d] = parts.as_slice()
+        && let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i64>(), m.parse::<i64>(), d.parse::<i64>())
+        && (1..=12).contains(&m)
+        && (1..=31).contains(&d)
+    {
+        return Ok(days_from_civil(y, m, d) * 86400);
     }
     anyhow::bail!("--since {v:?}: expected a duration such as 12h or 7d, or a date such as 2026-11-01")
 }

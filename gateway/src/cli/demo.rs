@@ -119,11 +119,17 @@ async fn seed(cfg: &config::GatewayConfig) -> anyhow::Result<Seeded> {
             store.set_password_hash(u.id, &hash).await?;
             u.id
         }
-        None => store.create_user(NewUser { tenant_id, email: &email, role: Role::Owner, password_hash: Some(&hash) }).await?,
+        None => {
+            store
+                .create_user(NewUser { tenant_id, email: &email, role: Role::Owner, password_hash: Some(&hash) })
+                .await?
+        }
     };
     store.unlock_user(&email).await?;
     let mut sessions = Vec::new();
-    for (host, factor, line) in [(HostKind::Ordinary, None, None), (HostKind::LineAuth, Some(policy::Factor::Line), Some(DEMO_LINE))] {
+    for (host, factor, line) in
+        [(HostKind::Ordinary, None, None), (HostKind::LineAuth, Some(policy::Factor::Line), Some(DEMO_LINE))]
+    {
         let token = tokens::random_token();
         let hash = tokens::hash_token(&token).ok_or_else(|| anyhow::anyhow!("token"))?;
         store
@@ -149,7 +155,12 @@ pub fn origin_only(listen: SocketAddr) -> anyhow::Result<ExitCode> {
     use pingora::server::Server;
     use pingora::server::configuration::ServerConf;
     use pingora::services::listening::Service;
-    let conf = ServerConf { threads: 1, grace_period_seconds: Some(1), graceful_shutdown_timeout_seconds: Some(1), ..ServerConf::default() };
+    let conf = ServerConf {
+        threads: 1,
+        grace_period_seconds: Some(1),
+        graceful_shutdown_timeout_seconds: Some(1),
+        ..ServerConf::default()
+    };
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
     let mut svc = Service::new("demo origin".to_owned(), HttpServer::new_app(gateway::demo_origin::DemoOrigin));

@@ -112,7 +112,12 @@ fn check_config(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     println!("{}: ok", cfg.path.display());
     match (policy, &cfg.policy_file) {
         (Some(p), Some(f)) => {
-            println!("{}: ok ({} path rule(s), {} declared tenant(s))", f.display(), p.rules.rules().len(), p.tenants.len())
+            println!(
+                "{}: ok ({} path rule(s), {} declared tenant(s))",
+                f.display(),
+                p.rules.rules().len(),
+                p.tenants.len()
+            )
         }
         (None, Some(f)) => println!("{}: not present; no path rules, no declared tenants", f.display()),
         _ => println!("no policy file configured"),

@@ -24,9 +24,19 @@ pub enum TenantCommand {
     #[command(name = "set-2fa")]
     Set2fa { name: String, state: OnOff },
     /// Add or remove registered line numbers.
-    Lines { action: AddRemove, name: String, #[arg(required = true)] lines: Vec<String> },
+    Lines {
+        action: AddRemove,
+        name: String,
+        #[arg(required = true)]
+        lines: Vec<String>,
+    },
     /// Add or remove registered source networks (CIDR or single addresses).
-    Networks { action: AddRemove, name: String, #[arg(required = true)] networks: Vec<String> },
+    Networks {
+        action: AddRemove,
+        name: String,
+        #[arg(required = true)]
+        networks: Vec<String>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -58,11 +68,11 @@ pub enum AddRemove {
 /// Tenants declared in the policy file are the operator's: changing them
 /// anywhere else would be silently undone by the next reload.
 fn refuse_if_declared(cfg: &config::GatewayConfig, name: &str) -> anyhow::Result<()> {
-    if let Some(ops) = gateway::serve::initial_ops_policy(cfg)? {
-        if ops.tenants.iter().any(|t| t.name == name) {
-            let file = cfg.policy_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
-            bail!("tenant {name:?} is declared in {file} and managed by the operator there; change it in that file");
-        }
+    if let Some(ops) = gateway::serve::initial_ops_policy(cfg)?
+        && ops.tenants.iter().any(|t| t.name == name)
+    {
+        let file = cfg.policy_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        bail!("tenant {name:?} is declared in {file} and managed by the operator there; change it in that file");
     }
     Ok(())
 }
@@ -127,9 +137,8 @@ pub async fn run(cfg: config::GatewayConfig, cmd: TenantCommand) -> anyhow::Resu
                 Plan::Trial => "trial",
             };
             let tenant_id = store.create_tenant(&name, plan).await?;
-            let user_id = store
-                .create_user(NewUser { tenant_id, email: &owner, role: Role::Owner, password_hash: None })
-                .await?;
+            let user_id =
+                store.create_user(NewUser { tenant_id, email: &owner, role: Role::Owner, password_hash: None }).await?;
             let link = create_invitation(&cfg, &store, user_id).await?;
             store.audit(Some(tenant_id), Some("cli"), Some(&owner), "tenant_created", None, None).await?;
             println!("tenant {name} created (plan {plan}), owner {owner}");
@@ -147,7 +156,9 @@ pub async fn run(cfg: config::GatewayConfig, cmd: TenantCommand) -> anyhow::Resu
             store.audit(Some(t.id), Some("cli"), None, &format!("route_set:{route}"), None, None).await?;
             println!("tenant {name}: access route is now {route}");
             if route == Route::LineOnly {
-                println!("2-step verification is off while the route is line-only: every request must come from a registered line or network");
+                println!(
+                    "2-step verification is off while the route is line-only: every request must come from a registered line or network"
+                );
             }
         }
         TenantCommand::Set2fa { name, state } => {
@@ -158,7 +169,9 @@ pub async fn run(cfg: config::GatewayConfig, cmd: TenantCommand) -> anyhow::Resu
             store.audit(Some(t.id), Some("cli"), None, if on { "2fa_on" } else { "2fa_off" }, None, None).await?;
             println!("tenant {name}: 2-step verification switch is now {}", if on { "on" } else { "off" });
             if t.route == "line-only" {
-                println!("note: the route is line-only, so 2-step verification stays off until the route is line-and-internet");
+                println!(
+                    "note: the route is line-only, so 2-step verification stays off until the route is line-and-internet"
+                );
             }
         }
         TenantCommand::Lines { action, name, lines } => {

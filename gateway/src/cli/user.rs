@@ -56,7 +56,9 @@ pub async fn run(cfg: config::GatewayConfig, cmd: UserCommand) -> anyhow::Result
             if !store.unlock_user(&email).await? {
                 bail!("no user with the email {}", gateway::store::canonical_email(&email));
             }
-            store.audit(None, Some("cli"), Some(&gateway::store::canonical_email(&email)), "unlock", None, None).await?;
+            store
+                .audit(None, Some("cli"), Some(&gateway::store::canonical_email(&email)), "unlock", None, None)
+                .await?;
             println!("user {} unlocked", gateway::store::canonical_email(&email));
         }
     }

@@ -17,17 +17,9 @@ pub fn decode_message(raw: &str) -> (String, String) {
         None => (raw.as_str(), ""),
     };
     let headers = unfold(head);
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
+    let header = |name: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
     let subject = decode_words(header("subject").unwrap_or("").trim());
-    let encoding = header("content-transfer-encoding")
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let encoding = header("content-transfer-encoding").unwrap_or("").trim().to_ascii_lowercase();
     let body = match encoding.as_str() {
         "quoted-printable" => quoted_printable(body),
         "base64" => base64_body(body).unwrap_or_else(|| body.to_owned()),

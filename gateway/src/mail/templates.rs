@@ -192,9 +192,5 @@ fn en_validity(days: u64) -> String {
 /// Values come from settings and user input; a line break in one must not
 /// break a link off its line or forge a paragraph.
 fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_owned()
+    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().trim().to_owned()
 }

@@ -17,26 +17,9 @@ fn all_notices() -> Vec<(Notice<'static>, Option<&'static str>)> {
     vec![
         (Notice::Locked { unlock_link: LINK }, Some(LINK)),
         (Notice::Reset { link: LINK }, Some(LINK)),
-        (
-            Notice::Invite {
-                link: LINK,
-                tenant: "Example Corp",
-            },
-            Some(LINK),
-        ),
-        (
-            Notice::EmailChangeConfirm {
-                link: LINK,
-                new_email: "new@example.com",
-            },
-            Some(LINK),
-        ),
-        (
-            Notice::EmailChanged {
-                new_email: "new@example.com",
-            },
-            None,
-        ),
+        (Notice::Invite { link: LINK, tenant: "Example Corp" }, Some(LINK)),
+        (Notice::EmailChangeConfirm { link: LINK, new_email: "new@example.com" }, Some(LINK)),
+        (Notice::EmailChanged { new_email: "new@example.com" }, None),
         (Notice::PasswordChanged, None),
     ]
 }
@@ -48,18 +31,10 @@ fn every_notice_renders_in_both_languages() {
             let m = render(&notice, lang, "Acme Drive", 14);
             let what = format!("{} {lang:?}", notice.name());
             assert!(m.subject.contains("Acme Drive"), "{what}: subject {}", m.subject);
-            assert!(
-                m.subject.chars().count() <= "Acme Drive".len() + 30,
-                "{what}: subject too long: {}",
-                m.subject
-            );
+            assert!(m.subject.chars().count() <= "Acme Drive".len() + 30, "{what}: subject too long: {}", m.subject);
             assert!(m.text.contains("Acme Drive"), "{what}");
             if let Some(link) = link {
-                assert_eq!(
-                    m.text.lines().filter(|l| *l == link).count(),
-                    1,
-                    "{what}: link on its own line"
-                );
+                assert_eq!(m.text.lines().filter(|l| *l == link).count(), 1, "{what}: link on its own line");
                 let validity = if lang == Lang::Ja { "14日間" } else { "14 days" };
                 assert!(m.text.contains(validity), "{what}: validity");
             } else {
@@ -75,30 +50,11 @@ fn every_notice_renders_in_both_languages() {
 
 #[test]
 fn notice_texts_name_their_details() {
-    let m = render(
-        &Notice::Invite {
-            link: LINK,
-            tenant: "Example Corp",
-        },
-        Lang::Ja,
-        "P",
-        14,
-    );
+    let m = render(&Notice::Invite { link: LINK, tenant: "Example Corp" }, Lang::Ja, "P", 14);
     assert!(m.text.contains("Example Corp"));
-    let m = render(
-        &Notice::EmailChanged {
-            new_email: "new@example.com",
-        },
-        Lang::En,
-        "P",
-        14,
-    );
+    let m = render(&Notice::EmailChanged { new_email: "new@example.com" }, Lang::En, "P", 14);
     assert!(m.text.contains("new@example.com"));
-    assert!(
-        render(&Notice::Reset { link: LINK }, Lang::En, "P", 1)
-            .text
-            .contains("valid for 1 day ")
-    );
+    assert!(render(&Notice::Reset { link: LINK }, Lang::En, "P", 1).text.contains("valid for 1 day "));
 }
 
 #[test]
@@ -133,10 +89,7 @@ fn decode_round_trips_the_builders_output() {
     }
     // Japanese goes out as base64 and English with a long link as
     // quoted-printable: both decoders must have been exercised.
-    assert!(
-        encodings.contains("base64") && encodings.contains("quoted-printable"),
-        "{encodings:?}"
-    );
+    assert!(encodings.contains("base64") && encodings.contains("quoted-printable"), "{encodings:?}");
 }
 
 #[test]
@@ -175,10 +128,7 @@ fn decode_leaves_plain_bodies_alone() {
 
 #[test]
 fn message_debug_hides_the_body() {
-    let msg = Message {
-        subject: "s".into(),
-        text: LINK.into(),
-    };
+    let msg = Message { subject: "s".into(), text: LINK.into() };
     assert!(!format!("{msg:?}").contains("ticket"));
 }
 

@@ -41,17 +41,11 @@ impl Transport {
             MailTransport::File => {
                 let staging = settings.dir.join(STAGING);
                 create_dir(&staging)?;
-                Ok(Transport::File {
-                    dir: settings.dir.clone(),
-                    staging: AsyncFileTransport::new(staging),
-                })
+                Ok(Transport::File { dir: settings.dir.clone(), staging: AsyncFileTransport::new(staging) })
             }
             MailTransport::Smtp => {
                 let smtp = settings.smtp.as_ref().ok_or(MailError::MissingSmtp)?;
-                Ok(Transport::Smtp {
-                    builder: smtp_builder(smtp)?,
-                    built: OnceLock::new(),
-                })
+                Ok(Transport::Smtp { builder: smtp_builder(smtp)?, built: OnceLock::new() })
             }
         }
     }
@@ -63,15 +57,10 @@ impl Transport {
                 // Again here: the directory may have been cleaned out since start.
                 tokio::fs::create_dir_all(&staging_dir)
                     .await
-                    .map_err(|source| MailError::Directory {
-                        path: staging_dir.clone(),
-                        source,
-                    })?;
+                    .map_err(|source| MailError::Directory { path: staging_dir.clone(), source })?;
                 let id = staging.send(email).await.map_err(MailError::File)?;
                 let name = format!("{id}.eml");
-                tokio::fs::rename(staging_dir.join(&name), dir.join(&name))
-                    .await
-                    .map_err(MailError::Publish)
+                tokio::fs::rename(staging_dir.join(&name), dir.join(&name)).await.map_err(MailError::Publish)
             }
             Transport::Smtp { builder, built } => {
                 let smtp = built.get_or_init(|| builder.clone().build());
@@ -82,10 +71,7 @@ impl Transport {
 }
 
 fn create_dir(path: &Path) -> Result<(), MailError> {
-    std::fs::create_dir_all(path).map_err(|source| MailError::Directory {
-        path: path.to_owned(),
-        source,
-    })
+    std::fs::create_dir_all(path).map_err(|source| MailError::Directory { path: path.to_owned(), source })
 }
 
 fn smtp_builder(s: &SmtpSettings) -> Result<AsyncSmtpTransportBuilder, MailError> {

@@ -11,7 +11,11 @@ pub struct Hosts {
 
 /// Under HTTP/2 the authority is in the URI (there is no Host header), so the
 /// URI is checked first. A request with several Host headers is not ours.
-pub fn host_kind<'a>(uri_authority: Option<&str>, mut host_headers: impl Iterator<Item = &'a [u8]>, hosts: &Hosts) -> Option<HostKind> {
+pub fn host_kind<'a>(
+    uri_authority: Option<&str>,
+    mut host_headers: impl Iterator<Item = &'a [u8]>,
+    hosts: &Hosts,
+) -> Option<HostKind> {
     let raw: &[u8] = match uri_authority {
         Some(a) => a.as_bytes(),
         None => {

@@ -65,8 +65,18 @@ mod tests {
     fn strips_every_spelling() {
         let s = StripList::new(&["X-Line-Id", "X-Line-Region"]);
         for n in [
-            "x-auth-user", "X_Auth_User", "x_auth_tenant", "x-auth-anything", "remote-user", "Remote_User",
-            "x-forwarded-user", "x_forwarded_user", "x-line-id", "x_line_id", "x-line-region", "x-forwarded-for",
+            "x-auth-user",
+            "X_Auth_User",
+            "x_auth_tenant",
+            "x-auth-anything",
+            "remote-user",
+            "Remote_User",
+            "x-forwarded-user",
+            "x_forwarded_user",
+            "x-line-id",
+            "x_line_id",
+            "x-line-region",
+            "x-forwarded-for",
         ] {
             assert!(s.should_strip(n), "{n}");
         }

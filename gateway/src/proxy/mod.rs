@@ -55,11 +55,7 @@ fn header_values<'a>(req: &'a RequestHeader, name: &'a str) -> impl Iterator<Ite
 /// Pages get redirected to the login form; API calls get a status they can act on.
 fn wants_page(req: &RequestHeader) -> bool {
     (req.method == http::Method::GET || req.method == http::Method::HEAD)
-        && req
-            .headers
-            .get(http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("text/html"))
+        && req.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"))
 }
 
 /// `rd` for the login page: the path and query the user asked for.
@@ -86,7 +82,8 @@ impl ProxyHttp for Gateway {
         }
         if path == "/readyz" {
             let ready = metrics::READY.load(std::sync::atomic::Ordering::Relaxed);
-            return send(session, if ready { Reply::text(200, "ready\n") } else { Reply::text(503, "not ready\n") }).await;
+            return send(session, if ready { Reply::text(200, "ready\n") } else { Reply::text(503, "not ready\n") })
+                .await;
         }
 
         let host = host::host_kind(req.uri.authority().map(|a| a.as_str()), header_values(req, "host"), &app.hosts);
@@ -98,11 +95,11 @@ impl ProxyHttp for Gateway {
         }
         ctx.client_ip = client_ip;
 
-        if let Some(host) = host {
-            if path == "/auth" || path.starts_with("/auth/") {
-                let facts = crate::auth::Facts { host, client_ip, line };
-                return crate::auth::handle(app, session, facts).await;
-            }
+        if let Some(host) = host
+            && (path == "/auth" || path.starts_with("/auth/"))
+        {
+            let facts = crate::auth::Facts { host, client_ip, line };
+            return crate::auth::handle(app, session, facts).await;
         }
 
         let normalised = policy::normalize_path(path);
@@ -112,13 +109,16 @@ impl ProxyHttp for Gateway {
         };
         let cookie = crate::session::read_cookie(header_values(req, "cookie"), &app.cfg.session.cookie_name);
         let record = match cookie {
-            CookieFact::Present(id) if host.is_some() => match app.sessions.lookup(&app.store, &id, crate::store::now()).await {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::error!(error = %e, "session lookup failed");
-                    return send(session, Reply::html(503, pages::unavailable(&app.ui_for(session.req_header())))).await;
+            CookieFact::Present(id) if host.is_some() => {
+                match app.sessions.lookup(&app.store, &id, crate::store::now()).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::error!(error = %e, "session lookup failed");
+                        return send(session, Reply::html(503, pages::unavailable(&app.ui_for(session.req_header()))))
+                            .await;
+                    }
                 }
-            },
+            }
             _ => None,
         };
         let session_fact = match (cookie, &record) {
@@ -153,19 +153,45 @@ impl ProxyHttp for Gateway {
                 });
                 match upstream_uri(req, normalised.as_deref().unwrap_or("/")) {
                     Ok(uri) => ctx.upstream_uri = uri,
-                    Err(()) => return send(session, Reply::html(400, pages::bad_request(&app.ui_for(session.req_header()), "The address could not be decoded."))).await,
+                    Err(()) => {
+                        return send(
+                            session,
+                            Reply::html(
+                                400,
+                                pages::bad_request(
+                                    &app.ui_for(session.req_header()),
+                                    "The address could not be decoded.",
+                                ),
+                            ),
+                        )
+                        .await;
+                    }
                 }
                 return Ok(false);
             }
             Outcome::Bypass => {
                 match upstream_uri(req, normalised.as_deref().unwrap_or("/")) {
                     Ok(uri) => ctx.upstream_uri = uri,
-                    Err(()) => return send(session, Reply::html(400, pages::bad_request(&app.ui_for(session.req_header()), "The address could not be decoded."))).await,
+                    Err(()) => {
+                        return send(
+                            session,
+                            Reply::html(
+                                400,
+                                pages::bad_request(
+                                    &app.ui_for(session.req_header()),
+                                    "The address could not be decoded.",
+                                ),
+                            ),
+                        )
+                        .await;
+                    }
                 }
                 return Ok(false);
             }
             Outcome::Login if wants_page(req) => Reply::redirect(302, format!("/auth/login?rd={}", return_to(req))),
-            Outcome::SecondFactor if wants_page(req) => Reply::redirect(302, format!("/auth/2fa?rd={}", return_to(req))),
+            Outcome::SecondFactor if wants_page(req) => {
+                Reply::redirect(302, format!("/auth/2fa?rd={}", return_to(req)))
+            }
             Outcome::Login | Outcome::SecondFactor => {
                 Reply::text(401, "authentication required\n").header("www-authenticate", "Cookie".into())
             }
@@ -185,7 +211,12 @@ impl ProxyHttp for Gateway {
         Ok(Box::new(HttpPeer::new(self.app.cfg.origin, false, String::new())))
     }
 
-    async fn upstream_request_filter(&self, _session: &mut Session, up: &mut RequestHeader, ctx: &mut Ctx) -> Result<()> {
+    async fn upstream_request_filter(
+        &self,
+        _session: &mut Session,
+        up: &mut RequestHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
         for name in self.app.strip.select(up.headers.keys()) {
             up.remove_header(&name);
         }

@@ -20,7 +20,12 @@ impl Reply {
     }
 
     pub fn text(status: u16, body: &'static str) -> Reply {
-        Reply { status, content_type: "text/plain; charset=utf-8", headers: Vec::new(), body: Bytes::from_static(body.as_bytes()) }
+        Reply {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            headers: Vec::new(),
+            body: Bytes::from_static(body.as_bytes()),
+        }
     }
 
     pub fn redirect(status: u16, location: String) -> Reply {

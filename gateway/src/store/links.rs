@@ -87,7 +87,11 @@ impl Store {
     }
 
     /// As [`Store::consume_link`], also returning the link's payload.
-    pub async fn consume_link_with_payload(&self, token_hash: &str, purpose: LinkPurpose) -> Result<Option<(i64, Option<String>)>> {
+    pub async fn consume_link_with_payload(
+        &self,
+        token_hash: &str,
+        purpose: LinkPurpose,
+    ) -> Result<Option<(i64, Option<String>)>> {
         use sqlx::Row;
         let t = now();
         let row = on_pool!(self, p => {

@@ -83,10 +83,7 @@ pub static CLOCK_OFFSET: std::sync::LazyLock<i64> = std::sync::LazyLock::new(|| 
 
 /// Unix seconds, as every stored time is written.
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
         + *CLOCK_OFFSET
 }
 
@@ -113,11 +110,12 @@ impl Store {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let file = opts.get_filename();
-        if let Some(dir) = Path::new(file).parent() {
-            if !dir.as_os_str().is_empty() && !dir.exists() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|source| StoreError::Folder { path: dir.display().to_string(), source })?;
-            }
+        if let Some(dir) = Path::new(file).parent()
+            && !dir.as_os_str().is_empty()
+            && !dir.exists()
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|source| StoreError::Folder { path: dir.display().to_string(), source })?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
@@ -153,9 +151,10 @@ impl Store {
 
     /// Fails unless the schema is present and current, with a message naming the fix.
     pub async fn check_schema(&self) -> Result<()> {
-        let applied = self.applied_migrations().await.map_err(|_| {
-            StoreError::Invalid("the database has no schema yet; run `gateway migrate`".into())
-        })?;
+        let applied = self
+            .applied_migrations()
+            .await
+            .map_err(|_| StoreError::Invalid("the database has no schema yet; run `gateway migrate`".into()))?;
         let known = match self.pool {
             Pool::Sqlite(_) => SQLITE_MIGRATIONS.iter().count(),
             Pool::Postgres(_) => POSTGRES_MIGRATIONS.iter().count(),

@@ -82,7 +82,8 @@ impl Store {
             return Ok(None);
         };
         // Unknown values fail closed: the session is treated as absent.
-        let (Some(host), Ok(role), Ok(method)) = (HostKind::parse(&host), Role::parse(&role), LoginMethod::parse(&method))
+        let (Some(host), Ok(role), Ok(method)) =
+            (HostKind::parse(&host), Role::parse(&role), LoginMethod::parse(&method))
         else {
             return Ok(None);
         };

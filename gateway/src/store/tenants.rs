@@ -42,7 +42,9 @@ impl Store {
                 self.bump_generation().await?;
                 Ok(id)
             }
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!("a tenant named {name:?} already exists"))),
+            Err(e) if is_unique_violation(&e) => {
+                Err(StoreError::Conflict(format!("a tenant named {name:?} already exists")))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -68,9 +70,7 @@ impl Store {
     }
 
     pub async fn require_tenant(&self, name: &str) -> Result<TenantSummary> {
-        self.tenant_by_name(name)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("no tenant named {name:?}")))
+        self.tenant_by_name(name).await?.ok_or_else(|| StoreError::NotFound(format!("no tenant named {name:?}")))
     }
 
     pub async fn set_route(&self, tenant_id: i64, route: Route) -> Result<()> {

@@ -198,7 +198,9 @@ impl Store {
         });
         match res {
             Ok(()) => self.bump_generation().await,
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!("a user with the email {email} already exists"))),
+            Err(e) if is_unique_violation(&e) => {
+                Err(StoreError::Conflict(format!("a user with the email {email} already exists")))
+            }
             Err(e) => Err(e.into()),
         }
     }

@@ -90,7 +90,14 @@ pub fn error_box(text: &str) -> String {
 }
 
 /// A password input with its label and the rule stated under it.
-pub fn password_field(ui: &Ui<'_>, name: &str, label: &str, autocomplete: &str, with_rule: bool, error: Option<&str>) -> String {
+pub fn password_field(
+    ui: &Ui<'_>,
+    name: &str,
+    label: &str,
+    autocomplete: &str,
+    with_rule: bool,
+    error: Option<&str>,
+) -> String {
     let rule = if with_rule {
         format!("<p id=\"{name}-rule\" class=\"hint\">{}</p>", escape(crate::password::rule_text(ui.lang)))
     } else {

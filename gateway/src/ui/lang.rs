@@ -44,9 +44,7 @@ impl Lang {
         for part in accept_language.unwrap_or("").split(',') {
             let mut pieces = part.split(';');
             let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
-            let q = pieces
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
-                .unwrap_or(1.0);
+            let q = pieces.find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok())).unwrap_or(1.0);
             let lang = match tag.split('-').next().unwrap_or("") {
                 "ja" => Lang::Ja,
                 "en" => Lang::En,

@@ -63,7 +63,11 @@ pub fn misdirected(ui: &Ui<'_>) -> String {
 }
 
 pub fn bad_request(ui: &Ui<'_>, what: &str) -> String {
-    page(ui, ui.t("The request could not be read", "リクエストを読み取れませんでした"), &format!("<p>{}</p>", escape(what)))
+    page(
+        ui,
+        ui.t("The request could not be read", "リクエストを読み取れませんでした"),
+        &format!("<p>{}</p>", escape(what)),
+    )
 }
 
 pub fn not_found(ui: &Ui<'_>) -> String {
