@@ -24,6 +24,13 @@ pub struct App {
     pub strip: StripList,
     pub login_throttle: crate::throttle::Throttle,
     pub mailer: Arc<crate::mail::Mailer>,
+    pub sms: Arc<crate::sms::SmsSender>,
+    pub totp_key: crate::second_factor::TotpKey,
+    /// Code entries (SMS, authenticator, recovery) per client address and per user.
+    pub code_throttle_ip: crate::throttle::Throttle,
+    pub code_throttle_user: crate::throttle::Throttle<i64>,
+    pub consent_regions: Vec<String>,
+    pub region_header: Option<http::HeaderName>,
 }
 
 impl App {
@@ -42,6 +49,15 @@ impl App {
             strip: StripList::new(&carrier_headers),
             login_throttle: crate::throttle::Throttle::new(cfg.login.throttle_per_minute),
             mailer: Arc::new(crate::mail::Mailer::new(&cfg.mail)?),
+            sms: Arc::new(crate::sms::SmsSender::new(&cfg.sms)?),
+            totp_key: crate::second_factor::TotpKey::load_or_create(&cfg)?,
+            code_throttle_ip: crate::throttle::Throttle::new(30),
+            code_throttle_user: crate::throttle::Throttle::new(10),
+            consent_regions: cfg.carrier.consent_regions.iter().map(|r| r.to_ascii_lowercase()).collect(),
+            region_header: match &cfg.carrier.region_header {
+                Some(h) => Some(http::HeaderName::from_bytes(h.to_ascii_lowercase().as_bytes())?),
+                None => None,
+            },
             line_header,
             cfg,
             store,

@@ -11,26 +11,33 @@ use moka::sync::Cache;
 
 pub const WINDOW: Duration = Duration::from_secs(60);
 
-pub struct Throttle {
+/// A fixed one-minute window per key (a client address, a user id).
+pub struct Throttle<K = IpAddr> {
     limit: u32,
-    windows: Cache<IpAddr, Arc<AtomicU32>>,
+    windows: Cache<K, Arc<AtomicU32>>,
 }
 
-impl Throttle {
-    /// `limit` attempts per address per minute; 0 turns the throttle off.
-    pub fn new(limit: u32) -> Throttle {
+impl<K: std::hash::Hash + Eq + Send + Sync + 'static> Throttle<K> {
+    /// `limit` attempts per key per minute; 0 turns the throttle off.
+    pub fn new(limit: u32) -> Throttle<K> {
         Throttle { limit, windows: Cache::builder().max_capacity(1_000_000).time_to_live(WINDOW).build() }
     }
 
-    /// Counts one attempt; false when the address is over its limit. An unknown
-    /// address shares one window with every other unknown address.
-    pub fn allow(&self, ip: Option<IpAddr>) -> bool {
+    /// Counts one attempt; false when the key is over its limit.
+    pub fn allow_key(&self, key: K) -> bool {
         if self.limit == 0 {
             return true;
         }
-        let key = ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
         let counter = self.windows.get_with(key, || Arc::new(AtomicU32::new(0)));
         counter.fetch_add(1, Ordering::Relaxed) < self.limit
+    }
+}
+
+impl Throttle<IpAddr> {
+    /// Counts one attempt from an address; an unknown address shares one window
+    /// with every other unknown address.
+    pub fn allow(&self, ip: Option<IpAddr>) -> bool {
+        self.allow_key(ip.unwrap_or(IpAddr::from([0, 0, 0, 0])))
     }
 }
 
@@ -40,13 +47,13 @@ mod tests {
 
     #[test]
     fn limits_per_address() {
-        let t = Throttle::new(3);
+        let t: Throttle = Throttle::new(3);
         let a = Some(IpAddr::from([192, 0, 2, 1]));
         let b = Some(IpAddr::from([192, 0, 2, 2]));
         assert!(t.allow(a) && t.allow(a) && t.allow(a));
         assert!(!t.allow(a));
         assert!(t.allow(b));
-        let off = Throttle::new(0);
+        let off: Throttle = Throttle::new(0);
         assert!((0..100).all(|_| off.allow(a)));
     }
 }

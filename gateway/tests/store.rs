@@ -199,6 +199,8 @@ fn session<'a>(id_hash: &'a str, user_id: i64, expires_at: i64) -> NewSession<'a
         line: None,
         client_ip: Some("192.0.2.1"),
         expires_at,
+        pending_factor: None,
+        pending_remember: false,
     }
 }
 
@@ -457,6 +459,8 @@ mod suite {
                 line: Some("CAF0000000001"),
                 client_ip: Some("198.51.100.7"),
                 expires_at: t + 3600,
+                pending_factor: None,
+                pending_remember: false,
             })
             .await
             .expect("insert line-auth session");

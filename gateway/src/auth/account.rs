@@ -34,8 +34,10 @@ pub async fn menu(v: &Visit<'_>, session: &mut Session) -> Reply {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let mut items =
-        vec![format!("<li><a href=\"/auth/password/change\">{}</a></li>", v.t("Change password", "パスワードの変更"))];
+    let mut items = vec![
+        format!("<li><a href=\"/auth/password/change\">{}</a></li>", v.t("Change password", "パスワードの変更")),
+        format!("<li><a href=\"/auth/devices\">{}</a></li>", v.t("Remembered browsers", "記憶済みのブラウザ")),
+    ];
     if may_change_email(v, &c).await {
         items.push(format!(
             "<li><a href=\"/auth/email/change\">{}</a></li>",
@@ -121,6 +123,8 @@ pub async fn password_submit(v: &Visit<'_>, session: &mut Session) -> Result<Rep
         role: c.rec.role,
         factor: c.rec.factor,
         line: None,
+        pending_factor: None,
+        pending_remember: false,
     };
     // Every session ends, this one included; this browser gets a new id.
     let done = async {
@@ -352,7 +356,7 @@ pub async fn email_confirm_submit(v: &Visit<'_>, session: &mut Session) -> Resul
     }
     let done = async {
         v.app.store.set_password_hash(user_id, &hashed).await?;
-        // 2-step enrolment and remembered browsers are reset here too once they exist.
+        v.app.store.reset_second_factors(user_id).await?;
         end_all(v, user_id).await
     };
     if done.await.is_err() {

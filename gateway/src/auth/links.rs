@@ -269,7 +269,7 @@ pub async fn reset_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
     let done = async {
         v.app.store.set_password_hash(user_id, &hashed).await?;
         v.app.store.unlock_user_id(user_id).await?;
-        // 2-step enrolment and remembered browsers are reset here too once they exist.
+        v.app.store.reset_second_factors(user_id).await?;
         end_all(v, user_id).await
     };
     if let Err(e) = done.await {

@@ -150,13 +150,41 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
             }
             Some(Factor::Line)
         }
+        // A remembered browser of a user seen within 30 days skips the second step.
+        HostKind::Ordinary if tenant.two_factor_required() => {
+            if super::second::remembered(v, session.req_header(), user.id).await {
+                Some(Factor::Remembered)
+            } else {
+                None
+            }
+        }
         HostKind::Ordinary => None,
     };
     let line = match v.facts.line {
         LineFact::Asserted(id) if tenant.lines.contains(&id) => Some(id),
         _ => None,
     };
-    let login = NewLogin { user_id: user.id, tenant_id: user.tenant_id, email: &user.email, role, factor, line };
+    // Some regions' users agree once per line before line information is used.
+    if let (HostKind::LineAuth, true, Some(id)) = (v.facts.host, v.facts.consent_region, line) {
+        match app.store.line_consented(id.as_str()).await {
+            Ok(true) => {}
+            Ok(false) => return Ok(ask_line_consent(v, session, user.id, id, &rd).await),
+            Err(_) => return Ok(v.unavailable()),
+        }
+    }
+    if factor.is_some() || !tenant.two_factor_required() || v.facts.host == HostKind::LineAuth {
+        let _ = app.store.set_last_access(user.id, crate::store::now()).await;
+    }
+    let login = NewLogin {
+        user_id: user.id,
+        tenant_id: user.tenant_id,
+        email: &user.email,
+        role,
+        factor,
+        line,
+        pending_factor: None,
+        pending_remember: false,
+    };
     let cookie = match start(v, login).await {
         Ok(c) => c,
         Err(e) => {
@@ -223,23 +251,106 @@ pub async fn logout(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
     Ok(Reply::redirect(303, "/auth/login".into()).header("set-cookie", clear_cookie(v)))
 }
 
-/// Until 2-step verification is built, a user who needs it is told so plainly.
-pub async fn second_factor(v: &Visit<'_>, session: &mut Session) -> Reply {
-    let (token, cookie) = csrf_for(v, session.req_header());
+const PENDING_COOKIE: &str = "gw_pending";
+/// How long the consent screen waits for an answer.
+const CONSENT_SECS: i64 = 600;
+
+async fn ask_line_consent(v: &Visit<'_>, session: &Session, user_id: i64, line: policy::LineId, rd: &str) -> Reply {
+    let token = crate::tokens::random_token();
+    let Some(hash) = crate::tokens::hash_token(&token) else { return v.unavailable() };
+    let link = crate::store::NewLink {
+        token_hash: &hash,
+        purpose: LinkPurpose::LineConsent,
+        user_id,
+        payload: Some(line.as_str()),
+        expires_at: crate::store::now() + CONSENT_SECS,
+    };
+    if v.app.store.create_link(link).await.is_err() {
+        return v.unavailable();
+    }
+    let (csrf, csrf_cookie) = csrf_for(v, session.req_header());
     let body = v.page(
-        v.t("2-step verification required", "2段階認証が必要です"),
+        v.t("Consent to use your line information", "回線情報の利用への同意"),
         &format!(
-            "{}<form method=\"post\" action=\"/auth/logout\">{}<button type=\"submit\">{}</button></form>",
-            v.t(
-                "<p>Your organisation requires a second step after the password for sign-ins from the internet.</p>\
-                 <p>Setting up 2-step verification is not available in this version of the gateway yet. \
-                 Ask your administrator, or connect through your organisation's registered line.</p>",
-                "<p>ご利用の組織では、インターネットからのログイン時にパスワードに加えて2段階目の認証が必要です。</p>\
-                 <p>このバージョンでは2段階認証の設定はまだご利用いただけません。管理者にお問い合わせいただくか、組織の登録回線経由で接続してください。</p>",
+            "<p>{intro}</p><p><strong>{line}</strong></p><p class=\"hint\">{once}</p>\
+             <form method=\"post\" action=\"/auth/line-consent\">{csrf}<input type=\"hidden\" name=\"rd\" value=\"{rd}\">\
+             <p><label><input type=\"checkbox\" name=\"agree\" value=\"1\" required> {agree}</label></p>\
+             <button type=\"submit\">{go}</button></form>",
+            intro = v.t(
+                "To sign you in by your carrier line, the service uses the line number your carrier reports for this connection. Do you agree to this use of your line information?",
+                "回線認証のため、通信事業者から通知されるこの接続の回線番号を利用します。回線情報の利用に同意しますか。",
             ),
-            hidden_field(&token),
-            v.t("Sign out", "ログアウト"),
+            line = escape(line.as_str()),
+            once = v.t("You are asked once for this line.", "この確認は、回線ごとに一度だけ表示されます。"),
+            csrf = hidden_field(&csrf),
+            rd = escape(rd),
+            agree = v.t("I agree to the use of my line information", "回線情報の利用に同意します"),
+            go = v.t("Agree and continue", "同意して続ける"),
         ),
     );
-    with_cookie(Reply::html(200, body), cookie)
+    let pending = crate::session::set_cookie(&crate::session::CookieSpec {
+        name: PENDING_COOKIE,
+        value: &token,
+        secure: v.app.cfg.session.secure_cookies,
+        http_only: true,
+        max_age: Some(CONSENT_SECS as u64),
+    });
+    with_cookie(Reply::html(200, body).header("set-cookie", pending), csrf_cookie)
+}
+
+/// The answer to the consent screen: the login it held back goes ahead.
+pub async fn line_consent(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
+    let form = match read_form(v, session).await? {
+        Ok(f) => f,
+        Err(reply) => return Ok(reply),
+    };
+    let rd = rd::safe_return(form.get("rd").unwrap_or("/"));
+    let req = session.req_header();
+    let token = crate::session::cookie_value(req.headers.get_all("cookie").iter().map(|h| h.as_bytes()), PENDING_COOKIE);
+    let hash = token.as_deref().and_then(crate::tokens::hash_token);
+    if form.get("agree").is_none() || v.facts.host != HostKind::LineAuth {
+        return Ok(Reply::redirect(303, "/auth/login".into()));
+    }
+    let consumed = match hash {
+        Some(h) => v.app.store.consume_link_with_payload(&h, LinkPurpose::LineConsent).await.ok().flatten(),
+        None => None,
+    };
+    let Some((user_id, Some(line_text))) = consumed else {
+        return Ok(Reply::redirect(303, "/auth/login".into()));
+    };
+    let Ok(line) = policy::LineId::parse(&line_text) else { return Ok(Reply::redirect(303, "/auth/login".into())) };
+    // The line must still be the one this request comes from.
+    if v.facts.line != LineFact::Asserted(line) {
+        return Ok(Reply::html(403, pages::line_auth_failed(&v.ui())));
+    }
+    let Ok(Some(user)) = v.app.store.user_by_id(user_id).await else { return Ok(v.unavailable()) };
+    let Ok(role) = Role::parse(&user.role) else { return Ok(v.unavailable()) };
+    if v.app.store.record_line_consent(line.as_str(), user_id).await.is_err() {
+        return Ok(v.unavailable());
+    }
+    let _ = v.app.store.audit(Some(user.tenant_id), Some(&user.email), Some(line.as_str()), "line_consent", v.facts.ip_text().as_deref(), Some(v.facts.host.as_str())).await;
+    let login = NewLogin {
+        user_id,
+        tenant_id: user.tenant_id,
+        email: &user.email,
+        role,
+        factor: Some(Factor::Line),
+        line: Some(line),
+        pending_factor: None,
+        pending_remember: false,
+    };
+    let cookie = match start(v, login).await {
+        Ok(c) => c,
+        Err(_) => return Ok(v.unavailable()),
+    };
+    end_current(v, session.req_header()).await;
+    let _ = v.app.store.set_last_access(user_id, crate::store::now()).await;
+    let clear = crate::session::set_cookie(&crate::session::CookieSpec {
+        name: PENDING_COOKIE,
+        value: "",
+        secure: v.app.cfg.session.secure_cookies,
+        http_only: true,
+        max_age: Some(0),
+    });
+    Ok(Reply::redirect(303, rd).header("set-cookie", cookie).header("set-cookie", clear))
 }

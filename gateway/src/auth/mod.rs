@@ -12,6 +12,7 @@ mod links;
 mod login;
 mod notify;
 pub mod rd;
+mod second;
 mod start;
 
 use std::net::IpAddr;
@@ -21,6 +22,7 @@ use pingora::proxy::Session;
 use policy::{HostKind, LineFact};
 
 pub use csrf::COOKIE as CSRF_COOKIE;
+pub use second::DEVICE_COOKIE;
 
 use crate::app::App;
 use crate::proxy::respond::{Reply, send};
@@ -35,6 +37,9 @@ pub struct Facts {
     pub host: HostKind,
     pub client_ip: Option<IpAddr>,
     pub line: LineFact,
+    /// The carrier (and only the carrier) said the line is in a region whose
+    /// users consent once before their line information is used.
+    pub consent_region: bool,
 }
 
 impl Facts {
@@ -113,7 +118,17 @@ pub async fn handle(app: &App, session: &mut Session, facts: Facts) -> Result<bo
         "/auth/login" if get => login::show(v, session).await,
         "/auth/login" if post => login::submit(v, session).await?,
         "/auth/logout" if post => login::logout(v, session).await?,
-        "/auth/2fa" if get => login::second_factor(v, session).await,
+        "/auth/2fa" if get => second::chooser(v, session).await,
+        "/auth/2fa/sms" if post => second::sms(v, session).await?,
+        "/auth/2fa/totp" if get => second::totp_form(v, session).await,
+        "/auth/2fa/totp" if post => second::totp_submit(v, session).await?,
+        "/auth/2fa/recovery" if get => second::recovery_form(v, session).await,
+        "/auth/2fa/recovery" if post => second::recovery_submit(v, session).await?,
+        "/auth/recovery-code" if get => second::recovery_code(v, session).await,
+        "/auth/recovery-code" if post => second::recovery_code_saved(v, session).await?,
+        "/auth/devices" if get => second::devices(v, session, None).await,
+        "/auth/devices" if post => second::devices_revoke(v, session).await?,
+        "/auth/line-consent" if post => login::line_consent(v, session).await?,
         "/auth/invite" if get => invite::show(v, session).await,
         "/auth/invite" if post => invite::submit(v, session).await?,
         "/auth/unlock" if get => links::unlock(v, session).await,
@@ -133,6 +148,12 @@ pub async fn handle(app: &App, session: &mut Session, facts: Facts) -> Result<bo
         "/auth/login"
         | "/auth/logout"
         | "/auth/2fa"
+        | "/auth/2fa/sms"
+        | "/auth/2fa/totp"
+        | "/auth/2fa/recovery"
+        | "/auth/recovery-code"
+        | "/auth/devices"
+        | "/auth/line-consent"
         | "/auth/invite"
         | "/auth/unlock"
         | "/auth/password/forgot"

@@ -15,6 +15,9 @@ pub struct NewLogin<'a> {
     pub role: Role,
     pub factor: Option<Factor>,
     pub line: Option<LineId>,
+    /// Earned but held back until the recovery code is confirmed saved.
+    pub pending_factor: Option<Factor>,
+    pub pending_remember: bool,
 }
 
 /// Creates a session with a fresh id; returns the `Set-Cookie` value.
@@ -34,6 +37,8 @@ pub async fn start(v: &Visit<'_>, l: NewLogin<'_>) -> Result<String, StoreError>
             line: line_text.as_deref(),
             client_ip: ip_text.as_deref(),
             expires_at,
+            pending_factor: l.pending_factor,
+            pending_remember: l.pending_remember,
         })
         .await?;
     v.app.sessions.insert(
@@ -48,6 +53,8 @@ pub async fn start(v: &Visit<'_>, l: NewLogin<'_>) -> Result<String, StoreError>
             host: v.facts.host,
             expires_at,
             last_seen_at: now(),
+            pending_factor: l.pending_factor,
+            pending_remember: l.pending_remember,
         },
     );
     Ok(set_cookie(&CookieSpec {

@@ -141,6 +141,8 @@ async fn seed(cfg: &config::GatewayConfig) -> anyhow::Result<Seeded> {
                 line,
                 client_ip: Some("127.0.0.1"),
                 expires_at: now() + cfg.session.lifetime.as_secs() as i64,
+                pending_factor: None,
+                pending_remember: false,
             })
             .await?;
         sessions.push(token);

@@ -23,6 +23,10 @@ pub enum UserCommand {
     },
     /// Unlock an account locked by failed logins.
     Unlock { email: String },
+    /// Forget a user's 2-step verification (phone, authenticator, recovery code,
+    /// remembered browsers) and end their sessions; they set it up again at the next sign-in.
+    #[command(name = "reset-2fa")]
+    Reset2fa { email: String },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -60,6 +64,21 @@ pub async fn run(cfg: config::GatewayConfig, cmd: UserCommand) -> anyhow::Result
                 .audit(None, Some("cli"), Some(&gateway::store::canonical_email(&email)), "unlock", None, None)
                 .await?;
             println!("user {} unlocked", gateway::store::canonical_email(&email));
+        }
+        UserCommand::Reset2fa { email } => {
+            let Some(user) = store.user_by_email(&email).await? else {
+                bail!("no user with the email {}", gateway::store::canonical_email(&email));
+            };
+            store.reset_second_factors(user.id).await?;
+            let n = store.delete_user_sessions(user.id).await?;
+            store.audit(Some(user.tenant_id), Some("cli"), Some(&user.email), "second_factor_reset", None, None).await?;
+            let mailer = gateway::mail::Mailer::new(&cfg.mail)?;
+            let lang = gateway::ui::lang::Lang::Ja;
+            let msg = gateway::mail::render(&gateway::mail::Notice::SecondFactorReset, lang, &cfg.ui.product_name, 0);
+            if let Err(e) = mailer.send(&user.email, &msg).await {
+                eprintln!("warning: the notice to the user could not be sent: {e}");
+            }
+            println!("user {}: 2-step verification reset, {n} session(s) ended", user.email);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -20,6 +20,12 @@ pub enum Notice<'a> {
     EmailChanged { new_email: &'a str },
     /// The password was changed (or reset); what to do if it wasn't you.
     PasswordChanged,
+    /// A second factor was set up (`sms` or `totp`).
+    SecondFactorEnrolled { method: &'a str },
+    /// 2-step verification was reset: it is set up again at the next sign-in.
+    SecondFactorReset,
+    /// The recovery code was used to sign in; a new one replaced it.
+    RecoveryCodeUsed,
 }
 
 impl Notice<'_> {
@@ -32,6 +38,9 @@ impl Notice<'_> {
             Notice::EmailChangeConfirm { .. } => "email_change_confirm",
             Notice::EmailChanged { .. } => "email_changed",
             Notice::PasswordChanged => "password_changed",
+            Notice::SecondFactorEnrolled { .. } => "second_factor_enrolled",
+            Notice::SecondFactorReset => "second_factor_reset",
+            Notice::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 }
@@ -116,6 +125,30 @@ fn ja(notice: &Notice<'_>, p: &str, v: &str) -> (String, Vec<String>) {
                 "ご自身で変更された場合は、このメールへの対応は不要です。\nお心当たりのない場合は、第三者がパスワードを変更した可能性があります。ログイン画面からパスワードを再設定し、ご所属の組織の管理者にもご連絡ください。".to_owned(),
             ],
         ),
+        Notice::SecondFactorEnrolled { method } => (
+            format!("【{p}】2段階認証を設定しました"),
+            vec![
+                greeting,
+                format!("{p}のアカウントに2段階認証（{}）が設定されました。", ja_method(method)),
+                "お心当たりのない場合は、第三者がアカウントを使用している可能性があります。至急パスワードを再設定し、ご所属の組織の管理者にご連絡ください。".to_owned(),
+            ],
+        ),
+        Notice::SecondFactorReset => (
+            format!("【{p}】2段階認証がリセットされました"),
+            vec![
+                greeting,
+                format!("{p}のアカウントの2段階認証の設定がリセットされました。次回のログイン時に、あらためて設定していただきます。"),
+                "お心当たりのない場合は、ご所属の組織の管理者にご連絡ください。".to_owned(),
+            ],
+        ),
+        Notice::RecoveryCodeUsed => (
+            format!("【{p}】リカバリーコードが使用されました"),
+            vec![
+                greeting,
+                format!("{p}のアカウントへのログインに、リカバリーコードが使用されました。使用済みのコードは無効になり、新しいコードが発行されています。"),
+                "お心当たりのない場合は、至急パスワードを再設定し、ご所属の組織の管理者にご連絡ください。".to_owned(),
+            ],
+        ),
     }
 }
 
@@ -171,6 +204,43 @@ fn en(notice: &Notice<'_>, p: &str, v: &str) -> (String, Vec<String>) {
                 "If you made this change, there is nothing to do. If not, someone else may know your password: reset it from the sign-in page and tell your administrator.".to_owned(),
             ],
         ),
+        Notice::SecondFactorEnrolled { method } => (
+            format!("{p}: 2-step verification set up"),
+            vec![
+                format!("2-step verification ({}) was set up for your {p} account.", en_method(method)),
+                "If you did not set this up, someone else may be using your account: reset your password from the sign-in page and tell your administrator.".to_owned(),
+            ],
+        ),
+        Notice::SecondFactorReset => (
+            format!("{p}: 2-step verification reset"),
+            vec![
+                format!("2-step verification of your {p} account was reset. You will set it up again at your next sign-in."),
+                "If you did not expect this, tell your administrator.".to_owned(),
+            ],
+        ),
+        Notice::RecoveryCodeUsed => (
+            format!("{p}: recovery code used"),
+            vec![
+                format!("Your recovery code was used to sign in to your {p} account. It no longer works; a new one was issued."),
+                "If you did not sign in, reset your password from the sign-in page and tell your administrator.".to_owned(),
+            ],
+        ),
+    }
+}
+
+fn ja_method(method: &str) -> &'static str {
+    match method {
+        "sms" => "SMS",
+        "totp" => "認証アプリ",
+        _ => "その他の方法",
+    }
+}
+
+fn en_method(method: &str) -> &'static str {
+    match method {
+        "sms" => "SMS",
+        "totp" => "authenticator app",
+        _ => "another method",
     }
 }
 

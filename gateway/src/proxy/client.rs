@@ -70,6 +70,24 @@ pub fn line_fact<'a>(
     }
 }
 
+/// The carrier's region header, believed (like the line header) only from a
+/// carrier network and only when sent once.
+pub fn carrier_region<'a>(
+    peer: Option<IpAddr>,
+    carrier_networks: &NetworkSet,
+    values: Option<impl Iterator<Item = &'a [u8]>>,
+) -> Option<&'a str> {
+    let mut values = values?;
+    if !peer.is_some_and(|p| carrier_networks.contains(p)) {
+        return None;
+    }
+    let first = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    std::str::from_utf8(first).ok().map(str::trim)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

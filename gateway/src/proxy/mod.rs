@@ -98,7 +98,13 @@ impl ProxyHttp for Gateway {
         if let Some(host) = host
             && (path == "/auth" || path.starts_with("/auth/"))
         {
-            let facts = crate::auth::Facts { host, client_ip, line };
+            let region = client::carrier_region(
+                peer,
+                &app.carrier_networks,
+                app.region_header.as_ref().map(|h| header_values(req, h.as_str())),
+            );
+            let consent_region = region.is_some_and(|r| app.consent_regions.iter().any(|c| c.eq_ignore_ascii_case(r)));
+            let facts = crate::auth::Facts { host, client_ip, line, consent_region };
             return crate::auth::handle(app, session, facts).await;
         }
 
@@ -224,7 +230,7 @@ impl ProxyHttp for Gateway {
             up.insert_header("x-forwarded-for", ip.to_string())?;
         }
         // The origin never sees our own cookies: a session id in its logs would be a login.
-        let own = [self.app.cfg.session.cookie_name.as_str(), crate::auth::CSRF_COOKIE];
+        let own = [self.app.cfg.session.cookie_name.as_str(), crate::auth::CSRF_COOKIE, crate::auth::DEVICE_COOKIE, "gw_pending"];
         let cookies: Vec<&[u8]> = up.headers.get_all("cookie").iter().map(|v| v.as_bytes()).collect();
         if !cookies.is_empty() {
             let kept = crate::session::without_cookies(cookies.into_iter(), &own);

@@ -7,6 +7,8 @@ pub enum LinkPurpose {
     Unlock,
     Reset,
     EmailChange,
+    /// A line-auth login waiting for the user's consent to share line information.
+    LineConsent,
 }
 
 impl LinkPurpose {
@@ -16,6 +18,7 @@ impl LinkPurpose {
             LinkPurpose::Unlock => "unlock",
             LinkPurpose::Reset => "reset",
             LinkPurpose::EmailChange => "email-change",
+            LinkPurpose::LineConsent => "line-consent",
         }
     }
 }

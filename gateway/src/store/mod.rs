@@ -7,6 +7,7 @@
 
 mod audit;
 mod links;
+mod second_factor;
 mod sessions;
 mod tenants;
 mod users;
@@ -21,6 +22,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use audit::AuditEntry;
 pub use links::{LinkPurpose, NewLink};
+pub use second_factor::{Device, Enrolment, SMS_ATTEMPTS, SmsCheck};
 pub use sessions::{NewSession, SessionRecord};
 pub use tenants::{TenantRow, TenantSummary};
 pub use users::{NewUser, UserRow, canonical_email, valid_email};

@@ -11,6 +11,9 @@ pub struct NewSession<'a> {
     pub line: Option<&'a str>,
     pub client_ip: Option<&'a str>,
     pub expires_at: i64,
+    /// Earned but not in force until the recovery code is confirmed saved.
+    pub pending_factor: Option<Factor>,
+    pub pending_remember: bool,
 }
 
 /// What a request needs to know about its session, joined with its user.
@@ -25,6 +28,8 @@ pub struct SessionRecord {
     pub host: HostKind,
     pub expires_at: i64,
     pub last_seen_at: i64,
+    pub pending_factor: Option<Factor>,
+    pub pending_remember: bool,
 }
 
 impl Store {
@@ -32,8 +37,8 @@ impl Store {
         let t = now();
         on_pool!(self, p => {
             sqlx::query(
-                "INSERT INTO sessions (id_hash, user_id, host_kind, second_factor, line, client_ip, created_at, last_seen_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
+                "INSERT INTO sessions (id_hash, user_id, host_kind, second_factor, line, client_ip, created_at, last_seen_at, expires_at, \
+                 pending_factor, pending_remember) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10)",
             )
             .bind(s.id_hash)
             .bind(s.user_id)
@@ -43,6 +48,8 @@ impl Store {
             .bind(s.client_ip)
             .bind(t)
             .bind(s.expires_at)
+            .bind(s.pending_factor.map(|f| f.as_str()))
+            .bind(s.pending_remember)
             .execute(p)
             .await?;
         });
@@ -55,7 +62,7 @@ impl Store {
         let t = now();
         let row = on_pool!(self, p => {
             sqlx::query(
-                "SELECT s.user_id, s.host_kind, s.second_factor, s.expires_at, s.last_seen_at, u.tenant_id, u.email, u.role, u.login_method \
+                "SELECT s.user_id, s.host_kind, s.second_factor, s.expires_at, s.last_seen_at, s.pending_factor, s.pending_remember, u.tenant_id, u.email, u.role, u.login_method \
                  FROM sessions s JOIN users u ON u.id = s.user_id \
                  WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.locked_at IS NULL",
             )
@@ -70,6 +77,8 @@ impl Store {
                     r.try_get::<Option<String>, _>("second_factor")?,
                     r.try_get::<i64, _>("expires_at")?,
                     r.try_get::<i64, _>("last_seen_at")?,
+                    r.try_get::<Option<String>, _>("pending_factor")?,
+                    r.try_get::<bool, _>("pending_remember")?,
                     r.try_get::<i64, _>("tenant_id")?,
                     r.try_get::<String, _>("email")?,
                     r.try_get::<String, _>("role")?,
@@ -78,7 +87,20 @@ impl Store {
             })
             .transpose()?
         });
-        let Some((user_id, host, factor, expires_at, last_seen_at, tenant_id, email, role, method)) = row else {
+        let Some((
+            user_id,
+            host,
+            factor,
+            expires_at,
+            last_seen_at,
+            pending,
+            pending_remember,
+            tenant_id,
+            email,
+            role,
+            method,
+        )) = row
+        else {
             return Ok(None);
         };
         // Unknown values fail closed: the session is treated as absent.
@@ -87,14 +109,26 @@ impl Store {
         else {
             return Ok(None);
         };
-        let factor = match factor {
-            None => None,
-            Some(f) => match Factor::parse(&f) {
-                Ok(f) => Some(f),
-                Err(_) => return Ok(None),
-            },
+        let parse = |f: Option<String>| match f {
+            None => Ok(None),
+            Some(f) => Factor::parse(&f).map(Some),
         };
-        Ok(Some(SessionRecord { user_id, tenant_id, email, role, method, factor, host, expires_at, last_seen_at }))
+        let (Ok(factor), Ok(pending_factor)) = (parse(factor), parse(pending)) else {
+            return Ok(None);
+        };
+        Ok(Some(SessionRecord {
+            user_id,
+            tenant_id,
+            email,
+            role,
+            method,
+            factor,
+            host,
+            expires_at,
+            last_seen_at,
+            pending_factor,
+            pending_remember,
+        }))
     }
 
     pub async fn delete_session(&self, id_hash: &str) -> Result<bool> {
@@ -125,6 +159,15 @@ impl Store {
                     .bind(id_hash)
                     .execute(&mut *tx)
                     .await?;
+                // Activity is also what the 30-day rule of 2-step verification looks at.
+                sqlx::query(
+                    "UPDATE users SET last_access_at = $1 WHERE id = (SELECT user_id FROM sessions WHERE id_hash = $2) \
+                     AND (last_access_at IS NULL OR last_access_at < $1)",
+                )
+                .bind(*at)
+                .bind(id_hash)
+                .execute(&mut *tx)
+                .await?;
             }
             tx.commit().await?;
         });
