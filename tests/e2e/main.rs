@@ -9,6 +9,7 @@ mod cli;
 mod lines;
 mod reload;
 mod sessions;
+mod two_factor;
 
 /// Runs an async scenario `fn(Db)` once per database.
 #[macro_export]

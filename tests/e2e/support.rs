@@ -410,6 +410,50 @@ impl Env {
     }
 }
 
+impl Env {
+    /// SMS codes sent to `to` so far by the file transport, oldest first.
+    pub fn sms_codes(&self, to: &str) -> Vec<String> {
+        let dir = self.dir.path().join("sms");
+        let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
+        let mut files: Vec<_> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("json"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .filter_map(|p| serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(p).ok()?).ok())
+            .filter(|v| v["to"] == to)
+            .filter_map(|v| v["code"].as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
+/// RFC 4648 base32 without padding, as authenticator apps read the secret.
+pub fn base32_decode(text: &str) -> Vec<u8> {
+    let mut bits = 0u32;
+    let mut nbits = 0;
+    let mut out = Vec::new();
+    for c in text.chars().filter(|c| *c != '=' && !c.is_whitespace()) {
+        let v = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".find(c.to_ascii_uppercase()).expect("base32 character") as u32;
+        bits = (bits << 5) | v;
+        nbits += 5;
+        if nbits >= 8 {
+            nbits -= 8;
+            out.push((bits >> nbits) as u8);
+            bits &= (1 << nbits) - 1;
+        }
+    }
+    out
+}
+
+/// The text between `start` and the next `end` after it.
+pub fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let i = text.find(start).map(|i| i + start.len()).unwrap_or_else(|| panic!("{start:?} not in page:\n{text}"));
+    text[i..].split(end).next().unwrap_or_default()
+}
+
 /// The path and query of the first link in a mail that contains `path`.
 pub fn link_path(body: &str, path: &str) -> String {
     let start = body.find(path).unwrap_or_else(|| panic!("no {path} link in:\n{body}"));

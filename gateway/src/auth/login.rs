@@ -306,7 +306,8 @@ pub async fn line_consent(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
     };
     let rd = rd::safe_return(form.get("rd").unwrap_or("/"));
     let req = session.req_header();
-    let token = crate::session::cookie_value(req.headers.get_all("cookie").iter().map(|h| h.as_bytes()), PENDING_COOKIE);
+    let token =
+        crate::session::cookie_value(req.headers.get_all("cookie").iter().map(|h| h.as_bytes()), PENDING_COOKIE);
     let hash = token.as_deref().and_then(crate::tokens::hash_token);
     if form.get("agree").is_none() || v.facts.host != HostKind::LineAuth {
         return Ok(Reply::redirect(303, "/auth/login".into()));
@@ -328,7 +329,18 @@ pub async fn line_consent(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
     if v.app.store.record_line_consent(line.as_str(), user_id).await.is_err() {
         return Ok(v.unavailable());
     }
-    let _ = v.app.store.audit(Some(user.tenant_id), Some(&user.email), Some(line.as_str()), "line_consent", v.facts.ip_text().as_deref(), Some(v.facts.host.as_str())).await;
+    let _ = v
+        .app
+        .store
+        .audit(
+            Some(user.tenant_id),
+            Some(&user.email),
+            Some(line.as_str()),
+            "line_consent",
+            v.facts.ip_text().as_deref(),
+            Some(v.facts.host.as_str()),
+        )
+        .await;
     let login = NewLogin {
         user_id,
         tenant_id: user.tenant_id,

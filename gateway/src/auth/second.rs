@@ -82,7 +82,9 @@ fn remember_box(v: &Visit<'_>) -> String {
 }
 
 fn code_input(v: &Visit<'_>, label: &str, error: Option<&str>, numeric: bool) -> String {
-    let err = error.map(|e| format!("<p id=\"code-error\" class=\"field-error\" role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
+    let err = error
+        .map(|e| format!("<p id=\"code-error\" class=\"field-error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
     let mode = if numeric { " inputmode=\"numeric\" pattern=\"[0-9 ]*\" maxlength=\"8\"" } else { "" };
     let described = if error.is_some() { " aria-describedby=\"code-error\"" } else { "" };
     let _ = v;
@@ -111,7 +113,14 @@ async fn wrong_code(v: &Visit<'_>, p: &Pending, session: &Session, again: Reply)
     let _ = v
         .app
         .store
-        .audit(Some(p.cached.rec.tenant_id), Some(&p.cached.rec.email), Some(&p.cached.rec.email), "second_factor_failure", v.facts.ip_text().as_deref(), Some(v.facts.host.as_str()))
+        .audit(
+            Some(p.cached.rec.tenant_id),
+            Some(&p.cached.rec.email),
+            Some(&p.cached.rec.email),
+            "second_factor_failure",
+            v.facts.ip_text().as_deref(),
+            Some(v.facts.host.as_str()),
+        )
         .await;
     if n < MAX_FAILURES {
         return again;
@@ -161,7 +170,8 @@ pub async fn chooser(v: &Visit<'_>, session: &mut Session) -> Reply {
             csrf = hidden_field(&token),
             rdf = rd_field(&rd),
             phone_label = v.t("Mobile phone number", "携帯電話番号"),
-            phone_hint = v.t("For example 090-1234-5678 or +81 90 1234 5678.", "例: 090-1234-5678 または +81 90 1234 5678"),
+            phone_hint =
+                v.t("For example 090-1234-5678 or +81 90 1234 5678.", "例: 090-1234-5678 または +81 90 1234 5678"),
             send = v.t("Send a code", "認証コードを送信"),
             app_title = v.t("With an authenticator app", "認証アプリで認証する"),
             rdq = rd_query(&rd),
@@ -236,7 +246,8 @@ pub async fn sms(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
             return Ok(r);
         }
         let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-        let phone_shown = enrolment.sms_phone.clone().or_else(|| form.get("phone").map(str::to_owned)).unwrap_or_default();
+        let phone_shown =
+            enrolment.sms_phone.clone().or_else(|| form.get("phone").map(str::to_owned)).unwrap_or_default();
         return Ok(match v.app.store.check_sms_code(user_id, &sms_hash(user_id, &digits)).await {
             Ok(SmsCheck::Ok(phone)) => {
                 let remember = form.get("remember").is_some();
@@ -256,7 +267,10 @@ pub async fn sms(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
                 wrong_code(v, &p, session, again).await
             }
             Ok(SmsCheck::Dead) => {
-                let msg = v.t("This code has expired or was tried too often. Send a new one.", "このコードは期限切れか、入力回数の上限に達しました。新しいコードを送信してください。");
+                let msg = v.t(
+                    "This code has expired or was tried too often. Send a new one.",
+                    "このコードは期限切れか、入力回数の上限に達しました。新しいコードを送信してください。",
+                );
                 Reply::html(400, sms_code_page(v, &token, &rd, &phone_shown, Some(msg)))
             }
             Err(_) => v.unavailable(),
@@ -292,22 +306,36 @@ pub async fn sms(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
     match v.app.store.put_sms_code(user_id, &phone, &sms_hash(user_id, &code), SMS_TTL, SMS_GAP).await {
         Ok(Ok(())) => {
             let body = match v.lang {
-                crate::ui::lang::Lang::Ja => format!("【{}】認証コード: {code}（5分間有効）。このコードを他人に教えないでください。", v.app.cfg.ui.product_name),
-                crate::ui::lang::Lang::En => format!("{}: your code is {code}. It works for 5 minutes. Never share it.", v.app.cfg.ui.product_name),
+                crate::ui::lang::Lang::Ja => format!(
+                    "【{}】認証コード: {code}（5分間有効）。このコードを他人に教えないでください。",
+                    v.app.cfg.ui.product_name
+                ),
+                crate::ui::lang::Lang::En => format!(
+                    "{}: your code is {code}. It works for 5 minutes. Never share it.",
+                    v.app.cfg.ui.product_name
+                ),
             };
             if let Err(e) = v.app.sms.send(&SmsMessage { to: phone.clone(), body, code }).await {
                 tracing::error!(error = %e, "sending an SMS code failed");
-                let msg = v.t("The code could not be sent. Try again in a moment.", "認証コードを送信できませんでした。しばらくしてから再度お試しください。");
+                let msg = v.t(
+                    "The code could not be sent. Try again in a moment.",
+                    "認証コードを送信できませんでした。しばらくしてから再度お試しください。",
+                );
                 return Ok(Reply::html(502, sms_code_page(v, &token, &rd, &phone, Some(msg))));
             }
             Ok(Reply::html(200, sms_code_page(v, &token, &rd, &phone, None)))
         }
         Ok(Err(wait)) => {
             let msg = match v.lang {
-                crate::ui::lang::Lang::Ja => format!("新しいコードは{wait}秒後に送信できます。届いたコードを入力してください。"),
-                crate::ui::lang::Lang::En => format!("A new code can be sent in {wait} seconds. Enter the code you received."),
+                crate::ui::lang::Lang::Ja => {
+                    format!("新しいコードは{wait}秒後に送信できます。届いたコードを入力してください。")
+                }
+                crate::ui::lang::Lang::En => {
+                    format!("A new code can be sent in {wait} seconds. Enter the code you received.")
+                }
             };
-            Ok(Reply::html(429, sms_code_page(v, &token, &rd, &phone, Some(&msg))).header("retry-after", wait.to_string()))
+            Ok(Reply::html(429, sms_code_page(v, &token, &rd, &phone, Some(&msg)))
+                .header("retry-after", wait.to_string()))
         }
         Err(_) => Ok(v.unavailable()),
     }
@@ -323,11 +351,23 @@ fn totp_page(v: &Visit<'_>, token: &str, rd: &str, enrol: Option<(&str, &str)>, 
     let setup = match enrol {
         Some((svg, secret)) => format!(
             "<p>{scan}</p><div style=\"max-width:14rem\">{svg}</div><p>{manual}</p><p><code style=\"font-size:1.1rem;word-break:break-all\">{secret}</code></p>",
-            scan = v.t("Scan this code with your authenticator app, then enter the 6-digit code it shows.", "認証アプリでこのQRコードを読み取り、表示された6桁のコードを入力してください。"),
-            manual = v.t("Cannot scan? Enter this key in the app:", "読み取れない場合は、次のキーをアプリに入力してください:"),
+            scan = v.t(
+                "Scan this code with your authenticator app, then enter the 6-digit code it shows.",
+                "認証アプリでこのQRコードを読み取り、表示された6桁のコードを入力してください。"
+            ),
+            manual = v.t(
+                "Cannot scan? Enter this key in the app:",
+                "読み取れない場合は、次のキーをアプリに入力してください:"
+            ),
             secret = escape(secret),
         ),
-        None => format!("<p>{}</p>", v.t("Enter the 6-digit code your authenticator app shows.", "認証アプリに表示されている6桁のコードを入力してください。")),
+        None => format!(
+            "<p>{}</p>",
+            v.t(
+                "Enter the 6-digit code your authenticator app shows.",
+                "認証アプリに表示されている6桁のコードを入力してください。"
+            )
+        ),
     };
     v.page(
         v.t("Authenticator app", "認証アプリ"),
@@ -347,10 +387,10 @@ fn totp_page(v: &Visit<'_>, token: &str, rd: &str, enrol: Option<(&str, &str)>, 
 
 /// The secret being enrolled, kept encrypted until a code proves the app has it.
 async fn pending_secret(v: &Visit<'_>, user_id: i64) -> Option<Vec<u8>> {
-    if let Ok(Some(enc)) = v.app.store.totp_pending(user_id).await {
-        if let Some(secret) = v.app.totp_key.decrypt(user_id, &enc) {
-            return Some(secret);
-        }
+    if let Ok(Some(enc)) = v.app.store.totp_pending(user_id).await
+        && let Some(secret) = v.app.totp_key.decrypt(user_id, &enc)
+    {
+        return Some(secret);
     }
     let secret = sf::new_secret();
     v.app.store.set_totp_pending(user_id, &v.app.totp_key.encrypt(user_id, &secret)).await.ok()?;
@@ -407,7 +447,10 @@ pub async fn totp_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> 
         Ok(e) => e,
         Err(_) => return Ok(v.unavailable()),
     };
-    let wrong = v.t("That code is not correct, or it was already used. Wait for the next code.", "認証コードが正しくないか、すでに使用済みです。次のコードが表示されるまでお待ちください。");
+    let wrong = v.t(
+        "That code is not correct, or it was already used. Wait for the next code.",
+        "認証コードが正しくないか、すでに使用済みです。次のコードが表示されるまでお待ちください。",
+    );
     if let Some(enc) = &enrolment.totp_secret {
         let Some(secret) = v.app.totp_key.decrypt(user_id, enc) else {
             tracing::error!("a stored authenticator secret cannot be decrypted (wrong key?)");
@@ -483,22 +526,45 @@ pub async fn recovery_submit(v: &Visit<'_>, session: &mut Session) -> Result<Rep
     let rd = rd::safe_return(form.get("rd").unwrap_or("/"));
     let (token, _) = csrf_for(v, session.req_header());
     let used = match recovery::normalize(form.get("code").unwrap_or("")) {
-        Some(canonical) => v.app.store.consume_recovery_code(user_id, &recovery::hash(&canonical)).await.unwrap_or(false),
+        Some(canonical) => {
+            v.app.store.consume_recovery_code(user_id, &recovery::hash(&canonical)).await.unwrap_or(false)
+        }
         None => false,
     };
     if !used {
-        let msg = v.t("That recovery code is not correct or was already used.", "リカバリーコードが正しくないか、すでに使用済みです。");
+        let msg = v.t(
+            "That recovery code is not correct or was already used.",
+            "リカバリーコードが正しくないか、すでに使用済みです。",
+        );
         let again = Reply::html(400, recovery_page(v, &token, &rd, Some(msg)));
         return Ok(wrong_code(v, &p, session, again).await);
     }
     notify::mail(v, &p.cached.rec.email, &Notice::RecoveryCodeUsed);
-    let _ = v.app.store.audit(Some(p.cached.rec.tenant_id), Some(&p.cached.rec.email), Some(&p.cached.rec.email), "recovery_code_used", v.facts.ip_text().as_deref(), Some(v.facts.host.as_str())).await;
+    let _ = v
+        .app
+        .store
+        .audit(
+            Some(p.cached.rec.tenant_id),
+            Some(&p.cached.rec.email),
+            Some(&p.cached.rec.email),
+            "recovery_code_used",
+            v.facts.ip_text().as_deref(),
+            Some(v.facts.host.as_str()),
+        )
+        .await;
     let remember = form.get("remember").is_some();
     Ok(hold_until_saved(v, session, &p, Factor::Recovery, remember, &rd).await)
 }
 
 /// A new session whose factor waits for the recovery code to be saved.
-async fn hold_until_saved(v: &Visit<'_>, session: &Session, p: &Pending, factor: Factor, remember: bool, rd: &str) -> Reply {
+async fn hold_until_saved(
+    v: &Visit<'_>,
+    session: &Session,
+    p: &Pending,
+    factor: Factor,
+    remember: bool,
+    rd: &str,
+) -> Reply {
     let r = &p.cached.rec;
     let login = NewLogin {
         user_id: r.user_id,
@@ -599,7 +665,18 @@ async fn complete(v: &Visit<'_>, session: &Session, p: &Pending, factor: Factor,
     end_current(v, session.req_header()).await;
     let _ = v.app.store.set_last_access(r.user_id, now()).await;
     let event = format!("second_factor_success:{}", factor.as_str());
-    let _ = v.app.store.audit(Some(r.tenant_id), Some(&r.email), Some(&r.email), &event, v.facts.ip_text().as_deref(), Some(v.facts.host.as_str())).await;
+    let _ = v
+        .app
+        .store
+        .audit(
+            Some(r.tenant_id),
+            Some(&r.email),
+            Some(&r.email),
+            &event,
+            v.facts.ip_text().as_deref(),
+            Some(v.facts.host.as_str()),
+        )
+        .await;
     let mut reply = Reply::redirect(303, rd.to_owned()).header("set-cookie", cookie);
     if remember {
         let token = tokens::random_token();
@@ -630,7 +707,9 @@ async fn complete(v: &Visit<'_>, session: &Session, p: &Pending, factor: Factor,
 /// At login: whether this browser is a remembered device of the user, and the
 /// user has been here within 30 days (otherwise 2FA is asked again).
 pub async fn remembered(v: &Visit<'_>, req: &RequestHeader, user_id: i64) -> bool {
-    let Some(token) = crate::session::cookie_value(req.headers.get_all("cookie").iter().map(|h| h.as_bytes()), DEVICE_COOKIE) else {
+    let Some(token) =
+        crate::session::cookie_value(req.headers.get_all("cookie").iter().map(|h| h.as_bytes()), DEVICE_COOKIE)
+    else {
         return false;
     };
     let Some(hash) = tokens::hash_token(&token) else { return false };
@@ -666,7 +745,10 @@ pub async fn devices(v: &Visit<'_>, session: &mut Session, note: Option<&str>) -
     let body = format!(
         "{note}<p>{intro}</p><table><thead><tr><th>{h1}</th><th>{h2}</th><th></th></tr></thead><tbody>{rows}</tbody></table><p><a href=\"/auth/settings\">{back}</a></p>",
         note = note.map(|n| format!("<p class=\"ok\" role=\"status\">{}</p>", escape(n))).unwrap_or_default(),
-        intro = v.t("These browsers skip 2-step verification for 30 days after their last use.", "これらのブラウザでは、最後の使用から30日間は2段階認証が省略されます。"),
+        intro = v.t(
+            "These browsers skip 2-step verification for 30 days after their last use.",
+            "これらのブラウザでは、最後の使用から30日間は2段階認証が省略されます。"
+        ),
         h1 = v.t("Browser", "ブラウザ"),
         h2 = v.t("Last used (UTC)", "最終使用日時（UTC）"),
         back = v.t("Back to settings", "設定メニューに戻る"),
@@ -686,6 +768,10 @@ pub async fn devices_revoke(v: &Visit<'_>, session: &mut Session) -> Result<Repl
     };
     let id = form.get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(-1);
     let removed = v.app.store.revoke_device(c.rec.user_id, id).await.unwrap_or(false);
-    let note = if removed { v.t("The browser is forgotten.", "ブラウザの記憶を解除しました。") } else { v.t("Nothing to forget.", "解除する項目がありません。") };
+    let note = if removed {
+        v.t("The browser is forgotten.", "ブラウザの記憶を解除しました。")
+    } else {
+        v.t("Nothing to forget.", "解除する項目がありません。")
+    };
     Ok(devices(v, session, Some(note)).await)
 }

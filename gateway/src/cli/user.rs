@@ -71,7 +71,9 @@ pub async fn run(cfg: config::GatewayConfig, cmd: UserCommand) -> anyhow::Result
             };
             store.reset_second_factors(user.id).await?;
             let n = store.delete_user_sessions(user.id).await?;
-            store.audit(Some(user.tenant_id), Some("cli"), Some(&user.email), "second_factor_reset", None, None).await?;
+            store
+                .audit(Some(user.tenant_id), Some("cli"), Some(&user.email), "second_factor_reset", None, None)
+                .await?;
             let mailer = gateway::mail::Mailer::new(&cfg.mail)?;
             let lang = gateway::ui::lang::Lang::Ja;
             let msg = gateway::mail::render(&gateway::mail::Notice::SecondFactorReset, lang, &cfg.ui.product_name, 0);

@@ -230,7 +230,12 @@ impl ProxyHttp for Gateway {
             up.insert_header("x-forwarded-for", ip.to_string())?;
         }
         // The origin never sees our own cookies: a session id in its logs would be a login.
-        let own = [self.app.cfg.session.cookie_name.as_str(), crate::auth::CSRF_COOKIE, crate::auth::DEVICE_COOKIE, "gw_pending"];
+        let own = [
+            self.app.cfg.session.cookie_name.as_str(),
+            crate::auth::CSRF_COOKIE,
+            crate::auth::DEVICE_COOKIE,
+            "gw_pending",
+        ];
         let cookies: Vec<&[u8]> = up.headers.get_all("cookie").iter().map(|v| v.as_bytes()).collect();
         if !cookies.is_empty() {
             let kept = crate::session::without_cookies(cookies.into_iter(), &own);

@@ -12,7 +12,8 @@ use super::{SmsError, SmsMessage};
 
 pub(super) enum Transport {
     File { dir: PathBuf },
-    Webhook(Webhook),
+    // Boxed: the HTTPS client is large and the file variant is a path.
+    Webhook(Box<Webhook>),
 }
 
 /// The development transport's record: exactly these three keys, which
@@ -33,7 +34,7 @@ impl Transport {
             }
             SmsTransport::Webhook => {
                 let hook = settings.webhook.as_ref().ok_or(SmsError::MissingWebhook)?;
-                Ok(Transport::Webhook(Webhook::new(hook)?))
+                Ok(Transport::Webhook(Box::new(Webhook::new(hook)?)))
             }
         }
     }

@@ -138,10 +138,10 @@ impl Store {
         let last: Option<i64> = on_pool!(self, p => {
             sqlx::query_scalar("SELECT sent_at FROM sms_codes WHERE user_id = $1").bind(user_id).fetch_optional(p).await?
         });
-        if let Some(sent) = last {
-            if t - sent < min_gap {
-                return Ok(Err(min_gap - (t - sent)));
-            }
+        if let Some(sent) = last
+            && t - sent < min_gap
+        {
+            return Ok(Err(min_gap - (t - sent)));
         }
         on_pool!(self, p => {
             sqlx::query(
