@@ -92,6 +92,14 @@ async fn tenant_commands_and_explain() {
     assert_eq!(v["identity"]["method"], "password+line");
     let codes: Vec<&str> = v["reasons"].as_array().unwrap().iter().filter_map(|r| r["code"].as_str()).collect();
     assert!(codes.contains(&"line_registered") && codes.contains(&"line_is_second_factor"), "{codes:?}");
+    // line-only turns the 2FA switch off, and both the CLI and explain say so.
+    let out = env.ok(&["tenant", "set-2fa", "acme", "on"]);
+    assert!(out.contains("line-only"), "{out}");
+    let out = env.ok(&["policy", "explain", "--host", ORDINARY, "--ip", "192.0.2.9", "--user", "boss@acme.example", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["outcome"], "allow", "{out}");
+    let codes: Vec<&str> = v["reasons"].as_array().unwrap().iter().filter_map(|r| r["code"].as_str()).collect();
+    assert!(codes.contains(&"two_factor_off_by_line_only"), "{codes:?}");
     let out = env.ok(&["policy", "explain", "--host", "evil.example", "--ip", "192.0.2.1", "--json"]);
     assert!(out.contains("\"unknown_host\""));
     let out = env.cli(&["policy", "explain", "--host", ORDINARY, "--ip", "not-an-ip"], None);

@@ -354,6 +354,7 @@ pub async fn email_confirm_submit(v: &Visit<'_>, session: &mut Session) -> Resul
         }
         Err(_) => return Ok(v.unavailable()),
     }
+    let had_second_factor = v.app.store.enrolment(user_id).await.map(|e| e.any()).unwrap_or(false);
     let done = async {
         v.app.store.set_password_hash(user_id, &hashed).await?;
         v.app.store.reset_second_factors(user_id).await?;
@@ -375,6 +376,9 @@ pub async fn email_confirm_submit(v: &Visit<'_>, session: &mut Session) -> Resul
         )
         .await;
     notify::mail(v, &old_email, &Notice::EmailChanged { new_email: &new_email });
+    if had_second_factor {
+        notify::mail(v, &new_email, &Notice::SecondFactorReset);
+    }
     Ok(Reply::html(
         200,
         v.page(

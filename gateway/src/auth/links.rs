@@ -266,6 +266,7 @@ pub async fn reset_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
             return Ok(v.unavailable());
         }
     };
+    let had_second_factor = v.app.store.enrolment(user_id).await.map(|e| e.any()).unwrap_or(false);
     let done = async {
         v.app.store.set_password_hash(user_id, &hashed).await?;
         v.app.store.unlock_user_id(user_id).await?;
@@ -279,6 +280,9 @@ pub async fn reset_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
     audit(v, user_id, "password_reset").await;
     if let Ok(Some(user)) = v.app.store.user_by_id(user_id).await {
         notify::mail(v, &user.email, &Notice::PasswordChanged);
+        if had_second_factor {
+            notify::mail(v, &user.email, &Notice::SecondFactorReset);
+        }
     }
     Ok(Reply::html(
         200,
