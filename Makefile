@@ -1,5 +1,6 @@
 # Entry points: `make demo`, `make test`. Everything a fresh machine lacks is
-# installed here (cmake for Pingora's zlib-ng), so CI and newcomers need nothing else.
+# installed here (cmake for Pingora's zlib-ng, Chromium and chromedriver for the
+# browser tests), so CI and newcomers need nothing else.
 
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -15,6 +16,13 @@ deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake >/dev/null; \
 	  else \
 	    echo "cmake is missing: install it (e.g. 'sudo apt-get install cmake'), it is needed to build Pingora" >&2; exit 1; \
+	  fi; }
+	@{ [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium and chromium-driver (needed by the browser tests)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else \
+	    echo "chromium or chromedriver is missing: install them (e.g. 'sudo apt-get install chromium chromium-driver'); without them the browser tests are skipped, and fail under CI=true" >&2; \
 	  fi; }
 	@python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosmtpd
 

@@ -193,6 +193,7 @@ async fn invitation_and_email_change(db: Db) {
     assert_eq!(login(&boss, &env, ORDINARY, "boss@acme.example", PASSWORD, &[]).await.status(), 303);
 
     // The owner invites Bob from the admin page; Bob registers from the mail.
+    sudo(&boss, &env, ORDINARY, PASSWORD).await;
     let page = boss.get(env.url(ORDINARY, "/auth/admin/users")).send().await.unwrap().text().await.unwrap();
     let r = boss
         .post(env.url(ORDINARY, "/auth/admin/users"))
@@ -206,6 +207,7 @@ async fn invitation_and_email_change(db: Db) {
     set_password(&bob, &env, &link_path(&mail, "/auth/invite?ticket="), PASSWORD).await;
     assert_eq!(login(&bob, &env, ORDINARY, "bob@acme.example", PASSWORD, &[]).await.status(), 303);
     // A user may not invite.
+    sudo(&bob, &env, ORDINARY, PASSWORD).await;
     assert_eq!(bob.get(env.url(ORDINARY, "/auth/admin/users")).send().await.unwrap().status(), 403);
     assert_eq!(bob.get(env.url(ORDINARY, "/auth/email/change")).send().await.unwrap().status(), 403);
 
@@ -229,6 +231,7 @@ async fn invitation_and_email_change(db: Db) {
     assert_eq!(echo.get("x-auth-role"), Some("owner"));
 
     // Password change: wrong current password explained; success signs other devices out.
+    sudo(&other, &env, ORDINARY, "Chief-Pass9").await;
     let page = other.get(env.url(ORDINARY, "/auth/password/change")).send().await.unwrap().text().await.unwrap();
     let csrf = csrf_from(&page);
     let r = other

@@ -95,7 +95,17 @@ async fn tenant_commands_and_explain() {
     // line-only turns the 2FA switch off, and both the CLI and explain say so.
     let out = env.ok(&["tenant", "set-2fa", "acme", "on"]);
     assert!(out.contains("line-only"), "{out}");
-    let out = env.ok(&["policy", "explain", "--host", ORDINARY, "--ip", "192.0.2.9", "--user", "boss@acme.example", "--json"]);
+    let out = env.ok(&[
+        "policy",
+        "explain",
+        "--host",
+        ORDINARY,
+        "--ip",
+        "192.0.2.9",
+        "--user",
+        "boss@acme.example",
+        "--json",
+    ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["outcome"], "allow", "{out}");
     let codes: Vec<&str> = v["reasons"].as_array().unwrap().iter().filter_map(|r| r["code"].as_str()).collect();

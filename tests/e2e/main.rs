@@ -5,10 +5,13 @@
 mod support;
 
 mod accounts;
+mod admin;
 mod cli;
+mod explain;
 mod lines;
 mod reload;
 mod sessions;
+mod settings;
 mod two_factor;
 
 /// Runs an async scenario `fn(Db)` once per database.

@@ -219,7 +219,7 @@ impl Env {
             .arg("--config")
             .arg(&self.config)
             .arg("serve")
-            .env("GATEWAY_LOG", "info,pingora=warn")
+            .env("GATEWAY_LOG", "info,gateway=debug,pingora=warn")
             .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
@@ -462,4 +462,19 @@ pub fn link_path(body: &str, path: &str) -> String {
 
 pub fn path_of(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// Re-enters the password for settings and admin pages (valid for 10 minutes).
+pub async fn sudo(c: &reqwest::Client, env: &Env, host: &str, password: &str) {
+    let page = c.get(env.url(host, "/auth/settings/login?rd=/auth/settings")).send().await.unwrap();
+    let to = page.headers().get("location").map(|l| l.to_str().unwrap_or("").to_owned());
+    assert_eq!(page.status(), 200, "re-authentication form (sent to {to:?})");
+    let csrf = csrf_from(&page.text().await.unwrap());
+    let r = c
+        .post(env.url(host, "/auth/settings/login"))
+        .form(&[("password", password), ("rd", "/auth/settings"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "re-authentication accepted");
 }

@@ -3,58 +3,76 @@
 
 use pingora::prelude::*;
 use pingora::proxy::Session;
-use policy::Role;
 
-use super::current::{Current, current};
 use super::links::{check_new_password, dead_link};
 use super::start::{NewLogin, end_all, start};
 use super::{Visit, csrf_for, hidden_field, notify, query_param, read_form, to_login, with_cookie};
 use crate::mail::Notice;
 use crate::proxy::respond::Reply;
-use crate::session::Cached;
 use crate::store::LinkPurpose;
 use crate::tokens;
 use crate::ui::html::{error_box, escape, password_field};
 
-/// The signed-in user, or the reply that sends the browser to the login form.
-async fn signed_in(v: &Visit<'_>, session: &Session) -> Result<std::sync::Arc<Cached>, Reply> {
-    match current(v, session.req_header()).await? {
-        Current::User(c) => Ok(c),
-        Current::None => Err(to_login(v)),
+/// Settings pages sit behind the re-authentication gate; each also checks its
+/// own line of SPEC section 6's table.
+async fn gate(
+    v: &Visit<'_>,
+    session: &Session,
+    allowed: fn(&super::sudo::Admin) -> bool,
+) -> Result<super::sudo::Admin, Reply> {
+    let a = super::sudo::require(v, session).await?;
+    if !allowed(&a) {
+        return Err(not_allowed(v));
     }
-}
-
-/// Email change is for the owner of a basic-plan tenant (SPEC section 6).
-async fn may_change_email(v: &Visit<'_>, c: &Cached) -> bool {
-    c.rec.role == Role::Owner && matches!(v.app.store.tenant_plan(c.rec.tenant_id).await, Ok(Some(p)) if p == "basic")
+    Ok(a)
 }
 
 pub async fn menu(v: &Visit<'_>, session: &mut Session) -> Reply {
-    let c = match signed_in(v, session).await {
-        Ok(c) => c,
+    let a = match super::sudo::require(v, session).await {
+        Ok(a) => a,
         Err(r) => return r,
     };
-    let mut items = vec![
-        format!("<li><a href=\"/auth/password/change\">{}</a></li>", v.t("Change password", "パスワードの変更")),
-        format!("<li><a href=\"/auth/devices\">{}</a></li>", v.t("Remembered browsers", "記憶済みのブラウザ")),
-    ];
-    if may_change_email(v, &c).await {
-        items.push(format!(
-            "<li><a href=\"/auth/email/change\">{}</a></li>",
-            v.t("Change email address", "メールアドレスの変更")
-        ));
+    let item = |href: &str, label: &str| format!("<li><a href=\"{href}\">{}</a></li>", escape(label));
+    let mut items = Vec::new();
+    if a.may_change_password() {
+        items.push(item("/auth/password/change", v.t("Change password", "パスワードの変更")));
     }
-    if c.rec.role >= Role::Admin {
-        items.push(format!("<li><a href=\"/auth/admin/users\">{}</a></li>", v.t("Users", "ユーザー管理")));
+    if a.may_change_email() {
+        items.push(item("/auth/email/change", v.t("Change email address", "メールアドレスの変更")));
     }
+    if a.may_set_route() {
+        items.push(item("/auth/settings/route", v.t("Access route", "アクセス経路")));
+    }
+    if a.may_set_two_factor() {
+        items.push(item("/auth/settings/2fa", v.t("2-step verification for the organisation", "組織の2段階認証")));
+    }
+    if a.may_administer() {
+        items.push(item("/auth/settings/lines", v.t("Line numbers and networks", "回線番号・ネットワーク")));
+        items.push(item("/auth/admin/users", v.t("Users", "ユーザー管理")));
+        items.push(item("/auth/admin/audit", v.t("Audit log", "操作ログ")));
+    }
+    if !a.break_glass {
+        items.push(item("/auth/devices", v.t("Remembered browsers", "記憶済みのブラウザ")));
+    }
+    let banner = if a.break_glass {
+        format!(
+            "<p class=\"error\" role=\"alert\">{}</p>",
+            v.t(
+                "Your organisation allows line authentication only, and this connection is not a registered line or network. You can switch the access route back here; storage stays closed from this connection.",
+                "組織のアクセス経路が「回線認証のみ」で、この接続は登録済みの回線・ネットワークではありません。ここからアクセス経路を元に戻せます。この接続からストレージは利用できません。",
+            )
+        )
+    } else {
+        String::new()
+    };
     let (token, cookie) = csrf_for(v, session.req_header());
     let body = v.page(
         v.t("Settings", "設定メニュー"),
         &format!(
-            "<p class=\"hint\">{signed} {email}</p><ul>{items}</ul>\
+            "{banner}<p class=\"hint\">{signed} {email}</p><ul>{items}</ul>\
              <form method=\"post\" action=\"/auth/logout\">{csrf}<button type=\"submit\">{out}</button></form>",
             signed = v.t("Signed in as", "ログイン中:"),
-            email = escape(&c.rec.email),
+            email = escape(&a.cached.rec.email),
             items = items.join(""),
             csrf = hidden_field(&token),
             out = v.t("Sign out", "ログアウト"),
@@ -80,7 +98,7 @@ fn password_page(v: &Visit<'_>, csrf_token: &str, errors: [Option<&str>; 3]) -> 
 }
 
 pub async fn password_form(v: &Visit<'_>, session: &mut Session) -> Reply {
-    if let Err(r) = signed_in(v, session).await {
+    if let Err(r) = gate(v, session, super::sudo::Admin::may_change_password).await {
         return r;
     }
     let (token, cookie) = csrf_for(v, session.req_header());
@@ -88,8 +106,8 @@ pub async fn password_form(v: &Visit<'_>, session: &mut Session) -> Reply {
 }
 
 pub async fn password_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let c = match signed_in(v, session).await {
-        Ok(c) => c,
+    let c = match gate(v, session, super::sudo::Admin::may_change_password).await {
+        Ok(a) => a.cached,
         Err(r) => return Ok(r),
     };
     let form = match read_form(v, session).await? {
@@ -185,12 +203,8 @@ fn email_page(v: &Visit<'_>, csrf_token: &str, errors: [Option<&str>; 2]) -> Str
 }
 
 pub async fn email_form(v: &Visit<'_>, session: &mut Session) -> Reply {
-    let c = match signed_in(v, session).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    if !may_change_email(v, &c).await {
-        return not_allowed(v);
+    if let Err(r) = gate(v, session, super::sudo::Admin::may_change_email).await {
+        return r;
     }
     let (token, cookie) = csrf_for(v, session.req_header());
     with_cookie(Reply::html(200, email_page(v, &token, [None, None])), cookie)
@@ -210,13 +224,10 @@ fn not_allowed(v: &Visit<'_>) -> Reply {
 }
 
 pub async fn email_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let c = match signed_in(v, session).await {
-        Ok(c) => c,
+    let c = match gate(v, session, super::sudo::Admin::may_change_email).await {
+        Ok(a) => a.cached,
         Err(r) => return Ok(r),
     };
-    if !may_change_email(v, &c).await {
-        return Ok(not_allowed(v));
-    }
     let form = match read_form(v, session).await? {
         Ok(f) => f,
         Err(reply) => return Ok(reply),

@@ -13,7 +13,9 @@ mod login;
 mod notify;
 pub mod rd;
 mod second;
+mod settings;
 mod start;
+pub mod sudo;
 
 use std::net::IpAddr;
 
@@ -143,8 +145,18 @@ pub async fn handle(app: &App, session: &mut Session, facts: Facts) -> Result<bo
         "/auth/email/confirm" if get => account::email_confirm_form(v, session).await,
         "/auth/email/confirm" if post => account::email_confirm_submit(v, session).await?,
         "/auth/settings" if get => account::menu(v, session).await,
+        "/auth/settings/login" if get => sudo::login_form(v, session).await,
+        "/auth/settings/login" if post => sudo::login_submit(v, session).await?,
+        "/auth/settings/route" if get => settings::route_form(v, session).await,
+        "/auth/settings/route" if post => settings::route_submit(v, session).await?,
+        "/auth/settings/2fa" if get => settings::two_factor_form(v, session).await,
+        "/auth/settings/2fa" if post => settings::two_factor_submit(v, session).await?,
+        "/auth/settings/lines" if get => settings::lines_page(v, session).await,
+        "/auth/settings/lines" if post => settings::lines_submit(v, session).await?,
         "/auth/admin/users" if get => admin::users(v, session).await,
         "/auth/admin/users" if post => admin::invite(v, session).await?,
+        "/auth/admin/users/action" if post => admin::action(v, session).await?,
+        "/auth/admin/audit" if get => admin::audit(v, session).await,
         "/auth/login"
         | "/auth/logout"
         | "/auth/2fa"
@@ -162,6 +174,12 @@ pub async fn handle(app: &App, session: &mut Session, facts: Facts) -> Result<bo
         | "/auth/email/change"
         | "/auth/email/confirm"
         | "/auth/settings"
+        | "/auth/settings/login"
+        | "/auth/settings/route"
+        | "/auth/settings/2fa"
+        | "/auth/settings/lines"
+        | "/auth/admin/audit"
+        | "/auth/admin/users/action"
         | "/auth/admin/users" => Reply::text(405, "method not allowed\n"),
         _ => Reply::html(404, pages::not_found(&visit.ui())),
     };

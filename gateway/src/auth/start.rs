@@ -55,6 +55,7 @@ pub async fn start(v: &Visit<'_>, l: NewLogin<'_>) -> Result<String, StoreError>
             last_seen_at: now(),
             pending_factor: l.pending_factor,
             pending_remember: l.pending_remember,
+            sudo_until: None,
         },
     );
     Ok(set_cookie(&CookieSpec {

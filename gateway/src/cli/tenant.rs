@@ -18,6 +18,8 @@ pub enum TenantCommand {
         #[arg(long, value_enum, default_value = "basic")]
         plan: Plan,
     },
+    /// Send the owner a new invitation link (the previous one stops working).
+    InviteOwner { name: String },
     /// Set the access route.
     SetRoute { name: String, route: RouteArg },
     /// Turn 2-step verification on or off for all password users of the tenant.
@@ -143,6 +145,27 @@ pub async fn run(cfg: config::GatewayConfig, cmd: TenantCommand) -> anyhow::Resu
             store.audit(Some(tenant_id), Some("cli"), Some(&owner), "tenant_created", None, None).await?;
             println!("tenant {name} created (plan {plan}), owner {owner}");
             println!("invitation link for the owner (valid {} days):", cfg.links.validity.as_secs() / 86400);
+            println!("{link}");
+        }
+        TenantCommand::InviteOwner { name } => {
+            let t = store.require_tenant(&name).await?;
+            let users = store.tenant_users(t.id).await?;
+            let Some(owner) = users.iter().find(|u| u.role == "owner") else {
+                bail!("tenant {name:?} has no owner");
+            };
+            if owner.password_hash.is_some() {
+                bail!(
+                    "the owner {} has already registered; they can use \"Forgot your password?\" on the sign-in page",
+                    owner.email
+                );
+            }
+            let link = create_invitation(&cfg, &store, owner.id).await?;
+            store.audit(Some(t.id), Some("cli"), Some(&owner.email), "invitation_sent", None, None).await?;
+            println!(
+                "new invitation link for {} (valid {} days; the previous one no longer works):",
+                owner.email,
+                cfg.links.validity.as_secs() / 86400
+            );
             println!("{link}");
         }
         TenantCommand::SetRoute { name, route } => {

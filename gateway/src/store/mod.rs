@@ -5,6 +5,7 @@
 //! (both databases accept them) and run through [`on_pool!`], which expands the
 //! same code for each backend. Times are Unix seconds in `BIGINT` columns.
 
+mod admin;
 mod audit;
 mod links;
 mod second_factor;
@@ -20,6 +21,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{PgPool, SqlitePool};
 
+pub use admin::{AuditFilter, UserOverview};
 pub use audit::AuditEntry;
 pub use links::{LinkPurpose, NewLink};
 pub use second_factor::{Device, Enrolment, SMS_ATTEMPTS, SmsCheck};

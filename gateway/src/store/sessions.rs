@@ -30,6 +30,8 @@ pub struct SessionRecord {
     pub last_seen_at: i64,
     pub pending_factor: Option<Factor>,
     pub pending_remember: bool,
+    /// Until when settings and admin pages are open without asking the password again.
+    pub sudo_until: Option<i64>,
 }
 
 impl Store {
@@ -62,7 +64,7 @@ impl Store {
         let t = now();
         let row = on_pool!(self, p => {
             sqlx::query(
-                "SELECT s.user_id, s.host_kind, s.second_factor, s.expires_at, s.last_seen_at, s.pending_factor, s.pending_remember, u.tenant_id, u.email, u.role, u.login_method \
+                "SELECT s.user_id, s.host_kind, s.second_factor, s.expires_at, s.last_seen_at, s.pending_factor, s.pending_remember, s.sudo_until, u.tenant_id, u.email, u.role, u.login_method \
                  FROM sessions s JOIN users u ON u.id = s.user_id \
                  WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.locked_at IS NULL",
             )
@@ -79,6 +81,7 @@ impl Store {
                     r.try_get::<i64, _>("last_seen_at")?,
                     r.try_get::<Option<String>, _>("pending_factor")?,
                     r.try_get::<bool, _>("pending_remember")?,
+                    r.try_get::<Option<i64>, _>("sudo_until")?,
                     r.try_get::<i64, _>("tenant_id")?,
                     r.try_get::<String, _>("email")?,
                     r.try_get::<String, _>("role")?,
@@ -95,6 +98,7 @@ impl Store {
             last_seen_at,
             pending,
             pending_remember,
+            sudo_until,
             tenant_id,
             email,
             role,
@@ -128,6 +132,7 @@ impl Store {
             last_seen_at,
             pending_factor,
             pending_remember,
+            sudo_until,
         }))
     }
 
@@ -147,6 +152,36 @@ impl Store {
         });
         self.bump_generation().await?;
         Ok(n)
+    }
+
+    /// Opens settings and admin pages for this session until `until`.
+    pub async fn grant_sudo(&self, id_hash: &str, until: i64) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("UPDATE sessions SET sudo_until = $1 WHERE id_hash = $2").bind(until).bind(id_hash).execute(p).await?;
+        });
+        Ok(())
+    }
+
+    /// Users of a tenant with live sessions, and how many of them signed in from
+    /// neither a registered line nor one of `networks` (judged by the address
+    /// recorded at sign-in): those a switch to line-only would shut out.
+    pub async fn tenant_sessions(&self, tenant_id: i64) -> Result<Vec<(i64, Option<String>, Option<String>)>> {
+        let t = now();
+        Ok(on_pool!(self, p => {
+            sqlx::query(
+                "SELECT s.user_id, s.client_ip, s.line FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE u.tenant_id = $1 AND s.expires_at > $2",
+            )
+            .bind(tenant_id)
+            .bind(t)
+            .fetch_all(p)
+            .await?
+            .into_iter()
+            .map(|r| -> std::result::Result<_, sqlx::Error> {
+                Ok((r.try_get::<i64, _>("user_id")?, r.try_get::<Option<String>, _>("client_ip")?, r.try_get::<Option<String>, _>("line")?))
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?
+        }))
     }
 
     /// Writes behind the "last seen" times gathered in memory; never moves one back.

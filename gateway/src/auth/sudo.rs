@@ -1,0 +1,257 @@
+//! The gate in front of settings and admin pages: a session that policy lets
+//! through (or, under `line-only`, the owner: break-glass), plus a password
+//! entered again within the last few minutes.
+
+use std::sync::Arc;
+
+use pingora::prelude::*;
+use pingora::proxy::Session;
+use policy::{DenyKind, Outcome, PathFact, Request, Role, SessionFact, SessionView, TenantPolicy};
+
+use super::{Visit, csrf_for, hidden_field, query_param, rd, read_form, to_login, with_cookie};
+use crate::proxy::respond::Reply;
+use crate::session::{Cached, CookieFact, read_cookie};
+use crate::store::now;
+use crate::tokens;
+use crate::ui::html::{error_box, escape, password_field};
+
+/// How long a re-authentication keeps settings and admin pages open.
+pub const SUDO_SECS: i64 = 600;
+
+/// Who is on a settings or admin page, and what they may do there.
+pub struct Admin {
+    pub cached: Arc<Cached>,
+    pub tenant: TenantPolicy,
+    pub plan: String,
+    /// The request comes from a registered line or network of the tenant.
+    pub from_line: bool,
+    /// Under `line-only` from elsewhere: only the owner, only to switch the route back.
+    pub break_glass: bool,
+}
+
+impl Admin {
+    pub fn role(&self) -> Role {
+        self.cached.rec.role
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.role() == Role::Owner
+    }
+
+    /// SPEC section 6's table.
+    pub fn may_change_email(&self) -> bool {
+        self.is_owner() && self.plan == "basic" && !self.break_glass
+    }
+
+    pub fn may_change_password(&self) -> bool {
+        self.cached.rec.method == policy::LoginMethod::Password && !self.break_glass
+    }
+
+    pub fn may_set_route(&self) -> bool {
+        self.is_owner()
+    }
+
+    pub fn may_set_two_factor(&self) -> bool {
+        self.is_owner() && !self.break_glass
+    }
+
+    /// Lines, networks and the users of the tenant: the admin console.
+    pub fn may_administer(&self) -> bool {
+        self.role() >= Role::Admin && !self.break_glass
+    }
+}
+
+enum Gate {
+    Ready(Admin),
+    NeedsSudo(Admin, [u8; 32]),
+}
+
+/// The session and what policy says of it here, without asking for the password.
+async fn signed_in(v: &Visit<'_>, session: &Session) -> Result<Gate, Reply> {
+    let req = session.req_header();
+    let CookieFact::Present(id) =
+        read_cookie(req.headers.get_all("cookie").iter().map(|h| h.as_bytes()), &v.app.cfg.session.cookie_name)
+    else {
+        return Err(to_login(v));
+    };
+    let cached = match v.app.sessions.lookup(&v.app.store, &id, now()).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(to_login(v)),
+        Err(_) => return Err(v.unavailable()),
+    };
+    let snapshot = v.app.policy.load_full();
+    let Some(tenant) = snapshot.tenant(cached.rec.tenant_id).cloned() else { return Err(to_login(v)) };
+    let r = &cached.rec;
+    let request = Request {
+        host: Some(v.facts.host),
+        client_ip: v.facts.client_ip,
+        line: v.facts.line,
+        path: PathFact::Normalised("/auth/settings"),
+        session: SessionFact::Valid(SessionView {
+            user: &r.email,
+            tenant: r.tenant_id,
+            role: r.role,
+            method: r.method,
+            factor: r.factor,
+            host: r.host,
+        }),
+    };
+    let decision = policy::decide_access(&snapshot, &request);
+    tracing::debug!(outcome = decision.outcome.label(), reasons = ?decision.reasons, "settings gate");
+    let outcome = decision.outcome;
+    let from_line = tenant.line_match(&v.facts.line, v.facts.client_ip).is_some();
+    let break_glass = match outcome {
+        Outcome::Allow(_) => false,
+        Outcome::Deny(DenyKind::LineRequired)
+            if r.role == Role::Owner && tenant.route == policy::Route::LineOnly && r.host == v.facts.host =>
+        {
+            true
+        }
+        Outcome::SecondFactor => return Err(Reply::redirect(303, "/auth/2fa?rd=%2Fauth%2Fsettings".into())),
+        Outcome::Deny(kind) => return Err(Reply::html(403, crate::ui::pages::denied(&v.ui(), kind))),
+        _ => return Err(to_login(v)),
+    };
+    let plan = v.app.store.tenant_plan(r.tenant_id).await.ok().flatten().unwrap_or_default();
+    let fresh = r.sudo_until.is_some_and(|t| t > now());
+    let admin = Admin { cached: cached.clone(), tenant, plan, from_line, break_glass };
+    Ok(if fresh { Gate::Ready(admin) } else { Gate::NeedsSudo(admin, id) })
+}
+
+/// The gate: Ok when the user is signed in, allowed here and re-authenticated
+/// within the last few minutes; otherwise the reply that gets them there.
+pub async fn require(v: &Visit<'_>, session: &Session) -> Result<Admin, Reply> {
+    match signed_in(v, session).await? {
+        Gate::Ready(a) => Ok(a),
+        Gate::NeedsSudo(..) => {
+            let here = session.req_header().uri.path_and_query().map(|p| p.as_str()).unwrap_or("/auth/settings");
+            let back = if session.req_header().method == http::Method::GET { here } else { "/auth/settings" };
+            let rd = percent_encoding::utf8_percent_encode(back, percent_encoding::NON_ALPHANUMERIC).to_string();
+            Err(Reply::redirect(303, format!("/auth/settings/login?rd={rd}")))
+        }
+    }
+}
+
+/// A second factor is asked again when this session did not pass one (2FA off
+/// for the route, or break-glass) and the user has one: a password alone must
+/// not open the settings from the internet.
+async fn needs_code(v: &Visit<'_>, a: &Admin) -> bool {
+    a.cached.rec.factor.is_none()
+        && !a.from_line
+        && v.app.store.enrolment(a.cached.rec.user_id).await.map(|e| e.totp_secret.is_some()).unwrap_or(false)
+}
+
+fn login_page(v: &Visit<'_>, token: &str, rd: &str, code: bool, error: Option<&str>) -> String {
+    let code_field = if code {
+        format!(
+            "<label for=\"code\">{}</label><input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>",
+            v.t("Code from your authenticator app", "認証アプリのコード")
+        )
+    } else {
+        String::new()
+    };
+    v.page(
+        v.t("Confirm it is you", "本人確認"),
+        &format!(
+            "<p>{intro}</p>{err}<form method=\"post\" action=\"/auth/settings/login\">{csrf}<input type=\"hidden\" name=\"rd\" value=\"{rd}\">{pw}{code_field}\
+             <button type=\"submit\">{go}</button></form>",
+            intro = v.t(
+                "Settings change how your organisation signs in. Enter your password again to continue; you will not be asked again for 10 minutes.",
+                "設定の変更は組織のログイン方法に影響します。続けるには、パスワードを再度入力してください。10分間は再入力は不要です。",
+            ),
+            err = error.map(error_box).unwrap_or_default(),
+            csrf = hidden_field(token),
+            rd = escape(rd),
+            pw = password_field(&v.ui(), "password", v.t("Password", "パスワード"), "current-password", false, None),
+            go = v.t("Continue", "続ける"),
+        ),
+    )
+}
+
+pub async fn login_form(v: &Visit<'_>, session: &mut Session) -> Reply {
+    let admin = match signed_in(v, session).await {
+        Ok(Gate::Ready(a)) | Ok(Gate::NeedsSudo(a, _)) => a,
+        Err(r) => return r,
+    };
+    let rd = rd::safe_return(&query_param(session.req_header(), "rd").unwrap_or_else(|| "/auth/settings".into()));
+    let (token, cookie) = csrf_for(v, session.req_header());
+    let code = needs_code(v, &admin).await;
+    with_cookie(Reply::html(200, login_page(v, &token, &rd, code, None)), cookie)
+}
+
+pub async fn login_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
+    let (admin, id) = match signed_in(v, session).await {
+        Ok(Gate::Ready(a)) => {
+            let id = match read_cookie(
+                session.req_header().headers.get_all("cookie").iter().map(|h| h.as_bytes()),
+                &v.app.cfg.session.cookie_name,
+            ) {
+                CookieFact::Present(id) => id,
+                _ => return Ok(to_login(v)),
+            };
+            (a, id)
+        }
+        Ok(Gate::NeedsSudo(a, id)) => (a, id),
+        Err(r) => return Ok(r),
+    };
+    if !v.app.login_throttle.allow(v.facts.client_ip) {
+        return Ok(Reply::text(429, "too many attempts\n").header("retry-after", "60".into()));
+    }
+    let form = match read_form(v, session).await? {
+        Ok(f) => f,
+        Err(r) => return Ok(r),
+    };
+    let rd = rd::safe_return(form.get("rd").unwrap_or("/auth/settings"));
+    let (token, _) = csrf_for(v, session.req_header());
+    let user = match v.app.store.user_by_id(admin.cached.rec.user_id).await {
+        Ok(Some(u)) => u,
+        _ => return Ok(to_login(v)),
+    };
+    let code = needs_code(v, &admin).await;
+    let password_ok =
+        v.app.hasher.verify(user.password_hash.clone(), form.get("password").unwrap_or("").to_owned()).await;
+    let code_ok = !code || totp_ok(v, user.id, form.get("code").unwrap_or("")).await;
+    if !password_ok || !code_ok || user.locked {
+        let _ = v
+            .app
+            .store
+            .audit(
+                Some(user.tenant_id),
+                Some(&user.email),
+                Some(&user.email),
+                "reauth_failure",
+                v.facts.ip_text().as_deref(),
+                Some(v.facts.host.as_str()),
+            )
+            .await;
+        let msg = v.t("That is not correct. Try again.", "入力内容が正しくありません。もう一度お試しください。");
+        return Ok(Reply::html(401, login_page(v, &token, &rd, code, Some(msg))));
+    }
+    if v.app.store.grant_sudo(&tokens::hash_bytes(&id), now() + SUDO_SECS).await.is_err() {
+        return Ok(v.unavailable());
+    }
+    v.app.sessions.remove(&id);
+    let event = if admin.break_glass { "reauth_success:break_glass" } else { "reauth_success" };
+    let _ = v
+        .app
+        .store
+        .audit(
+            Some(user.tenant_id),
+            Some(&user.email),
+            Some(&user.email),
+            event,
+            v.facts.ip_text().as_deref(),
+            Some(v.facts.host.as_str()),
+        )
+        .await;
+    Ok(Reply::redirect(303, rd))
+}
+
+async fn totp_ok(v: &Visit<'_>, user_id: i64, code: &str) -> bool {
+    let Ok(e) = v.app.store.enrolment(user_id).await else { return false };
+    let Some(secret) = e.totp_secret.and_then(|s| v.app.totp_key.decrypt(user_id, &s)) else { return false };
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    match crate::second_factor::verify(&secret, &code, now()) {
+        Some(step) => v.app.store.accept_totp_step(user_id, step).await.unwrap_or(false),
+        None => false,
+    }
+}
