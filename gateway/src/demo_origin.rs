@@ -35,7 +35,7 @@ impl ServeHttp for DemoOrigin {
             let body = format!(
                 "<p>This is the demo storage origin. The gateway let <code>{} {}</code> through and told it:</p>\
                  <table>{rows}</table>\
-                 <form method=\"post\" action=\"/auth/logout\"><p class=\"hint\">Sign out from the gateway's menu.</p></form>",
+                 <p><a href=\"/auth/settings\">Settings and sign-out</a></p>",
                 escape(&method),
                 escape(&path)
             );

@@ -14,4 +14,5 @@ mod support;
 mod harness;
 
 mod login_page;
+mod settings;
 mod two_factor;
