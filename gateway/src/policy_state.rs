@@ -11,6 +11,8 @@ use crate::store::TenantRow;
 #[derive(Default)]
 struct Inputs {
     db: Vec<TenantRow>,
+    /// The store's change counter as read before `db` was loaded.
+    db_generation: Option<i64>,
     file: Option<config::OpsPolicy>,
 }
 
@@ -46,6 +48,20 @@ impl PolicyState {
         let mut inputs = self.inputs.lock().unwrap_or_else(|p| p.into_inner());
         inputs.db = rows;
         self.snapshot.store(Arc::new(build_snapshot(&inputs.db, inputs.file.as_ref())));
+    }
+
+    /// As [`PolicyState::set_db`] for rows loaded after reading the change
+    /// counter at `generation`; a load that started earlier than the one in
+    /// force is dropped, so two reloads racing can never bring old rows back.
+    pub fn set_db_at(&self, generation: i64, rows: Vec<TenantRow>) -> bool {
+        let mut inputs = self.inputs.lock().unwrap_or_else(|p| p.into_inner());
+        if inputs.db_generation.is_some_and(|g| g > generation) {
+            return false;
+        }
+        inputs.db_generation = Some(generation);
+        inputs.db = rows;
+        self.snapshot.store(Arc::new(build_snapshot(&inputs.db, inputs.file.as_ref())));
+        true
     }
 
     pub fn set_file(&self, ops: config::OpsPolicy) {

@@ -61,8 +61,9 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
     if let Some(ops) = initial_ops_policy(&cfg)? {
         policy.set_file(ops);
     }
+    let generation = control.block_on(store.generation())?;
     let tenants = control.block_on(store.load_tenants())?;
-    policy.set_db(tenants);
+    policy.set_db_at(generation, tenants);
     metrics::init();
 
     let app = Arc::new(App::new(cfg.clone(), store.clone(), policy.clone())?);
@@ -124,7 +125,7 @@ async fn follow_store(app: Arc<App>) {
         match app.store.generation().await {
             Ok(g) if Some(g) != seen => match app.store.load_tenants().await {
                 Ok(rows) => {
-                    app.policy.set_db(rows);
+                    app.policy.set_db_at(g, rows);
                     app.sessions.clear();
                     seen = Some(g);
                     metrics::READY.store(true, Ordering::Relaxed);

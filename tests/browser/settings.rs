@@ -60,9 +60,11 @@ async fn menu_links(b: &Browser) -> Vec<String> {
 async fn choose_route(b: &Browser, value: &str) -> String {
     b.click("a[href='/auth/settings/route']").await;
     b.wait_path("/auth/settings/route").await;
+    b.el("input[name=route]").await;
     b.click(&format!("input[name=route][value='{value}']")).await;
     b.click("form[action='/auth/settings/route'] button[type=submit]").await;
     // The second screen: what changes, and who it cuts off.
+    b.el("form[action='/auth/settings/route'] input[value=apply]").await;
     let confirm = b.text("main").await;
     b.click("form[action='/auth/settings/route'] input[value=apply] ~ button").await;
     b.el("p.ok").await;

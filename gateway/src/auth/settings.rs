@@ -46,8 +46,9 @@ fn route_name(v: &Visit<'_>, r: Route) -> &'static str {
 /// Applies a change made here to this process at once (other instances follow
 /// the store's change counter).
 async fn reload(v: &Visit<'_>) {
+    let Ok(generation) = v.app.store.generation().await else { return };
     if let Ok(rows) = v.app.store.load_tenants().await {
-        v.app.policy.set_db(rows);
+        v.app.policy.set_db_at(generation, rows);
     }
 }
 
