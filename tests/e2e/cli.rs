@@ -110,6 +110,9 @@ async fn tenant_commands_and_explain() {
     assert_eq!(v["outcome"], "allow", "{out}");
     let codes: Vec<&str> = v["reasons"].as_array().unwrap().iter().filter_map(|r| r["code"].as_str()).collect();
     assert!(codes.contains(&"two_factor_off_by_line_only"), "{codes:?}");
+    // Path rules are named with where they were declared.
+    let out = env.ok(&["policy", "explain", "--host", ORDINARY, "--ip", "192.0.2.1", "--path", "/internal/x"]);
+    assert!(out.contains("policy.yaml: paths[1], prefix /internal"), "{out}");
     let out = env.ok(&["policy", "explain", "--host", "evil.example", "--ip", "192.0.2.1", "--json"]);
     assert!(out.contains("\"unknown_host\""));
     let out = env.cli(&["policy", "explain", "--host", ORDINARY, "--ip", "not-an-ip"], None);

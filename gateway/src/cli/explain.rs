@@ -48,6 +48,17 @@ enum FactorArg {
     Line,
 }
 
+/// Where a path rule named by a reason was declared, and what it matches.
+fn rule_of(snapshot: &policy::PolicySnapshot, reason: &policy::Reason) -> Option<String> {
+    let policy::Reason::PathRule { index, .. } = reason else { return None };
+    let rule = snapshot.rules.rules().get(*index as usize)?;
+    let matcher = match &rule.matcher {
+        policy::PathMatch::Exact(p) => format!("path {p}"),
+        policy::PathMatch::Prefix(p) => format!("prefix {p}"),
+    };
+    Some(format!("{}, {matcher}", rule.origin))
+}
+
 /// The HTTP answer the proxy gives for an outcome, for a browser page request.
 pub fn status_for_page(outcome: &Outcome<'_>) -> (u16, &'static str) {
     match outcome {
@@ -127,7 +138,10 @@ pub async fn run(cfg: config::GatewayConfig, cmd: PolicyCommand) -> anyhow::Resu
             .reasons
             .as_slice()
             .iter()
-            .map(|r| serde_json::json!({ "code": r.code(), "text": r.to_string() }))
+            .map(|r| match rule_of(&snapshot, r) {
+                Some(rule) => serde_json::json!({ "code": r.code(), "text": r.to_string(), "rule": rule }),
+                None => serde_json::json!({ "code": r.code(), "text": r.to_string() }),
+            })
             .collect();
         let out = serde_json::json!({
             "outcome": decision.outcome.label(),
@@ -143,7 +157,10 @@ pub async fn run(cfg: config::GatewayConfig, cmd: PolicyCommand) -> anyhow::Resu
         println!("outcome: {} ({status}: {answer})", decision.outcome.label());
         println!("because:");
         for (i, r) in decision.reasons.as_slice().iter().enumerate() {
-            println!("  {}. {r}", i + 1);
+            match rule_of(&snapshot, r) {
+                Some(rule) => println!("  {}. {r} ({rule})", i + 1),
+                None => println!("  {}. {r}", i + 1),
+            }
         }
         if let Outcome::Allow(id) = decision.outcome {
             println!("identity sent to the origin:");
