@@ -136,6 +136,29 @@ async fn wrong_code(v: &Visit<'_>, p: &Pending, session: &Session, again: Reply)
     Reply::html(401, body).header("set-cookie", clear_cookie(v))
 }
 
+/// What every code-entry POST starts with: the pending login, the form (CSRF
+/// checked), the per-address and per-user limits, the return path and a token
+/// for the page shown again on a wrong code.
+async fn code_entry(
+    v: &Visit<'_>,
+    session: &mut Session,
+) -> Result<std::result::Result<(Pending, super::form::Form, String, String), Reply>> {
+    let p = match pending(v, session).await {
+        Ok(p) => p,
+        Err(r) => return Ok(Err(r)),
+    };
+    let form = match read_form(v, session).await? {
+        Ok(f) => f,
+        Err(r) => return Ok(Err(r)),
+    };
+    if let Some(r) = throttled(v, p.cached.rec.user_id) {
+        return Ok(Err(r));
+    }
+    let rd = rd::safe_return(form.get("rd").unwrap_or("/"));
+    let (token, _) = csrf_for(v, session.req_header());
+    Ok(Ok((p, form, rd, token)))
+}
+
 /// The chooser: SMS first, the authenticator app second; or the enrolled method.
 pub async fn chooser(v: &Visit<'_>, session: &mut Session) -> Reply {
     let p = match pending(v, session).await {
@@ -427,20 +450,11 @@ pub async fn totp_form(v: &Visit<'_>, session: &mut Session) -> Reply {
 }
 
 pub async fn totp_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let p = match pending(v, session).await {
-        Ok(p) => p,
-        Err(r) => return Ok(r),
-    };
-    let form = match read_form(v, session).await? {
-        Ok(f) => f,
+    let (p, form, rd, token) = match code_entry(v, session).await? {
+        Ok(x) => x,
         Err(r) => return Ok(r),
     };
     let user_id = p.cached.rec.user_id;
-    if let Some(r) = throttled(v, user_id) {
-        return Ok(r);
-    }
-    let rd = rd::safe_return(form.get("rd").unwrap_or("/"));
-    let (token, _) = csrf_for(v, session.req_header());
     let code: String = form.get("code").unwrap_or("").chars().filter(|c| !c.is_whitespace()).collect();
     let remember = form.get("remember").is_some();
     let enrolment: Enrolment = match v.app.store.enrolment(user_id).await {
@@ -511,20 +525,11 @@ pub async fn recovery_form(v: &Visit<'_>, session: &mut Session) -> Reply {
 }
 
 pub async fn recovery_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let p = match pending(v, session).await {
-        Ok(p) => p,
-        Err(r) => return Ok(r),
-    };
-    let form = match read_form(v, session).await? {
-        Ok(f) => f,
+    let (p, form, rd, token) = match code_entry(v, session).await? {
+        Ok(x) => x,
         Err(r) => return Ok(r),
     };
     let user_id = p.cached.rec.user_id;
-    if let Some(r) = throttled(v, user_id) {
-        return Ok(r);
-    }
-    let rd = rd::safe_return(form.get("rd").unwrap_or("/"));
-    let (token, _) = csrf_for(v, session.req_header());
     let used = match recovery::normalize(form.get("code").unwrap_or("")) {
         Some(canonical) => {
             v.app.store.consume_recovery_code(user_id, &recovery::hash(&canonical)).await.unwrap_or(false)

@@ -157,43 +157,9 @@ impl ProxyHttp for Gateway {
                     method: id.method.as_str(),
                     line: id.line,
                 });
-                match upstream_uri(req, normalised.as_deref().unwrap_or("/")) {
-                    Ok(uri) => ctx.upstream_uri = uri,
-                    Err(()) => {
-                        return send(
-                            session,
-                            Reply::html(
-                                400,
-                                pages::bad_request(
-                                    &app.ui_for(session.req_header()),
-                                    "The address could not be decoded.",
-                                ),
-                            ),
-                        )
-                        .await;
-                    }
-                }
-                return Ok(false);
+                return forward(app, session, ctx, normalised.as_deref().unwrap_or("/")).await;
             }
-            Outcome::Bypass => {
-                match upstream_uri(req, normalised.as_deref().unwrap_or("/")) {
-                    Ok(uri) => ctx.upstream_uri = uri,
-                    Err(()) => {
-                        return send(
-                            session,
-                            Reply::html(
-                                400,
-                                pages::bad_request(
-                                    &app.ui_for(session.req_header()),
-                                    "The address could not be decoded.",
-                                ),
-                            ),
-                        )
-                        .await;
-                    }
-                }
-                return Ok(false);
-            }
+            Outcome::Bypass => return forward(app, session, ctx, normalised.as_deref().unwrap_or("/")).await,
             Outcome::Login if wants_page(req) => Reply::redirect(302, format!("/auth/login?rd={}", return_to(req))),
             Outcome::SecondFactor if wants_page(req) => {
                 Reply::redirect(302, format!("/auth/2fa?rd={}", return_to(req)))
@@ -257,6 +223,22 @@ impl ProxyHttp for Gateway {
             up.set_uri(uri);
         }
         Ok(())
+    }
+}
+
+/// Lets an allowed request go on to the origin with the path the rules saw;
+/// if that path cannot be written as a URI, nothing is forwarded.
+async fn forward(app: &App, session: &mut Session, ctx: &mut Ctx, normalised: &str) -> Result<bool> {
+    match upstream_uri(session.req_header(), normalised) {
+        Ok(uri) => {
+            ctx.upstream_uri = uri;
+            Ok(false)
+        }
+        Err(()) => {
+            let ui = app.ui_for(session.req_header());
+            let what = ui.t("The address could not be decoded.", "アドレスを解釈できませんでした。");
+            send(session, Reply::html(400, pages::bad_request(&ui, what))).await
+        }
     }
 }
 
