@@ -177,6 +177,7 @@ async fn remembered_browser(db: Db) {
     let other = env.client("127.0.0.5");
     assert_eq!(login(&other, &env, ORDINARY, ALICE, PASSWORD, &[]).await.status(), 303);
     assert_eq!(other.get(env.url(ORDINARY, "/files")).send().await.unwrap().status(), 401);
+    sudo(&c, &env, ORDINARY, PASSWORD).await;
     let devices = c.get(env.url(ORDINARY, "/auth/devices")).send().await.unwrap().text().await.unwrap();
     assert!(devices.contains("name=\"id\""), "the browser is listed");
 

@@ -5,7 +5,6 @@
 mod account;
 mod admin;
 mod csrf;
-mod current;
 mod form;
 mod invite;
 mod links;

@@ -727,9 +727,10 @@ pub async fn remembered(v: &Visit<'_>, req: &RequestHeader, user_id: i64) -> boo
 
 /// The signed-in user's remembered browsers, and revoking them.
 pub async fn devices(v: &Visit<'_>, session: &mut Session, note: Option<&str>) -> Reply {
-    let c = match super::current::current(v, session.req_header()).await {
-        Ok(super::current::Current::User(c)) => c,
-        Ok(super::current::Current::None) => return super::to_login(v),
+    // A settings page: behind the same re-authentication gate as the others.
+    let c = match super::sudo::require(v, session).await {
+        Ok(a) if !a.break_glass => a.cached,
+        Ok(_) => return Reply::html(403, crate::ui::pages::denied(&v.ui(), policy::DenyKind::Role)),
         Err(r) => return r,
     };
     let list = v.app.store.devices(c.rec.user_id).await.unwrap_or_default();
@@ -762,9 +763,9 @@ pub async fn devices(v: &Visit<'_>, session: &mut Session, note: Option<&str>) -
 }
 
 pub async fn devices_revoke(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let c = match super::current::current(v, session.req_header()).await {
-        Ok(super::current::Current::User(c)) => c,
-        Ok(super::current::Current::None) => return Ok(super::to_login(v)),
+    let c = match super::sudo::require(v, session).await {
+        Ok(a) if !a.break_glass => a.cached,
+        Ok(_) => return Ok(Reply::html(403, crate::ui::pages::denied(&v.ui(), policy::DenyKind::Role))),
         Err(r) => return Ok(r),
     };
     let form = match read_form(v, session).await? {
