@@ -91,11 +91,36 @@ fn hex(c: u8) -> Option<u8> {
     }
 }
 
+/// Characters a path may contain and stay exactly as it is through
+/// [`normalize_path`] and [`encode_path`].
+const KEEP: &[u8] = b"-._~!$&'()*+,;=:@/";
+
+/// Whether a raw request path is already in normal form, so that
+/// `normalize_path(p) == p` and `encode_path(p) == p`: the hot path's way to
+/// skip both (and their allocations) for the common, plain path.
+pub fn already_normal(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    if b.first() != Some(&b'/') {
+        return false;
+    }
+    if !b.iter().all(|c| c.is_ascii_alphanumeric() || KEEP.contains(c)) {
+        return false;
+    }
+    // No empty, "." or ".." segment anywhere (a trailing slash is fine).
+    let mut segments = raw[1..].split('/').peekable();
+    while let Some(seg) = segments.next() {
+        let last = segments.peek().is_none();
+        if seg == "." || seg == ".." || (seg.is_empty() && !last) {
+            return false;
+        }
+    }
+    true
+}
+
 /// Percent-encodes a normalised path for the origin, so the origin reads the
 /// very path the rules were matched against (no second decoding can turn
 /// `%2F` or `%2e%2e` into something the rules never saw).
 pub fn encode_path(normalised: &str) -> String {
-    const KEEP: &[u8] = b"-._~!$&'()*+,;=:@/";
     let mut out = String::with_capacity(normalised.len());
     for &b in normalised.as_bytes() {
         if b.is_ascii_alphanumeric() || KEEP.contains(&b) {
@@ -219,6 +244,20 @@ mod tests {
         }
         assert_eq!(encode_path("/a b/%"), "/a%20b/%25");
         assert_eq!(encode_path("/a?b#c"), "/a%3Fb%23c");
+    }
+
+    #[test]
+    fn already_normal_means_unchanged() {
+        for p in ["/", "/a", "/a/b/", "/files/report.pdf", "/a-b_c~d/e.f", "/x;y=1/z@w"] {
+            assert!(already_normal(p), "{p}");
+            assert_eq!(normalize_path(p).as_deref(), Ok(p));
+            assert_eq!(encode_path(p), p);
+        }
+        for p in
+            ["", "a", "//", "/a//b", "/./a", "/a/.", "/a/..", "/a/../b", "/%2e", "/a b", "/a\\b", "/a?b", "/\u{e9}"]
+        {
+            assert!(!already_normal(p), "{p:?}");
+        }
     }
 
     #[test]

@@ -108,10 +108,13 @@ impl ProxyHttp for Gateway {
             return crate::auth::handle(app, session, facts).await;
         }
 
-        let normalised = policy::normalize_path(path);
+        // Most paths are already in normal form: then neither normalising nor
+        // rewriting allocates anything. `None` here means "the raw path is it".
+        let normalised = if policy::already_normal(path) { None } else { Some(policy::normalize_path(path)) };
         let path_fact = match &normalised {
-            Ok(p) => PathFact::Normalised(p),
-            Err(_) => PathFact::Malformed,
+            None => PathFact::Normalised(path),
+            Some(Ok(p)) => PathFact::Normalised(p),
+            Some(Err(_)) => PathFact::Malformed,
         };
         let cookie = crate::session::read_cookie(header_values(req, "cookie"), &app.cfg.session.cookie_name);
         let record = match cookie {
@@ -145,7 +148,7 @@ impl ProxyHttp for Gateway {
         let decision = policy::decide(&snapshot, &request);
         metrics::DECISION_SECONDS.observe(started.elapsed().as_secs_f64());
         let host_label = host.map(HostKind::as_str).unwrap_or("unknown");
-        metrics::REQUESTS.with_label_values(&[host_label, decision.outcome.label()]).inc();
+        metrics::count_request(host_label, decision.outcome.label());
 
         let req = session.req_header();
         let reply = match decision.outcome {
@@ -157,9 +160,9 @@ impl ProxyHttp for Gateway {
                     method: id.method.as_str(),
                     line: id.line,
                 });
-                return forward(app, session, ctx, normalised.as_deref().unwrap_or("/")).await;
+                return forward(app, session, ctx, rewrite_of(&normalised)).await;
             }
-            Outcome::Bypass => return forward(app, session, ctx, normalised.as_deref().unwrap_or("/")).await,
+            Outcome::Bypass => return forward(app, session, ctx, rewrite_of(&normalised)).await,
             Outcome::Login if wants_page(req) => Reply::redirect(302, format!("/auth/login?rd={}", return_to(req))),
             Outcome::SecondFactor if wants_page(req) => {
                 Reply::redirect(302, format!("/auth/2fa?rd={}", return_to(req)))
@@ -226,9 +229,21 @@ impl ProxyHttp for Gateway {
     }
 }
 
+/// The normalised path when it differs from the raw one (`None`: forward as is).
+fn rewrite_of(normalised: &Option<std::result::Result<String, policy::PathError>>) -> Option<&str> {
+    match normalised {
+        Some(Ok(p)) => Some(p),
+        // Unreachable for allowed requests (a malformed path is refused); "/"
+        // keeps it fail-closed should that ever change.
+        Some(Err(_)) => Some("/"),
+        None => None,
+    }
+}
+
 /// Lets an allowed request go on to the origin with the path the rules saw;
 /// if that path cannot be written as a URI, nothing is forwarded.
-async fn forward(app: &App, session: &mut Session, ctx: &mut Ctx, normalised: &str) -> Result<bool> {
+async fn forward(app: &App, session: &mut Session, ctx: &mut Ctx, normalised: Option<&str>) -> Result<bool> {
+    let Some(normalised) = normalised else { return Ok(false) };
     match upstream_uri(session.req_header(), normalised) {
         Ok(uri) => {
             ctx.upstream_uri = uri;
