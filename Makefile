@@ -5,7 +5,7 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release test demo bench lint fmt clean
+.PHONY: all deps build release test demo bench bench-load lint fmt clean
 
 all: build
 
@@ -41,6 +41,11 @@ demo: release
 
 bench: deps
 	$(CARGO) bench -p benches
+
+# Side-by-side load run (origin, bare Pingora, gateway, nginx, nginx + auth_request):
+# builds in release, installs wrk and nginx-light when missing, writes benches/results/.
+bench-load:
+	CARGO=$(CARGO) benches/load/run.sh
 
 lint: deps
 	$(CARGO) clippy --workspace --all-targets -- -D warnings

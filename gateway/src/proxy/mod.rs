@@ -105,7 +105,9 @@ impl ProxyHttp for Gateway {
             );
             let consent_region = region.is_some_and(|r| app.consent_regions.iter().any(|c| c.eq_ignore_ascii_case(r)));
             let facts = crate::auth::Facts { host, client_ip, line, consent_region };
-            return crate::auth::handle(app, session, facts).await;
+            // Boxed: the auth UI's state machine is large, and every proxied
+                // request's future would otherwise carry (and allocate) room for it.
+                return Box::pin(crate::auth::handle(app, session, facts)).await;
         }
 
         // Most paths are already in normal form: then neither normalising nor

@@ -1,0 +1,337 @@
+//! The gateway's per-request pieces other than `decide`, each with heap
+//! allocations per operation (counting global allocator) and a plain-timer summary.
+//!
+//! Groups:
+//! - `session/read_cookie`: find and decode `gw_session` in a browser-like Cookie header.
+//! - `session/cache_hit`: `SessionCache::lookup` on a warm cache (a real SQLite store on a
+//!   temp file, a session inserted through the store API and looked up once to warm).
+//! - `session/cookie_and_cache_hit`: both, as `request_filter` does them.
+//! - `identity/strip_select`: `StripList::select` over a realistic browser header set, once
+//!   clean and once with a spoofed `X-Auth-User` and a carrier `X-Line-Id` (line host).
+//! - `identity/upstream_rewrite`: what `upstream_request_filter` does to a Pingora
+//!   `RequestHeader`: strip, drop our cookies, add `X-Forwarded-For` and the `X-Auth-*`
+//!   headers. Criterion times it on fresh clones (`iter_batched_ref`, which also pays for
+//!   cold caches across the batch); the summary subtracts the clone it starts from, for
+//!   both allocations and plain-timer ns.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::future::Future;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use criterion::{BatchSize, Criterion, Throughput};
+use gateway::proxy::identity::StripList;
+use gateway::session::{CookieFact, SessionCache, read_cookie, without_cookies};
+use gateway::store::{NewSession, NewUser, Store, now};
+use gateway::tokens;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use pingora::http::RequestHeader;
+use policy::{Factor, HostKind, Role};
+
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Polls a future once; the cache-hit path never waits, so it must be ready.
+fn ready<F: Future>(fut: F) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("expected a cache hit that completes without waiting"),
+    }
+}
+
+/// Allocations per call of `f` over `n` calls (after a warm-up).
+fn allocs_per_op(n: u64, mut f: impl FnMut()) -> f64 {
+    for _ in 0..1000 {
+        f();
+    }
+    let before = ALLOCS.load(Ordering::Relaxed);
+    for _ in 0..n {
+        f();
+    }
+    (ALLOCS.load(Ordering::Relaxed) - before) as f64 / n as f64
+}
+
+/// Median ns per call of `f` over 5 rounds of `n` calls.
+fn ns_per_op(n: u64, mut f: impl FnMut()) -> f64 {
+    for _ in 0..n / 4 {
+        f();
+    }
+    let mut v: Vec<f64> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            t.elapsed().as_nanos() as f64 / n as f64
+        })
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v[2]
+}
+
+/// A browser's Cookie header with the session cookie among others.
+fn cookie_header(token: &str) -> String {
+    format!(
+        "gw_lang=en; _ga=GA1.1.1844323321.1731900000; theme=dark; gw_csrf=Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFy; \
+         gw_session={token}; _ga_XYZ=GS1.1.1731900000.3.1.1731900300.0.0.0"
+    )
+}
+
+/// What a browser sends for a file download, plus `extra` headers.
+fn browser_headers(cookie: &str, extra: &[(&str, &str)]) -> Vec<(HeaderName, HeaderValue)> {
+    let mut h: Vec<(&str, &str)> = vec![
+        ("host", "storage.localhost"),
+        ("user-agent", "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"),
+        ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+        ("accept-language", "ja,en-US;q=0.7,en;q=0.3"),
+        ("accept-encoding", "gzip, deflate, br, zstd"),
+        ("referer", "http://storage.localhost/files/2024/"),
+        ("cookie", cookie),
+        ("upgrade-insecure-requests", "1"),
+        ("sec-fetch-dest", "document"),
+        ("sec-fetch-mode", "navigate"),
+        ("sec-fetch-site", "same-origin"),
+        ("sec-fetch-user", "?1"),
+        ("priority", "u=0, i"),
+    ];
+    h.extend_from_slice(extra);
+    h.into_iter()
+        .map(|(n, v)| (HeaderName::from_bytes(n.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap()))
+        .collect()
+}
+
+fn header_map(h: &[(HeaderName, HeaderValue)]) -> HeaderMap {
+    let mut m = HeaderMap::new();
+    for (n, v) in h {
+        m.append(n.clone(), v.clone());
+    }
+    m
+}
+
+fn request_header(h: &[(HeaderName, HeaderValue)]) -> RequestHeader {
+    let mut r = RequestHeader::build("GET", b"/files/2024/report.pdf", Some(h.len() + 8)).unwrap();
+    for (n, v) in h {
+        r.append_header(n.clone(), v.clone()).unwrap();
+    }
+    r
+}
+
+/// The body of the gateway's `upstream_request_filter`, on a plain header.
+fn upstream_rewrite(strip: &StripList, up: &mut RequestHeader) {
+    for name in strip.select(up.headers.keys()) {
+        up.remove_header(&name);
+    }
+    up.insert_header("x-forwarded-for", "198.51.100.7").unwrap();
+    let own = ["gw_session", "gw_csrf", "gw_device", "gw_pending"];
+    let cookies: Vec<&[u8]> = up.headers.get_all("cookie").iter().map(|v| v.as_bytes()).collect();
+    if !cookies.is_empty() {
+        let kept = without_cookies(cookies.into_iter(), &own);
+        up.remove_header("cookie");
+        if !kept.is_empty() {
+            up.insert_header("cookie", kept).unwrap();
+        }
+    }
+    up.insert_header("x-auth-user", "alice@example.net").unwrap();
+    up.insert_header("x-auth-tenant", "acme").unwrap();
+    up.insert_header("x-auth-role", "user").unwrap();
+    up.insert_header("x-auth-method", "password+totp").unwrap();
+}
+
+/// A store on a temp SQLite file with one session, and a cache warmed with it.
+struct Warm {
+    _dir: tempfile::TempDir,
+    _rt: tokio::runtime::Runtime,
+    store: Store,
+    cache: SessionCache,
+    token: String,
+    id: [u8; 32],
+}
+
+fn warm_cache() -> Warm {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (store, token) = rt.block_on(async {
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let tenant = store.create_tenant("acme", "basic").await.unwrap();
+        let user = store
+            .create_user(NewUser {
+                tenant_id: tenant,
+                email: "alice@example.net",
+                role: Role::User,
+                password_hash: None,
+            })
+            .await
+            .unwrap();
+        let token = tokens::random_token();
+        let hash = tokens::hash_token(&token).unwrap();
+        store
+            .insert_session(NewSession {
+                id_hash: &hash,
+                user_id: user,
+                host: HostKind::Ordinary,
+                factor: Some(Factor::Totp),
+                line: None,
+                client_ip: Some("198.51.100.7"),
+                expires_at: now() + 3600,
+                pending_factor: None,
+                pending_remember: false,
+            })
+            .await
+            .unwrap();
+        (store, token)
+    });
+    // The gateway trusts a cached session for `cache_ttl` (30 s by default); the bench
+    // runs longer than that, so its cache keeps entries for an hour: a hit is a hit.
+    let cache = SessionCache::new(100_000, Duration::from_secs(3600), Duration::from_secs(7200));
+    let id = tokens::decode_token(&token).unwrap();
+    let hit = rt.block_on(cache.lookup(&store, &id, now())).unwrap();
+    assert!(hit.is_some(), "the seeded session must be found in the store");
+    assert!(ready(cache.lookup(&store, &id, now())).unwrap().is_some(), "the second lookup must be a cache hit");
+    Warm { _dir: dir, _rt: rt, store, cache, token, id }
+}
+
+fn main() {
+    let before = ALLOCS.load(Ordering::Relaxed);
+    black_box(Box::new(black_box(1u64)));
+    assert!(ALLOCS.load(Ordering::Relaxed) > before, "the counting allocator is not in use");
+
+    let w = warm_cache();
+    let t_now = now();
+    let cookie = cookie_header(&w.token);
+    let strip = StripList::new(&["X-Line-Id", "X-Line-Region"]);
+    let clean = browser_headers(&cookie, &[]);
+    let spoofed = browser_headers(&cookie, &[("x-line-id", "CAF0000000001"), ("X-Auth-User", "boss@example.net")]);
+    let clean_map = header_map(&clean);
+    let spoofed_map = header_map(&spoofed);
+    let clean_req = request_header(&clean);
+    let spoofed_req = request_header(&spoofed);
+    assert_eq!(read_cookie([cookie.as_bytes()].into_iter(), "gw_session"), CookieFact::Present(w.id));
+    assert!(strip.select(clean_map.keys()).is_empty());
+    assert_eq!(strip.select(spoofed_map.keys()).len(), 2);
+
+    let parse = || read_cookie(black_box([cookie.as_bytes()]).into_iter(), black_box("gw_session"));
+    let hit = || ready(w.cache.lookup(&w.store, black_box(&w.id), t_now)).unwrap().is_some();
+    let both = || match read_cookie(black_box([cookie.as_bytes()]).into_iter(), "gw_session") {
+        CookieFact::Present(id) => ready(w.cache.lookup(&w.store, &id, t_now)).unwrap().is_some(),
+        _ => false,
+    };
+
+    let mut c = Criterion::default()
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1))
+        .sample_size(50)
+        .configure_from_args();
+    {
+        let mut g = c.benchmark_group("session");
+        g.throughput(Throughput::Elements(1));
+        g.bench_function("read_cookie", |b| b.iter(parse));
+        g.bench_function("cache_hit", |b| b.iter(hit));
+        g.bench_function("cookie_and_cache_hit", |b| b.iter(both));
+        g.finish();
+    }
+    {
+        let mut g = c.benchmark_group("identity");
+        g.throughput(Throughput::Elements(1));
+        g.bench_function("strip_select/clean", |b| b.iter(|| strip.select(black_box(&clean_map).keys())));
+        g.bench_function("strip_select/spoofed", |b| b.iter(|| strip.select(black_box(&spoofed_map).keys())));
+        g.bench_function("upstream_rewrite/clean", |b| {
+            b.iter_batched_ref(|| clean_req.clone(), |r| upstream_rewrite(&strip, r), BatchSize::SmallInput)
+        });
+        g.bench_function("upstream_rewrite/spoofed", |b| {
+            b.iter_batched_ref(|| spoofed_req.clone(), |r| upstream_rewrite(&strip, r), BatchSize::SmallInput)
+        });
+        g.finish();
+    }
+    c.final_summary();
+
+    const N: u64 = 100_000;
+    // Plain-timer figure for the rewrite: (clone + rewrite) minus (clone alone).
+    let rewrite_ns = |req: &RequestHeader| {
+        ns_per_op(N / 10, || {
+            let mut r = black_box(req.clone());
+            upstream_rewrite(&strip, &mut r);
+            drop(black_box(r));
+        }) - ns_per_op(N / 10, || drop(black_box(req.clone())))
+    };
+    let clone_allocs = |req: &RequestHeader| allocs_per_op(N / 10, || drop(black_box(req.clone())));
+    let rewrite_allocs = |req: &RequestHeader| {
+        allocs_per_op(N / 10, || {
+            let mut r = black_box(req.clone());
+            upstream_rewrite(&strip, &mut r);
+            drop(black_box(r));
+        }) - clone_allocs(req)
+    };
+    let rows: Vec<(&str, f64, f64)> = vec![
+        (
+            "session/read_cookie",
+            allocs_per_op(N, || {
+                black_box(parse());
+            }),
+            ns_per_op(N, || {
+                black_box(parse());
+            }),
+        ),
+        (
+            "session/cache_hit",
+            allocs_per_op(N, || {
+                black_box(hit());
+            }),
+            ns_per_op(N, || {
+                black_box(hit());
+            }),
+        ),
+        (
+            "session/cookie_and_cache_hit",
+            allocs_per_op(N, || {
+                black_box(both());
+            }),
+            ns_per_op(N, || {
+                black_box(both());
+            }),
+        ),
+        (
+            "identity/strip_select/clean",
+            allocs_per_op(N, || drop(black_box(strip.select(clean_map.keys())))),
+            ns_per_op(N, || drop(black_box(strip.select(clean_map.keys())))),
+        ),
+        (
+            "identity/strip_select/spoofed",
+            allocs_per_op(N, || drop(black_box(strip.select(spoofed_map.keys())))),
+            ns_per_op(N, || drop(black_box(strip.select(spoofed_map.keys())))),
+        ),
+        ("identity/upstream_rewrite/clean (minus the clone)", rewrite_allocs(&clean_req), rewrite_ns(&clean_req)),
+        ("identity/upstream_rewrite/spoofed (minus the clone)", rewrite_allocs(&spoofed_req), rewrite_ns(&spoofed_req)),
+    ];
+    println!();
+    println!("summary (allocations per operation; ns per operation: std::time::Instant, median of 5 rounds):");
+    for (name, allocs, ns) in rows {
+        println!("  {name:<52} allocations {allocs:>5.2}   ns {ns:>7.1}");
+    }
+}
