@@ -9,40 +9,15 @@
 //!   through 4096 different client addresses (half inside the tenant's networks) or
 //!   registered lines, so that the lookups do not always hit the same cache lines.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use benches::{Fixture, build, line_request, ordinary_request};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use policy::{Outcome, PolicySnapshot, Request, decide};
 
-/// Counts every allocation (and reallocation) the process makes.
-struct Counting;
-
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: benches::Counting = benches::Counting;
 
 const SIZES: [usize; 3] = [10, 10_000, 1_000_000];
 const SEED: u64 = 0x5EED_1A7E_0000_0001;
@@ -116,9 +91,9 @@ fn run(snap: &PolicySnapshot, reqs: &[Request<'static>], n: usize) -> usize {
 fn allocations_per_decision(snap: &PolicySnapshot, reqs: &[Request<'static>]) -> f64 {
     const N: usize = 100_000;
     black_box(run(snap, reqs, 1_000));
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = benches::allocations();
     black_box(run(snap, reqs, N));
-    let after = ALLOCS.load(Ordering::Relaxed);
+    let after = benches::allocations();
     (after - before) as f64 / N as f64
 }
 
@@ -138,9 +113,9 @@ fn timed_median(snap: &PolicySnapshot, reqs: &[Request<'static>], rounds: usize,
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = benches::allocations();
     black_box(Box::new(black_box(1u64)));
-    assert!(ALLOCS.load(Ordering::Relaxed) > before, "the counting allocator is not in use");
+    assert!(benches::allocations() > before, "the counting allocator is not in use");
     let t = Instant::now();
     let fixtures: Vec<Fixture> = SIZES.iter().map(|&n| build(n, SEED)).collect();
     println!("built snapshots of {:?} networks and lines in {:.1?}", SIZES, t.elapsed());

@@ -14,46 +14,22 @@
 //!   cold caches across the batch); the summary subtracts the clone it starts from, for
 //!   both allocations and plain-timer ns.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput};
 use gateway::proxy::identity::StripList;
-use gateway::session::{CookieFact, SessionCache, read_cookie, without_cookies};
+use gateway::session::{CookieFact, SessionCache, read_cookie, without_own_cookies};
 use gateway::store::{NewSession, NewUser, Store, now};
 use gateway::tokens;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use pingora::http::RequestHeader;
 use policy::{Factor, HostKind, Role};
 
-struct Counting;
-
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: benches::Counting = benches::Counting;
 
 /// Polls a future once; the cache-hit path never waits, so it must be ready.
 fn ready<F: Future>(fut: F) -> F::Output {
@@ -69,11 +45,11 @@ fn allocs_per_op(n: u64, mut f: impl FnMut()) -> f64 {
     for _ in 0..1000 {
         f();
     }
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = benches::allocations();
     for _ in 0..n {
         f();
     }
-    (ALLOCS.load(Ordering::Relaxed) - before) as f64 / n as f64
+    (benches::allocations() - before) as f64 / n as f64
 }
 
 /// Median ns per call of `f` over 5 rounds of `n` calls.
@@ -148,9 +124,7 @@ fn upstream_rewrite(strip: &StripList, up: &mut RequestHeader) {
     }
     up.insert_header("x-forwarded-for", "198.51.100.7").unwrap();
     let own = ["gw_session", "gw_csrf", "gw_device", "gw_pending"];
-    let cookies: Vec<&[u8]> = up.headers.get_all("cookie").iter().map(|v| v.as_bytes()).collect();
-    if !cookies.is_empty() {
-        let kept = without_cookies(cookies.into_iter(), &own);
+    if let Some(kept) = without_own_cookies(&up.headers, &own) {
         up.remove_header("cookie");
         if !kept.is_empty() {
             up.insert_header("cookie", kept).unwrap();
@@ -218,9 +192,9 @@ fn warm_cache() -> Warm {
 }
 
 fn main() {
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = benches::allocations();
     black_box(Box::new(black_box(1u64)));
-    assert!(ALLOCS.load(Ordering::Relaxed) > before, "the counting allocator is not in use");
+    assert!(benches::allocations() > before, "the counting allocator is not in use");
 
     let w = warm_cache();
     let t_now = now();

@@ -44,13 +44,7 @@ impl PolicyState {
         self.snapshot.load_full()
     }
 
-    pub fn set_db(&self, rows: Vec<TenantRow>) {
-        let mut inputs = self.inputs.lock().unwrap_or_else(|p| p.into_inner());
-        inputs.db = rows;
-        self.snapshot.store(Arc::new(build_snapshot(&inputs.db, inputs.file.as_ref())));
-    }
-
-    /// As [`PolicyState::set_db`] for rows loaded after reading the change
+    /// Replaces the database's tenants with rows loaded after reading the change
     /// counter at `generation`; a load that started earlier than the one in
     /// force is dropped, so two reloads racing can never bring old rows back.
     pub fn set_db_at(&self, generation: i64, rows: Vec<TenantRow>) -> bool {

@@ -85,6 +85,18 @@ pub fn without_cookies<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, names
     out
 }
 
+/// The `Cookie` header the origin should get instead of the client's: `None`
+/// when no cookie named in `names` is present (the usual case for origin
+/// cookies: nothing is rebuilt or allocated), `Some("")` to drop the header.
+pub fn without_own_cookies(headers: &http::HeaderMap, names: &[&str]) -> Option<String> {
+    let values = || headers.get_all(http::header::COOKIE).iter().map(|v| v.as_bytes());
+    let ours = values().flat_map(|h| h.split(|b| *b == b';')).any(|pair| {
+        let name = pair.trim_ascii().split(|b| *b == b'=').next().unwrap_or(b"");
+        names.iter().any(|n| n.as_bytes() == name)
+    });
+    ours.then(|| without_cookies(values(), names))
+}
+
 pub struct CookieSpec<'a> {
     pub name: &'a str,
     pub value: &'a str,
@@ -208,6 +220,11 @@ mod tests {
         let h = [b"a=1; gw_session=x; gw_csrf=y".as_slice(), b"b=2".as_slice()];
         assert_eq!(without_cookies(h.into_iter(), &["gw_session", "gw_csrf"]), "a=1; b=2");
         assert_eq!(without_cookies([b"gw_session=x".as_slice()].into_iter(), &["gw_session"]), "");
+        let mut h = http::HeaderMap::new();
+        h.append(http::header::COOKIE, http::HeaderValue::from_static("a=1; theirs=2"));
+        assert_eq!(without_own_cookies(&h, &["gw_session"]), None, "origin cookies pass untouched");
+        h.append(http::header::COOKIE, http::HeaderValue::from_static("gw_session=x"));
+        assert_eq!(without_own_cookies(&h, &["gw_session"]).as_deref(), Some("a=1; theirs=2"));
     }
 
     #[test]

@@ -123,6 +123,8 @@ both! {
     locked_users, sqlite_locked_users, postgres_locked_users;
     links, sqlite_links, postgres_links;
     concurrent_link_use, sqlite_concurrent_link_use, postgres_concurrent_link_use;
+    sms_codes, sqlite_sms_codes, postgres_sms_codes;
+    recovery_and_totp_steps, sqlite_recovery_and_totp_steps, postgres_recovery_and_totp_steps;
     concurrent_add_lines, sqlite_concurrent_add_lines, postgres_concurrent_add_lines;
     generation, sqlite_generation, postgres_generation;
 }
@@ -214,6 +216,51 @@ fn link(token_hash: &str, purpose: LinkPurpose, user_id: i64, expires_at: i64) -
 
 mod suite {
     use super::*;
+    use gateway::store::{SMS_ATTEMPTS, SmsCheck};
+
+    /// SMS codes: single use, a limited number of tries, an expiry, a resend gap.
+    pub async fn sms_codes(store: &Store, _url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let u = user(store, acme, "sms@example.com", Role::User).await;
+        assert_eq!(store.check_sms_code(u, "h-right").await.unwrap(), SmsCheck::Dead, "no code pending");
+        assert_eq!(store.put_sms_code(u, "+819012345678", "h-right", 300, 30).await.unwrap(), Ok(()));
+        assert!(store.put_sms_code(u, "+819012345678", "h-other", 300, 30).await.unwrap().is_err(), "resend too soon");
+        assert_eq!(store.check_sms_code(u, "h-wrong").await.unwrap(), SmsCheck::Wrong);
+        assert_eq!(store.check_sms_code(u, "h-right").await.unwrap(), SmsCheck::Ok("+819012345678".into()));
+        assert_eq!(store.check_sms_code(u, "h-right").await.unwrap(), SmsCheck::Dead, "a code works once");
+
+        // Wrong entries use the code up, even a right one afterwards.
+        assert_eq!(store.put_sms_code(u, "+819012345678", "h-right", 300, 0).await.unwrap(), Ok(()));
+        for _ in 0..SMS_ATTEMPTS {
+            assert_eq!(store.check_sms_code(u, "h-wrong").await.unwrap(), SmsCheck::Wrong);
+        }
+        assert_eq!(store.check_sms_code(u, "h-right").await.unwrap(), SmsCheck::Dead, "past the attempt limit");
+
+        // An expired code is dead.
+        assert_eq!(store.put_sms_code(u, "+819012345678", "h-right", -1, 0).await.unwrap(), Ok(()));
+        assert_eq!(store.check_sms_code(u, "h-right").await.unwrap(), SmsCheck::Dead, "expired");
+    }
+
+    /// A recovery code is consumed once; a TOTP step is accepted once and never an older one.
+    pub async fn recovery_and_totp_steps(store: &Store, _url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let u = user(store, acme, "otp@example.com", Role::User).await;
+        store.set_recovery_code(u, "h-code").await.unwrap();
+        assert!(!store.consume_recovery_code(u, "h-other").await.unwrap());
+        let (a, b) = tokio::join!(store.consume_recovery_code(u, "h-code"), store.consume_recovery_code(u, "h-code"));
+        assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|x| **x).count(), 1, "exactly one racing use wins");
+        store.enrol_totp(u, "v1:secret", 100).await.unwrap();
+        assert!(!store.accept_totp_step(u, 100).await.unwrap(), "the enrolment step is used");
+        assert!(!store.accept_totp_step(u, 99).await.unwrap(), "an older step");
+        assert!(store.accept_totp_step(u, 101).await.unwrap());
+        assert!(!store.accept_totp_step(u, 101).await.unwrap(), "replay");
+        store.reset_second_factors(u).await.unwrap();
+        let e = store.enrolment(u).await.unwrap();
+        assert!(!e.any(), "reset forgets the enrolment");
+        assert!(!store.consume_recovery_code(u, "h-code").await.unwrap());
+    }
 
     pub async fn migrations(store: &Store, _url: &str) {
         // A fresh database has no schema, and says how to get one.

@@ -228,9 +228,11 @@ impl Env {
         self.gateway = Some(Proc(child));
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{}/readyz", self.metrics_port)).await
-                && r.status() == 200
-            {
+            // Ready means the store and policy are loaded (metrics listener) and the
+            // proxy listener, a separate Pingora service, answers too.
+            let metrics = reqwest::get(format!("http://127.0.0.1:{}/readyz", self.metrics_port)).await;
+            let proxy = reqwest::get(format!("http://127.0.0.1:{}/readyz", self.port)).await;
+            if metrics.is_ok_and(|r| r.status() == 200) && proxy.is_ok_and(|r| r.status() == 200) {
                 return;
             }
             assert!(Instant::now() < deadline, "gateway not ready:\n{}", self.log());

@@ -157,18 +157,7 @@ pub async fn password_submit(v: &Visit<'_>, session: &mut Session) -> Result<Rep
             return Ok(v.unavailable());
         }
     };
-    let _ = v
-        .app
-        .store
-        .audit(
-            Some(user.tenant_id),
-            Some(&user.email),
-            Some(&user.email),
-            "password_changed",
-            v.facts.ip_text().as_deref(),
-            Some(v.facts.host.as_str()),
-        )
-        .await;
+    v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "password_changed").await;
     notify::mail(v, &user.email, &Notice::PasswordChanged);
     let body = v.page(
         v.t("Password changed", "パスワードを変更しました"),
@@ -263,18 +252,7 @@ pub async fn email_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
             Err(_) => return Ok(v.unavailable()),
         };
     notify::mail(v, &new_email, &Notice::EmailChangeConfirm { link: &link, new_email: &new_email });
-    let _ = v
-        .app
-        .store
-        .audit(
-            Some(user.tenant_id),
-            Some(&user.email),
-            Some(&user.email),
-            "email_change_requested",
-            v.facts.ip_text().as_deref(),
-            Some(v.facts.host.as_str()),
-        )
-        .await;
+    v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "email_change_requested").await;
     let body = v.page(
         v.t("Check the new mailbox", "新しいメールアドレスをご確認ください"),
         &format!(
@@ -374,18 +352,7 @@ pub async fn email_confirm_submit(v: &Visit<'_>, session: &mut Session) -> Resul
     if done.await.is_err() {
         return Ok(v.unavailable());
     }
-    let _ = v
-        .app
-        .store
-        .audit(
-            Some(user.tenant_id),
-            Some(&new_email),
-            Some(&old_email),
-            "email_changed",
-            v.facts.ip_text().as_deref(),
-            Some(v.facts.host.as_str()),
-        )
-        .await;
+    v.audit(Some(user.tenant_id), Some(&new_email), Some(&old_email), "email_changed").await;
     notify::mail(v, &old_email, &Notice::EmailChanged { new_email: &new_email });
     if had_second_factor {
         notify::mail(v, &new_email, &Notice::SecondFactorReset);

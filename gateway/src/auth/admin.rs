@@ -303,16 +303,7 @@ pub async fn users(v: &Visit<'_>, session: &mut Session) -> Reply {
 
 /// Records an administrator's action on a user.
 async fn audit_action(v: &Visit<'_>, a: &Admin, subject: &str, event: &str) {
-    let r = &a.cached.rec;
-    let ip = v.facts.ip_text();
-    if let Err(e) = v
-        .app
-        .store
-        .audit(Some(r.tenant_id), Some(&r.email), Some(subject), event, ip.as_deref(), Some(v.facts.host.as_str()))
-        .await
-    {
-        tracing::warn!(error = %e, event, "could not write an audit entry");
-    }
+    v.audit(Some(a.cached.rec.tenant_id), Some(&a.cached.rec.email), Some(subject), event).await;
 }
 
 pub async fn invite(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {

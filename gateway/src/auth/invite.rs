@@ -93,18 +93,7 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
         return Ok(v.unavailable());
     }
     if let Ok(Some(u)) = v.app.store.user_by_id(user_id).await {
-        let _ = v
-            .app
-            .store
-            .audit(
-                Some(u.tenant_id),
-                Some(&u.email),
-                Some(&u.email),
-                "invitation_accepted",
-                v.facts.ip_text().as_deref(),
-                Some(v.facts.host.as_str()),
-            )
-            .await;
+        v.audit(Some(u.tenant_id), Some(&u.email), Some(&u.email), "invitation_accepted").await;
     }
     Ok(Reply::html(
         200,

@@ -68,18 +68,7 @@ pub async fn unlock(v: &Visit<'_>, session: &mut Session) -> Reply {
 async fn audit(v: &Visit<'_>, user_id: i64, event: &str) {
     let user = v.app.store.user_by_id(user_id).await.ok().flatten();
     let (tenant, email) = user.map(|u| (Some(u.tenant_id), Some(u.email))).unwrap_or((None, None));
-    let _ = v
-        .app
-        .store
-        .audit(
-            tenant,
-            email.as_deref(),
-            email.as_deref(),
-            event,
-            v.facts.ip_text().as_deref(),
-            Some(v.facts.host.as_str()),
-        )
-        .await;
+    v.audit(tenant, email.as_deref(), email.as_deref(), event).await;
 }
 
 pub fn forgot_form(v: &Visit<'_>, session: &Session, error: Option<&str>) -> Reply {
@@ -138,18 +127,7 @@ pub async fn forgot_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply
                 Ok(token) => {
                     let link = v.link(&format!("/auth/password/reset?ticket={token}"));
                     notify::mail(v, &user.email, &Notice::Reset { link: &link });
-                    let _ = v
-                        .app
-                        .store
-                        .audit(
-                            Some(user.tenant_id),
-                            None,
-                            Some(&user.email),
-                            "reset_requested",
-                            v.facts.ip_text().as_deref(),
-                            Some(v.facts.host.as_str()),
-                        )
-                        .await;
+                    v.audit(Some(user.tenant_id), None, Some(&user.email), "reset_requested").await;
                 }
                 Err(e) => tracing::error!(error = %e, "creating a reset link failed"),
             }

@@ -90,8 +90,6 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
     let email = form.get("email").unwrap_or("").trim().to_owned();
     let password = form.get("password").unwrap_or("").to_owned();
     let rd = rd::safe_return(form.get("rd").unwrap_or("/"));
-    let ip = v.facts.ip_text();
-    let host = Some(v.facts.host.as_str());
 
     let user = match app.store.user_by_email(&email).await {
         Ok(u) => u,
@@ -105,10 +103,7 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
 
     let Some(user) = user else {
         metrics::LOGINS.with_label_values(&["failure"]).inc();
-        let _ = app
-            .store
-            .audit(None, None, Some(&crate::store::canonical_email(&email)), "login_failure", ip.as_deref(), host)
-            .await;
+        v.audit(None, None, Some(&crate::store::canonical_email(&email)), "login_failure").await;
         return Ok(refused(v, session.req_header(), &rd));
     };
     if !password_ok && !user.locked && user.password_hash.is_some() {
@@ -121,8 +116,7 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
         (role, tenant, password_ok, user.locked, user.login_method == "password")
     else {
         metrics::LOGINS.with_label_values(&["failure"]).inc();
-        let _ =
-            app.store.audit(Some(user.tenant_id), None, Some(&user.email), "login_failure", ip.as_deref(), host).await;
+        v.audit(Some(user.tenant_id), None, Some(&user.email), "login_failure").await;
         return Ok(refused(v, session.req_header(), &rd));
     };
     if user.failed_logins > 0 {
@@ -135,17 +129,7 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
         HostKind::LineAuth => {
             if tenant.line_match(&v.facts.line, v.facts.client_ip).is_none() {
                 metrics::LOGINS.with_label_values(&["line_refused"]).inc();
-                let _ = app
-                    .store
-                    .audit(
-                        Some(user.tenant_id),
-                        Some(&user.email),
-                        Some(&user.email),
-                        "line_auth_failure",
-                        ip.as_deref(),
-                        host,
-                    )
-                    .await;
+                v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "line_auth_failure").await;
                 return Ok(Reply::html(403, pages::line_auth_failed(&v.ui())));
             }
             Some(Factor::Line)
@@ -195,10 +179,7 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
     // A login is a privilege change: the session the browser had before is ended.
     end_current(v, session.req_header()).await;
     metrics::LOGINS.with_label_values(&["success"]).inc();
-    let _ = app
-        .store
-        .audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "login_success", ip.as_deref(), host)
-        .await;
+    v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "login_success").await;
     Ok(Reply::redirect(303, rd).header("set-cookie", cookie))
 }
 
@@ -224,11 +205,7 @@ async fn count_failure(v: &Visit<'_>, user: &crate::store::UserRow) {
             return;
         }
     }
-    let ip = v.facts.ip_text();
-    let _ = app
-        .store
-        .audit(Some(user.tenant_id), None, Some(&user.email), "lock", ip.as_deref(), Some(v.facts.host.as_str()))
-        .await;
+    v.audit(Some(user.tenant_id), None, Some(&user.email), "lock").await;
     if let Err(e) = super::start::end_all(v, user.id).await {
         tracing::error!(error = %e, "ending sessions of a locked account failed");
     }
@@ -246,8 +223,7 @@ pub async fn logout(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
         return Ok(reply);
     }
     end_current(v, session.req_header()).await;
-    let _ =
-        v.app.store.audit(None, None, None, "logout", v.facts.ip_text().as_deref(), Some(v.facts.host.as_str())).await;
+    v.audit(None, None, None, "logout").await;
     Ok(Reply::redirect(303, "/auth/login".into()).header("set-cookie", clear_cookie(v)))
 }
 
@@ -329,18 +305,7 @@ pub async fn line_consent(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
     if v.app.store.record_line_consent(line.as_str(), user_id).await.is_err() {
         return Ok(v.unavailable());
     }
-    let _ = v
-        .app
-        .store
-        .audit(
-            Some(user.tenant_id),
-            Some(&user.email),
-            Some(line.as_str()),
-            "line_consent",
-            v.facts.ip_text().as_deref(),
-            Some(v.facts.host.as_str()),
-        )
-        .await;
+    v.audit(Some(user.tenant_id), Some(&user.email), Some(line.as_str()), "line_consent").await;
     let login = NewLogin {
         user_id,
         tenant_id: user.tenant_id,

@@ -102,6 +102,17 @@ impl<'a> Visit<'a> {
         crate::auth::notify::base_url(&self.app.cfg, Some(&self.host_header)) + path_and_query
     }
 
+    /// Records a security event with this visit's address and hostname. A
+    /// failure is logged, never shown to the user: the action itself is done.
+    pub async fn audit(&self, tenant: Option<i64>, actor: Option<&str>, subject: Option<&str>, event: &str) {
+        let ip = self.facts.ip_text();
+        if let Err(e) =
+            self.app.store.audit(tenant, actor, subject, event, ip.as_deref(), Some(self.facts.host.as_str())).await
+        {
+            tracing::warn!(error = %e, event, "could not write an audit entry");
+        }
+    }
+
     pub fn unavailable(&self) -> Reply {
         Reply::html(503, pages::unavailable(&self.ui()))
     }

@@ -110,18 +110,13 @@ fn throttled(v: &Visit<'_>, user_id: i64) -> Option<Reply> {
 async fn wrong_code(v: &Visit<'_>, p: &Pending, session: &Session, again: Reply) -> Reply {
     let n = v.app.store.record_factor_failure(&tokens::hash_bytes(&p.id)).await.unwrap_or(i64::MAX);
     v.app.sessions.remove(&p.id);
-    let _ = v
-        .app
-        .store
-        .audit(
-            Some(p.cached.rec.tenant_id),
-            Some(&p.cached.rec.email),
-            Some(&p.cached.rec.email),
-            "second_factor_failure",
-            v.facts.ip_text().as_deref(),
-            Some(v.facts.host.as_str()),
-        )
-        .await;
+    v.audit(
+        Some(p.cached.rec.tenant_id),
+        Some(&p.cached.rec.email),
+        Some(&p.cached.rec.email),
+        "second_factor_failure",
+    )
+    .await;
     if n < MAX_FAILURES {
         return again;
     }
@@ -545,17 +540,7 @@ pub async fn recovery_submit(v: &Visit<'_>, session: &mut Session) -> Result<Rep
         return Ok(wrong_code(v, &p, session, again).await);
     }
     notify::mail(v, &p.cached.rec.email, &Notice::RecoveryCodeUsed);
-    let _ = v
-        .app
-        .store
-        .audit(
-            Some(p.cached.rec.tenant_id),
-            Some(&p.cached.rec.email),
-            Some(&p.cached.rec.email),
-            "recovery_code_used",
-            v.facts.ip_text().as_deref(),
-            Some(v.facts.host.as_str()),
-        )
+    v.audit(Some(p.cached.rec.tenant_id), Some(&p.cached.rec.email), Some(&p.cached.rec.email), "recovery_code_used")
         .await;
     let remember = form.get("remember").is_some();
     Ok(hold_until_saved(v, session, &p, Factor::Recovery, remember, &rd).await)
@@ -670,18 +655,7 @@ async fn complete(v: &Visit<'_>, session: &Session, p: &Pending, factor: Factor,
     end_current(v, session.req_header()).await;
     let _ = v.app.store.set_last_access(r.user_id, now()).await;
     let event = format!("second_factor_success:{}", factor.as_str());
-    let _ = v
-        .app
-        .store
-        .audit(
-            Some(r.tenant_id),
-            Some(&r.email),
-            Some(&r.email),
-            &event,
-            v.facts.ip_text().as_deref(),
-            Some(v.facts.host.as_str()),
-        )
-        .await;
+    v.audit(Some(r.tenant_id), Some(&r.email), Some(&r.email), &event).await;
     let mut reply = Reply::redirect(303, rd.to_owned()).header("set-cookie", cookie);
     if remember {
         let token = tokens::random_token();

@@ -53,18 +53,7 @@ async fn reload(v: &Visit<'_>) {
 }
 
 async fn audit(v: &Visit<'_>, a: &Admin, event: &str, subject: Option<&str>) {
-    let _ = v
-        .app
-        .store
-        .audit(
-            Some(a.tenant.id),
-            Some(&a.cached.rec.email),
-            subject,
-            event,
-            v.facts.ip_text().as_deref(),
-            Some(v.facts.host.as_str()),
-        )
-        .await;
+    v.audit(Some(a.tenant.id), Some(&a.cached.rec.email), subject, event).await;
 }
 
 pub async fn route_form(v: &Visit<'_>, session: &mut Session) -> Reply {

@@ -84,13 +84,8 @@ pub async fn end_all(v: &Visit<'_>, user_id: i64) -> Result<u64, StoreError> {
     let n = v.app.store.delete_user_sessions(user_id).await?;
     v.app.sessions.clear();
     if let Ok(Some(u)) = v.app.store.user_by_id(user_id).await {
-        let ip = v.facts.ip_text();
         let event = format!("sessions_revoked:{n}");
-        let _ = v
-            .app
-            .store
-            .audit(Some(u.tenant_id), None, Some(&u.email), &event, ip.as_deref(), Some(v.facts.host.as_str()))
-            .await;
+        v.audit(Some(u.tenant_id), None, Some(&u.email), &event).await;
     }
     Ok(n)
 }

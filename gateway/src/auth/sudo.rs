@@ -211,18 +211,7 @@ pub async fn login_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
         v.app.hasher.verify(user.password_hash.clone(), form.get("password").unwrap_or("").to_owned()).await;
     let code_ok = !code || totp_ok(v, user.id, form.get("code").unwrap_or("")).await;
     if !password_ok || !code_ok || user.locked {
-        let _ = v
-            .app
-            .store
-            .audit(
-                Some(user.tenant_id),
-                Some(&user.email),
-                Some(&user.email),
-                "reauth_failure",
-                v.facts.ip_text().as_deref(),
-                Some(v.facts.host.as_str()),
-            )
-            .await;
+        v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "reauth_failure").await;
         let msg = v.t("That is not correct. Try again.", "入力内容が正しくありません。もう一度お試しください。");
         return Ok(Reply::html(401, login_page(v, &token, &rd, code, Some(msg))));
     }
@@ -231,18 +220,7 @@ pub async fn login_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
     }
     v.app.sessions.remove(&id);
     let event = if admin.break_glass { "reauth_success:break_glass" } else { "reauth_success" };
-    let _ = v
-        .app
-        .store
-        .audit(
-            Some(user.tenant_id),
-            Some(&user.email),
-            Some(&user.email),
-            event,
-            v.facts.ip_text().as_deref(),
-            Some(v.facts.host.as_str()),
-        )
-        .await;
+    v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), event).await;
     Ok(Reply::redirect(303, rd))
 }
 

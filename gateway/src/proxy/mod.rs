@@ -106,8 +106,8 @@ impl ProxyHttp for Gateway {
             let consent_region = region.is_some_and(|r| app.consent_regions.iter().any(|c| c.eq_ignore_ascii_case(r)));
             let facts = crate::auth::Facts { host, client_ip, line, consent_region };
             // Boxed: the auth UI's state machine is large, and every proxied
-                // request's future would otherwise carry (and allocate) room for it.
-                return Box::pin(crate::auth::handle(app, session, facts)).await;
+            // request's future would otherwise carry (and allocate) room for it.
+            return Box::pin(crate::auth::handle(app, session, facts)).await;
         }
 
         // Most paths are already in normal form: then neither normalising nor
@@ -207,9 +207,7 @@ impl ProxyHttp for Gateway {
             crate::auth::DEVICE_COOKIE,
             "gw_pending",
         ];
-        let cookies: Vec<&[u8]> = up.headers.get_all("cookie").iter().map(|v| v.as_bytes()).collect();
-        if !cookies.is_empty() {
-            let kept = crate::session::without_cookies(cookies.into_iter(), &own);
+        if let Some(kept) = crate::session::without_own_cookies(&up.headers, &own) {
             up.remove_header("cookie");
             if !kept.is_empty() {
                 up.insert_header("cookie", kept)?;
