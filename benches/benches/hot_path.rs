@@ -17,8 +17,9 @@
 use std::future::Future;
 use std::hint::black_box;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use benches::{allocs_per_op, ns_per_op};
 use criterion::{BatchSize, Criterion, Throughput};
 use gateway::proxy::identity::StripList;
 use gateway::session::{CookieFact, SessionCache, read_cookie, without_own_cookies};
@@ -38,36 +39,6 @@ fn ready<F: Future>(fut: F) -> F::Output {
         Poll::Ready(v) => v,
         Poll::Pending => panic!("expected a cache hit that completes without waiting"),
     }
-}
-
-/// Allocations per call of `f` over `n` calls (after a warm-up).
-fn allocs_per_op(n: u64, mut f: impl FnMut()) -> f64 {
-    for _ in 0..1000 {
-        f();
-    }
-    let before = benches::allocations();
-    for _ in 0..n {
-        f();
-    }
-    (benches::allocations() - before) as f64 / n as f64
-}
-
-/// Median ns per call of `f` over 5 rounds of `n` calls.
-fn ns_per_op(n: u64, mut f: impl FnMut()) -> f64 {
-    for _ in 0..n / 4 {
-        f();
-    }
-    let mut v: Vec<f64> = (0..5)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..n {
-                f();
-            }
-            t.elapsed().as_nanos() as f64 / n as f64
-        })
-        .collect();
-    v.sort_by(f64::total_cmp);
-    v[2]
 }
 
 /// A browser's Cookie header with the session cookie among others.

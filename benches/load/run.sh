@@ -12,13 +12,17 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-DURATION=${BENCH_DURATION:-10}
+DURATION=${BENCH_DURATION:-8}
 ROUNDS=${BENCH_ROUNDS:-3}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 SERVER_CPU=${BENCH_SERVER_CPU:-0}
 CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
 WARMUP=${BENCH_WARMUP:-2}
 WITH_GO=${BENCH_GO:-1}
+WITH_FLOOD=${BENCH_FLOOD:-1}
+FLOOD_CONNECTIONS=${BENCH_FLOOD_CONNECTIONS:-64}
+USER_CONNECTIONS=${BENCH_USER_CONNECTIONS:-16}
+USER_DELAY_MS=${BENCH_USER_DELAY_MS:-4}
 LINE=CAF0000000042
 RESULTS=${BENCH_RESULTS:-$ROOT/benches/results}
 CARGO=${CARGO:-cargo}
@@ -51,13 +55,13 @@ NCPU=$(nproc)
 [ "$SERVER_CPU" -lt "$NCPU" ] && [ "$CLIENT_CPU" -lt "$NCPU" ] || die "cores $SERVER_CPU/$CLIENT_CPU do not exist"
 
 # ---------------------------------------------------------------- build
-say "building release binaries (gateway, bare_proxy, load_seed): fat LTO, one codegen unit;"
+say "building release binaries (gateway, bare_proxy, bare_proxy_glibc, load_seed): fat LTO, one codegen unit;"
 say "from scratch this takes several minutes on 2 cores, later runs are quick"
 t0=$(date +%s)
 (cd "$ROOT" && $CARGO build --release -p gateway -p benches --bins) >&2
 say "build done in $(( $(date +%s) - t0 )) s"
 BIN=$ROOT/target/release
-for b in gateway bare_proxy load_seed; do [ -x "$BIN/$b" ] || die "$BIN/$b was not built"; done
+for b in gateway bare_proxy bare_proxy_glibc load_seed; do [ -x "$BIN/$b" ] || die "$BIN/$b was not built"; done
 
 # ---------------------------------------------------------------- work folder, ports
 WORK=$(mktemp -d /tmp/bench-load.XXXXXX)
@@ -85,7 +89,7 @@ for _ in range(int(sys.argv[1])):
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
 }
-read -r P_ORIGIN P_BARE P_GW P_NGX P_NGXAUTH P_AUTHSVC P_NGXGO P_GO <<<"$(free_ports 8)"
+read -r P_ORIGIN P_BARE P_GW P_NGX P_NGXAUTH P_AUTHSVC P_NGXGO P_GO P_GWF P_BAREG <<<"$(free_ports 10)"
 
 wait_port() {  # wait until something answers HTTP on the port
     for _ in $(seq 1 100); do
@@ -172,6 +176,10 @@ taskset -c "$SERVER_CPU" "$BIN/bare_proxy" --listen "127.0.0.1:$P_BARE" --origin
     >"$WORK/bare.log" 2>&1 &
 PID_BARE=$!
 PIDS+=("$PID_BARE")
+taskset -c "$SERVER_CPU" "$BIN/bare_proxy_glibc" --listen "127.0.0.1:$P_BAREG" --origin "127.0.0.1:$P_ORIGIN" --threads 1 \
+    >"$WORK/bare-glibc.log" 2>&1 &
+PID_BAREG=$!
+PIDS+=("$PID_BAREG")
 
 # ---------------------------------------------------------------- gateway
 mkdir -p "$WORK/gw"
@@ -210,7 +218,25 @@ GATEWAY_LOG=warn taskset -c "$SERVER_CPU" "$BIN/gateway" --config "$GWCFG" serve
 PID_GW=$!
 PIDS+=("$PID_GW")
 
-for p in "$P_ORIGIN" "$P_NGX" "$P_AUTHSVC" "$P_NGXAUTH" "$P_BARE" "$P_GW"; do wait_port "$p"; done
+# A second gateway for the login-flood scenario, as it runs behind a load balancer:
+# 127.0.0.1 is a trusted proxy, so every request names its client in X-Forwarded-For
+# and the flood can come from many addresses (the per-address throttle cannot stop it;
+# every attempt reaches the password check). Its own database, seeded the same way.
+if [ "$WITH_FLOOD" != 0 ]; then
+    mkdir -p "$WORK/gwf"
+    sed -e "s|^listen: .*|listen: \"127.0.0.1:$P_GWF\"|" -e "s|$WORK/gw/gateway.db|$WORK/gwf/gateway.db|" \
+        "$GWCFG" >"$WORK/gwf/gateway.yaml"
+    echo 'trusted_proxies: ["127.0.0.1/32"]' >>"$WORK/gwf/gateway.yaml"
+    "$BIN/gateway" --config "$WORK/gwf/gateway.yaml" check-config >&2 || die "the flood gateway's config is refused"
+    eval "$("$BIN/load_seed" "sqlite://$WORK/gwf/gateway.db" "$LINE" | sed 's/^/FLOOD_/')"
+    GATEWAY_LOG=warn taskset -c "$SERVER_CPU" "$BIN/gateway" --config "$WORK/gwf/gateway.yaml" serve \
+        >"$WORK/gwf/gateway.log" 2>&1 &
+    PID_GWF=$!
+    PIDS+=("$PID_GWF")
+fi
+
+for p in "$P_ORIGIN" "$P_NGX" "$P_AUTHSVC" "$P_NGXAUTH" "$P_BARE" "$P_BAREG" "$P_GW"; do wait_port "$p"; done
+[ "$WITH_FLOOD" = 0 ] || wait_port "$P_GWF"
 [ "$WITH_GO" = 0 ] || { wait_port "$P_GO"; wait_port "$P_NGXGO"; }
 
 # The login form also works for this user (a real login through the gateway);
@@ -227,14 +253,15 @@ say "login form check: POST /auth/login answered $login_status (a 2FA-on tenant 
 SYS_NAMES=(
     "origin alone (nginx, static 1 KiB)"
     "bare Pingora pass-through"
+    "bare Pingora pass-through, glibc malloc"
     "gateway, ordinary host, session with 2FA done"
     "gateway, line-auth host, registered line from carrier"
     "nginx plain reverse proxy"
     "nginx + auth_request -> nginx 200"
 )
-SYS_KEYS=(origin bare gw_ordinary gw_line nginx nginx_auth)
-SYS_PORTS=("$P_ORIGIN" "$P_BARE" "$P_GW" "$P_GW" "$P_NGX" "$P_NGXAUTH")
-SYS_PIDS=("$PID_ORIGIN" "$PID_BARE" "$PID_GW" "$PID_GW" "$PID_NGX" "$PID_NGXAUTH $PID_AUTHSVC")
+SYS_KEYS=(origin bare bare_glibc gw_ordinary gw_line nginx nginx_auth)
+SYS_PORTS=("$P_ORIGIN" "$P_BARE" "$P_BAREG" "$P_GW" "$P_GW" "$P_NGX" "$P_NGXAUTH")
+SYS_PIDS=("$PID_ORIGIN" "$PID_BARE" "$PID_BAREG" "$PID_GW" "$PID_GW" "$PID_NGX" "$PID_NGXAUTH $PID_AUTHSVC")
 if [ "$WITH_GO" != 0 ]; then
     SYS_NAMES+=("nginx + auth_request -> Go net/http verify")
     SYS_KEYS+=(nginx_go)
@@ -290,7 +317,7 @@ run_one() {  # index round duration record?
     local i=$1 round=$2 dur=$3 record=$4 pids before after b0 b1 out
     sys_headers "${SYS_KEYS[$i]}"
     pids=$(all_pids "${SYS_PIDS[$i]}")
-    allsrv=$(all_pids "$PID_ORIGIN $PID_BARE $PID_GW $PID_NGX $PID_NGXAUTH $PID_AUTHSVC ${PID_NGXGO:-} ${PID_GO:-}")
+    allsrv=$(all_pids "$PID_ORIGIN $PID_BARE $PID_BAREG $PID_GW $PID_NGX $PID_NGXAUTH $PID_AUTHSVC ${PID_NGXGO:-} ${PID_GO:-} ${PID_GWF:-}")
     before=$(cpu_ticks "$pids"); sbefore=$(cpu_ticks "$allsrv"); read -r b0 t0 <<<"$(core_busy)"
     out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${dur}s" --latency "${HDR[@]}" \
         "http://127.0.0.1:${SYS_PORTS[$i]}$URL_PATH" 2>&1) || die "wrk failed: $out"
@@ -326,18 +353,98 @@ for r in $(seq 1 "$ROUNDS"); do
     for i in "${!SYS_KEYS[@]}"; do run_one "$i" "$r" "$DURATION" 1; done
 done
 
+# ---------------------------------------------------------------- login flood
+# A logged-in user's requests at a steady pace (USER_CONNECTIONS connections, each
+# waiting USER_DELAY_MS between requests: well below saturation), measured alone and
+# then while FLOOD_CONNECTIONS connections post wrong passwords for unknown accounts,
+# each from a new address: every attempt costs an argon2 verification. Quiet and flood
+# runs alternate, ROUNDS times each. Both wrk processes run on the client core.
+FLOOD_RAW=$WORK/flood.tsv
+: >"$FLOOD_RAW"
+if [ "$WITH_FLOOD" != 0 ]; then
+    fcsrf=$(curl -s -c "$WORK/fjar" -H 'Host: storage.localhost' -H 'X-Forwarded-For: 192.0.2.1' \
+        "http://127.0.0.1:$P_GWF/auth/login" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
+    [ -n "$fcsrf" ] || die "the flood gateway's login form has no CSRF token"
+    cat >"$WORK/user.lua" <<LUA
+function delay() return $USER_DELAY_MS end
+LUA
+    cat >"$WORK/flood.lua" <<LUA
+local n = 0
+local csrf = "$fcsrf"
+request = function()
+  n = n + 1
+  local ip = string.format("10.%d.%d.%d", math.floor(n / 62500) % 250, math.floor(n / 250) % 250, n % 250 + 1)
+  local body = "email=nobody" .. n .. "%40flood.example&password=Wrong-" .. n .. "-pass&csrf=" .. csrf .. "&rd=%2F"
+  return wrk.format("POST", "/auth/login", {
+    ["Host"] = "storage.localhost", ["X-Forwarded-For"] = ip, ["Origin"] = "http://storage.localhost",
+    ["Cookie"] = "gw_csrf=" .. csrf, ["Content-Type"] = "application/x-www-form-urlencoded" }, body)
+end
+LUA
+    # The flood must really reach the password check: one attempt answers 401, not 429 or 403.
+    got=$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: storage.localhost' -H 'X-Forwarded-For: 10.250.0.1' \
+        -H 'Origin: http://storage.localhost' -b "gw_csrf=$fcsrf" \
+        --data "email=nobody%40flood.example&password=Wrong-pass&csrf=$fcsrf&rd=%2F" "http://127.0.0.1:$P_GWF/auth/login")
+    [ "$got" = 401 ] || die "a wrong-password login on the flood gateway answered $got, expected 401"
+    UHDR=(-H "Host: storage.localhost" -H "X-Forwarded-For: 203.0.113.10" -H "Cookie: gw_lang=en; gw_session=$FLOOD_ORDINARY_SESSION")
+    got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "${UHDR[@]}" "http://127.0.0.1:$P_GWF$URL_PATH")
+    [ "$got" = "200 1024" ] || die "the user on the flood gateway: expected '200 1024', got '$got'"
+    say "login flood: ${ROUNDS} x (quiet, flood) runs of ${DURATION} s; user: ${USER_CONNECTIONS} connections pacing ${USER_DELAY_MS} ms; flood: ${FLOOD_CONNECTIONS} connections"
+    flood_one() {  # round mode
+        local round=$1 mode=$2 before after fpid=""
+        before=$(cpu_ticks "$PID_GWF")
+        if [ "$mode" = flood ]; then
+            taskset -c "$CLIENT_CPU" wrk -t1 -c"$FLOOD_CONNECTIONS" -d"$((DURATION + 2))s" --timeout 30s -s "$WORK/flood.lua" \
+                "http://127.0.0.1:$P_GWF/auth/login" >"$WORK/flood-wrk-$round.txt" 2>&1 &
+            fpid=$!
+            sleep 1
+        fi
+        taskset -c "$CLIENT_CPU" wrk -t1 -c"$USER_CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/user.lua" "${UHDR[@]}" \
+            "http://127.0.0.1:$P_GWF$URL_PATH" >"$WORK/user-wrk-$mode-$round.txt" 2>&1 || die "wrk (user) failed"
+        after=$(cpu_ticks "$PID_GWF")
+        [ -z "$fpid" ] || wait "$fpid" || die "wrk (flood) failed: $(cat "$WORK/flood-wrk-$round.txt")"
+        python3 - "$round" "$mode" "$((after - before))" "$CLK_TCK" "$WORK/user-wrk-$mode-$round.txt" \
+            "$([ "$mode" = flood ] && echo "$WORK/flood-wrk-$round.txt" || echo -)" "$DURATION" >>"$FLOOD_RAW" <<'PY'
+import re, sys
+rnd, mode, ticks, hz, user_f, flood_f, dur = sys.argv[1:8]
+def ms(v, unit):
+    return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+u = open(user_f).read()
+reqs = int(re.search(r"(\d+) requests in", u).group(1))
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", u).group(1))
+lat = {p: ms(v, un) for p, v, un in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", u, re.M)}
+bad = re.search(r"Non-2xx or 3xx responses: (\d+)", u)
+errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", u)
+ubad = (int(bad.group(1)) if bad else 0) + (sum(map(int, errs.groups())) if errs else 0)
+f_rps = 0.0
+if flood_f != "-":
+    f = open(flood_f).read()
+    f_rps = float(re.search(r"Requests/sec:\s+([\d.]+)", f).group(1))
+cpu_share = int(ticks) / int(hz) / float(dur) * 100
+print("\t".join(map(str, [rnd, mode, reqs, rps, lat.get("50", float("nan")), lat.get("99", float("nan")), ubad,
+                          f"{f_rps:.1f}", f"{cpu_share:.0f}"])))
+PY
+        tail -1 "$FLOOD_RAW" | awk -F'\t' '{ printf "   round %s  user, %-6s %7.0f req/s  p50 %6.2f ms  p99 %6.2f ms  flood %6.1f logins/s  gateway CPU %s%%\n", $1, $2, $4, $5, $6, $8, $9 }' >&2
+    }
+    for r in $(seq 1 "$ROUNDS"); do
+        flood_one "$r" quiet
+        flood_one "$r" flood
+    done
+fi
+
 # ---------------------------------------------------------------- report
 DATE=$(date -u +%Y-%m-%dT%H%MZ)
 mkdir -p "$RESULTS"
 OUT=$RESULTS/load-$DATE.md
 printf '%s\n' "${SYS_NAMES[@]}" >"$WORK/names.txt"
-python3 - "$RAW" "$WORK/names.txt" "$DATE" "$DURATION" "$ROUNDS" "$CONNECTIONS" "$SERVER_CPU" "$CLIENT_CPU" \
+printf '%s\n' "${SYS_KEYS[@]}" >"$WORK/keys.txt"
+python3 - "$RAW" "$WORK/names.txt" "$WORK/keys.txt" "$DATE" "$DURATION" "$ROUNDS" "$CONNECTIONS" "$SERVER_CPU" "$CLIENT_CPU" \
     "$("$NGINX" -v 2>&1 | sed 's/.*: //')" "$(wrk --version 2>&1 | head -1 | awk '{print $2}')" \
     "$(rustc --version 2>/dev/null || echo rustc)" "$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')" \
     "$(cd "$ROOT" && git status --porcelain 2>/dev/null | grep -q . && echo ' (work tree has changes)' || true)" \
+    "$FLOOD_RAW" "$USER_CONNECTIONS $USER_DELAY_MS $FLOOD_CONNECTIONS" \
     >"$OUT" <<'PY'
 import statistics as st, sys, platform
-raw, names_f, date, dur, rounds, conns, scpu, ccpu, nginx_v, wrk_v, rustc_v, rev, dirty = sys.argv[1:14]
+raw, names_f, keys_f, date, dur, rounds, conns, scpu, ccpu, nginx_v, wrk_v, rustc_v, rev, dirty, flood_raw, flood_knobs = sys.argv[1:17]
 names = open(names_f).read().splitlines()
 rows = {}
 for line in open(raw):
@@ -359,14 +466,17 @@ print(f"Method: `make bench-load` (benches/load/run.sh). Servers pinned to core 
       f"(gateway and Pingora: the whole process, all threads; nginx: master and worker; "
       f"auth_request: the proxy nginx plus the auth nginx; the origin is not counted for proxies). "
       f"Gateway: `threads: 1`, metrics off, SQLite, GATEWAY_LOG=warn; bare Pingora: the same ServerConf, "
-      f"1 thread, same release profile (fat LTO, codegen-units 1, panic abort).\n")
+      f"1 thread, same release profile (fat LTO, codegen-units 1, panic abort), same allocator as the gateway "
+      f"(jemalloc), and once more with glibc malloc (Pingora as shipped).\n")
 print("| system | req/s | p50 ms | p99 ms | CPU us/req | CPU us/req per round | non-2xx | other load on server core |")
 print("|---|---:|---:|---:|---:|---|---:|---:|")
 for i in sorted(rows):
     per = " / ".join(f"{float(r[6]):.1f}" for r in rows[i])
     bad = sum(int(r[7]) + int(r[8]) for r in rows[i])
     print(f"| {names[i]} | {rps[i]:,.0f} | {med(i,4):.2f} | {med(i,5):.2f} | {cpu[i]:.1f} | {per} | {bad} | {med(i,9):.0f}% |")
-ORIGIN, BARE, GWO, GWL, NGX, NGXA, NGXGO = range(7)
+key = {k: i for i, k in enumerate(open(keys_f).read().split())}
+ORIGIN, BARE, BAREG, GWO, GWL, NGX, NGXA = (key[k] for k in ("origin", "bare", "bare_glibc", "gw_ordinary", "gw_line", "nginx", "nginx_auth"))
+NGXGO = key.get("nginx_go", -1)
 def per_round(a, b, col):
     return [float(x[col]) / float(y[col]) for x, y in zip(rows[a], rows[b])]
 def line(label, value, goal, a=None, b=None, col=6):
@@ -386,7 +496,38 @@ line("gateway ordinary CPU/req ÷ nginx + auth_request (nginx)", cpu[GWO] / cpu[
 line("gateway ordinary req/s ÷ nginx + auth_request (nginx)", rps[GWO] / rps[NGXA], "(no goal)", GWO, NGXA, 3)
 line("gateway ordinary CPU/req ÷ nginx plain proxy", cpu[GWO] / cpu[NGX], "as close to 1 as possible", GWO, NGX)
 line("bare Pingora CPU/req ÷ nginx plain proxy", cpu[BARE] / cpu[NGX], "(the floor: why is Pingora dearer?)", BARE, NGX)
-print("\nNot in this harness yet: the login-flood scenario" + ("" if NGXGO in rows else " and the Go auth-service peer (BENCH_GO=0)") + ".")
+line("bare Pingora glibc malloc CPU/req ÷ bare Pingora jemalloc", cpu[BAREG] / cpu[BARE], "(what the allocator is worth)", BAREG, BARE)
+line("gateway ordinary CPU/req ÷ bare Pingora glibc malloc", cpu[GWO] / cpu[BAREG], "(against Pingora as shipped)", GWO, BAREG)
+if NGXGO not in rows:
+    print("\nThe Go auth-service peer was left out (BENCH_GO=0).")
+flood = [l.rstrip("\n").split("\t") for l in open(flood_raw) if l.strip()]
+if flood:
+    ucon, udelay, fcon = flood_knobs.split()
+    q = [r for r in flood if r[1] == "quiet"]
+    f = [r for r in flood if r[1] == "flood"]
+    def fmed(rs, col):
+        return st.median(float(r[col]) for r in rs)
+    print(f"\n## Login flood\n")
+    print(f"A logged-in user (ordinary host, 2FA done) downloads the file over {ucon} connections, each waiting "
+          f"{udelay} ms between requests (`wrk -s` with `delay()`), alone and then while `wrk -c{fcon}` posts "
+          f"wrong passwords for unknown accounts, each from a new address in `X-Forwarded-For` (the gateway "
+          f"trusts 127.0.0.1 as its load balancer here): the per-address throttle never triggers and every "
+          f"attempt costs a real argon2id verification. A separate gateway instance (same build, same settings, "
+          f"`login.hash_concurrency` 2), pinned to the server core like the others. Quiet and flood runs alternate, "
+          f"{rounds} of each, medians shown.\n")
+    print("| user's requests | req/s | p50 ms | p99 ms | p99 per round | failed | flood logins/s | gateway CPU |")
+    print("|---|---:|---:|---:|---|---:|---:|---:|")
+    for label, rs in (("quiet", q), ("during the flood", f)):
+        per = " / ".join(f"{float(r[5]):.2f}" for r in rs)
+        print(f"| {label} | {fmed(rs,3):,.0f} | {fmed(rs,4):.2f} | {fmed(rs,5):.2f} | {per} | "
+              f"{sum(int(r[6]) for r in rs)} | {fmed(rs,7):.1f} | {fmed(rs,8):.0f}% |")
+    ratio = fmed(f, 5) / fmed(q, 5)
+    rounds_txt = " / ".join(f"{float(b[5]) / float(a[5]):.2f}" for a, b in zip(q, f))
+    print("\n| ratio | value | per round | goal (issue 6) |")
+    print("|---|---:|---|---|")
+    print(f"| user p99 during the flood ÷ quiet p99 | {ratio:.2f} | {rounds_txt} | <= 2 |")
+else:
+    print("\nThe login-flood scenario was left out (BENCH_FLOOD=0).")
 PY
 cp "$OUT" "$RESULTS/latest.md"
 echo

@@ -1,5 +1,13 @@
 //! Fixtures for the decision-engine benchmarks: policy snapshots of any size,
-//! built from a small deterministic generator so every run measures the same data.
+//! built from a small deterministic generator so every run measures the same data;
+//! plus what several benches share: allocation counting and plain timing
+//! ([`measure`]) and the seeded tenant of the load harness ([`seed`]).
+
+pub mod bare;
+pub mod measure;
+pub mod seed;
+
+pub use measure::{Counting, allocations, allocs_per_op, ns_per_op};
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -219,35 +227,5 @@ pub fn line_request(line: LineId) -> Request<'static> {
         line: LineFact::Asserted(line),
         path: PathFact::Normalised("/files/2024/report.pdf"),
         session: SessionFact::Valid(line_session()),
-    }
-}
-
-/// A global allocator that counts allocations, for benches that report
-/// allocations per operation: `#[global_allocator] static A: Counting = Counting;`
-/// in the bench binary, then read [`allocations`].
-pub struct Counting;
-
-static ALLOCS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Allocations (and reallocations) made so far by a process using [`Counting`].
-pub fn allocations() -> u64 {
-    ALLOCS.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-unsafe impl std::alloc::GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        unsafe { std::alloc::System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        unsafe { std::alloc::System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        unsafe { std::alloc::System.dealloc(ptr, layout) }
     }
 }

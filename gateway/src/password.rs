@@ -1,11 +1,17 @@
-//! Password hashing: argon2id with OWASP parameters, run on the blocking pool
-//! behind a semaphore, so a login flood queues here instead of starving the
-//! async workers that carry proxied traffic.
+//! Password hashing: argon2id with OWASP parameters, run on a few threads of
+//! its own behind a semaphore. A login flood queues here instead of starving
+//! the async workers that carry proxied traffic, and those threads run at a
+//! lower CPU priority (nice 10), so on a busy core the people already signed in
+//! are served first and the flood waits.
 
-use std::sync::Arc;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
 use argon2::{Argon2, PasswordHash, PasswordHasher as _, PasswordVerifier};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
+
+/// How much lower than the proxy's the hashing threads' priority is.
+const HASH_NICE: i32 = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
@@ -13,37 +19,92 @@ pub enum HashError {
     Hash(String),
     #[error("the hashing pool is shut down")]
     Closed,
+    #[error("cannot start the hashing threads: {0}")]
+    Spawn(std::io::Error),
 }
+
+type Job = Box<dyn FnOnce() + Send>;
 
 #[derive(Clone)]
 pub struct Hasher {
+    /// At most this many hashes are queued or running: a waiter whose client
+    /// has gone away leaves the queue instead of costing a hash.
     permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
     /// Verified against when the email is unknown, so that an unknown email costs
     /// the same time as a wrong password.
     dummy: Arc<str>,
 }
 
 impl Hasher {
+    /// Starts `concurrency` hashing threads; they end when the last clone of
+    /// this `Hasher` is dropped.
     pub fn new(concurrency: usize) -> Result<Hasher, HashError> {
+        let threads = concurrency.max(1);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..threads {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("gateway-hash-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(q) => q.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .map_err(HashError::Spawn)?;
+        }
         let dummy = hash_blocking(&crate::tokens::random_token())?;
-        Ok(Hasher { permits: Arc::new(Semaphore::new(concurrency.max(1))), dummy: dummy.into() })
+        Ok(Hasher { permits: Arc::new(Semaphore::new(threads)), jobs, dummy: dummy.into() })
+    }
+
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
+        let _permit = self.permits.acquire().await.map_err(|_| HashError::Closed)?;
+        let (done, result) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = done.send(f());
+            }))
+            .map_err(|_| HashError::Closed)?;
+        result.await.map_err(|_| HashError::Closed)
     }
 
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
-        let _permit = self.permits.acquire().await.map_err(|_| HashError::Closed)?;
-        tokio::task::spawn_blocking(move || hash_blocking(&password))
-            .await
-            .map_err(|e| HashError::Hash(e.to_string()))?
+        self.run(move || hash_blocking(&password)).await?
     }
 
     /// Verifies a password against a stored hash, or against the dummy hash when
     /// there is none; only `Some(hash)` can ever return true.
     pub async fn verify(&self, stored: Option<String>, password: String) -> bool {
-        let Ok(_permit) = self.permits.acquire().await else { return false };
         let real = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.dummy.to_string());
-        let ok = tokio::task::spawn_blocking(move || verify_blocking(&hash, &password)).await.unwrap_or(false);
+        let ok = self.run(move || verify_blocking(&hash, &password)).await.unwrap_or(false);
         ok && real
+    }
+}
+
+/// Lowers the calling thread's CPU priority (on Linux the nice value belongs to
+/// the thread). Failure only costs the priority, never the hashing.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain system calls on the calling thread; no memory is shared.
+        let rc = unsafe {
+            let tid = libc::gettid();
+            let now = libc::getpriority(libc::PRIO_PROCESS, tid as libc::id_t);
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, now.saturating_add(HASH_NICE).min(19))
+        };
+        if rc != 0 {
+            tracing::debug!("could not lower the hashing thread's priority");
+        }
     }
 }
 
@@ -129,5 +190,17 @@ mod tests {
         assert!(!h.verify(Some(stored), "correct-horse1".into()).await);
         assert!(!h.verify(None, "anything".into()).await);
         assert!(!h.verify(Some("garbage".into()), "x".into()).await);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn hashing_threads_run_at_lower_priority() {
+        let h = Hasher::new(1).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let mine = unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) };
+        let theirs = rt
+            .block_on(h.run(|| unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }))
+            .unwrap();
+        assert_eq!(theirs, (mine + HASH_NICE).min(19), "hashing thread nice {theirs}, caller {mine}");
     }
 }

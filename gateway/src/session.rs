@@ -128,7 +128,20 @@ const TOUCH_EVERY_SECS: i64 = 60;
 /// A cached session with its sliding "last seen" time.
 pub struct Cached {
     pub rec: SessionRecord,
+    /// `X-Auth-User` for the origin, built once per cache fill rather than once
+    /// per request (None if the stored email is not a valid header value).
+    pub user_header: Option<http::HeaderValue>,
     last_seen: AtomicI64,
+}
+
+impl Cached {
+    fn new(rec: SessionRecord) -> Cached {
+        Cached {
+            user_header: http::HeaderValue::from_str(&rec.email).ok(),
+            last_seen: AtomicI64::new(rec.last_seen_at),
+            rec,
+        }
+    }
 }
 
 /// Found sessions are cached briefly; unknown ids are remembered for a few
@@ -163,7 +176,7 @@ impl SessionCache {
                 }
                 match store.session_by_hash(&tokens::hex(&key)).await? {
                     Some(rec) => {
-                        let c = Arc::new(Cached { last_seen: AtomicI64::new(rec.last_seen_at), rec });
+                        let c = Arc::new(Cached::new(rec));
                         self.hits.insert(key, c.clone());
                         c
                     }
@@ -188,7 +201,7 @@ impl SessionCache {
     pub fn insert(&self, id: &[u8; 32], rec: SessionRecord) {
         let key = tokens::digest(id);
         self.misses.invalidate(&key);
-        self.hits.insert(key, Arc::new(Cached { last_seen: AtomicI64::new(rec.last_seen_at), rec }));
+        self.hits.insert(key, Arc::new(Cached::new(rec)));
     }
 
     pub fn remove(&self, id: &[u8; 32]) {

@@ -1,63 +1,8 @@
-//! A bare Pingora pass-through proxy: the floor for any Pingora gateway.
-//!
-//! Forwards every request unchanged to one fixed origin over pooled plain-HTTP
-//! connections, with the same `ServerConf` the gateway uses (threads, grace
-//! periods) and the same release profile (fat LTO, one codegen unit, abort on
-//! panic). Nothing else: no header work, no logging.
-//!
-//! `bare_proxy --listen 127.0.0.1:18081 --origin 127.0.0.1:18080 [--threads 1]`
+//! The bare Pingora proxy (`benches::bare`) with the gateway's allocator.
 
-use std::net::SocketAddr;
-
-use async_trait::async_trait;
-use pingora::prelude::*;
-use pingora::server::configuration::ServerConf;
-
-struct Bare {
-    origin: SocketAddr,
-}
-
-#[async_trait]
-impl ProxyHttp for Bare {
-    type CTX = ();
-
-    fn new_ctx(&self) -> Self::CTX {}
-
-    async fn upstream_peer(&self, _session: &mut Session, _ctx: &mut ()) -> Result<Box<HttpPeer>> {
-        Ok(Box::new(HttpPeer::new(self.origin, false, String::new())))
-    }
-}
-
-fn usage() -> ! {
-    eprintln!("usage: bare_proxy --listen ADDR --origin ADDR [--threads N]");
-    std::process::exit(2)
-}
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() {
-    let mut listen: Option<SocketAddr> = None;
-    let mut origin: Option<SocketAddr> = None;
-    let mut threads = 1usize;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let v = args.next().unwrap_or_else(|| usage());
-        match a.as_str() {
-            "--listen" => listen = Some(v.parse().unwrap_or_else(|_| usage())),
-            "--origin" => origin = Some(v.parse().unwrap_or_else(|_| usage())),
-            "--threads" => threads = v.parse().unwrap_or_else(|_| usage()),
-            _ => usage(),
-        }
-    }
-    let (Some(listen), Some(origin)) = (listen, origin) else { usage() };
-    let conf = ServerConf {
-        threads,
-        grace_period_seconds: Some(5),
-        graceful_shutdown_timeout_seconds: Some(5),
-        ..ServerConf::default()
-    };
-    let mut server = Server::new_with_opt_and_conf(None, conf);
-    server.bootstrap();
-    let mut proxy = pingora::proxy::http_proxy_service_with_name(&server.configuration, Bare { origin }, "bare");
-    proxy.add_tcp(&listen.to_string());
-    server.add_service(proxy);
-    server.run_forever()
+    benches::bare::run("bare_proxy")
 }

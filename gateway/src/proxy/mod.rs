@@ -40,9 +40,10 @@ pub struct Ctx {
     upstream_uri: Option<http::Uri>,
 }
 
+/// The identity headers for the origin, as values ready to insert.
 struct Injected {
-    user: String,
-    tenant: String,
+    user: http::HeaderValue,
+    tenant: http::HeaderValue,
     role: &'static str,
     method: &'static str,
     line: Option<LineId>,
@@ -155,13 +156,22 @@ impl ProxyHttp for Gateway {
         let req = session.req_header();
         let reply = match decision.outcome {
             Outcome::Allow(id) => {
-                ctx.inject = Some(Injected {
-                    user: id.user.to_owned(),
-                    tenant: id.tenant.to_owned(),
-                    role: id.role.as_str(),
-                    method: id.method.as_str(),
-                    line: id.line,
-                });
+                // The session's own header value when the identity is the session's
+                // user (it always is today); built afresh otherwise.
+                let cached_user =
+                    record.as_ref().and_then(|c| c.user_header.clone().filter(|_| c.rec.email == id.user));
+                let values = (
+                    cached_user.map_or_else(|| http::HeaderValue::from_str(id.user), Ok),
+                    http::HeaderValue::from_str(id.tenant),
+                );
+                let (Ok(user), Ok(tenant)) = values else {
+                    // Stored names are checked on the way in; fail closed all the same.
+                    tracing::error!("identity not representable as a header; refusing");
+                    let reply = Reply::html(503, pages::unavailable(&app.ui_for(req)));
+                    return send(session, reply).await;
+                };
+                ctx.inject =
+                    Some(Injected { user, tenant, role: id.role.as_str(), method: id.method.as_str(), line: id.line });
                 return forward(app, session, ctx, rewrite_of(&normalised)).await;
             }
             Outcome::Bypass => return forward(app, session, ctx, rewrite_of(&normalised)).await,
@@ -208,16 +218,18 @@ impl ProxyHttp for Gateway {
             "gw_pending",
         ];
         if let Some(kept) = crate::session::without_own_cookies(&up.headers, &own) {
-            up.remove_header("cookie");
-            if !kept.is_empty() {
+            if kept.is_empty() {
+                up.remove_header("cookie");
+            } else {
+                // Inserting replaces every `Cookie` line the browser sent.
                 up.insert_header("cookie", kept)?;
             }
         }
         if let Some(id) = ctx.inject.take() {
             up.insert_header("x-auth-user", id.user)?;
             up.insert_header("x-auth-tenant", id.tenant)?;
-            up.insert_header("x-auth-role", id.role)?;
-            up.insert_header("x-auth-method", id.method)?;
+            up.insert_header("x-auth-role", http::HeaderValue::from_static(id.role))?;
+            up.insert_header("x-auth-method", http::HeaderValue::from_static(id.method))?;
             if let Some(line) = id.line {
                 up.insert_header("x-auth-line", line.as_str())?;
             }
