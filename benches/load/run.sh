@@ -30,35 +30,42 @@ CARGO=${CARGO:-cargo}
 say() { printf '%s\n' "== $*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# ---------------------------------------------------------------- tools
+# ---------------------------------------------------------------- tools and build
+apt_install() {  # packages...
+    [ $# -gt 0 ] || return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        say "installing $* (apt-get)"
+        [ -n "${APT_UPDATED:-}" ] || { apt-get update -qq; APT_UPDATED=1; }
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    else
+        die "missing $*: install them (e.g. 'sudo apt-get install $*')"
+    fi
+}
+# The build needs cmake (Pingora's zlib-ng); everything else is installed while it runs.
+command -v cmake >/dev/null 2>&1 || apt_install cmake
+say "building release binaries (gateway, bare_proxy, bare_proxy_glibc, load_seed): fat LTO, one codegen unit;"
+say "from an empty cargo cache this takes about 7 minutes on 2 cores, later runs are quick"
+t0=$(date +%s)
+(cd "$ROOT" && exec $CARGO build --release -p gateway -p benches --bins) >&2 &
+BUILD_PID=$!
+trap 'kill "$BUILD_PID" 2>/dev/null' EXIT
+
 need_apt=()
 command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need_apt+=(nginx-light)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v taskset >/dev/null 2>&1 || need_apt+=(util-linux)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
-command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
 [ "$WITH_GO" = 0 ] || command -v go >/dev/null 2>&1 || need_apt+=(golang-go)
-if [ ${#need_apt[@]} -gt 0 ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        say "installing ${need_apt[*]} (apt-get)"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-    else
-        die "missing ${need_apt[*]}: install them (e.g. 'sudo apt-get install ${need_apt[*]}')"
-    fi
-fi
+apt_install "${need_apt[@]}"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 "$NGINX" -V 2>&1 | grep -q http_auth_request_module || die "this nginx lacks the auth_request module"
 NCPU=$(nproc)
 [ "$NCPU" -ge 2 ] || say "warning: only $NCPU CPU; servers and wrk share it"
 [ "$SERVER_CPU" -lt "$NCPU" ] && [ "$CLIENT_CPU" -lt "$NCPU" ] || die "cores $SERVER_CPU/$CLIENT_CPU do not exist"
 
-# ---------------------------------------------------------------- build
-say "building release binaries (gateway, bare_proxy, bare_proxy_glibc, load_seed): fat LTO, one codegen unit;"
-say "from scratch this takes several minutes on 2 cores, later runs are quick"
-t0=$(date +%s)
-(cd "$ROOT" && $CARGO build --release -p gateway -p benches --bins) >&2
+wait "$BUILD_PID" || die "the release build failed"
+trap - EXIT
 say "build done in $(( $(date +%s) - t0 )) s"
 BIN=$ROOT/target/release
 for b in gateway bare_proxy bare_proxy_glibc load_seed; do [ -x "$BIN/$b" ] || die "$BIN/$b was not built"; done
