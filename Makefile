@@ -5,7 +5,7 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release test demo bench bench-load lint fmt clean
+.PHONY: all deps build release test demo bench bench-load bench-instructions lint fmt clean
 
 all: build
 
@@ -46,6 +46,11 @@ bench: deps
 # builds in release, installs wrk and nginx-light when missing, writes benches/results/.
 bench-load:
 	CARGO=$(CARGO) benches/load/run.sh
+
+# User-space instructions per proxied request under callgrind (exact, unlike CPU time
+# on a shared machine): nginx, bare Pingora with both allocators, the gateway.
+bench-instructions: deps
+	CARGO=$(CARGO) benches/load/instructions.sh
 
 lint: deps
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
