@@ -89,22 +89,25 @@ fn request_header(h: &[(HeaderName, HeaderValue)]) -> RequestHeader {
 }
 
 /// The body of the gateway's `upstream_request_filter`, on a plain header.
-fn upstream_rewrite(strip: &StripList, up: &mut RequestHeader) {
+fn upstream_rewrite(strip: &StripList, user: &HeaderValue, up: &mut RequestHeader) {
     for name in strip.select(up.headers.keys()) {
         up.remove_header(&name);
     }
     up.insert_header("x-forwarded-for", "198.51.100.7").unwrap();
     let own = ["gw_session", "gw_csrf", "gw_device", "gw_pending"];
     if let Some(kept) = without_own_cookies(&up.headers, &own) {
-        up.remove_header("cookie");
-        if !kept.is_empty() {
+        if kept.is_empty() {
+            up.remove_header("cookie");
+        } else {
             up.insert_header("cookie", kept).unwrap();
         }
     }
-    up.insert_header("x-auth-user", "alice@example.net").unwrap();
-    up.insert_header("x-auth-tenant", "acme").unwrap();
-    up.insert_header("x-auth-role", "user").unwrap();
-    up.insert_header("x-auth-method", "password+totp").unwrap();
+    // As in the proxy: the user's value is prebuilt per cached session, the tenant's
+    // is built per request, role and method are static.
+    up.insert_header("x-auth-user", user.clone()).unwrap();
+    up.insert_header("x-auth-tenant", HeaderValue::from_str("acme").unwrap()).unwrap();
+    up.insert_header("x-auth-role", HeaderValue::from_static("user")).unwrap();
+    up.insert_header("x-auth-method", HeaderValue::from_static("password+totp")).unwrap();
 }
 
 /// A store on a temp SQLite file with one session, and a cache warmed with it.
@@ -171,6 +174,7 @@ fn main() {
     let t_now = now();
     let cookie = cookie_header(&w.token);
     let strip = StripList::new(&["X-Line-Id", "X-Line-Region"]);
+    let user = HeaderValue::from_str("alice@example.net").unwrap();
     let clean = browser_headers(&cookie, &[]);
     let spoofed = browser_headers(&cookie, &[("x-line-id", "CAF0000000001"), ("X-Auth-User", "boss@example.net")]);
     let clean_map = header_map(&clean);
@@ -207,10 +211,10 @@ fn main() {
         g.bench_function("strip_select/clean", |b| b.iter(|| strip.select(black_box(&clean_map).keys())));
         g.bench_function("strip_select/spoofed", |b| b.iter(|| strip.select(black_box(&spoofed_map).keys())));
         g.bench_function("upstream_rewrite/clean", |b| {
-            b.iter_batched_ref(|| clean_req.clone(), |r| upstream_rewrite(&strip, r), BatchSize::SmallInput)
+            b.iter_batched_ref(|| clean_req.clone(), |r| upstream_rewrite(&strip, &user, r), BatchSize::SmallInput)
         });
         g.bench_function("upstream_rewrite/spoofed", |b| {
-            b.iter_batched_ref(|| spoofed_req.clone(), |r| upstream_rewrite(&strip, r), BatchSize::SmallInput)
+            b.iter_batched_ref(|| spoofed_req.clone(), |r| upstream_rewrite(&strip, &user, r), BatchSize::SmallInput)
         });
         g.finish();
     }
@@ -221,7 +225,7 @@ fn main() {
     let rewrite_ns = |req: &RequestHeader| {
         ns_per_op(N / 10, || {
             let mut r = black_box(req.clone());
-            upstream_rewrite(&strip, &mut r);
+            upstream_rewrite(&strip, &user, &mut r);
             drop(black_box(r));
         }) - ns_per_op(N / 10, || drop(black_box(req.clone())))
     };
@@ -229,7 +233,7 @@ fn main() {
     let rewrite_allocs = |req: &RequestHeader| {
         allocs_per_op(N / 10, || {
             let mut r = black_box(req.clone());
-            upstream_rewrite(&strip, &mut r);
+            upstream_rewrite(&strip, &user, &mut r);
             drop(black_box(r));
         }) - clone_allocs(req)
     };
