@@ -283,3 +283,32 @@ fn upstream_uri(req: &RequestHeader, normalised: &str) -> std::result::Result<Op
     };
     http::Uri::builder().path_and_query(pq).build().map(Some).map_err(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use policy::{AuthMethod, Factor, LoginMethod, Role};
+
+    /// `upstream_request_filter` makes these names header values with `from_static`,
+    /// which panics on a byte a header cannot carry: every one must be plain ASCII.
+    #[test]
+    fn role_and_method_names_are_static_header_values() {
+        let factors = [
+            None,
+            Some(Factor::Sms),
+            Some(Factor::Totp),
+            Some(Factor::Recovery),
+            Some(Factor::Remembered),
+            Some(Factor::Line),
+        ];
+        let mut names: Vec<&str> = [Role::User, Role::Admin, Role::Owner].iter().map(|r| r.as_str()).collect();
+        for login in [LoginMethod::Password, LoginMethod::Federated] {
+            for factor in factors {
+                names.push(AuthMethod { login, factor }.as_str());
+            }
+        }
+        for n in names {
+            assert!(!n.is_empty() && n.bytes().all(|b| b.is_ascii_graphic()), "{n:?}");
+            assert_eq!(http::HeaderValue::from_static(n), n);
+        }
+    }
+}
