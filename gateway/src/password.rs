@@ -13,12 +13,19 @@ use tokio::sync::{Semaphore, oneshot};
 /// How much lower than the proxy's the hashing threads' priority is.
 const HASH_NICE: i32 = 10;
 
+/// How long a request waits for a hashing thread before it is told to come back
+/// later. The wait cannot see a client that has gone away, so without a bound a
+/// flood would keep the threads busy for its whole queue after it stopped.
+const QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
     #[error("password hashing failed: {0}")]
     Hash(String),
     #[error("the hashing pool is shut down")]
     Closed,
+    #[error("every hashing thread stayed busy for {0:?}")]
+    Busy(std::time::Duration),
     #[error("cannot start the hashing threads: {0}")]
     Spawn(std::io::Error),
 }
@@ -67,7 +74,10 @@ impl Hasher {
     }
 
     async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
-        let _permit = self.permits.acquire().await.map_err(|_| HashError::Closed)?;
+        let _permit = match tokio::time::timeout(QUEUE_WAIT, self.permits.acquire()).await {
+            Ok(permit) => permit.map_err(|_| HashError::Closed)?,
+            Err(_) => return Err(HashError::Busy(QUEUE_WAIT)),
+        };
         let (done, result) = oneshot::channel();
         self.jobs
             .send(Box::new(move || {
@@ -82,12 +92,14 @@ impl Hasher {
     }
 
     /// Verifies a password against a stored hash, or against the dummy hash when
-    /// there is none; only `Some(hash)` can ever return true.
-    pub async fn verify(&self, stored: Option<String>, password: String) -> bool {
+    /// there is none; only `Some(hash)` can ever return true. An error means no
+    /// answer (the pool is busy or gone): callers must not count it as a wrong
+    /// password.
+    pub async fn verify(&self, stored: Option<String>, password: String) -> Result<bool, HashError> {
         let real = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.dummy.to_string());
-        let ok = self.run(move || verify_blocking(&hash, &password)).await.unwrap_or(false);
-        ok && real
+        let ok = self.run(move || verify_blocking(&hash, &password)).await?;
+        Ok(ok && real)
     }
 }
 
@@ -186,17 +198,33 @@ mod tests {
         let h = Hasher::new(2).unwrap();
         let stored = h.hash("Correct-horse1".into()).await.unwrap();
         assert!(stored.starts_with("$argon2id$"));
-        assert!(h.verify(Some(stored.clone()), "Correct-horse1".into()).await);
-        assert!(!h.verify(Some(stored), "correct-horse1".into()).await);
-        assert!(!h.verify(None, "anything".into()).await);
-        assert!(!h.verify(Some("garbage".into()), "x".into()).await);
+        assert!(h.verify(Some(stored.clone()), "Correct-horse1".into()).await.unwrap());
+        assert!(!h.verify(Some(stored), "correct-horse1".into()).await.unwrap());
+        assert!(!h.verify(None, "anything".into()).await.unwrap());
+        assert!(!h.verify(Some("garbage".into()), "x".into()).await.unwrap());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_that_waits_too_long_is_told_busy_not_wrong() {
+        let h = Hasher::new(1).unwrap();
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        // The one thread is taken (and its permit held) until the test lets it go.
+        let busy = {
+            let h = h.clone();
+            tokio::spawn(async move { h.run(move || hold.recv().is_ok()).await })
+        };
+        tokio::task::yield_now().await;
+        let waited = h.verify(None, "anything".into()).await;
+        assert!(matches!(waited, Err(HashError::Busy(_))), "{waited:?}");
+        release.send(()).unwrap();
+        assert!(busy.await.unwrap().unwrap());
     }
 
     #[cfg(target_os = "linux")]
     #[test]
     fn hashing_threads_run_at_lower_priority() {
         let h = Hasher::new(1).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         let mine = unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) };
         let theirs = rt
             .block_on(h.run(|| unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }))

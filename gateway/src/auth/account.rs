@@ -122,6 +122,7 @@ pub async fn password_submit(v: &Visit<'_>, session: &mut Session) -> Result<Rep
     };
     let current_ok =
         v.app.hasher.verify(user.password_hash.clone(), form.get("current_password").unwrap_or("").to_owned()).await;
+    let Ok(current_ok) = current_ok else { return Ok(v.unavailable()) };
     if !current_ok {
         let err = v.t("The current password is not correct.", "現在のパスワードが正しくありません。");
         return Ok(Reply::html(400, password_page(v, &token, [Some(err), None, None])));
@@ -226,7 +227,10 @@ pub async fn email_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
         Ok(Some(u)) => u,
         _ => return Ok(v.unavailable()),
     };
-    if !v.app.hasher.verify(user.password_hash.clone(), form.get("current_password").unwrap_or("").to_owned()).await {
+    let current_ok =
+        v.app.hasher.verify(user.password_hash.clone(), form.get("current_password").unwrap_or("").to_owned()).await;
+    let Ok(current_ok) = current_ok else { return Ok(v.unavailable()) };
+    if !current_ok {
         let err = v.t("The current password is not correct.", "現在のパスワードが正しくありません。");
         return Ok(Reply::html(400, email_page(v, &token, [None, Some(err)])));
     }

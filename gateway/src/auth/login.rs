@@ -99,7 +99,18 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
         }
     };
     let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    let password_ok = password.len() <= 1024 && app.hasher.verify(stored_hash, password).await;
+    let password_ok = if password.len() > 1024 {
+        false
+    } else {
+        match app.hasher.verify(stored_hash, password).await {
+            Ok(ok) => ok,
+            // No answer is not a wrong password: nothing is counted against the account.
+            Err(e) => {
+                tracing::warn!(error = %e, "password check unavailable");
+                return Ok(v.unavailable().header("retry-after", "10".into()));
+            }
+        }
+    };
 
     let Some(user) = user else {
         metrics::LOGINS.with_label_values(&["failure"]).inc();

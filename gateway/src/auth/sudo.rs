@@ -209,6 +209,7 @@ pub async fn login_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
     let code = needs_code(v, &admin).await;
     let password_ok =
         v.app.hasher.verify(user.password_hash.clone(), form.get("password").unwrap_or("").to_owned()).await;
+    let Ok(password_ok) = password_ok else { return Ok(v.unavailable()) };
     let code_ok = !code || totp_ok(v, user.id, form.get("code").unwrap_or("")).await;
     if !password_ok || !code_ok || user.locked {
         v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "reauth_failure").await;
