@@ -1,8 +1,8 @@
 //! Password hashing: argon2id with OWASP parameters, run on a few threads of
 //! its own behind a semaphore. A login flood queues here instead of starving
-//! the async workers that carry proxied traffic, and those threads run at a
-//! lower CPU priority (nice 10), so on a busy core the people already signed in
-//! are served first and the flood waits.
+//! the async workers that carry proxied traffic, and those threads run in the
+//! idle scheduling class (and at nice +10), so on a busy core the people already
+//! signed in are served first and the flood waits.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -103,19 +103,24 @@ impl Hasher {
     }
 }
 
-/// Lowers the calling thread's CPU priority (on Linux the nice value belongs to
-/// the thread). Failure only costs the priority, never the hashing.
+/// Lowers the calling thread's CPU priority (on Linux both belong to the thread):
+/// the idle scheduling class, so that a proxy thread waking up always preempts a
+/// hash at once, and a nice value for kernels or sandboxes that refuse the class.
+/// Failure only costs the priority, never the hashing.
 fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: plain system calls on the calling thread; no memory is shared.
-        let rc = unsafe {
+        // SAFETY: plain system calls on the calling thread; the struct lives across the call.
+        let (nice_rc, idle_rc) = unsafe {
             let tid = libc::gettid();
             let now = libc::getpriority(libc::PRIO_PROCESS, tid as libc::id_t);
-            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, now.saturating_add(HASH_NICE).min(19))
+            let nice_rc =
+                libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, now.saturating_add(HASH_NICE).min(19));
+            let param = libc::sched_param { sched_priority: 0 };
+            (nice_rc, libc::sched_setscheduler(0, libc::SCHED_IDLE, &param))
         };
-        if rc != 0 {
-            tracing::debug!("could not lower the hashing thread's priority");
+        if nice_rc != 0 || idle_rc != 0 {
+            tracing::debug!(nice_rc, idle_rc, "could not lower the hashing thread's priority fully");
         }
     }
 }
@@ -230,5 +235,7 @@ mod tests {
             .block_on(h.run(|| unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }))
             .unwrap();
         assert_eq!(theirs, (mine + HASH_NICE).min(19), "hashing thread nice {theirs}, caller {mine}");
+        let class = rt.block_on(h.run(|| unsafe { libc::sched_getscheduler(0) })).unwrap();
+        assert_eq!(class, libc::SCHED_IDLE, "hashing threads run in the idle scheduling class");
     }
 }
