@@ -9,7 +9,8 @@
 //! - `identity/strip_select`: `StripList::select` over a realistic browser header set, once
 //!   clean and once with a spoofed `X-Auth-User` and a carrier `X-Line-Id` (line host).
 //! - `identity/upstream_rewrite`: what `upstream_request_filter` does to a Pingora
-//!   `RequestHeader`: strip, drop our cookies, add `X-Forwarded-For` and the `X-Auth-*`
+//!   `RequestHeader` (`identity::rewrite_upstream`, the very function the proxy calls): strip,
+//!   drop our cookies, add `X-Forwarded-For` and the `X-Auth-*`
 //!   headers. Criterion times it on fresh clones (`iter_batched_ref`, which also pays for
 //!   cold caches across the batch); the summary subtracts the clone it starts from, for
 //!   both allocations and plain-timer ns.
@@ -21,13 +22,15 @@ use std::time::Duration;
 
 use benches::{allocs_per_op, ns_per_op};
 use criterion::{BatchSize, Criterion, Throughput};
-use gateway::proxy::identity::StripList;
-use gateway::session::{CookieFact, SessionCache, read_cookie, without_own_cookies};
+use gateway::proxy::identity::{IdentityHeaders, StripList, rewrite_upstream};
+use gateway::session::{CookieFact, SessionCache, read_cookie};
 use gateway::store::{NewSession, NewUser, Store, now};
 use gateway::tokens;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use pingora::http::RequestHeader;
 use policy::{Factor, HostKind, Role};
+
+const CLIENT: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 7));
 
 #[global_allocator]
 static GLOBAL: benches::Counting = benches::Counting;
@@ -88,26 +91,19 @@ fn request_header(h: &[(HeaderName, HeaderValue)]) -> RequestHeader {
     r
 }
 
-/// The body of the gateway's `upstream_request_filter`, on a plain header.
+/// The gateway's own upstream rewrite (`identity::rewrite_upstream`), with the values
+/// the proxy would pass: the user's header prebuilt per cached session, the tenant's
+/// built per request.
 fn upstream_rewrite(strip: &StripList, user: &HeaderValue, up: &mut RequestHeader) {
-    for name in strip.select(up.headers.keys()) {
-        up.remove_header(&name);
-    }
-    up.insert_header("x-forwarded-for", "198.51.100.7").unwrap();
-    let own = ["gw_session", "gw_csrf", "gw_device", "gw_pending"];
-    if let Some(kept) = without_own_cookies(&up.headers, &own) {
-        if kept.is_empty() {
-            up.remove_header("cookie");
-        } else {
-            up.insert_header("cookie", kept).unwrap();
-        }
-    }
-    // As in the proxy: the user's value is prebuilt per cached session, the tenant's
-    // is built per request, role and method are static.
-    up.insert_header("x-auth-user", user.clone()).unwrap();
-    up.insert_header("x-auth-tenant", HeaderValue::from_str("acme").unwrap()).unwrap();
-    up.insert_header("x-auth-role", HeaderValue::from_static("user")).unwrap();
-    up.insert_header("x-auth-method", HeaderValue::from_static("password+totp")).unwrap();
+    let own = ["gw_session", gateway::auth::CSRF_COOKIE, gateway::auth::DEVICE_COOKIE, gateway::auth::PENDING_COOKIE];
+    let identity = IdentityHeaders {
+        user: user.clone(),
+        tenant: HeaderValue::from_str("acme").unwrap(),
+        role: "user",
+        method: "password+totp",
+        line: None,
+    };
+    rewrite_upstream(up, strip, &own, Some(CLIENT), Some(identity)).unwrap();
 }
 
 /// A store on a temp SQLite file with one session, and a cache warmed with it.

@@ -1,9 +1,8 @@
 //! A bare Pingora pass-through proxy: the floor for any Pingora gateway.
 //!
 //! Forwards every request unchanged to one fixed origin over pooled plain-HTTP
-//! connections, with the same `ServerConf` the gateway uses (threads, grace
-//! periods) and the same release profile (fat LTO, one codegen unit, abort on
-//! panic). Nothing else: no header work, no logging. Two binaries run it:
+//! connections, with the gateway's own `ServerConf` (`gateway::serve::server_conf`)
+//! and the same release profile (fat LTO, one codegen unit, abort on panic). Nothing else: no header work, no logging. Two binaries run it:
 //! `bare_proxy` with the gateway's allocator (jemalloc) and `bare_proxy_glibc`
 //! with the system's, so the harness shows what the allocator alone is worth.
 
@@ -11,7 +10,6 @@ use std::net::SocketAddr;
 
 use async_trait::async_trait;
 use pingora::prelude::*;
-use pingora::server::configuration::ServerConf;
 
 struct Bare {
     origin: SocketAddr,
@@ -49,13 +47,7 @@ pub fn run(name: &str) -> ! {
         }
     }
     let (Some(listen), Some(origin)) = (listen, origin) else { usage(name) };
-    let conf = ServerConf {
-        threads,
-        grace_period_seconds: Some(5),
-        graceful_shutdown_timeout_seconds: Some(5),
-        ..ServerConf::default()
-    };
-    let mut server = Server::new_with_opt_and_conf(None, conf);
+    let mut server = Server::new_with_opt_and_conf(None, gateway::serve::server_conf(threads));
     server.bootstrap();
     let mut proxy = pingora::proxy::http_proxy_service_with_name(&server.configuration, Bare { origin }, "bare");
     proxy.add_tcp(&listen.to_string());

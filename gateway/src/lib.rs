@@ -10,6 +10,7 @@ pub mod password;
 pub mod policy_state;
 pub mod proxy;
 pub mod second_factor;
+pub mod seed;
 pub mod serve;
 pub mod session;
 pub mod sms;

@@ -16,7 +16,7 @@ const HASH_NICE: i32 = 10;
 /// How long a request waits for a hashing thread before it is told to come back
 /// later. The wait cannot see a client that has gone away, so without a bound a
 /// flood would keep the threads busy for its whole queue after it stopped.
-const QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+pub const QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {

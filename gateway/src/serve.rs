@@ -82,13 +82,7 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
 
     let threads =
         if cfg.threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { cfg.threads };
-    let conf = ServerConf {
-        threads,
-        grace_period_seconds: Some(5),
-        graceful_shutdown_timeout_seconds: Some(5),
-        ..ServerConf::default()
-    };
-    let mut server = Server::new_with_opt_and_conf(None, conf);
+    let mut server = Server::new_with_opt_and_conf(None, server_conf(threads));
     server.bootstrap();
 
     let mut proxy = pingora::proxy::http_proxy_service_with_name(&server.configuration, Gateway { app }, "gateway");
@@ -111,6 +105,17 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
     // Keep the control runtime alive for the life of the process.
     let _control = control;
     server.run_forever()
+}
+
+/// Pingora's settings for the proxy: `threads` workers, five-second grace periods.
+/// The benches' bare Pingora proxy uses the same, so that it is a fair floor.
+pub fn server_conf(threads: usize) -> ServerConf {
+    ServerConf {
+        threads,
+        grace_period_seconds: Some(5),
+        graceful_shutdown_timeout_seconds: Some(5),
+        ..ServerConf::default()
+    }
 }
 
 /// Follows the store's change counter: on a move, reload the tenants and drop

@@ -107,7 +107,7 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
             // No answer is not a wrong password: nothing is counted against the account.
             Err(e) => {
                 tracing::warn!(error = %e, "password check unavailable");
-                return Ok(v.unavailable().header("retry-after", "10".into()));
+                return Ok(v.unavailable().header("retry-after", crate::password::QUEUE_WAIT.as_secs().to_string()));
             }
         }
     };
@@ -238,7 +238,8 @@ pub async fn logout(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
     Ok(Reply::redirect(303, "/auth/login".into()).header("set-cookie", clear_cookie(v)))
 }
 
-const PENDING_COOKIE: &str = "gw_pending";
+/// Carries a finished login to the line-consent screen until it is answered.
+pub const PENDING_COOKIE: &str = "gw_pending";
 /// How long the consent screen waits for an answer.
 const CONSENT_SECS: i64 = 600;
 

@@ -23,6 +23,7 @@ use pingora::proxy::Session;
 use policy::{HostKind, LineFact};
 
 pub use csrf::COOKIE as CSRF_COOKIE;
+pub use login::PENDING_COOKIE;
 pub use second::DEVICE_COOKIE;
 
 use crate::app::App;

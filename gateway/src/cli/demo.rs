@@ -4,9 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use gateway::store::{NewSession, NewUser, Store, now};
-use gateway::tokens;
-use policy::{HostKind, LineId, Role, Route};
+use gateway::seed::{SeedSpec, Seeded};
+use gateway::store::Store;
 
 #[derive(clap::Args)]
 pub struct DemoArgs {
@@ -91,65 +90,19 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-struct Seeded {
-    email: String,
-    password: String,
-    ordinary_session: String,
-    line_session: String,
-}
-
-/// Creates (or refreshes) the demo tenant and its owner; a new password and new
-/// sessions are made on every start so that what is printed always works.
+/// Creates (or refreshes) the demo tenant, its owner and two sessions.
 async fn seed(cfg: &config::GatewayConfig) -> anyhow::Result<Seeded> {
     let store = Store::connect(&cfg.database).await?;
     store.migrate().await?;
-    let email = "owner@demo.example".to_owned();
-    let tenant_id = match store.tenant_by_name("demo").await? {
-        Some(t) => t.id,
-        None => store.create_tenant("demo", "basic").await?,
+    let spec = SeedSpec {
+        tenant: "demo",
+        email: "owner@demo.example",
+        two_factor: false,
+        line: DEMO_LINE,
+        ordinary_factor: None,
+        session_lifetime_secs: cfg.session.lifetime.as_secs() as i64,
     };
-    store.set_route(tenant_id, Route::LineAndInternet).await?;
-    store.set_two_factor(tenant_id, false).await?;
-    let line = LineId::parse(DEMO_LINE)?;
-    store.add_lines(tenant_id, &[line]).await?;
-    let password = format!("Demo-{}", &tokens::random_token()[..12]);
-    let hash = gateway::password::hash_blocking(&password)?;
-    let user_id = match store.user_by_email(&email).await? {
-        Some(u) => {
-            store.set_password_hash(u.id, &hash).await?;
-            u.id
-        }
-        None => {
-            store
-                .create_user(NewUser { tenant_id, email: &email, role: Role::Owner, password_hash: Some(&hash) })
-                .await?
-        }
-    };
-    store.unlock_user(&email).await?;
-    let mut sessions = Vec::new();
-    for (host, factor, line) in
-        [(HostKind::Ordinary, None, None), (HostKind::LineAuth, Some(policy::Factor::Line), Some(DEMO_LINE))]
-    {
-        let token = tokens::random_token();
-        let hash = tokens::hash_token(&token).ok_or_else(|| anyhow::anyhow!("token"))?;
-        store
-            .insert_session(NewSession {
-                id_hash: &hash,
-                user_id,
-                host,
-                factor,
-                line,
-                client_ip: Some("127.0.0.1"),
-                expires_at: now() + cfg.session.lifetime.as_secs() as i64,
-                pending_factor: None,
-                pending_remember: false,
-            })
-            .await?;
-        sessions.push(token);
-    }
-    let line_session = sessions.pop().unwrap_or_default();
-    let ordinary_session = sessions.pop().unwrap_or_default();
-    Ok(Seeded { email, password, ordinary_session, line_session })
+    gateway::seed::seed(&store, &spec).await
 }
 
 pub fn origin_only(listen: SocketAddr) -> anyhow::Result<ExitCode> {

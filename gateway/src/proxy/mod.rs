@@ -19,7 +19,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use pingora::prelude::*;
 use pingora::proxy::{ProxyHttp, Session};
-use policy::{HostKind, LineFact, LineId, Outcome, PathFact, Request, SessionFact, SessionView};
+use policy::{HostKind, LineFact, Outcome, PathFact, Request, SessionFact, SessionView};
 
 use crate::app::App;
 use crate::metrics;
@@ -35,18 +35,9 @@ pub struct Gateway {
 #[derive(Default)]
 pub struct Ctx {
     client_ip: Option<IpAddr>,
-    inject: Option<Injected>,
+    inject: Option<identity::IdentityHeaders>,
     /// Set when the path the origin should see differs from the raw one.
     upstream_uri: Option<http::Uri>,
-}
-
-/// The identity headers for the origin, as values ready to insert.
-struct Injected {
-    user: http::HeaderValue,
-    tenant: http::HeaderValue,
-    role: &'static str,
-    method: &'static str,
-    line: Option<LineId>,
 }
 
 fn header_values<'a>(req: &'a RequestHeader, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
@@ -170,8 +161,13 @@ impl ProxyHttp for Gateway {
                     let reply = Reply::html(503, pages::unavailable(&app.ui_for(req)));
                     return send(session, reply).await;
                 };
-                ctx.inject =
-                    Some(Injected { user, tenant, role: id.role.as_str(), method: id.method.as_str(), line: id.line });
+                ctx.inject = Some(identity::IdentityHeaders {
+                    user,
+                    tenant,
+                    role: id.role.as_str(),
+                    method: id.method.as_str(),
+                    line: id.line,
+                });
                 return forward(app, session, ctx, rewrite_of(&normalised)).await;
             }
             Outcome::Bypass => return forward(app, session, ctx, rewrite_of(&normalised)).await,
@@ -204,36 +200,13 @@ impl ProxyHttp for Gateway {
         up: &mut RequestHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
-        for name in self.app.strip.select(up.headers.keys()) {
-            up.remove_header(&name);
-        }
-        if let Some(ip) = ctx.client_ip {
-            up.insert_header("x-forwarded-for", ip.to_string())?;
-        }
-        // The origin never sees our own cookies: a session id in its logs would be a login.
         let own = [
             self.app.cfg.session.cookie_name.as_str(),
             crate::auth::CSRF_COOKIE,
             crate::auth::DEVICE_COOKIE,
-            "gw_pending",
+            crate::auth::PENDING_COOKIE,
         ];
-        if let Some(kept) = crate::session::without_own_cookies(&up.headers, &own) {
-            if kept.is_empty() {
-                up.remove_header("cookie");
-            } else {
-                // Inserting replaces every `Cookie` line the browser sent.
-                up.insert_header("cookie", kept)?;
-            }
-        }
-        if let Some(id) = ctx.inject.take() {
-            up.insert_header("x-auth-user", id.user)?;
-            up.insert_header("x-auth-tenant", id.tenant)?;
-            up.insert_header("x-auth-role", http::HeaderValue::from_static(id.role))?;
-            up.insert_header("x-auth-method", http::HeaderValue::from_static(id.method))?;
-            if let Some(line) = id.line {
-                up.insert_header("x-auth-line", line.as_str())?;
-            }
-        }
+        identity::rewrite_upstream(up, &self.app.strip, &own, ctx.client_ip, ctx.inject.take())?;
         if let Some(uri) = ctx.upstream_uri.take() {
             up.set_uri(uri);
         }
