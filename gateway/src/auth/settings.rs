@@ -32,6 +32,27 @@ fn managed_note(v: &Visit<'_>) -> String {
     )
 }
 
+/// What every settings change starts with: the gate, the posted form, and the
+/// refusal for a tenant the ops policy file manages.
+async fn change(
+    v: &Visit<'_>,
+    session: &mut Session,
+    allowed: fn(&Admin) -> bool,
+) -> Result<std::result::Result<(Admin, super::form::Form), Reply>> {
+    let a = match gate(v, session, allowed).await {
+        Ok(a) => a,
+        Err(r) => return Ok(Err(r)),
+    };
+    let form = match read_form(v, session).await? {
+        Ok(f) => f,
+        Err(r) => return Ok(Err(r)),
+    };
+    if a.tenant.managed_by_file {
+        return Ok(Err(managed_refusal(v)));
+    }
+    Ok(Ok((a, form)))
+}
+
 fn managed_refusal(v: &Visit<'_>) -> Reply {
     Reply::html(409, v.page(v.t("Managed by the operator", "運用者が管理しています"), &managed_note(v)))
 }
@@ -104,17 +125,10 @@ pub async fn route_form(v: &Visit<'_>, session: &mut Session) -> Reply {
 }
 
 pub async fn route_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let a = match gate(v, session, Admin::may_set_route).await {
-        Ok(a) => a,
+    let (a, form) = match change(v, session, Admin::may_set_route).await? {
+        Ok(x) => x,
         Err(r) => return Ok(r),
     };
-    let form = match read_form(v, session).await? {
-        Ok(f) => f,
-        Err(r) => return Ok(r),
-    };
-    if a.tenant.managed_by_file {
-        return Ok(managed_refusal(v));
-    }
     let Some(route) = form.get("route").and_then(|r| Route::parse(r).ok()) else {
         return Ok(Reply::redirect(303, "/auth/settings/route".into()));
     };
@@ -273,17 +287,10 @@ fn two_factor_body(v: &Visit<'_>, a: &Admin, token: &str, error: Option<&str>) -
 }
 
 pub async fn two_factor_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let a = match gate(v, session, Admin::may_set_two_factor).await {
-        Ok(a) => a,
+    let (a, form) = match change(v, session, Admin::may_set_two_factor).await? {
+        Ok(x) => x,
         Err(r) => return Ok(r),
     };
-    let form = match read_form(v, session).await? {
-        Ok(f) => f,
-        Err(r) => return Ok(r),
-    };
-    if a.tenant.managed_by_file {
-        return Ok(managed_refusal(v));
-    }
     if a.tenant.route == Route::LineOnly {
         return Ok(Reply::redirect(303, "/auth/settings/2fa".into()));
     }
@@ -398,17 +405,10 @@ fn lines_body(v: &Visit<'_>, a: &Admin, token: &str, ok: Option<&str>, error: Op
 }
 
 pub async fn lines_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let a = match gate(v, session, Admin::may_administer).await {
-        Ok(a) => a,
+    let (a, form) = match change(v, session, Admin::may_administer).await? {
+        Ok(x) => x,
         Err(r) => return Ok(r),
     };
-    let form = match read_form(v, session).await? {
-        Ok(f) => f,
-        Err(r) => return Ok(r),
-    };
-    if a.tenant.managed_by_file {
-        return Ok(managed_refusal(v));
-    }
     let value = form.get("value").unwrap_or("").trim().to_owned();
     let (token, _) = csrf_for(v, session.req_header());
     let fail = |field: &'static str, msg: String| {
