@@ -8,7 +8,28 @@ use pingora::protocols::http::ServerSession;
 
 use crate::ui::html::{escape, page};
 
-pub struct DemoOrigin;
+/// The demo origin. With a log file, every request it receives is appended to it
+/// as one JSON line, so the attack suite can prove that nothing reached it.
+#[derive(Default)]
+pub struct DemoOrigin {
+    pub log: Option<std::path::PathBuf>,
+}
+
+impl DemoOrigin {
+    fn record(&self, method: &str, path: &str, headers: &[(String, String)]) {
+        use std::io::Write;
+        let Some(log) = &self.log else { return };
+        let line = serde_json::json!({ "method": method, "path": path, "headers": headers }).to_string();
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .and_then(|mut f| f.write_all(format!("{line}\n").as_bytes()));
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "demo origin could not write its request log");
+        }
+    }
+}
 
 #[async_trait]
 impl ServeHttp for DemoOrigin {
@@ -21,6 +42,7 @@ impl ServeHttp for DemoOrigin {
             .collect();
         let path = req.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
         let method = req.method.as_str().to_owned();
+        self.record(&method, &path, &headers);
         let html = req
             .headers
             .get(http::header::ACCEPT)

@@ -133,8 +133,9 @@ impl Env {
         let env = Env { dir, config, policy, port, metrics_port, database, db, origin: None, gateway: None };
         let out = env.cli(&["migrate"], None);
         assert!(out.status.success(), "migrate failed: {}", String::from_utf8_lossy(&out.stderr));
+        let origin_log = dir.path().join("origin-requests.jsonl");
         let origin = Command::new(bin())
-            .args(["demo-origin", "--listen", &format!("127.0.0.1:{origin_port}")])
+            .args(["demo-origin", "--listen", &format!("127.0.0.1:{origin_port}"), "--log", &path_of(&origin_log)])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -142,6 +143,31 @@ impl Env {
         let env = Env { origin: Some(Proc(origin)), ..env };
         wait_for_port(origin_port).await;
         Some(env)
+    }
+
+    /// Every request the origin has received so far (method, path, headers), in order.
+    pub fn origin_requests(&self) -> Vec<Echo> {
+        let text = std::fs::read_to_string(self.dir.path().join("origin-requests.jsonl")).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|v| Echo {
+                method: v["method"].as_str().unwrap_or_default().to_owned(),
+                path: v["path"].as_str().unwrap_or_default().to_owned(),
+                headers: v["headers"]
+                    .as_array()
+                    .map(|hs| {
+                        hs.iter()
+                            .filter_map(|h| Some((h[0].as_str()?.to_owned(), h[1].as_str()?.to_owned())))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    /// How many requests the origin has received: compare before and after an attack.
+    pub fn origin_count(&self) -> usize {
+        self.origin_requests().len()
     }
 
     pub fn origin_port(&self) -> u16 {
@@ -343,6 +369,7 @@ pub async fn login(
 
 /// What the demo origin saw: its JSON echo.
 pub struct Echo {
+    pub method: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
 }
@@ -355,7 +382,11 @@ impl Echo {
             .as_array()
             .map(|a| a.iter().filter_map(|p| Some((p[0].as_str()?.to_owned(), p[1].as_str()?.to_owned()))).collect())
             .unwrap_or_default();
-        Echo { path: v["path"].as_str().unwrap_or_default().to_owned(), headers }
+        Echo {
+            method: v["method"].as_str().unwrap_or_default().to_owned(),
+            path: v["path"].as_str().unwrap_or_default().to_owned(),
+            headers,
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {

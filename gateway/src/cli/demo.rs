@@ -105,7 +105,7 @@ async fn seed(cfg: &config::GatewayConfig) -> anyhow::Result<Seeded> {
     gateway::seed::seed(&store, &spec).await
 }
 
-pub fn origin_only(listen: SocketAddr) -> anyhow::Result<ExitCode> {
+pub fn origin_only(listen: SocketAddr, log: Option<std::path::PathBuf>) -> anyhow::Result<ExitCode> {
     use pingora::apps::http_app::HttpServer;
     use pingora::server::Server;
     use pingora::server::configuration::ServerConf;
@@ -118,7 +118,7 @@ pub fn origin_only(listen: SocketAddr) -> anyhow::Result<ExitCode> {
     };
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
-    let mut svc = Service::new("demo origin".to_owned(), HttpServer::new_app(gateway::demo_origin::DemoOrigin));
+    let mut svc = Service::new("demo origin".to_owned(), HttpServer::new_app(gateway::demo_origin::DemoOrigin { log }));
     svc.add_tcp(&listen.to_string());
     server.add_service(svc);
     server.run_forever()

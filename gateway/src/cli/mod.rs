@@ -49,6 +49,9 @@ pub enum Command {
     DemoOrigin {
         #[arg(long)]
         listen: std::net::SocketAddr,
+        /// Append every request received to this file, one JSON line each.
+        #[arg(long)]
+        log: Option<std::path::PathBuf>,
     },
 }
 
@@ -60,7 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => demo::run(args),
-        Command::DemoOrigin { listen } => demo::origin_only(listen),
+        Command::DemoOrigin { listen, log } => demo::origin_only(listen, log),
         Command::CheckConfig => check_config(&cli.config),
         Command::Migrate => {
             let cfg = load_config(&cli.config)?;
