@@ -96,7 +96,8 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
         server.add_service(svc);
     }
     if let Some(addr) = extras.demo_origin {
-        let mut svc = Service::new("demo origin".to_owned(), HttpServer::new_app(crate::demo_origin::DemoOrigin::default()));
+        let mut svc =
+            Service::new("demo origin".to_owned(), HttpServer::new_app(crate::demo_origin::DemoOrigin::default()));
         svc.threads = Some(1);
         svc.add_tcp(&addr.to_string());
         server.add_service(svc);

@@ -25,3 +25,16 @@ macro_rules! on_both_databases {
         }
     };
 }
+
+mod kit;
+
+mod csrf;
+mod encoded_dots;
+mod fixation;
+mod forwarded_for;
+mod host_confusion;
+mod identity_headers;
+mod line_header;
+mod open_redirect;
+mod oversized;
+mod smuggling;

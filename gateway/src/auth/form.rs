@@ -8,6 +8,7 @@ pub enum FormError {
     WrongType,
 }
 
+#[derive(Clone)]
 pub struct Form(Vec<(String, String)>);
 
 impl Form {

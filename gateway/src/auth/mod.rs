@@ -11,6 +11,7 @@ mod links;
 mod login;
 mod notify;
 pub mod rd;
+pub mod routes;
 mod second;
 mod settings;
 mod start;
@@ -58,6 +59,8 @@ pub struct Visit<'a> {
     explicit_lang: Option<Lang>,
     host_header: String,
     path_and_query: String,
+    /// A POST's form, read and CSRF-checked by `handle` before dispatch.
+    form: Option<form::Form>,
 }
 
 impl<'a> Visit<'a> {
@@ -74,7 +77,7 @@ impl<'a> Visit<'a> {
             .or_else(|| req.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
             .unwrap_or_default();
         let path_and_query = req.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
-        Visit { app, facts, lang, explicit_lang, host_header, path_and_query }
+        Visit { app, facts, lang, explicit_lang, host_header, path_and_query, form: None }
     }
 
     pub fn t(&self, en: &'static str, ja: &'static str) -> &'static str {
@@ -121,11 +124,23 @@ impl<'a> Visit<'a> {
 
 pub async fn handle(app: &App, session: &mut Session, facts: Facts) -> Result<bool> {
     let req = session.req_header();
-    let visit = Visit::new(app, req, facts);
+    let mut visit = Visit::new(app, req, facts);
     let method = req.method.clone();
     let path = req.uri.path().to_owned();
     let get = method == http::Method::GET || method == http::Method::HEAD;
     let post = method == http::Method::POST;
+    let Some(route) = routes::find(&path) else {
+        return send(session, Reply::html(404, pages::not_found(&visit.ui()))).await;
+    };
+    if !((get && route.get) || (post && route.post)) {
+        return send(session, Reply::text(405, "method not allowed\n")).await;
+    }
+    if post {
+        match check_form(&visit, session).await? {
+            Ok(form) => visit.form = Some(form),
+            Err(refusal) => return send(session, refusal).await,
+        }
+    }
     let v = &visit;
     let reply = match path.as_str() {
         "/auth/login" if get => login::show(v, session).await,
@@ -168,31 +183,8 @@ pub async fn handle(app: &App, session: &mut Session, facts: Facts) -> Result<bo
         "/auth/admin/users" if post => admin::invite(v, session).await?,
         "/auth/admin/users/action" if post => admin::action(v, session).await?,
         "/auth/admin/audit" if get => admin::audit(v, session).await,
-        "/auth/login"
-        | "/auth/logout"
-        | "/auth/2fa"
-        | "/auth/2fa/sms"
-        | "/auth/2fa/totp"
-        | "/auth/2fa/recovery"
-        | "/auth/recovery-code"
-        | "/auth/devices"
-        | "/auth/line-consent"
-        | "/auth/invite"
-        | "/auth/unlock"
-        | "/auth/password/forgot"
-        | "/auth/password/reset"
-        | "/auth/password/change"
-        | "/auth/email/change"
-        | "/auth/email/confirm"
-        | "/auth/settings"
-        | "/auth/settings/login"
-        | "/auth/settings/route"
-        | "/auth/settings/2fa"
-        | "/auth/settings/lines"
-        | "/auth/admin/audit"
-        | "/auth/admin/users/action"
-        | "/auth/admin/users" => Reply::text(405, "method not allowed\n"),
-        _ => Reply::html(404, pages::not_found(&visit.ui())),
+        // `routes::ROUTES` and these arms are held equal by a test.
+        _ => Reply::text(405, "method not allowed\n"),
     };
     let reply = match visit.explicit_lang {
         Some(l) => reply.header(
@@ -222,8 +214,22 @@ pub fn to_login(v: &Visit<'_>) -> Reply {
     Reply::redirect(303, format!("/auth/login?rd={rd}"))
 }
 
-/// Reads the form and checks CSRF; the Err is the reply to send instead.
-pub async fn read_form(v: &Visit<'_>, session: &mut Session) -> Result<std::result::Result<form::Form, Reply>> {
+/// The POST's form, already read and CSRF-checked by `handle`; the Err is the
+/// reply to send instead (only when a handler is reached without one, which
+/// `handle` does not allow).
+pub async fn read_form(v: &Visit<'_>, _session: &mut Session) -> Result<std::result::Result<form::Form, Reply>> {
+    match &v.form {
+        Some(f) => Ok(Ok(f.clone())),
+        None => {
+            tracing::error!("an auth handler asked for a form that was not checked");
+            Ok(Err(Reply::text(405, "method not allowed\n")))
+        }
+    }
+}
+
+/// Reads a POST's form and checks its CSRF token and origin; the Err is the
+/// refusal to send instead.
+async fn check_form(v: &Visit<'_>, session: &mut Session) -> Result<std::result::Result<form::Form, Reply>> {
     let f = match form::read(session, v.app.cfg.login.max_body_bytes).await? {
         Ok(f) => f,
         Err(form::FormError::TooLarge) => {
