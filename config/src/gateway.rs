@@ -217,12 +217,30 @@ pub struct LoginSettings {
     pub hash_concurrency: usize,
     /// Login attempts per source address per minute.
     pub throttle_per_minute: u32,
+    /// Consecutive wrong second-factor codes (SMS, authenticator, recovery,
+    /// break-glass), across logins, that lock the user's second factor.
+    #[serde(deserialize_with = "at_least_one_u32")]
+    pub second_factor_lock_after: u32,
 }
 
 impl Default for LoginSettings {
     fn default() -> Self {
-        LoginSettings { max_body_bytes: 16 * 1024, hash_concurrency: 2, throttle_per_minute: 30 }
+        LoginSettings {
+            max_body_bytes: 16 * 1024,
+            hash_concurrency: 2,
+            throttle_per_minute: 30,
+            second_factor_lock_after: 10,
+        }
     }
+}
+
+fn at_least_one_u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = crate::scalar::parse_u64(d, "a whole number of at least 1", |n| match n {
+        0 => Err("must be at least 1".to_owned()),
+        n if n > u64::from(u32::MAX) => Err("this number is too large".to_owned()),
+        n => Ok(n),
+    })?;
+    u32::try_from(n).map_err(|_| serde::de::Error::custom("this number is too large"))
 }
 
 fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {

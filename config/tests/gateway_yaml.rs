@@ -51,6 +51,7 @@ fn an_empty_file_gives_the_defaults_resolved_against_its_directory() {
         assert_eq!(c.login.max_body_bytes, 16_384);
         assert_eq!(c.login.hash_concurrency, 2);
         assert_eq!(c.login.throttle_per_minute, 30);
+        assert_eq!(c.login.second_factor_lock_after, 10);
         assert_eq!(c.links.validity, Duration::from_secs(14 * 86_400));
         assert_eq!(c.links.public_base_url, None);
         assert_eq!(c.mail.transport, MailTransport::File);
@@ -260,6 +261,8 @@ fn value_errors_point_at_the_value() {
         ("session:\n  idle_timeout: 3w\n", (2, 17), "15m"),
         ("session:\n  cache_ttl: 0\n", (2, 14), "zero"),
         ("login:\n  hash_concurrency: 0\n", (2, 21), "at least 1"),
+        ("login:\n  second_factor_lock_after: 0\n", (2, 29), "at least 1"),
+        ("login:\n  second_factor_lock_after: 5000000000\n", (2, 29), "too large"),
         ("links:\n  public_base_url: storage.example.net\n", (2, 20), "https://"),
         ("mail:\n  transport: pigeon\n", (2, 14), "unknown variant `pigeon`"),
         ("metrics:\n  listen: everywhere\n", (2, 11), "ip:port"),

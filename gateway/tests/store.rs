@@ -127,6 +127,8 @@ both! {
     recovery_and_totp_steps, sqlite_recovery_and_totp_steps, postgres_recovery_and_totp_steps;
     concurrent_add_lines, sqlite_concurrent_add_lines, postgres_concurrent_add_lines;
     generation, sqlite_generation, postgres_generation;
+    second_factor_lock, sqlite_second_factor_lock, postgres_second_factor_lock;
+    break_glass_codes, sqlite_break_glass_codes, postgres_break_glass_codes;
 }
 
 // ---------------------------------------------------------------------------
@@ -779,5 +781,79 @@ mod suite {
         assert!(matches!(store.add_lines(beta, &[l]).await, Err(StoreError::Conflict(_))));
         assert_eq!(store.generation().await.expect("generation"), mid, "a refused add_lines moved the generation");
         assert!(mid > before);
+    }
+
+    /// Wrong second-factor codes add up per user across calls (sessions) until
+    /// reset; the lock is taken once, and the mailbox, an admin or a reset clear it.
+    pub async fn second_factor_lock(store: &Store, _url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let u = user(store, acme, "codes@example.com", Role::User).await;
+        let other = user(store, acme, "other@example.com", Role::User).await;
+        assert!(!store.second_factor_locked(u).await.unwrap());
+        for n in 1..=3 {
+            assert_eq!(store.record_user_factor_failure(u).await.unwrap(), n);
+        }
+        store.reset_user_factor_failures(u).await.unwrap();
+        assert_eq!(store.record_user_factor_failure(u).await.unwrap(), 1, "a right code starts the count again");
+        assert_eq!(store.record_user_factor_failure(other).await.unwrap(), 1, "counted per user");
+        assert_eq!(store.record_user_factor_failure(i64::MAX).await.unwrap(), i64::MAX, "unknown user");
+        assert!(store.second_factor_locked(i64::MAX).await.unwrap(), "an unknown user counts as locked");
+
+        assert!(store.lock_second_factor(u).await.unwrap());
+        assert!(!store.lock_second_factor(u).await.unwrap(), "locked once: one mail");
+        assert!(store.second_factor_locked(u).await.unwrap());
+        assert!(!store.second_factor_locked(other).await.unwrap());
+        store.unlock_user_id(u).await.unwrap();
+        assert!(!store.second_factor_locked(u).await.unwrap(), "the unlock link (and an admin's unlock) clear it");
+        assert_eq!(store.record_user_factor_failure(u).await.unwrap(), 1, "and the count");
+
+        assert!(store.lock_second_factor(u).await.unwrap());
+        store.reset_second_factors(u).await.unwrap();
+        assert!(!store.second_factor_locked(u).await.unwrap(), "a 2FA reset (admin, password reset) clears it");
+        assert!(store.lock_second_factor(u).await.unwrap());
+        assert!(store.unlock_user("codes@example.com").await.unwrap());
+        assert!(!store.second_factor_locked(u).await.unwrap(), "the operator's unlock clears it");
+    }
+
+    /// Break-glass codes: bound to one session, single use, limited tries, an expiry.
+    pub async fn break_glass_codes(store: &Store, url: &str) {
+        use gateway::store::{BREAK_GLASS_ATTEMPTS, BreakGlassCheck};
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let u = user(store, acme, "boss@example.com", Role::Owner).await;
+        let (s1, s2) = (token_hash(), token_hash());
+        assert_eq!(store.break_glass_pending(u, &s1).await.unwrap(), None);
+        assert_eq!(store.check_break_glass(u, &s1, "h-right", false).await.unwrap(), BreakGlassCheck::Dead);
+        store.put_break_glass(u, &s1, Some("h-right"), 600).await.unwrap();
+        assert_eq!(store.break_glass_pending(u, &s1).await.unwrap(), Some(Some("h-right".to_owned())));
+        assert_eq!(store.break_glass_pending(u, &s2).await.unwrap(), None, "another session");
+        assert_eq!(store.check_break_glass(u, &s2, "h-right", false).await.unwrap(), BreakGlassCheck::Dead);
+        assert_eq!(store.check_break_glass(u, &s1, "h-wrong", false).await.unwrap(), BreakGlassCheck::Wrong);
+        assert_eq!(store.check_break_glass(u, &s1, "h-right", false).await.unwrap(), BreakGlassCheck::Ok);
+        assert_eq!(store.check_break_glass(u, &s1, "h-right", false).await.unwrap(), BreakGlassCheck::Dead, "once");
+
+        // The authenticator instead of the mailed code uses the challenge up too.
+        store.put_break_glass(u, &s1, Some("h-right"), 600).await.unwrap();
+        assert_eq!(store.check_break_glass(u, &s1, "h-any", true).await.unwrap(), BreakGlassCheck::Ok);
+        assert_eq!(store.break_glass_pending(u, &s1).await.unwrap(), None);
+
+        // Wrong tries use the challenge up, even for a right code afterwards.
+        store.put_break_glass(u, &s1, Some("h-right"), 600).await.unwrap();
+        for _ in 0..BREAK_GLASS_ATTEMPTS {
+            assert_eq!(store.check_break_glass(u, &s1, "h-wrong", false).await.unwrap(), BreakGlassCheck::Wrong);
+        }
+        assert_eq!(store.break_glass_pending(u, &s1).await.unwrap(), None);
+        assert_eq!(store.check_break_glass(u, &s1, "h-right", false).await.unwrap(), BreakGlassCheck::Dead);
+
+        // Expired.
+        store.put_break_glass(u, &s1, Some("h-right"), 600).await.unwrap();
+        raw_exec(url, "UPDATE break_glass_codes SET expires_at = 1").await;
+        assert_eq!(store.check_break_glass(u, &s1, "h-right", false).await.unwrap(), BreakGlassCheck::Dead);
+
+        // A 2FA reset forgets it.
+        store.put_break_glass(u, &s1, Some("h-right"), 600).await.unwrap();
+        store.reset_second_factors(u).await.unwrap();
+        assert_eq!(store.break_glass_pending(u, &s1).await.unwrap(), None);
     }
 }

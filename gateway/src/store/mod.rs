@@ -24,7 +24,7 @@ use sqlx::{PgPool, SqlitePool};
 pub use admin::{AuditFilter, UserOverview};
 pub use audit::AuditEntry;
 pub use links::{LinkPurpose, NewLink};
-pub use second_factor::{Device, Enrolment, SMS_ATTEMPTS, SmsCheck};
+pub use second_factor::{BREAK_GLASS_ATTEMPTS, BreakGlassCheck, Device, Enrolment, SMS_ATTEMPTS, SmsCheck};
 pub use sessions::{NewSession, SessionRecord};
 pub use tenants::{TenantRow, TenantSummary};
 pub use users::{NewUser, UserRow, canonical_email, valid_email};

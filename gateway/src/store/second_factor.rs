@@ -234,16 +234,17 @@ impl Store {
     }
 
     /// Forgets every second factor of a user: enrolment, pending codes, the
-    /// recovery code and remembered browsers.
+    /// recovery code, remembered browsers, and the lock on wrong codes.
     pub async fn reset_second_factors(&self, user_id: i64) -> Result<()> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query("UPDATE users SET sms_phone = NULL, totp_secret = NULL, totp_last_step = NULL, updated_at = $1 WHERE id = $2")
+            sqlx::query("UPDATE users SET sms_phone = NULL, totp_secret = NULL, totp_last_step = NULL, factor_failures = 0, \
+                 factor_locked_at = NULL, updated_at = $1 WHERE id = $2")
                 .bind(now())
                 .bind(user_id)
                 .execute(&mut *tx)
                 .await?;
-            for table in ["totp_pending", "sms_codes", "recovery_codes", "remembered_devices"] {
+            for table in ["totp_pending", "sms_codes", "recovery_codes", "remembered_devices", "break_glass_codes"] {
                 sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE user_id = $1")))
                     .bind(user_id)
                     .execute(&mut *tx)
@@ -346,5 +347,152 @@ impl Store {
                 .await?
         });
         Ok(n.unwrap_or(i64::MAX))
+    }
+}
+
+/// The outcome of entering a break-glass code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BreakGlassCheck {
+    /// Right: the challenge is used up.
+    Ok,
+    Wrong,
+    /// No challenge for this session, expired, or too many attempts on it.
+    Dead,
+}
+
+/// Wrong entries one break-glass challenge survives.
+pub const BREAK_GLASS_ATTEMPTS: i64 = 5;
+
+impl Store {
+    /// Counts one more consecutive wrong second-factor code of a user, across
+    /// sessions and logins; returns the new count.
+    pub async fn record_user_factor_failure(&self, user_id: i64) -> Result<i64> {
+        let n: Option<i64> = on_pool!(self, p => {
+            sqlx::query_scalar("UPDATE users SET factor_failures = factor_failures + 1 WHERE id = $1 RETURNING factor_failures")
+                .bind(user_id)
+                .fetch_optional(p)
+                .await?
+        });
+        Ok(n.unwrap_or(i64::MAX))
+    }
+
+    /// A right code: the count starts again.
+    pub async fn reset_user_factor_failures(&self, user_id: i64) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("UPDATE users SET factor_failures = 0 WHERE id = $1 AND factor_failures <> 0")
+                .bind(user_id)
+                .execute(p)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Locks the user's second-factor entry; true only for the call that locked
+    /// it, so the mail goes out once however many attempts race.
+    pub async fn lock_second_factor(&self, user_id: i64) -> Result<bool> {
+        let n = on_pool!(self, p => {
+            sqlx::query("UPDATE users SET factor_locked_at = $1 WHERE id = $2 AND factor_locked_at IS NULL")
+                .bind(now())
+                .bind(user_id)
+                .execute(p)
+                .await?
+                .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Whether every code of the user is refused; an unknown user counts as locked.
+    pub async fn second_factor_locked(&self, user_id: i64) -> Result<bool> {
+        let at: Option<Option<i64>> = on_pool!(self, p => {
+            sqlx::query_scalar("SELECT factor_locked_at FROM users WHERE id = $1").bind(user_id).fetch_optional(p).await?
+        });
+        Ok(at.is_none_or(|t| t.is_some()))
+    }
+
+    /// The password was right under break-glass: the code that must follow, for
+    /// this session only. `code_hash` None: the authenticator app is asked.
+    pub async fn put_break_glass(
+        &self,
+        user_id: i64,
+        session_hash: &str,
+        code_hash: Option<&str>,
+        ttl: i64,
+    ) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query(
+                "INSERT INTO break_glass_codes (user_id, session_hash, code_hash, attempts, expires_at) VALUES ($1, $2, $3, 0, $4) \
+                 ON CONFLICT (user_id) DO UPDATE SET session_hash = excluded.session_hash, code_hash = excluded.code_hash, \
+                 attempts = 0, expires_at = excluded.expires_at",
+            )
+            .bind(user_id)
+            .bind(session_hash)
+            .bind(code_hash)
+            .bind(now() + ttl)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// The live break-glass challenge of this session: Some(code hash, if mailed).
+    pub async fn break_glass_pending(&self, user_id: i64, session_hash: &str) -> Result<Option<Option<String>>> {
+        let row = on_pool!(self, p => {
+            sqlx::query("SELECT code_hash FROM break_glass_codes WHERE user_id = $1 AND session_hash = $2 AND expires_at > $3 AND attempts < $4")
+                .bind(user_id)
+                .bind(session_hash)
+                .bind(now())
+                .bind(BREAK_GLASS_ATTEMPTS)
+                .fetch_optional(p)
+                .await?
+                .map(|r| r.try_get::<Option<String>, _>("code_hash"))
+                .transpose()?
+        });
+        Ok(row)
+    }
+
+    /// Checks a break-glass code: counted first (an attempt past the limit is
+    /// never compared), compared in constant time, and a right one used up by
+    /// one DELETE, so of two racing uses exactly one wins. `other_factor`: the
+    /// caller verified the user's authenticator app instead.
+    pub async fn check_break_glass(
+        &self,
+        user_id: i64,
+        session_hash: &str,
+        code_hash: &str,
+        other_factor: bool,
+    ) -> Result<BreakGlassCheck> {
+        let row: Option<(i64, Option<String>)> = on_pool!(self, p => {
+            sqlx::query(
+                "UPDATE break_glass_codes SET attempts = attempts + 1 WHERE user_id = $1 AND session_hash = $2 AND expires_at > $3 \
+                 RETURNING attempts, code_hash",
+            )
+            .bind(user_id)
+            .bind(session_hash)
+            .bind(now())
+            .fetch_optional(p)
+            .await?
+            .map(|r| -> std::result::Result<(i64, Option<String>), sqlx::Error> {
+                Ok((r.try_get("attempts")?, r.try_get("code_hash")?))
+            })
+            .transpose()?
+        });
+        let Some((attempts, stored)) = row else { return Ok(BreakGlassCheck::Dead) };
+        if attempts > BREAK_GLASS_ATTEMPTS {
+            return Ok(BreakGlassCheck::Dead);
+        }
+        let matches = other_factor
+            || stored.is_some_and(|s| bool::from(subtle::ConstantTimeEq::ct_eq(s.as_bytes(), code_hash.as_bytes())));
+        if !matches {
+            return Ok(BreakGlassCheck::Wrong);
+        }
+        let n = on_pool!(self, p => {
+            sqlx::query("DELETE FROM break_glass_codes WHERE user_id = $1 AND session_hash = $2")
+                .bind(user_id)
+                .bind(session_hash)
+                .execute(p)
+                .await?
+                .rows_affected()
+        });
+        Ok(if n == 1 { BreakGlassCheck::Ok } else { BreakGlassCheck::Dead })
     }
 }

@@ -112,11 +112,13 @@ impl Store {
         self.bump_generation().await
     }
 
-    /// Clears the lock and the failure count; returns false for an unknown email.
+    /// Clears the lock and the failure count, and the lock on wrong second-factor
+    /// codes; returns false for an unknown email.
     pub async fn unlock_user(&self, email: &str) -> Result<bool> {
         let email = canonical_email(email);
         let n = on_pool!(self, p => {
-            sqlx::query("UPDATE users SET locked_at = NULL, failed_logins = 0, updated_at = $1 WHERE email = $2")
+            sqlx::query("UPDATE users SET locked_at = NULL, failed_logins = 0, factor_failures = 0, factor_locked_at = NULL, \
+                 updated_at = $1 WHERE email = $2")
                 .bind(now())
                 .bind(&email)
                 .execute(p)
@@ -173,9 +175,11 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Clears both locks (password and second factor): the unlock link, an admin, a reset.
     pub async fn unlock_user_id(&self, user_id: i64) -> Result<()> {
         on_pool!(self, p => {
-            sqlx::query("UPDATE users SET locked_at = NULL, failed_logins = 0, updated_at = $1 WHERE id = $2")
+            sqlx::query("UPDATE users SET locked_at = NULL, failed_logins = 0, factor_failures = 0, factor_locked_at = NULL, \
+                 updated_at = $1 WHERE id = $2")
                 .bind(now())
                 .bind(user_id)
                 .execute(p)
