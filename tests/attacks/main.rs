@@ -28,6 +28,8 @@ macro_rules! on_both_databases {
 
 mod kit;
 
+mod break_glass;
+mod code_guessing;
 mod csrf;
 mod encoded_dots;
 mod fixation;
@@ -37,4 +39,5 @@ mod identity_headers;
 mod line_header;
 mod open_redirect;
 mod oversized;
+mod password_guessing;
 mod smuggling;

@@ -92,6 +92,26 @@ async fn owner_switches_to_line_only_and_back_through_break_glass() {
     b.goto(&env.url(ORDINARY, "/auth/settings")).await;
     assert!(b.text("main").await.contains("You can switch the access route back here"));
     assert_eq!(menu_links(&b).await, vec!["/auth/settings/route".to_owned()], "break-glass opens the route only");
+    // A new sign-in from here: after the password, the code mailed to the owner.
+    let b2 = Browser::open("owner_switches_to_line_only_and_back_through_break_glass_code", "en-US").await;
+    b2.goto(&env.url(ORDINARY, "/auth/login")).await;
+    b2.click("a[href='/auth/settings']").await;
+    b2.wait_path("/auth/login?rd=").await;
+    b2.fill("#email", "boss@acme.example").await;
+    b2.fill("#password", PASSWORD).await;
+    b2.click("form[action='/auth/login'] button[type=submit]").await;
+    b2.wait_path("/auth/settings/login").await;
+    b2.fill("#password", PASSWORD).await;
+    b2.click("form[action='/auth/settings/login'] button[type=submit]").await;
+    b2.el("input[name=step][value=code]").await;
+    assert!(b2.text("main").await.contains("We sent a one-time code to"));
+    let mail = env.wait_mail("boss@acme.example", "Confirmation code", 1).await;
+    let code = mail.split("Confirmation code: ").nth(1).and_then(|t| t.get(..6)).expect("code").to_owned();
+    b2.fill("#code", &code).await;
+    b2.click("form[action='/auth/settings/login'] button[type=submit]").await;
+    b2.wait_path_where("the settings menu", |p| p == "/auth/settings").await;
+    assert_eq!(menu_links(&b2).await, vec!["/auth/settings/route".to_owned()]);
+    b2.close().await;
     let confirm = choose_route(&b, "line-and-internet").await;
     assert!(!confirm.contains("You will lose access"));
     b.goto(&env.url(ORDINARY, "/files")).await;

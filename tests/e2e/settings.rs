@@ -178,6 +178,26 @@ async fn route_switch_and_break_glass(db: Db) {
     assert_eq!(menu.status(), 200);
     assert!(menu.text().await.unwrap().contains("/auth/settings/route"));
     assert_eq!(ann.get(env.url(ORDINARY, "/auth/settings")).send().await.unwrap().status(), 403);
+    // A new sign-in from the internet: the password alone does not pass the
+    // break-glass gate; the code mailed to the owner does (SPEC section 11).
+    let boss = env.client(INTERNET);
+    assert_eq!(login(&boss, &env, ORDINARY, "boss@acme.example", PASSWORD, &[]).await.status(), 303);
+    let page = boss.get(env.url(ORDINARY, "/auth/settings/login?rd=/auth/settings")).send().await.unwrap();
+    let csrf = csrf_from(&page.text().await.unwrap());
+    let r = boss
+        .post(env.url(ORDINARY, "/auth/settings/login"))
+        .form(&[("password", PASSWORD), ("rd", "/auth/settings"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "a code is asked after the password");
+    assert_eq!(boss.get(env.url(ORDINARY, "/auth/settings/route")).send().await.unwrap().status(), 303);
+    let mail = env.wait_mail("boss@acme.example", "Confirmation code", 1).await;
+    let code = between(&mail, "Confirmation code: ", "\n").trim().to_owned();
+    let r =
+        post(&boss, &env, "/auth/settings/login", &[("step", "code"), ("code", &code), ("rd", "/auth/settings")]).await;
+    assert_eq!(r.status(), 303, "the mailed code opens the gate");
+    env.wait_mail("boss@acme.example", "opened the settings from outside", 1).await;
     // From the registered network the confirm screen has no self-lockout warning.
     let office = env.client("127.0.0.4");
     assert_eq!(login(&office, &env, ORDINARY, "ann@acme.example", PASSWORD, &[]).await.status(), 303);

@@ -120,9 +120,14 @@ pub async fn password_submit(v: &Visit<'_>, session: &mut Session) -> Result<Rep
         Ok(None) => return Ok(to_login(v)),
         Err(_) => return Ok(v.unavailable()),
     };
-    let current_ok =
-        v.app.hasher.verify(user.password_hash.clone(), form.get("current_password").unwrap_or("").to_owned()).await;
-    let Ok(current_ok) = current_ok else { return Ok(v.unavailable()) };
+    // Counted toward the lock like a login, so a stolen session cannot guess it.
+    if let Some(r) = super::login::throttled(v) {
+        return Ok(r);
+    }
+    let current_ok = match super::login::check_password(v, &user, form.get("current_password").unwrap_or("")).await {
+        Ok(ok) => ok,
+        Err(r) => return Ok(r),
+    };
     if !current_ok {
         let err = v.t("The current password is not correct.", "現在のパスワードが正しくありません。");
         return Ok(Reply::html(400, password_page(v, &token, [Some(err), None, None])));
@@ -227,9 +232,14 @@ pub async fn email_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
         Ok(Some(u)) => u,
         _ => return Ok(v.unavailable()),
     };
-    let current_ok =
-        v.app.hasher.verify(user.password_hash.clone(), form.get("current_password").unwrap_or("").to_owned()).await;
-    let Ok(current_ok) = current_ok else { return Ok(v.unavailable()) };
+    // Counted toward the lock like a login, so a stolen session cannot guess it.
+    if let Some(r) = super::login::throttled(v) {
+        return Ok(r);
+    }
+    let current_ok = match super::login::check_password(v, &user, form.get("current_password").unwrap_or("")).await {
+        Ok(ok) => ok,
+        Err(r) => return Ok(r),
+    };
     if !current_ok {
         let err = v.t("The current password is not correct.", "現在のパスワードが正しくありません。");
         return Ok(Reply::html(400, email_page(v, &token, [None, Some(err)])));

@@ -71,17 +71,8 @@ fn refused(v: &Visit<'_>, req: &RequestHeader, rd: &str) -> Reply {
 
 pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
     let app = v.app;
-    if !app.login_throttle.allow(v.facts.client_ip) {
-        metrics::LOGINS.with_label_values(&["throttled"]).inc();
-        let body = v.page(
-            v.t("Too many sign-in attempts", "ログインの試行回数が多すぎます"),
-            v.t(
-                "<p>There were too many sign-in attempts from your network. Please wait a minute and try again.</p>",
-                "<p>お使いのネットワークからのログイン試行が多すぎます。1分ほど待ってから再度お試しください。</p>",
-            ),
-        );
-        let retry = crate::throttle::WINDOW.as_secs().to_string();
-        return Ok(Reply::html(429, body).header("retry-after", retry));
+    if let Some(reply) = throttled(v) {
+        return Ok(reply);
     }
     let form = match read_form(v, session).await? {
         Ok(f) => f,
@@ -192,6 +183,52 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
     metrics::LOGINS.with_label_values(&["success"]).inc();
     v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "login_success").await;
     Ok(Reply::redirect(303, rd).header("set-cookie", cookie))
+}
+
+/// The per-address throttle every password form shares: Some(429 page) when
+/// this address is over it.
+pub(super) fn throttled(v: &Visit<'_>) -> Option<Reply> {
+    if v.app.login_throttle.allow(v.facts.client_ip) {
+        return None;
+    }
+    metrics::LOGINS.with_label_values(&["throttled"]).inc();
+    let body = v.page(
+        v.t("Too many sign-in attempts", "ログインの試行回数が多すぎます"),
+        v.t(
+            "<p>There were too many sign-in attempts from your network. Please wait a minute and try again.</p>",
+            "<p>お使いのネットワークからのログイン試行が多すぎます。1分ほど待ってから再度お試しください。</p>",
+        ),
+    );
+    Some(Reply::html(429, body).header("retry-after", crate::throttle::WINDOW.as_secs().to_string()))
+}
+
+/// A password check for a signed-in user (re-authentication, password and
+/// email change), counted exactly like a login: a wrong one counts toward the
+/// lock, a right one resets the count, a locked account never passes.
+/// Err: the reply to send instead (no hashing thread free: nothing counted).
+pub(super) async fn check_password(
+    v: &Visit<'_>,
+    user: &crate::store::UserRow,
+    password: &str,
+) -> std::result::Result<bool, Reply> {
+    let ok = if password.len() > 1024 {
+        false
+    } else {
+        match v.app.hasher.verify(user.password_hash.clone(), password.to_owned()).await {
+            Ok(ok) => ok,
+            Err(e) => {
+                tracing::warn!(error = %e, "password check unavailable");
+                return Err(v.unavailable().header("retry-after", crate::password::QUEUE_WAIT.as_secs().to_string()));
+            }
+        }
+    };
+    if !ok && !user.locked && user.password_hash.is_some() {
+        count_failure(v, user).await;
+    }
+    if ok && !user.locked && user.failed_logins > 0 {
+        let _ = v.app.store.reset_failed_logins(user.id).await;
+    }
+    Ok(ok && !user.locked)
 }
 
 /// Counts a wrong password; the tenth in a row locks the account, ends its

@@ -59,7 +59,65 @@ async fn pending(v: &Visit<'_>, session: &Session) -> Result<Pending, Reply> {
         // Nothing left to do here.
         return Err(Reply::redirect(303, return_path(req)));
     }
+    // A locked second factor refuses every code, even a right one: the pending
+    // login ends here.
+    match v.app.store.second_factor_locked(cached.rec.user_id).await {
+        Ok(false) => {}
+        Ok(true) => {
+            end_current(v, req).await;
+            return Err(locked_reply(v).header("set-cookie", clear_cookie(v)));
+        }
+        Err(_) => return Err(v.unavailable()),
+    }
     Ok(Pending { id, cached })
+}
+
+/// What a user whose second factor is locked is told, and how it is undone.
+pub(super) fn locked_reply(v: &Visit<'_>) -> Reply {
+    let body = v.page(
+        v.t("2-step verification is locked", "2段階認証がロックされています"),
+        v.t(
+            "<p>Too many wrong codes were entered for your account, so its 2-step verification is locked. No code is accepted until it is unlocked.</p>\
+             <p>We sent you an email with a link that unlocks it. You can also set a new password with <a href=\"/auth/password/forgot\">Forgot your password?</a>, or ask your administrator to reset your 2-step verification.</p>",
+            "<p>誤ったコードが続けて入力されたため、お客様の2段階認証をロックしました。ロックが解除されるまで、どのコードも受け付けません。</p>\
+             <p>ロックを解除するためのリンクをメールでお送りしました。<a href=\"/auth/password/forgot\">パスワードをお忘れの方</a>から新しいパスワードを設定するか、管理者に2段階認証のリセットを依頼しても解除できます。</p>",
+        ),
+    );
+    Reply::html(403, body)
+}
+
+/// Counts a wrong second-factor code against the user, across sessions and
+/// logins; at the configured limit the second factor is locked and the user is
+/// mailed the unlock link (the mailbox, an admin or a password reset undoes
+/// it). True when the second factor is locked now.
+pub(super) async fn count_user_failure(v: &Visit<'_>, user_id: i64, tenant_id: i64, email: &str) -> bool {
+    let n = match v.app.store.record_user_factor_failure(user_id).await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::error!(error = %e, "counting a wrong code failed");
+            i64::MAX
+        }
+    };
+    if n < i64::from(v.app.cfg.login.second_factor_lock_after) {
+        return false;
+    }
+    match v.app.store.lock_second_factor(user_id).await {
+        Ok(true) => {}
+        Ok(false) => return true,
+        Err(e) => {
+            tracing::error!(error = %e, "locking a second factor failed");
+            return true;
+        }
+    }
+    v.audit(Some(tenant_id), None, Some(email), "second_factor_locked").await;
+    match notify::new_link(&v.app.cfg, &v.app.store, user_id, crate::store::LinkPurpose::Unlock, None).await {
+        Ok(token) => {
+            let link = v.link(&format!("/auth/unlock?ticket={token}"));
+            notify::mail(v, email, &Notice::SecondFactorLocked { unlock_link: &link });
+        }
+        Err(e) => tracing::error!(error = %e, "creating the unlock link failed"),
+    }
+    true
 }
 
 fn return_path(req: &RequestHeader) -> String {
@@ -95,7 +153,7 @@ fn code_input(v: &Visit<'_>, label: &str, error: Option<&str>, numeric: bool) ->
 }
 
 /// Checks the per-address and per-user limits on code entry.
-fn throttled(v: &Visit<'_>, user_id: i64) -> Option<Reply> {
+pub(super) fn throttled(v: &Visit<'_>, user_id: i64) -> Option<Reply> {
     if v.app.code_throttle_ip.allow(v.facts.client_ip) && v.app.code_throttle_user.allow_key(user_id) {
         return None;
     }
@@ -106,17 +164,17 @@ fn throttled(v: &Visit<'_>, user_id: i64) -> Option<Reply> {
     Some(Reply::html(429, body).header("retry-after", crate::throttle::WINDOW.as_secs().to_string()))
 }
 
-/// Counts a wrong code; past the limit the pending login ends.
+/// Counts a wrong code, against this pending login and against the user; past
+/// either limit the pending login ends.
 async fn wrong_code(v: &Visit<'_>, p: &Pending, session: &Session, again: Reply) -> Reply {
     let n = v.app.store.record_factor_failure(&tokens::hash_bytes(&p.id)).await.unwrap_or(i64::MAX);
     v.app.sessions.remove(&p.id);
-    v.audit(
-        Some(p.cached.rec.tenant_id),
-        Some(&p.cached.rec.email),
-        Some(&p.cached.rec.email),
-        "second_factor_failure",
-    )
-    .await;
+    let r = &p.cached.rec;
+    v.audit(Some(r.tenant_id), Some(&r.email), Some(&r.email), "second_factor_failure").await;
+    if count_user_failure(v, r.user_id, r.tenant_id, &r.email).await {
+        end_current(v, session.req_header()).await;
+        return locked_reply(v).header("set-cookie", clear_cookie(v));
+    }
     if n < MAX_FAILURES {
         return again;
     }
@@ -556,6 +614,7 @@ async fn hold_until_saved(
     rd: &str,
 ) -> Reply {
     let r = &p.cached.rec;
+    let _ = v.app.store.reset_user_factor_failures(r.user_id).await;
     let login = NewLogin {
         user_id: r.user_id,
         tenant_id: r.tenant_id,
@@ -638,6 +697,7 @@ pub async fn recovery_code_saved(v: &Visit<'_>, session: &mut Session) -> Result
 /// remembered when the user asked.
 async fn complete(v: &Visit<'_>, session: &Session, p: &Pending, factor: Factor, remember: bool, rd: &str) -> Reply {
     let r = &p.cached.rec;
+    let _ = v.app.store.reset_user_factor_failures(r.user_id).await;
     let login = NewLogin {
         user_id: r.user_id,
         tenant_id: r.tenant_id,

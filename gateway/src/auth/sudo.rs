@@ -15,6 +15,8 @@ use crate::store::now;
 use crate::tokens;
 use crate::ui::html::{error_box, escape, password_field};
 
+mod break_glass;
+
 /// How long a re-authentication keeps settings and admin pages open.
 pub const SUDO_SECS: i64 = 600;
 
@@ -132,11 +134,12 @@ pub async fn require(v: &Visit<'_>, session: &Session) -> Result<Admin, Reply> {
 }
 
 /// A second factor is asked again when this session did not pass one (2FA off
-/// for the route, or break-glass) and the user has one: a password alone must
-/// not open the settings from the internet.
+/// for the route) and the user has one: a password alone must not open the
+/// settings from the internet. Break-glass has its own second step.
 async fn needs_code(v: &Visit<'_>, a: &Admin) -> bool {
     a.cached.rec.factor.is_none()
         && !a.from_line
+        && !a.break_glass
         && v.app.store.enrolment(a.cached.rec.user_id).await.map(|e| e.totp_secret.is_some()).unwrap_or(false)
 }
 
@@ -193,9 +196,6 @@ pub async fn login_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
         Ok(Gate::NeedsSudo(a, id)) => (a, id),
         Err(r) => return Ok(r),
     };
-    if !v.app.login_throttle.allow(v.facts.client_ip) {
-        return Ok(Reply::text(429, "too many attempts\n").header("retry-after", "60".into()));
-    }
     let form = match read_form(v, session).await? {
         Ok(f) => f,
         Err(r) => return Ok(r),
@@ -206,26 +206,57 @@ pub async fn login_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
         Ok(Some(u)) => u,
         _ => return Ok(to_login(v)),
     };
+    if form.get("step") == Some("code") {
+        if !admin.break_glass {
+            // The gate changed under the page (e.g. the route): start again, nothing counted.
+            return Ok(Reply::redirect(303, "/auth/settings/login?rd=%2Fauth%2Fsettings".into()));
+        }
+        let entered = form.get("code").unwrap_or("");
+        return Ok(break_glass::check_code(v, &admin, &id, &user, entered, &rd, &token).await);
+    }
+    if let Some(r) = super::login::throttled(v) {
+        return Ok(r);
+    }
     let code = needs_code(v, &admin).await;
-    let password_ok =
-        v.app.hasher.verify(user.password_hash.clone(), form.get("password").unwrap_or("").to_owned()).await;
-    let Ok(password_ok) = password_ok else { return Ok(v.unavailable()) };
-    let code_ok = !code || totp_ok(v, user.id, form.get("code").unwrap_or("")).await;
-    if !password_ok || !code_ok || user.locked {
-        v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "reauth_failure").await;
+    // Counted toward the lock like a login, so a stolen session cannot guess it.
+    let password_ok = match super::login::check_password(v, &user, form.get("password").unwrap_or("")).await {
+        Ok(ok) => ok,
+        Err(r) => return Ok(r),
+    };
+    let refused = |v: &Visit<'_>| {
         let msg = v.t("That is not correct. Try again.", "入力内容が正しくありません。もう一度お試しください。");
-        return Ok(Reply::html(401, login_page(v, &token, &rd, code, Some(msg))));
+        Reply::html(401, login_page(v, &token, &rd, code, Some(msg)))
+    };
+    if !password_ok {
+        v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "reauth_failure").await;
+        return Ok(refused(v));
+    }
+    // Break-glass: the password alone is not enough; a mailed code must follow.
+    if admin.break_glass {
+        return Ok(break_glass::challenge(v, &id, &user, &rd, &token).await);
+    }
+    if code {
+        if v.app.store.second_factor_locked(user.id).await.unwrap_or(true) {
+            return Ok(super::second::locked_reply(v));
+        }
+        if !totp_ok(v, user.id, form.get("code").unwrap_or("")).await {
+            v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "reauth_failure").await;
+            if super::second::count_user_failure(v, user.id, user.tenant_id, &user.email).await {
+                return Ok(super::second::locked_reply(v));
+            }
+            return Ok(refused(v));
+        }
+        let _ = v.app.store.reset_user_factor_failures(user.id).await;
     }
     if v.app.store.grant_sudo(&tokens::hash_bytes(&id), now() + SUDO_SECS).await.is_err() {
         return Ok(v.unavailable());
     }
     v.app.sessions.remove(&id);
-    let event = if admin.break_glass { "reauth_success:break_glass" } else { "reauth_success" };
-    v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), event).await;
+    v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "reauth_success").await;
     Ok(Reply::redirect(303, rd))
 }
 
-async fn totp_ok(v: &Visit<'_>, user_id: i64, code: &str) -> bool {
+pub(super) async fn totp_ok(v: &Visit<'_>, user_id: i64, code: &str) -> bool {
     let Ok(e) = v.app.store.enrolment(user_id).await else { return false };
     let Some(secret) = e.totp_secret.and_then(|s| v.app.totp_key.decrypt(user_id, &s)) else { return false };
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();

@@ -26,6 +26,12 @@ pub enum Notice<'a> {
     SecondFactorReset,
     /// The recovery code was used to sign in; a new one replaced it.
     RecoveryCodeUsed,
+    /// Too many wrong second-factor codes locked the user's 2-step verification; the link unlocks it.
+    SecondFactorLocked { unlock_link: &'a str },
+    /// Break-glass: the one-time code the owner enters after the password (valid 10 minutes).
+    BreakGlassCode { code: &'a str },
+    /// Break-glass was used: to the owner and every admin of the tenant.
+    BreakGlassUsed { owner: &'a str, from: &'a str },
 }
 
 impl Notice<'_> {
@@ -41,6 +47,9 @@ impl Notice<'_> {
             Notice::SecondFactorEnrolled { .. } => "second_factor_enrolled",
             Notice::SecondFactorReset => "second_factor_reset",
             Notice::RecoveryCodeUsed => "recovery_code_used",
+            Notice::SecondFactorLocked { .. } => "second_factor_locked",
+            Notice::BreakGlassCode { .. } => "break_glass_code",
+            Notice::BreakGlassUsed { .. } => "break_glass_used",
         }
     }
 }
@@ -149,6 +158,33 @@ fn ja(notice: &Notice<'_>, p: &str, v: &str) -> (String, Vec<String>) {
                 "お心当たりのない場合は、至急パスワードを再設定し、ご所属の組織の管理者にご連絡ください。".to_owned(),
             ],
         ),
+        Notice::SecondFactorLocked { unlock_link } => (
+            format!("【{p}】2段階認証をロックしました"),
+            vec![
+                greeting,
+                "2段階認証のコードの入力誤りが続いたため、安全のためにお客様の2段階認証をロックしました。ロック中は、正しいコードを入力してもログインできません。\n下記のリンクを開くと、ロックを解除できます。".to_owned(),
+                one_line(unlock_link),
+                format!("このリンクの有効期限は{v}です。ご利用いただけるのは一度限りです。パスワードの再設定、または管理者による2段階認証のリセットでも解除されます。"),
+                "お心当たりのない場合は、第三者がお客様のパスワードを知っている可能性があります。至急パスワードを再設定し、ご所属の組織の管理者にご連絡ください。".to_owned(),
+            ],
+        ),
+        Notice::BreakGlassCode { code } => (
+            format!("【{p}】設定変更のための確認コード"),
+            vec![
+                greeting,
+                format!("登録済みの回線・ネットワーク以外から、{p}の設定メニューへのアクセス（アクセス経路の変更）が要求されました。\n確認コード: {}", one_line(code)),
+                "このコードの有効期限は10分間です。ご利用いただけるのは一度限りです。このコードを他人に教えないでください。".to_owned(),
+                "お心当たりのない場合は、第三者がお客様のパスワードを知っている可能性があります。このコードは入力せず、至急パスワードを再設定してください。".to_owned(),
+            ],
+        ),
+        Notice::BreakGlassUsed { owner, from } => (
+            format!("【{p}】回線外から設定メニューが開かれました"),
+            vec![
+                greeting,
+                format!("組織のアクセス経路は「回線認証のみ」ですが、契約者（{}）が登録済みの回線・ネットワーク以外（接続元: {}）から、パスワードと確認コードで設定メニューを開きました。この接続からは、アクセス経路の変更のみが可能です。", one_line(owner), one_line(from)),
+                "お心当たりのない場合は、至急契約者ご本人に確認し、パスワードを再設定してください。".to_owned(),
+            ],
+        ),
     }
 }
 
@@ -223,6 +259,30 @@ fn en(notice: &Notice<'_>, p: &str, v: &str) -> (String, Vec<String>) {
             vec![
                 format!("Your recovery code was used to sign in to your {p} account. It no longer works; a new one was issued."),
                 "If you did not sign in, reset your password from the sign-in page and tell your administrator.".to_owned(),
+            ],
+        ),
+        Notice::SecondFactorLocked { unlock_link } => (
+            format!("{p}: 2-step verification locked"),
+            vec![
+                "Too many wrong 2-step verification codes were entered for your account, so its 2-step verification is locked: even a right code is refused until it is unlocked.\nOpen this link to unlock it:".to_owned(),
+                one_line(unlock_link),
+                format!("The link is valid for {v} and works only once. A password reset, or an administrator resetting your 2-step verification, also unlocks it."),
+                "If you did not try to sign in, someone else knows your password: reset it from the sign-in page and tell your administrator.".to_owned(),
+            ],
+        ),
+        Notice::BreakGlassCode { code } => (
+            format!("{p}: your confirmation code"),
+            vec![
+                format!("Someone asked to open the {p} settings (to change the access route) from outside your organisation's registered lines and networks.\nConfirmation code: {}", one_line(code)),
+                "The code works for 10 minutes and only once. Never share it.".to_owned(),
+                "If you did not ask for this, someone else knows your password: do not enter the code, and reset your password right away.".to_owned(),
+            ],
+        ),
+        Notice::BreakGlassUsed { owner, from } => (
+            format!("{p}: break-glass used"),
+            vec![
+                format!("Your organisation allows line authentication only, but its owner ({}) opened the settings from outside the registered lines and networks (from {}), with the password and a confirmation code. From there only the access route can be changed.", one_line(owner), one_line(from)),
+                "If you did not expect this, check with the owner at once and have the password reset.".to_owned(),
             ],
         ),
     }

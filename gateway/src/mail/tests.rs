@@ -24,6 +24,9 @@ fn all_notices() -> Vec<(Notice<'static>, Option<&'static str>)> {
         (Notice::SecondFactorEnrolled { method: "sms" }, None),
         (Notice::SecondFactorReset, None),
         (Notice::RecoveryCodeUsed, None),
+        (Notice::SecondFactorLocked { unlock_link: LINK }, Some(LINK)),
+        (Notice::BreakGlassCode { code: "123456" }, None),
+        (Notice::BreakGlassUsed { owner: "boss@example.com", from: "192.0.2.1" }, None),
     ]
 }
 
