@@ -256,7 +256,7 @@ pub async fn login_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
     Ok(Reply::redirect(303, rd))
 }
 
-pub(super) async fn totp_ok(v: &Visit<'_>, user_id: i64, code: &str) -> bool {
+async fn totp_ok(v: &Visit<'_>, user_id: i64, code: &str) -> bool {
     let Ok(e) = v.app.store.enrolment(user_id).await else { return false };
     let Some(secret) = e.totp_secret.and_then(|s| v.app.totp_key.decrypt(user_id, &s)) else { return false };
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
