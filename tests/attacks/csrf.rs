@@ -8,6 +8,9 @@ use gateway::auth::routes::ROUTES;
 use crate::kit::*;
 use crate::support::*;
 
+/// (what, the csrf field, extra headers)
+type Case<'a> = (&'a str, Option<&'a str>, &'a [(&'a str, &'a str)]);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_post_route_refuses_forged_forms() {
     let Some((env, c)) = signed_in(Db::Sqlite).await else { return };
@@ -16,13 +19,12 @@ async fn every_post_route_refuses_forged_forms() {
     let origin = format!("http://{ORDINARY}:{}", env.port);
     let posts: Vec<&str> = ROUTES.iter().filter(|r| r.post).map(|r| r.path).collect();
     assert!(posts.len() >= 15, "the route table lost its POST routes: {posts:?}");
-    // (what, csrf field, extra headers)
     let evil = [("origin", "http://evil.example")];
     let null = [("origin", "null")];
     let referer = [("referer", "http://evil.example/page")];
     let other_port = [("origin", "http://storage.localhost:1")];
     let other_host = [("origin", "http://line.storage.localhost")];
-    let cases: Vec<(&str, Option<&str>, &[(&str, &str)])> = vec![
+    let cases: Vec<Case> = vec![
         ("no token", None, &[]),
         ("empty token", Some(""), &[]),
         ("wrong token", Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), &[]),

@@ -8,6 +8,9 @@ use crate::support::*;
 
 const LINE: &str = "CAF0123456789";
 
+/// (source address, headers, must the login succeed?)
+type Case = (&'static str, &'static [(&'static str, &'static str)], bool);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn line_header_from_outside_the_carrier_is_refused() {
     let Some(mut env) = Env::new(Db::Sqlite).await else { return };
@@ -15,8 +18,7 @@ async fn line_header_from_outside_the_carrier_is_refused() {
     env.ok(&["tenant", "lines", "add", "acme", LINE]);
     env.start().await;
 
-    // (source address, headers, must the login succeed?)
-    let cases: &[(&str, &[(&str, &str)], bool)] = &[
+    let cases: &[Case] = &[
         (INTERNET, &[("X-Line-Id", LINE)], false),
         (INTERNET, &[("x_line_id", LINE)], false),
         (PROXY, &[("X-Line-Id", LINE)], false),
