@@ -29,4 +29,4 @@ pub use path::{
 pub use reason::{Reason, Reasons};
 pub use role::{Factor, LoginMethod, ParseError, Role};
 pub use snapshot::PolicySnapshot;
-pub use tenant::{NetworkSet, Route, TenantId, TenantPolicy};
+pub use tenant::{NetworkLimits, NetworkRefusal, NetworkSet, Route, TenantId, TenantPolicy};

@@ -156,9 +156,7 @@ impl Env {
                 headers: v["headers"]
                     .as_array()
                     .map(|hs| {
-                        hs.iter()
-                            .filter_map(|h| Some((h[0].as_str()?.to_owned(), h[1].as_str()?.to_owned())))
-                            .collect()
+                        hs.iter().filter_map(|h| Some((h[0].as_str()?.to_owned(), h[1].as_str()?.to_owned()))).collect()
                     })
                     .unwrap_or_default(),
             })
