@@ -25,3 +25,6 @@ macro_rules! on_both_databases {
         }
     };
 }
+
+mod networks;
+mod paths;
