@@ -114,12 +114,17 @@ async fn explain_matches_the_proxy() {
         let v: serde_json::Value = serde_json::from_str(&env.ok(&args)).unwrap();
         let outcome = v["outcome"].as_str().unwrap().to_owned();
 
+        // The office is not a local address: the trusted proxy forwards it.
+        let from = if row.ip == OFFICE { PROXY } else { row.ip };
         let c = reqwest::Client::builder()
-            .local_address(row.ip.parse::<std::net::IpAddr>().ok())
+            .local_address(from.parse::<std::net::IpAddr>().ok())
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
         let mut req = c.get(format!("http://127.0.0.1:{}{}", env.port, row.path)).header("host", row.host);
+        if row.ip == OFFICE {
+            req = req.header("x-forwarded-for", OFFICE);
+        }
         if let Some(l) = row.line {
             req = req.header("x-line-id", l);
         }
