@@ -209,6 +209,12 @@ impl PathMatch {
         let (Some(mut pat), Some(mut body)) = (pattern.strip_prefix('/'), path.strip_prefix('/')) else {
             return false;
         };
+        // The common miss, decided on the first byte before any segment is cut out.
+        if let (Some(&w), Some(&h)) = (pat.as_bytes().first(), body.as_bytes().first())
+            && plain_first_bytes_differ(w, h, how.fold)
+        {
+            return false;
+        }
         if how.any_slash {
             pat = pat.strip_suffix('/').unwrap_or(pat);
             body = body.strip_suffix('/').unwrap_or(body);
@@ -219,16 +225,18 @@ impl PathMatch {
         // A prefix ending in '/' needs at least one more segment in the path.
         let dir = !exact && pat.ends_with('/');
         let pat = if dir { &pat[..pat.len() - 1] } else { pat };
-        let (mut want, mut have) = (pat.split('/'), body.split('/'));
+        let (mut want, mut have) = (Some(pat), Some(body));
         loop {
-            match (want.next(), have.next()) {
+            match (want, have) {
                 (None, None) => return !dir,
                 (None, Some(_)) => return !exact,
                 (Some(_), None) => return false,
                 (Some(w), Some(h)) => {
+                    let ((w, w_rest), (h, h_rest)) = (first_segment(w), first_segment(h));
                     if !same_segment(w, h, how) {
                         return false;
                     }
+                    (want, have) = (w_rest, h_rest);
                 }
             }
         }
@@ -300,18 +308,53 @@ impl Looseness {
     }
 }
 
-/// The part of a segment a loose comparison looks at.
+/// The first segment of a path without its leading '/', and the rest after its '/'.
+fn first_segment(s: &str) -> (&str, Option<&str>) {
+    match s.as_bytes().iter().position(|c| *c == b'/') {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    }
+}
+
+/// The part of a segment a loose comparison looks at. Byte-wise: '.', ' '
+/// and ';' are ASCII, so cutting at them keeps UTF-8 whole.
 fn core(seg: &str, how: Looseness) -> &str {
-    let seg = if how.cut { seg.split(';').next().unwrap_or(seg) } else { seg };
-    if how.trim { seg.trim_end_matches(['.', ' ']) } else { seg }
+    let mut b = seg.as_bytes();
+    if how.cut
+        && let Some(i) = b.iter().position(|c| *c == b';')
+    {
+        b = &b[..i];
+    }
+    if how.trim {
+        while let [rest @ .., b'.' | b' '] = b {
+            b = rest;
+        }
+    }
+    seg.get(..b.len()).unwrap_or(seg)
+}
+
+/// Whether two segments' first bytes alone show them different: both plain
+/// ASCII (a non-ASCII byte may fold to ASCII; '.', ' ', ';', '/' may be cut or
+/// trimmed away) and unequal as the comparison folds them.
+#[inline]
+fn plain_first_bytes_differ(w: u8, h: u8, fold: Fold) -> bool {
+    let plain = |c: u8| c.is_ascii() && !matches!(c, b'.' | b' ' | b';' | b'/');
+    plain(w) && plain(h) && if fold == Fold::None { w != h } else { !w.eq_ignore_ascii_case(&h) }
 }
 
 fn same_segment(want: &str, have: &str, how: Looseness) -> bool {
+    // Most segments differ in their first byte: decide those without looking further.
+    if let (Some(&w), Some(&h)) = (want.as_bytes().first(), have.as_bytes().first())
+        && plain_first_bytes_differ(w, h, how.fold)
+    {
+        return false;
+    }
     let (want, have) = (core(want, how), core(have, how));
     match how.fold {
         Fold::None => want == have,
-        Fold::Ascii => want.eq_ignore_ascii_case(have),
-        Fold::Unicode if want.is_ascii() && have.is_ascii() => want.eq_ignore_ascii_case(have),
+        _ if want.eq_ignore_ascii_case(have) => true,
+        Fold::Ascii => false,
+        Fold::Unicode if want.is_ascii() && have.is_ascii() => false,
         Fold::Unicode => {
             let mut have = have.chars();
             want.chars().all(|w| have.next().is_some_and(|h| same_char_folded(w, h))) && have.next().is_none()

@@ -56,6 +56,8 @@ const WALKS: &[(&str, &str)] = &[
     ("/internal./x", "deny_path"),
     ("/Internal.%20/x", "deny_path"),
     ("/a/../Internal;p/x", "deny_path"),
+    // Java's equalsIgnoreCase takes the dotless ı for i.
+    ("/%C4%B1nternal", "deny_path"),
     // Role rules are restrictive too: they match loosely.
     ("/ADMIN/users", "login"),
     ("/admin./users", "login"),
@@ -122,6 +124,8 @@ fn an_origin_declared_loose_gets_loose_bypass_rules() {
     let snap = with_options(loose);
     assert_eq!(outcome(&snap, "/PUBLIC/x.css"), "bypass");
     assert_eq!(outcome(&snap, "/public./x.css"), "bypass");
+    // Bypass folds ASCII only: an origin that folds case may still tell ı from i.
+    assert_eq!(outcome(&snap, "/publ%C4%B1c/x.css"), "login");
     assert_eq!(outcome(&snap, "/Internal"), "deny_path");
     assert_eq!(outcome(&snap, "/internal%20"), "deny_path");
 }
