@@ -53,10 +53,11 @@ pub fn normalize_path_into(raw: &str, out: &mut String) -> Result<(), PathError>
             Some(i) => (&raw_seg[..i], true),
             None => (raw_seg, false),
         };
-        let mut start = decoded.len();
+        let first = decoded.len();
         percent_decode_into(name, &mut decoded)?;
-        for i in start..decoded.len() {
-            if decoded[i] == b'/' || decoded[i] == b'\\' {
+        let mut start = first;
+        for (i, b) in decoded.iter().enumerate().skip(first) {
+            if *b == b'/' || *b == b'\\' {
                 parts.push((start, i, params));
                 start = i + 1;
             }
