@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use policy::LineId;
+use policy::{LineId, NetworkLimits};
 
 #[derive(Default)]
 struct Context {
@@ -22,6 +22,8 @@ struct PolicyScope {
     current_tenant: Option<String>,
     tenants: Vec<String>,
     lines: HashMap<LineId, String>,
+    /// What a declared network is checked against.
+    network_limits: NetworkLimits,
 }
 
 thread_local! {
@@ -89,4 +91,18 @@ pub(crate) fn declare_line(line: LineId) -> Result<(), String> {
             }
         }
     })
+}
+
+/// Sets the limits declared networks are checked against in this policy scope.
+pub(crate) fn set_network_limits(limits: NetworkLimits) {
+    CONTEXT.with(|c| {
+        if let Some(scope) = c.borrow_mut().policy.as_mut() {
+            scope.network_limits = limits;
+        }
+    })
+}
+
+/// The limits of the policy file being read (the defaults outside one).
+pub(crate) fn network_limits() -> NetworkLimits {
+    CONTEXT.with(|c| c.borrow().policy.as_ref().map(|s| s.network_limits).unwrap_or_default())
 }

@@ -59,6 +59,8 @@ pub struct GatewayConfig {
     pub threads: usize,
     /// Keys used by the gateway itself.
     pub secrets: SecretSettings,
+    /// How wide a tenant's source network may be.
+    pub tenant_networks: TenantNetworkSettings,
     /// The file this was loaded from.
     pub path: PathBuf,
     /// The directory relative paths were resolved against.
@@ -92,6 +94,7 @@ impl Default for GatewayConfig {
             ui: UiSettings::default(),
             threads: 0,
             secrets: SecretSettings::default(),
+            tenant_networks: TenantNetworkSettings::default(),
             path: PathBuf::from("gateway.yaml"),
             base_dir: PathBuf::from("."),
         }
@@ -119,6 +122,7 @@ impl fmt::Debug for GatewayConfig {
             .field("ui", &self.ui)
             .field("threads", &self.threads)
             .field("secrets", &self.secrets)
+            .field("tenant_networks", &self.tenant_networks)
             .field("path", &self.path)
             .field("base_dir", &self.base_dir)
             .finish()
@@ -455,4 +459,53 @@ impl Default for UiSettings {
 pub struct SecretSettings {
     /// Encrypts stored TOTP secrets.
     pub totp_key: Option<Secret>,
+}
+
+/// How wide a tenant's registered source network may be (SPEC section 11):
+/// every address in it counts as on a registered line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TenantNetworkSettings {
+    /// The shortest IPv4 prefix a tenant may register: /16 by default.
+    #[serde(deserialize_with = "ipv4_prefix")]
+    pub widest_ipv4_prefix: u8,
+    /// The shortest IPv6 prefix a tenant may register: /32 by default.
+    #[serde(deserialize_with = "ipv6_prefix")]
+    pub widest_ipv6_prefix: u8,
+}
+
+impl Default for TenantNetworkSettings {
+    fn default() -> Self {
+        let limits = policy::NetworkLimits::default();
+        TenantNetworkSettings {
+            widest_ipv4_prefix: limits.widest_ipv4_prefix,
+            widest_ipv6_prefix: limits.widest_ipv6_prefix,
+        }
+    }
+}
+
+impl TenantNetworkSettings {
+    /// The limits every door (UI, CLI, policy file, snapshot) checks against.
+    pub fn limits(&self) -> policy::NetworkLimits {
+        policy::NetworkLimits {
+            widest_ipv4_prefix: self.widest_ipv4_prefix,
+            widest_ipv6_prefix: self.widest_ipv6_prefix,
+        }
+    }
+}
+
+fn prefix_between<'de, D: Deserializer<'de>>(d: D, max: u64) -> Result<u8, D::Error> {
+    // /0 is everything; refused whatever the limit says.
+    let n = crate::scalar::parse_u64(d, "a prefix length", |n| {
+        if (1..=max).contains(&n) { Ok(n) } else { Err(format!("must be a prefix length from 1 to {max}")) }
+    })?;
+    u8::try_from(n).map_err(|_| serde::de::Error::custom("this number is too large"))
+}
+
+fn ipv4_prefix<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+    prefix_between(d, 32)
+}
+
+fn ipv6_prefix<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+    prefix_between(d, 128)
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer};
 use crate::error::ConfigError;
 use crate::gateway::{
     Carrier, GatewayConfig, Hosts, LinkSettings, LoginSettings, MailSettings, MailTransport, MetricsSettings,
-    SecretSettings, SessionSettings, SmsSettings, SmsTransport, UiSettings,
+    SecretSettings, SessionSettings, SmsSettings, SmsTransport, TenantNetworkSettings, UiSettings,
 };
 use crate::locate::locate;
 use crate::{context, database, net, yaml};
@@ -81,6 +81,8 @@ struct GatewayFile {
     threads: usize,
     #[serde(default)]
     secrets: SecretSettings,
+    #[serde(default)]
+    tenant_networks: TenantNetworkSettings,
 }
 
 fn default_listen() -> SocketAddr {
@@ -135,6 +137,7 @@ impl GatewayFile {
             ui: self.ui,
             threads: self.threads,
             secrets: self.secrets,
+            tenant_networks: self.tenant_networks,
             path: path.to_path_buf(),
             base_dir,
         }

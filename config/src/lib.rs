@@ -26,11 +26,14 @@ pub use duration::parse_duration;
 pub use error::ConfigError;
 pub use gateway::{
     Carrier, GatewayConfig, Hosts, LinkSettings, LoginSettings, MailSettings, MailTransport, MetricsSettings,
-    SecretSettings, SessionSettings, SmsSettings, SmsTransport, SmtpSettings, SmtpTls, UiSettings, WebhookSettings,
+    SecretSettings, SessionSettings, SmsSettings, SmsTransport, SmtpSettings, SmtpTls, TenantNetworkSettings,
+    UiSettings, WebhookSettings,
 };
 pub use gateway_load::{load_gateway, parse_gateway};
 pub use names::{is_token, normalize_hostname};
 pub use net::parse_net;
-pub use policy_file::{DeclaredTenant, OpsPolicy, check_tenant_name, load_policy, parse_policy};
+pub use policy_file::{
+    DeclaredTenant, OpsPolicy, check_tenant_name, load_policy, load_policy_with, parse_policy, parse_policy_with,
+};
 pub use secret::Secret;
 pub use watcher::PolicyWatcher;

@@ -4,13 +4,15 @@ use std::fmt;
 use std::path::Path;
 
 use ipnet::IpNet;
-use policy::{LineId, PathAction, PathMatch, PathRule, PathRules, Role, Route, normalize_path};
+use policy::{
+    LineId, NetworkLimits, Origin, PathAction, PathMatch, PathOptions, PathRule, PathRules, Role, Route, normalize_path,
+};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use crate::error::ConfigError;
 use crate::gateway_load::{base_dir_of, read_text};
-use crate::net::Net;
+use crate::net::parse_net;
 use crate::scalar::parse_str;
 use crate::{context, yaml};
 
@@ -38,15 +40,28 @@ pub struct DeclaredTenant {
     pub networks: Vec<IpNet>,
 }
 
-/// Reads and validates an ops policy file.
+/// Reads and validates an ops policy file, declared networks against the default limits.
 pub fn load_policy(path: &Path) -> Result<OpsPolicy, ConfigError> {
-    let text = read_text(path)?;
-    parse_policy(&text, path)
+    load_policy_with(path, &NetworkLimits::default())
 }
 
-/// Validates ops policy `text`; `path` is named in errors and rule origins.
+/// Reads and validates an ops policy file; declared networks must keep within `limits`.
+pub fn load_policy_with(path: &Path, limits: &NetworkLimits) -> Result<OpsPolicy, ConfigError> {
+    let text = read_text(path)?;
+    parse_policy_with(&text, path, limits)
+}
+
+/// Validates ops policy `text` (default network limits); `path` is named in errors and rule origins.
 pub fn parse_policy(text: &str, path: &Path) -> Result<OpsPolicy, ConfigError> {
-    let file: PolicyFile = context::scoped(&base_dir_of(path), true, || yaml::from_str(text, path))?;
+    parse_policy_with(text, path, &NetworkLimits::default())
+}
+
+/// Validates ops policy `text`; declared networks must keep within `limits`.
+pub fn parse_policy_with(text: &str, path: &Path, limits: &NetworkLimits) -> Result<OpsPolicy, ConfigError> {
+    let file: PolicyFile = context::scoped(&base_dir_of(path), true, || {
+        context::set_network_limits(*limits);
+        yaml::from_str(text, path)
+    })?;
     let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let rules = file
         .paths
@@ -68,12 +83,15 @@ pub fn parse_policy(text: &str, path: &Path) -> Result<OpsPolicy, ConfigError> {
             networks: t.networks.into_iter().map(|n| n.0).collect(),
         })
         .collect();
-    Ok(OpsPolicy { rules: PathRules::new(rules), tenants })
+    let options = file.origin_paths.map(|o| o.options()).unwrap_or_default();
+    Ok(OpsPolicy { rules: PathRules::with_options(rules, options), tenants })
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
+    #[serde(default)]
+    origin_paths: Option<OriginPaths>,
     #[serde(default)]
     paths: Option<Vec<RuleEntry>>,
     #[serde(default)]
@@ -249,7 +267,71 @@ struct RawTenant {
     #[serde(default)]
     lines: Vec<LineEntry>,
     #[serde(default)]
-    networks: Vec<Net>,
+    networks: Vec<TenantNet>,
+}
+
+/// A declared source network, held to the same limits as one added in the UI
+/// or with the CLI (SPEC section 11).
+struct TenantNet(IpNet);
+
+impl<'de> Deserialize<'de> for TenantNet {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        parse_str(d, "a CIDR or an IP address", |s| {
+            let net = parse_net(s)?;
+            context::network_limits().check(net).map(TenantNet).map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// What the origin does with paths (`origin_paths:`), for matching path rules.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OriginPaths {
+    #[serde(default)]
+    folds_case: OriginAnswer,
+    #[serde(default)]
+    ignores_trailing_dots_and_spaces: OriginAnswer,
+}
+
+impl OriginPaths {
+    fn options(&self) -> PathOptions {
+        PathOptions {
+            folds_case: self.folds_case.0,
+            ignores_trailing_dots_and_spaces: self.ignores_trailing_dots_and_spaces.0,
+        }
+    }
+}
+
+#[derive(Default)]
+struct OriginAnswer(Origin);
+
+impl<'de> Deserialize<'de> for OriginAnswer {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(OriginAnswerVisitor)
+    }
+}
+
+struct OriginAnswerVisitor;
+
+impl<'de> Visitor<'de> for OriginAnswerVisitor {
+    type Value = OriginAnswer;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("yes, no or unknown")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<OriginAnswer, E> {
+        Ok(OriginAnswer(if v { Origin::Yes } else { Origin::No }))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<OriginAnswer, E> {
+        match v {
+            "yes" | "true" => Ok(OriginAnswer(Origin::Yes)),
+            "no" | "false" => Ok(OriginAnswer(Origin::No)),
+            "unknown" => Ok(OriginAnswer(Origin::Unknown)),
+            other => Err(E::custom(format!("{other:?}: expected yes, no or unknown"))),
+        }
+    }
 }
 
 fn yes() -> bool {

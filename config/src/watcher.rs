@@ -10,7 +10,9 @@ use notify::event::{AccessKind, AccessMode};
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
 use crate::error::ConfigError;
-use crate::policy_file::{OpsPolicy, parse_policy};
+use policy::NetworkLimits;
+
+use crate::policy_file::{OpsPolicy, parse_policy_with};
 
 /// Editors and deploy tools write a file in several steps; wait this long after
 /// the last event before reading it.
@@ -48,6 +50,15 @@ impl PolicyWatcher {
         path: PathBuf,
         on_change: impl Fn(Result<OpsPolicy, ConfigError>) + Send + 'static,
     ) -> Result<PolicyWatcher, ConfigError> {
+        Self::spawn_with(path, NetworkLimits::default(), on_change)
+    }
+
+    /// As [`PolicyWatcher::spawn`], holding declared networks to `limits`.
+    pub fn spawn_with(
+        path: PathBuf,
+        limits: NetworkLimits,
+        on_change: impl Fn(Result<OpsPolicy, ConfigError>) + Send + 'static,
+    ) -> Result<PolicyWatcher, ConfigError> {
         let path = std::path::absolute(&path).unwrap_or(path);
         let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
             return Err(ConfigError::new(&path, "cannot watch this path: it names no file"));
@@ -75,7 +86,7 @@ impl PolicyWatcher {
         let thread_path = path.clone();
         std::thread::Builder::new()
             .name("policy-watcher".to_owned())
-            .spawn(move || run(thread_path, seen, rx, on_change))
+            .spawn(move || run(thread_path, limits, seen, rx, on_change))
             .map_err(|e| ConfigError::new(&path, format!("cannot start the policy watcher thread: {e}")))?;
         tracing::info!(path = %path.display(), "watching the ops policy file");
         Ok(PolicyWatcher { _watcher: watcher, stop: tx })
@@ -113,7 +124,13 @@ fn hash(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
-fn run(path: PathBuf, mut seen: Seen, rx: Receiver<Message>, on_change: impl Fn(Result<OpsPolicy, ConfigError>)) {
+fn run(
+    path: PathBuf,
+    limits: NetworkLimits,
+    mut seen: Seen,
+    rx: Receiver<Message>,
+    on_change: impl Fn(Result<OpsPolicy, ConfigError>),
+) {
     loop {
         match rx.recv() {
             Ok(Message::Changed) => {}
@@ -130,7 +147,7 @@ fn run(path: PathBuf, mut seen: Seen, rx: Receiver<Message>, on_change: impl Fn(
             Ok(bytes) => {
                 let now = Seen::Content(hash(&bytes));
                 let result = match String::from_utf8(bytes) {
-                    Ok(text) => parse_policy(&text, &path),
+                    Ok(text) => parse_policy_with(&text, &path, &limits),
                     Err(_) => Err(ConfigError::new(&path, "the policy file is not UTF-8 text")),
                 };
                 (now, result)

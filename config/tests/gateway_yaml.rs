@@ -263,6 +263,8 @@ fn value_errors_point_at_the_value() {
         ("login:\n  hash_concurrency: 0\n", (2, 21), "at least 1"),
         ("login:\n  second_factor_lock_after: 0\n", (2, 29), "at least 1"),
         ("login:\n  second_factor_lock_after: 5000000000\n", (2, 29), "too large"),
+        ("tenant_networks:\n  widest_ipv4_prefix: 0\n", (2, 23), "from 1 to 32"),
+        ("tenant_networks:\n  widest_ipv6_prefix: 129\n", (2, 23), "from 1 to 128"),
         ("links:\n  public_base_url: storage.example.net\n", (2, 20), "https://"),
         ("mail:\n  transport: pigeon\n", (2, 14), "unknown variant `pigeon`"),
         ("metrics:\n  listen: everywhere\n", (2, 11), "ip:port"),
@@ -296,4 +298,12 @@ fn checks_across_values_point_at_the_key() {
 fn display_is_file_line_column_message() {
     let e = parse_gateway("listen: nope\n", Path::new(FILE)).unwrap_err();
     assert!(e.to_string().starts_with("/etc/gw/gateway.yaml:1:9: "), "{e}");
+}
+
+#[test]
+fn tenant_network_limits_default_to_16_and_32() {
+    let c = parse("");
+    assert_eq!(c.tenant_networks.limits(), policy::NetworkLimits { widest_ipv4_prefix: 16, widest_ipv6_prefix: 32 });
+    let c = parse("tenant_networks:\n  widest_ipv4_prefix: 24\n  widest_ipv6_prefix: 48\n");
+    assert_eq!(c.tenant_networks.limits(), policy::NetworkLimits { widest_ipv4_prefix: 24, widest_ipv6_prefix: 48 });
 }

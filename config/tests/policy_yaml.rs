@@ -71,7 +71,7 @@ fn errors_point_at_the_offending_value() {
     let cases: &[(&str, (usize, usize), &str)] = &[
         // A bad CIDR on line 4, column 7 (the value after "- ").
         ("tenants:\n  acme:\n    networks:\n    - 10.0.0.0/33\n", (4, 7), "not a network"),
-        ("tenants:\n  acme:\n    networks: [10.0.0.0/8, bogus]\n", (3, 28), "\"bogus\""),
+        ("tenants:\n  acme:\n    networks: [10.1.0.0/16, bogus]\n", (3, 29), "\"bogus\""),
         ("tenants:\n  acme:\n    lines: [CAF0123456789, COP1234567]\n", (3, 28), "a COP line number has 11 characters"),
         ("tenants:\n  acme:\n    lines:\n      - XYZ0123456789\n", (4, 9), "must start with CAF or COP"),
         ("tenants:\n  acme:\n    lines: [CAF0123456789, caf0123456789]\n", (3, 28), "listed twice in tenant \"acme\""),
@@ -118,4 +118,47 @@ fn a_long_tenant_name_is_refused_with_the_rule() {
     assert_eq!((line, column), (2, 3));
     assert!(message.contains("1 to 64 characters"), "{message}");
     assert!(parse_policy(&format!("tenants:\n  {}: {{}}\n", "a".repeat(64)), Path::new(FILE)).is_ok());
+}
+
+#[test]
+fn declared_networks_keep_within_the_limits() {
+    // SPEC section 11: no door lets a tenant's network take in everyone.
+    for (net, what) in [
+        ("0.0.0.0/0", "every address"),
+        ("\"::/0\"", "every address"),
+        ("\"::ffff:0:0/96\"", "IPv4-mapped"),
+        ("127.0.0.0/8", "loopback"),
+        ("127.0.0.4", "loopback"),
+        ("0.0.0.0", "unspecified"),
+        ("\"::\"", "unspecified"),
+        ("10.0.0.0/8", "wider than the allowed /16"),
+    ] {
+        let text = format!("tenants:\n  acme:\n    networks:\n      - 203.0.113.0/24\n      - {net}\n");
+        let (line, column, message) = fail(&text);
+        assert_eq!((line, column), (5, 9), "{net}: {message}");
+        assert!(message.contains(what), "{net}: {message}");
+    }
+    let wide = policy::NetworkLimits { widest_ipv4_prefix: 8, widest_ipv6_prefix: 32 };
+    let p =
+        config::parse_policy_with("tenants:\n  acme:\n    networks: [10.0.0.0/8]\n", Path::new(FILE), &wide).unwrap();
+    assert_eq!(p.tenants[0].networks, vec!["10.0.0.0/8".parse().unwrap()]);
+}
+
+#[test]
+fn origin_paths_say_how_the_origin_reads_paths() {
+    use policy::{Origin, PathOptions};
+    let p = parse_policy("paths: []\n", Path::new(FILE)).unwrap();
+    assert_eq!(p.rules.options(), PathOptions::default());
+    let p = parse_policy("origin_paths:\n  folds_case: yes\n  ignores_trailing_dots_and_spaces: no\n", Path::new(FILE))
+        .unwrap();
+    assert_eq!(
+        p.rules.options(),
+        PathOptions { folds_case: Origin::Yes, ignores_trailing_dots_and_spaces: Origin::No }
+    );
+    let (line, column, message) = fail("origin_paths:\n  folds_case: sometimes\n");
+    assert_eq!((line, column), (2, 15));
+    assert!(message.contains("yes, no or unknown"), "{message}");
+    let (line, _, message) = fail("origin_paths:\n  folds: yes\n");
+    assert_eq!(line, 2);
+    assert!(message.contains("unknown field"), "{message}");
 }

@@ -4,7 +4,8 @@
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use policy::{LineId, PolicySnapshot, Route, TenantPolicy};
+use ipnet::IpNet;
+use policy::{LineId, NetworkLimits, NetworkSet, PolicySnapshot, Route, TenantPolicy};
 
 use crate::store::TenantRow;
 
@@ -20,6 +21,7 @@ struct Inputs {
 pub struct PolicyState {
     snapshot: ArcSwap<PolicySnapshot>,
     inputs: Mutex<Inputs>,
+    limits: NetworkLimits,
 }
 
 impl Default for PolicyState {
@@ -30,10 +32,20 @@ impl Default for PolicyState {
 
 impl PolicyState {
     pub fn new() -> Self {
+        Self::with_limits(NetworkLimits::default())
+    }
+
+    /// Networks outside `limits` never reach a snapshot, wherever they come from.
+    pub fn with_limits(limits: NetworkLimits) -> Self {
         PolicyState {
             snapshot: ArcSwap::from_pointee(PolicySnapshot::default()),
             inputs: Mutex::new(Inputs::default()),
+            limits,
         }
+    }
+
+    pub fn limits(&self) -> NetworkLimits {
+        self.limits
     }
 
     pub fn load(&self) -> arc_swap::Guard<Arc<PolicySnapshot>> {
@@ -54,21 +66,21 @@ impl PolicyState {
         }
         inputs.db_generation = Some(generation);
         inputs.db = rows;
-        self.snapshot.store(Arc::new(build_snapshot(&inputs.db, inputs.file.as_ref())));
+        self.snapshot.store(Arc::new(build_snapshot(&inputs.db, inputs.file.as_ref(), &self.limits)));
         true
     }
 
     pub fn set_file(&self, ops: config::OpsPolicy) {
         let mut inputs = self.inputs.lock().unwrap_or_else(|p| p.into_inner());
         inputs.file = Some(ops);
-        self.snapshot.store(Arc::new(build_snapshot(&inputs.db, inputs.file.as_ref())));
+        self.snapshot.store(Arc::new(build_snapshot(&inputs.db, inputs.file.as_ref(), &self.limits)));
     }
 }
 
 /// Merges the database's tenants with those declared in the policy file; a
 /// declaration replaces the tenant's route, 2FA switch, lines and networks.
 /// Declared tenants without a database row have no users and are left out.
-pub fn build_snapshot(db: &[TenantRow], file: Option<&config::OpsPolicy>) -> PolicySnapshot {
+pub fn build_snapshot(db: &[TenantRow], file: Option<&config::OpsPolicy>, limits: &NetworkLimits) -> PolicySnapshot {
     let rules = file.map(|f| f.rules.clone()).unwrap_or_default();
     let declared = |name: &str| file.and_then(|f| f.tenants.iter().find(|t| t.name == name));
     let tenants = db.iter().map(|row| {
@@ -77,16 +89,58 @@ pub fn build_snapshot(db: &[TenantRow], file: Option<&config::OpsPolicy>) -> Pol
             t.route = d.route;
             t.two_factor = d.two_factor;
             t.lines = d.lines.iter().copied().collect();
-            t.networks = d.networks.iter().copied().collect();
+            t.networks = allowed_networks(&row.name, d.networks.iter().copied(), limits);
             t.managed_by_file = true;
         } else {
             // A value this version cannot read fails closed: the stricter route.
             t.route = Route::parse(&row.route).unwrap_or(Route::LineOnly);
             t.two_factor = row.two_factor;
             t.lines = row.lines.iter().filter_map(|l| LineId::parse(l).ok()).collect();
-            t.networks = row.networks.iter().filter_map(|n| n.parse().ok()).collect();
+            t.networks = allowed_networks(&row.name, row.networks.iter().filter_map(|n| n.parse().ok()), limits);
         }
         t
     });
     PolicySnapshot::new(rules, tenants)
+}
+
+/// SPEC section 11, on read: a network stored before the limits existed (or
+/// written past them) must not widen anything. It is left out, with a warning
+/// naming it so the operator can remove it; failing closed, its addresses are
+/// simply not on a registered line.
+fn allowed_networks(tenant: &str, nets: impl Iterator<Item = IpNet>, limits: &NetworkLimits) -> NetworkSet {
+    nets.filter(|n| match limits.check(*n) {
+        Ok(_) => true,
+        Err(refusal) => {
+            tracing::warn!(tenant, network = %n, "source network ignored: {refusal}");
+            false
+        }
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_networks_past_the_limits_widen_nothing() {
+        let row = TenantRow {
+            id: 1,
+            name: "acme".into(),
+            plan: "basic".into(),
+            route: "line-only".into(),
+            two_factor: true,
+            lines: vec![],
+            networks: ["0.0.0.0/0", "::/0", "::ffff:0:0/96", "127.0.0.0/8", "10.0.0.0/8", "203.0.113.0/24"]
+                .map(String::from)
+                .to_vec(),
+        };
+        let snap = build_snapshot(&[row], None, &NetworkLimits::default());
+        let t = snap.tenant(1).expect("tenant");
+        assert_eq!(t.networks.iter().map(|n| n.to_string()).collect::<Vec<_>>(), ["203.0.113.0/24"]);
+        for ip in ["192.0.2.1", "127.0.0.1", "10.1.2.3", "::1", "::ffff:192.0.2.1"] {
+            assert!(!t.networks.contains(ip.parse().unwrap()), "{ip}");
+        }
+        assert!(t.networks.contains("203.0.113.9".parse().unwrap()));
+    }
 }

@@ -32,7 +32,8 @@ pub fn initial_ops_policy(cfg: &config::GatewayConfig) -> anyhow::Result<Option<
     if !path.exists() && !cfg.policy_file_explicit {
         return Ok(None);
     }
-    Ok(Some(config::load_policy(path).map_err(|e| anyhow::anyhow!("{e}"))?))
+    let limits = cfg.tenant_networks.limits();
+    Ok(Some(config::load_policy_with(path, &limits).map_err(|e| anyhow::anyhow!("{e}"))?))
 }
 
 pub struct Extras {
@@ -57,7 +58,7 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
         })
         .with_context(|| format!("cannot open the database {}", cfg.database_redacted()))?;
 
-    let policy = Arc::new(PolicyState::new());
+    let policy = Arc::new(PolicyState::with_limits(cfg.tenant_networks.limits()));
     if let Some(ops) = initial_ops_policy(&cfg)? {
         policy.set_file(ops);
     }
@@ -161,7 +162,7 @@ async fn follow_store(app: Arc<App>) {
 }
 
 fn watch_policy(path: std::path::PathBuf, policy: Arc<PolicyState>) -> anyhow::Result<config::PolicyWatcher> {
-    config::PolicyWatcher::spawn(path, move |result| match result {
+    config::PolicyWatcher::spawn_with(path, policy.limits(), move |result| match result {
         Ok(ops) => {
             policy.set_file(ops);
             metrics::POLICY_RELOADS.with_label_values(&["ok"]).inc();

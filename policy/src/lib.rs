@@ -22,8 +22,11 @@ pub use decide::{
 };
 pub use host::HostKind;
 pub use line::{LineId, LineIdError};
-pub use path::{PathAction, PathError, PathMatch, PathRule, PathRules, already_normal, encode_path, normalize_path};
+pub use path::{
+    Origin, PathAction, PathError, PathMatch, PathOptions, PathRule, PathRules, already_normal, encode_path,
+    normalize_path,
+};
 pub use reason::{Reason, Reasons};
 pub use role::{Factor, LoginMethod, ParseError, Role};
 pub use snapshot::PolicySnapshot;
-pub use tenant::{NetworkSet, Route, TenantId, TenantPolicy};
+pub use tenant::{NetworkLimits, NetworkRefusal, NetworkSet, Route, TenantId, TenantPolicy};

@@ -4,7 +4,7 @@
 use thirtyfour::By;
 
 use crate::harness::{self, Browser};
-use crate::support::{Db, Env, ORDINARY, PASSWORD, link_path};
+use crate::support::{Db, Env, OFFICE_NET, ORDINARY, PASSWORD, link_path};
 
 /// A gateway whose tenant `acme` has 2FA off, an admin and a user; the owner's
 /// invitation link (path) is returned for the browser to open.
@@ -12,7 +12,7 @@ async fn tenant() -> (Env, String) {
     let mut env = Env::new(Db::Sqlite).await.expect("SQLite needs no server");
     env.ok(&["tenant", "create", "acme", "--owner", "boss@acme.example"]);
     env.ok(&["tenant", "set-2fa", "acme", "off"]);
-    env.ok(&["tenant", "networks", "add", "acme", "127.0.0.4/32"]);
+    env.ok(&["tenant", "networks", "add", "acme", OFFICE_NET]);
     for (email, role) in [("adm@acme.example", "admin"), ("ann@acme.example", "user")] {
         let out = env.cli(
             &["user", "add", email, "--tenant", "acme", "--role", role, "--password-stdin"],

@@ -42,7 +42,7 @@ async fn explain_matches_the_proxy() {
     env.ok(&["tenant", "set-2fa", "acme", "off"]);
     env.ok(&["tenant", "lines", "add", "acme", "CAF0000000001"]);
     env.seed_tenant("only", "olga@only.example", "user");
-    env.ok(&["tenant", "networks", "add", "only", "127.0.0.4/32"]);
+    env.ok(&["tenant", "networks", "add", "only", OFFICE_NET]);
     env.ok(&["tenant", "set-route", "only", "line-only"]);
     env.seed_tenant("strict", "tom@strict.example", "user");
     env.start().await;
@@ -98,7 +98,7 @@ async fn explain_matches_the_proxy() {
             path: "/files",
         },
         Row { host: ORDINARY, ip: INTERNET, line: None, user: Some("olga@only.example"), path: "/files" },
-        Row { host: ORDINARY, ip: "127.0.0.4", line: None, user: Some("olga@only.example"), path: "/files" },
+        Row { host: ORDINARY, ip: OFFICE, line: None, user: Some("olga@only.example"), path: "/files" },
         Row { host: ORDINARY, ip: INTERNET, line: None, user: Some("tom@strict.example"), path: "/files" },
         Row { host: "evil.example", ip: INTERNET, line: None, user: None, path: "/files" },
     ];
@@ -114,12 +114,17 @@ async fn explain_matches_the_proxy() {
         let v: serde_json::Value = serde_json::from_str(&env.ok(&args)).unwrap();
         let outcome = v["outcome"].as_str().unwrap().to_owned();
 
+        // The office is not a local address: the trusted proxy forwards it.
+        let from = if row.ip == OFFICE { PROXY } else { row.ip };
         let c = reqwest::Client::builder()
-            .local_address(row.ip.parse::<std::net::IpAddr>().ok())
+            .local_address(from.parse::<std::net::IpAddr>().ok())
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
         let mut req = c.get(format!("http://127.0.0.1:{}{}", env.port, row.path)).header("host", row.host);
+        if row.ip == OFFICE {
+            req = req.header("x-forwarded-for", OFFICE);
+        }
         if let Some(l) = row.line {
             req = req.header("x-line-id", l);
         }

@@ -85,7 +85,7 @@ async fn line_only_route(db: Db) {
     let Some(mut env) = Env::new(db).await else { return };
     env.seed_tenant("acme", "carol@acme.example", "user");
     env.ok(&["tenant", "set-2fa", "acme", "off"]);
-    env.ok(&["tenant", "networks", "add", "acme", "127.0.0.4/32"]);
+    env.ok(&["tenant", "networks", "add", "acme", OFFICE_NET]);
     env.ok(&["tenant", "set-route", "acme", "line-only"]);
     env.start().await;
 
@@ -95,7 +95,7 @@ async fn line_only_route(db: Db) {
     let r = internet.get(env.url(ORDINARY, "/files")).send().await.unwrap();
     assert_eq!(r.status(), 403);
     // From the registered network: allowed, and 2FA is off because of the route.
-    let office = env.client("127.0.0.4");
+    let office = env.office_client();
     assert_eq!(login(&office, &env, ORDINARY, "carol@acme.example", PASSWORD, &[]).await.status(), 303);
     assert_eq!(
         Echo::from(office.get(env.url(ORDINARY, "/files")).send().await.unwrap()).await.get("x-auth-user"),
@@ -106,15 +106,15 @@ async fn line_only_route(db: Db) {
     let proxy = env.client(PROXY);
     let r = proxy
         .get(env.url(ORDINARY, "/files"))
-        .header("x-forwarded-for", "1.1.1.1, 127.0.0.4")
+        .header("x-forwarded-for", &format!("1.1.1.1, {OFFICE}"))
         .header("cookie", cookie_of(&office, &env).await)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200, "the proxy vouches for 127.0.0.4");
+    assert_eq!(r.status(), 200, "the proxy vouches for the office");
     let r = proxy
         .get(env.url(ORDINARY, "/files"))
-        .header("x-forwarded-for", "127.0.0.4, 1.1.1.1")
+        .header("x-forwarded-for", &format!("{OFFICE}, 1.1.1.1"))
         .header("cookie", cookie_of(&office, &env).await)
         .send()
         .await
@@ -129,7 +129,7 @@ async fn line_only_route(db: Db) {
         .unwrap();
     assert_eq!(r.status(), 403, "an unparsable address is not from a line");
     // The same header from an untrusted peer is ignored.
-    let r = internet.get(env.url(ORDINARY, "/files")).header("x-forwarded-for", "127.0.0.4").send().await.unwrap();
+    let r = internet.get(env.url(ORDINARY, "/files")).header("x-forwarded-for", OFFICE).send().await.unwrap();
     assert_eq!(r.status(), 403);
 
     // Route changes take effect on the running gateway.
@@ -147,9 +147,9 @@ async fn line_only_route(db: Db) {
 }
 on_both_databases!(line_only_route);
 
-/// Logs in a fresh client from 127.0.0.4 and returns its session cookie.
+/// Logs in a fresh client from the office and returns its session cookie.
 async fn cookie_of(_office: &reqwest::Client, env: &Env) -> String {
-    let c = env.client("127.0.0.4");
+    let c = env.office_client();
     let r = login(&c, env, ORDINARY, "carol@acme.example", PASSWORD, &[]).await;
     session_cookie(&r)
 }

@@ -137,7 +137,7 @@ async fn route_switch_and_break_glass(db: Db) {
     let Some(mut env) = Env::new(db).await else { return };
     env.ok(&["tenant", "create", "acme", "--owner", "boss@acme.example"]);
     env.ok(&["tenant", "set-2fa", "acme", "off"]);
-    env.ok(&["tenant", "networks", "add", "acme", "127.0.0.4/32"]);
+    env.ok(&["tenant", "networks", "add", "acme", OFFICE_NET]);
     let out = env.cli(
         &["user", "add", "ann@acme.example", "--tenant", "acme", "--password-stdin"],
         Some(&format!("{PASSWORD}\n")),
@@ -168,7 +168,7 @@ async fn route_switch_and_break_glass(db: Db) {
     // Break-glass opens the route page only.
     assert_eq!(boss.get(env.url(ORDINARY, "/auth/settings/2fa")).send().await.unwrap().status(), 403);
     // From a registered network the owner sees the 2FA switch off and locked.
-    let boss_office = env.client("127.0.0.4");
+    let boss_office = env.office_client();
     assert_eq!(login(&boss_office, &env, ORDINARY, "boss@acme.example", PASSWORD, &[]).await.status(), 303);
     sudo(&boss_office, &env, ORDINARY, PASSWORD).await;
     let page = boss_office.get(env.url(ORDINARY, "/auth/settings/2fa")).send().await.unwrap().text().await.unwrap();
@@ -199,7 +199,7 @@ async fn route_switch_and_break_glass(db: Db) {
     assert_eq!(r.status(), 303, "the mailed code opens the gate");
     env.wait_mail("boss@acme.example", "opened the settings from outside", 1).await;
     // From the registered network the confirm screen has no self-lockout warning.
-    let office = env.client("127.0.0.4");
+    let office = env.office_client();
     assert_eq!(login(&office, &env, ORDINARY, "ann@acme.example", PASSWORD, &[]).await.status(), 303);
     assert_eq!(office.get(env.url(ORDINARY, "/files")).send().await.unwrap().status(), 200);
     // Switch back from the internet.
@@ -220,7 +220,7 @@ async fn two_factor_switch_and_lines() {
     let Some(mut env) = Env::new(Db::Sqlite).await else { return };
     env.ok(&["tenant", "create", "acme", "--owner", "boss@acme.example"]);
     env.ok(&["tenant", "lines", "add", "acme", "CAF0000000001"]);
-    env.ok(&["tenant", "networks", "add", "acme", "10.0.0.0/8"]);
+    env.ok(&["tenant", "networks", "add", "acme", "10.0.0.0/16"]);
     let out = env.cli(
         &["user", "add", "adm@acme.example", "--tenant", "acme", "--role", "admin", "--password-stdin"],
         Some(&format!("{PASSWORD}\n")),
@@ -288,8 +288,8 @@ async fn two_factor_switch_and_lines() {
         post(&adm, &env, "/auth/settings/lines", &[("action", "add_line"), ("value", "cop1234abcd")]).await.status(),
         303
     );
-    let r = post(&adm, &env, "/auth/settings/lines", &[("action", "add_network"), ("value", "10.1.0.0/16")]).await;
-    assert!(r.text().await.unwrap().contains("already covered by the registered network 10.0.0.0/8"));
+    let r = post(&adm, &env, "/auth/settings/lines", &[("action", "add_network"), ("value", "10.0.1.0/24")]).await;
+    assert!(r.text().await.unwrap().contains("already covered by the registered network 10.0.0.0/16"));
     assert_eq!(
         post(&adm, &env, "/auth/settings/lines", &[("action", "add_network"), ("value", "2001:db8::/48")])
             .await
@@ -297,13 +297,13 @@ async fn two_factor_switch_and_lines() {
         303
     );
     assert_eq!(
-        post(&adm, &env, "/auth/settings/lines", &[("action", "remove_network"), ("value", "10.0.0.0/8")])
+        post(&adm, &env, "/auth/settings/lines", &[("action", "remove_network"), ("value", "10.0.0.0/16")])
             .await
             .status(),
         303
     );
     let page = adm.get(env.url(ORDINARY, "/auth/settings/lines")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("COP1234ABCD") && page.contains("2001:db8::/48") && !page.contains("10.0.0.0/8"));
+    assert!(page.contains("COP1234ABCD") && page.contains("2001:db8::/48") && !page.contains("10.0.0.0/16"));
     // The change is policy at once.
     let out = env.ok(&[
         "policy",

@@ -509,3 +509,33 @@ pub async fn sudo(c: &reqwest::Client, env: &Env, host: &str, password: &str) {
         .unwrap();
     assert_eq!(r.status(), 303, "re-authentication accepted");
 }
+
+/// A registered office (SPEC section 11: a tenant network is never loopback):
+/// a documentation-range address that reaches the gateway through the trusted
+/// proxy (127.0.0.3), which names it in `X-Forwarded-For`.
+pub const OFFICE: &str = "203.0.113.4";
+/// The office's network, as a tenant registers it.
+pub const OFFICE_NET: &str = "203.0.113.0/24";
+
+impl Env {
+    /// A cookie-keeping client in the registered office: it connects from the
+    /// trusted proxy, which forwards the office address.
+    pub fn office_client(&self) -> reqwest::Client {
+        self.forwarded_client(OFFICE)
+    }
+
+    /// A cookie-keeping client whose requests the trusted proxy forwards as from `ip`.
+    pub fn forwarded_client(&self, ip: &str) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", ip.parse().expect("header value"));
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .resolve(ORDINARY, self.addr())
+            .resolve(LINE_HOST, self.addr())
+            .local_address(PROXY.parse::<IpAddr>().ok())
+            .default_headers(headers)
+            .build()
+            .expect("client")
+    }
+}

@@ -5,7 +5,7 @@
 use ipnet::IpNet;
 use pingora::prelude::*;
 use pingora::proxy::Session;
-use policy::{LineId, Route};
+use policy::{LineId, Role, Route};
 
 use super::sudo::{Admin, require};
 use super::{Visit, csrf_for, hidden_field, read_form, with_cookie};
@@ -468,7 +468,15 @@ pub async fn lines_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
                     return Ok(fail("network", msg));
                 }
             };
-            let net = net.trunc();
+            // SPEC section 11: never wider than the limit, never everyone's.
+            let net = match v.app.cfg.tenant_networks.limits().check(net) {
+                Ok(n) => n,
+                Err(refusal) => {
+                    tracing::warn!(tenant = %a.tenant.name, by = %a.cached.rec.email, %net, "source network refused");
+                    audit(v, &a, "network_refused", Some(&net.to_string())).await;
+                    return Ok(fail("network", refusal_text(v, &refusal)));
+                }
+            };
             if let Some(existing) = a.tenant.networks.iter().find(|n| n.contains(&net)) {
                 let msg = match v.lang {
                     crate::ui::lang::Lang::En if existing == net => "This network is already registered.".to_owned(),
@@ -513,8 +521,50 @@ pub async fn lines_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
         Ok((event, subject, what)) => {
             reload(v).await;
             audit(v, &a, event, Some(&subject)).await;
+            if event == "network_added" {
+                notify_network_added(v, &a, &subject).await;
+            }
             Ok(done(what))
         }
         Err(_) => Ok(v.unavailable()),
+    }
+}
+
+/// Why a network cannot be registered, in the visitor's language.
+fn refusal_text(v: &Visit<'_>, refusal: &policy::NetworkRefusal) -> String {
+    use policy::NetworkRefusal as R;
+    match v.lang {
+        crate::ui::lang::Lang::En => format!("{refusal}."),
+        crate::ui::lang::Lang::Ja => match refusal {
+            R::Everything { net } => {
+                format!("{net} はすべてのアドレスを含むため登録できません。組織のネットワークのみを登録してください。")
+            }
+            R::TooWide { net, widest, .. } => format!(
+                "{net} は範囲が広すぎます（/{widest} より広いネットワークは登録できません）。組織のネットワークのみを登録してください。"
+            ),
+            R::Loopback { net } => format!("{net} はループバックアドレスを含むため登録できません。"),
+            R::Unspecified { net } => format!("{net} は未指定アドレスを含むため登録できません。"),
+            R::Mapped { net } => format!(
+                "{net} はIPv4射影アドレス（::ffff:0:0/96）を含むため登録できません。IPv4のネットワークとして登録してください。"
+            ),
+        },
+    }
+}
+
+/// SPEC section 11: the owner hears of every network that now counts as a
+/// registered line: which, by whom, from where.
+async fn notify_network_added(v: &Visit<'_>, a: &Admin, network: &str) {
+    let users = match v.app.store.tenant_users(a.tenant.id).await {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::error!(error = %e, tenant = %a.tenant.name, "cannot find the owner to notify of a new network");
+            return;
+        }
+    };
+    let from = format!("{} ({})", v.facts.ip_text().unwrap_or_else(|| "?".to_owned()), v.facts.host.as_str());
+    let notice = crate::mail::NetworkAdded { tenant: &a.tenant.name, network, by: &a.cached.rec.email, from: &from };
+    for owner in users.iter().filter(|u| u.role == Role::Owner.as_str()) {
+        let msg = crate::mail::network_added(&notice, v.lang, &v.app.cfg.ui.product_name);
+        v.app.mailer.send_later(owner.email.clone(), msg);
     }
 }

@@ -79,7 +79,7 @@ pub async fn run(cfg: config::GatewayConfig, cmd: PolicyCommand) -> anyhow::Resu
     };
     let store = connect_current(&cfg).await?;
     let ops = gateway::serve::initial_ops_policy(&cfg)?;
-    let snapshot = build_snapshot(&store.load_tenants().await?, ops.as_ref());
+    let snapshot = build_snapshot(&store.load_tenants().await?, ops.as_ref(), &cfg.tenant_networks.limits());
 
     let hosts = host::Hosts { ordinary: cfg.hosts.ordinary.clone(), line_auth: cfg.hosts.line_auth.clone() };
     let host = host::host_kind(None, std::iter::once(args.host.as_bytes()), &hosts);

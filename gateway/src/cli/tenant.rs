@@ -220,14 +220,22 @@ pub async fn run(cfg: config::GatewayConfig, cmd: TenantCommand) -> anyhow::Resu
         TenantCommand::Networks { action, name, networks } => {
             refuse_if_declared(&cfg, &name)?;
             let t = store.require_tenant(&name).await?;
-            let parsed = parse_all(&networks, config::parse_net, "network")?;
             match action {
                 AddRemove::Add => {
+                    // SPEC section 11: the same limits as the settings page and the policy file.
+                    let limits = cfg.tenant_networks.limits();
+                    let check = |s: &str| config::parse_net(s).and_then(|n| limits.check(n).map_err(|e| e.to_string()));
+                    let parsed = parse_all(&networks, check, "network")?;
                     let n = store.add_networks(t.id, &parsed).await?;
                     store.audit(Some(t.id), Some("cli"), None, "networks_added", None, None).await?;
                     println!("tenant {name}: {n} network(s) added, {} already registered", parsed.len() - n);
+                    if n > 0 {
+                        notify_owner_of_networks(&cfg, &store, t.id, &name, &parsed).await;
+                    }
                 }
                 AddRemove::Remove => {
+                    // Removing never widens anything: any network that parses may go.
+                    let parsed = parse_all(&networks, config::parse_net, "network")?;
                     let missing = store.remove_networks(t.id, &parsed).await?;
                     store.audit(Some(t.id), Some("cli"), None, "networks_removed", None, None).await?;
                     println!("tenant {name}: {} network(s) removed", parsed.len() - missing.len());
@@ -239,4 +247,41 @@ pub async fn run(cfg: config::GatewayConfig, cmd: TenantCommand) -> anyhow::Resu
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// SPEC section 11: the owner hears of networks added from the command line
+/// too, with the operator's login name and machine as "by whom" and "from where".
+async fn notify_owner_of_networks(
+    cfg: &config::GatewayConfig,
+    store: &Store,
+    tenant_id: i64,
+    tenant: &str,
+    networks: &[ipnet::IpNet],
+) {
+    let owners = match store.tenant_users(tenant_id).await {
+        Ok(users) => users.into_iter().filter(|u| u.role == Role::Owner.as_str()).collect::<Vec<_>>(),
+        Err(e) => {
+            eprintln!("warning: the owner could not be notified: {e}");
+            return;
+        }
+    };
+    let mailer = match gateway::mail::Mailer::new(&cfg.mail) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("warning: the owner could not be notified: {e}");
+            return;
+        }
+    };
+    let user = std::env::var("USER").unwrap_or_else(|_| "?".to_owned());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let by = format!("the gateway command line (user {user})");
+    let from = format!("{} (command line)", host.trim());
+    let list = networks.iter().map(|n| n.trunc().to_string()).collect::<Vec<_>>().join(", ");
+    let notice = gateway::mail::NetworkAdded { tenant, network: &list, by: &by, from: &from };
+    for owner in owners {
+        let msg = gateway::mail::network_added(&notice, gateway::ui::lang::Lang::Ja, &cfg.ui.product_name);
+        if let Err(e) = mailer.send(&owner.email, &msg).await {
+            eprintln!("warning: the notice to the owner could not be sent: {e}");
+        }
+    }
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use lettre::message::Mailbox;
 
 pub use decode::decode_message;
-pub use templates::{Notice, render};
+pub use templates::{NetworkAdded, Notice, network_added, render};
 
 use transport::Transport;
 

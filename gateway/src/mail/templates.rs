@@ -324,3 +324,50 @@ fn en_validity(days: u64) -> String {
 fn one_line(s: &str) -> String {
     s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().trim().to_owned()
 }
+
+// ---- A source network was registered (SPEC section 11) ----
+
+/// Who added a network, and from where, as the owner's notice tells it.
+pub struct NetworkAdded<'a> {
+    pub tenant: &'a str,
+    pub network: &'a str,
+    /// The signed-in user's address, or "the command line".
+    pub by: &'a str,
+    /// The client address and hostname, or the machine the command ran on.
+    pub from: &'a str,
+}
+
+/// The notice to a tenant's owner that a source network now counts as one of
+/// its registered lines: every address inside it passes line checks.
+pub fn network_added(n: &NetworkAdded<'_>, lang: Lang, product: &str) -> Message {
+    let p = &one_line(product);
+    let (tenant, network, by, from) = (one_line(n.tenant), one_line(n.network), one_line(n.by), one_line(n.from));
+    let (subject, paragraphs, footer) = match lang {
+        Lang::Ja => (
+            format!("【{p}】接続元ネットワークが登録されました"),
+            vec![
+                format!("いつも{p}をご利用いただき、ありがとうございます。"),
+                format!("{tenant}の接続元ネットワークとして {network} が登録されました。このネットワーク内のアドレスからのアクセスは、登録済みの回線からのアクセスとして扱われます。"),
+                format!("登録した人: {by}\n登録元: {from}"),
+                "お心当たりのない場合は、至急、設定メニューの「回線番号・ネットワーク」でこのネットワークを削除し、登録した人にご確認ください。".to_owned(),
+            ],
+            "※このメールは送信専用のアドレスからお送りしています。ご返信いただいてもお答えできませんので、あらかじめご了承ください。",
+        ),
+        Lang::En => (
+            format!("{p}: a source network was registered"),
+            vec![
+                format!("The network {network} was registered as a source network of {tenant}. Every address inside it now counts as coming from one of your registered lines."),
+                format!("Added by: {by}\nFrom: {from}"),
+                "If you did not expect this, remove the network at once under \"Lines and networks\" in the settings, and ask the person who added it.".to_owned(),
+            ],
+            "This message was sent automatically. Replies to it are not read.",
+        ),
+    };
+    let mut text = paragraphs.join("\n\n");
+    text.push_str("\n\n");
+    text.push_str(footer);
+    text.push('\n');
+    text.push_str(p);
+    text.push('\n');
+    Message { subject, text }
+}
