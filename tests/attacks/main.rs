@@ -25,3 +25,5 @@ macro_rules! on_both_databases {
         }
     };
 }
+
+mod fake_tickets;

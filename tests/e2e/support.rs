@@ -133,7 +133,7 @@ impl Env {
         let env = Env { dir, config, policy, port, metrics_port, database, db, origin: None, gateway: None };
         let out = env.cli(&["migrate"], None);
         assert!(out.status.success(), "migrate failed: {}", String::from_utf8_lossy(&out.stderr));
-        let origin_log = dir.path().join("origin-requests.jsonl");
+        let origin_log = env.dir.path().join("origin-requests.jsonl");
         let origin = Command::new(bin())
             .args(["demo-origin", "--listen", &format!("127.0.0.1:{origin_port}"), "--log", &path_of(&origin_log)])
             .stdout(Stdio::null())

@@ -30,6 +30,20 @@ pub fn dead_link(v: &Visit<'_>, next_step: &str) -> Reply {
     )
 }
 
+/// The stored hash of `ticket` when it is live for `purpose` (known, unused,
+/// unexpired, made for this form); `Ok(None)` for any dead ticket. Set-password
+/// forms ask this before hashing the new password, so a post with a made-up
+/// ticket costs a query, not an argon2 run. The link is used up only later, by
+/// the conditional `UPDATE`, once the hash is ready: a failure never burns it.
+pub async fn live_ticket(
+    v: &Visit<'_>,
+    ticket: &str,
+    purpose: LinkPurpose,
+) -> Result<Option<String>, crate::store::StoreError> {
+    let Some(hash) = tokens::hash_token(ticket) else { return Ok(None) };
+    Ok(v.app.store.peek_link(&hash, purpose).await?.map(|_| hash))
+}
+
 fn ticket_hash(session: &Session) -> Option<String> {
     query_param(session.req_header(), "ticket").and_then(|t| tokens::hash_token(&t))
 }
@@ -222,7 +236,14 @@ pub async fn reset_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
         Ok(f) => f,
         Err(reply) => return Ok(reply),
     };
-    let Some(hash) = tokens::hash_token(&ticket) else { return Ok(dead_link(v, reset_next(v))) };
+    let hash = match live_ticket(v, &ticket, LinkPurpose::Reset).await {
+        Ok(Some(h)) => h,
+        Ok(None) => return Ok(dead_link(v, reset_next(v))),
+        Err(e) => {
+            tracing::error!(error = %e, "link lookup failed");
+            return Ok(v.unavailable());
+        }
+    };
     let password = form.get("password").unwrap_or("");
     if let Err(errors) = check_new_password(v, password, form.get("password_confirm").unwrap_or("")) {
         let (token, _) = csrf_for(v, session.req_header());
