@@ -27,3 +27,4 @@ macro_rules! on_both_databases {
 }
 
 mod fake_tickets;
+mod file_modes;
