@@ -26,5 +26,6 @@ macro_rules! on_both_databases {
     };
 }
 
+mod enumeration;
 mod fake_tickets;
 mod file_modes;

@@ -135,23 +135,20 @@ pub async fn forgot_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply
             )),
         ));
     }
-    match v.app.store.user_by_email(&email).await {
-        Ok(Some(user)) if user.login_method == "password" => {
-            match notify::new_link(&v.app.cfg, &v.app.store, user.id, LinkPurpose::Reset, None).await {
-                Ok(token) => {
-                    let link = v.link(&format!("/auth/password/reset?ticket={token}"));
-                    notify::mail(v, &user.email, &Notice::Reset { link: &link });
-                    v.audit(Some(user.tenant_id), None, Some(&user.email), "reset_requested").await;
-                }
-                Err(e) => tracing::error!(error = %e, "creating a reset link failed"),
-            }
-        }
-        Ok(_) => {}
-        Err(e) => {
-            tracing::error!(error = %e, "user lookup failed");
-            return Ok(v.unavailable());
-        }
-    }
+    // Answered before the address is even looked up: the answer, and the time it
+    // takes, are the same whether or not the address has an account.
+    let request = ResetRequest {
+        store: v.app.store.clone(),
+        mailer: v.app.mailer.clone(),
+        email: email.clone(),
+        base_url: v.link(""),
+        lang: v.lang,
+        product: v.app.cfg.ui.product_name.clone(),
+        validity: v.app.cfg.links.validity,
+        ip: v.facts.ip_text(),
+        host: v.facts.host.as_str(),
+    };
+    super::background::spawn("password reset request", request.run());
     let days = v.app.cfg.links.validity.as_secs() / 86400;
     let body = v.page(
         v.t("Check your mail", "メールをご確認ください"),
@@ -174,6 +171,71 @@ pub async fn forgot_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply
         ),
     );
     Ok(Reply::html(200, body))
+}
+
+/// Per address, a minute: what a stranger can make one mailbox receive.
+static RESETS_PER_ADDRESS: std::sync::LazyLock<crate::throttle::Throttle<String>> =
+    std::sync::LazyLock::new(|| crate::throttle::Throttle::new(3));
+
+/// A forgot-password request, carried out after the answer was sent.
+struct ResetRequest {
+    store: crate::store::Store,
+    mailer: std::sync::Arc<crate::mail::Mailer>,
+    email: String,
+    base_url: String,
+    lang: crate::ui::lang::Lang,
+    product: String,
+    validity: std::time::Duration,
+    ip: Option<String>,
+    host: &'static str,
+}
+
+impl ResetRequest {
+    async fn run(self) {
+        let user = match self.store.user_by_email(&self.email).await {
+            Ok(Some(user)) if user.login_method == "password" => user,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "user lookup failed");
+                return;
+            }
+        };
+        if !RESETS_PER_ADDRESS.allow_key(user.email.clone()) {
+            tracing::info!(user_id = user.id, "reset request dropped: too many for this address");
+            return;
+        }
+        let token = tokens::random_token();
+        let Some(hash) = tokens::hash_token(&token) else { return };
+        let link = crate::store::NewLink {
+            token_hash: &hash,
+            purpose: LinkPurpose::Reset,
+            user_id: user.id,
+            payload: None,
+            expires_at: crate::store::now() + self.validity.as_secs() as i64,
+        };
+        if let Err(e) = self.store.create_link(link).await {
+            tracing::error!(error = %e, "creating a reset link failed");
+            return;
+        }
+        let link = format!("{}/auth/password/reset?ticket={token}", self.base_url);
+        let days = self.validity.as_secs() / 86400;
+        let msg = crate::mail::render(&Notice::Reset { link: &link }, self.lang, &self.product, days);
+        self.mailer.send_later(user.email.clone(), msg);
+        let audited = self
+            .store
+            .audit(
+                Some(user.tenant_id),
+                None,
+                Some(&user.email),
+                "reset_requested",
+                self.ip.as_deref(),
+                Some(self.host),
+            )
+            .await;
+        if let Err(e) = audited {
+            tracing::warn!(error = %e, "could not write an audit entry");
+        }
+    }
 }
 
 fn reset_page(v: &Visit<'_>, csrf_token: &str, ticket: &str, errors: (Option<&str>, Option<&str>)) -> String {

@@ -1,0 +1,119 @@
+//! SPEC 11: "No answer (body or timing) tells a stranger or another tenant's
+//! admin whether an e-mail address has an account."
+//!
+//! Timing is made deterministic by holding the database's write lock: a door
+//! whose answer depends on writing something for a known address (a reset link,
+//! an invitation) then stalls for that address only. Bodies, statuses and
+//! headers are compared with the address (and the CSRF token) blanked out.
+
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+const ALICE: &str = "alice@acme.example";
+// As long as ALICE: the answer echoes the address, and Content-Length must not tell.
+const NOBODY: &str = "bobby@acme.example";
+/// Far below the stall a held lock causes (sqlite's busy timeout is 10 s), far
+/// above an answer on a busy two-core machine.
+const PROMPT: Duration = Duration::from_secs(1);
+
+/// Holds the write lock on the tables a door would write for a known address.
+enum Lock {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl Lock {
+    async fn take(env: &Env, tables: &[&str]) -> Lock {
+        use sqlx::Connection;
+        match env.db {
+            Db::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&env.database).await.unwrap();
+                sqlx::query("BEGIN IMMEDIATE").execute(&mut c).await.unwrap();
+                Lock::Sqlite(c)
+            }
+            Db::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&env.database).await.unwrap();
+                sqlx::query("BEGIN").execute(&mut c).await.unwrap();
+                for t in tables {
+                    let sql = format!("LOCK TABLE {t} IN ACCESS EXCLUSIVE MODE");
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await.unwrap();
+                }
+                Lock::Postgres(c)
+            }
+        }
+    }
+
+    async fn release(self) {
+        match self {
+            Lock::Sqlite(mut c) => drop(sqlx::query("ROLLBACK").execute(&mut c).await),
+            Lock::Postgres(mut c) => drop(sqlx::query("ROLLBACK").execute(&mut c).await),
+        }
+    }
+}
+
+/// What a stranger sees of an answer: status, headers (but the date) and body,
+/// with `blank` (the address typed, the CSRF token) replaced.
+struct Seen {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+    took: Duration,
+}
+
+async fn seen(send: reqwest::RequestBuilder, blank: &[&str]) -> Seen {
+    let start = Instant::now();
+    let r = send.timeout(Duration::from_secs(3)).send().await;
+    let took = start.elapsed();
+    let Ok(r) = r else { return Seen { status: 0, headers: vec![], body: "no answer in 3 s".into(), took } };
+    let status = r.status().as_u16();
+    let headers = r
+        .headers()
+        .iter()
+        .filter(|(k, _)| *k != "date")
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let mut body = r.text().await.unwrap_or_default();
+    for b in blank {
+        body = body.replace(b, "BLANK");
+    }
+    Seen { status, headers, body, took }
+}
+
+fn assert_alike(door: &str, known: &Seen, unknown: &Seen) {
+    assert!(known.took < PROMPT, "{door}: the known address took {:?} (unknown: {:?})", known.took, unknown.took);
+    assert!(unknown.took < PROMPT, "{door}: the unknown address took {:?}", unknown.took);
+    assert_eq!(known.status, unknown.status, "{door}: status");
+    assert_eq!(known.headers, unknown.headers, "{door}: headers");
+    assert_eq!(known.body, unknown.body, "{door}: body");
+}
+
+async fn csrf(c: &reqwest::Client, env: &Env, path: &str) -> String {
+    csrf_from(&c.get(env.url(ORDINARY, path)).send().await.unwrap().text().await.unwrap())
+}
+
+/// A stranger's forgot-password request.
+async fn forgot(env: &Env) {
+    let c = env.client(INTERNET);
+    let token = csrf(&c, env, "/auth/password/forgot").await;
+    let url = env.url(ORDINARY, "/auth/password/forgot");
+    let lock = Lock::take(env, &["link_tokens", "audit_log"]).await;
+    let known = seen(c.post(&url).form(&[("email", ALICE), ("csrf", &token)]), &[ALICE, &token]).await;
+    let unknown = seen(c.post(&url).form(&[("email", NOBODY), ("csrf", &token)]), &[NOBODY, &token]).await;
+    lock.release().await;
+    assert_alike("forgot password", &known, &unknown);
+    assert_eq!(known.status, 200);
+    // The work was done after all, once the database was free again.
+    env.wait_mail(ALICE, "/auth/password/reset?ticket=", 1).await;
+    assert!(env.mails_to(NOBODY).is_empty());
+}
+
+async fn enumeration(db: Db) {
+    let Some(mut env) = Env::new(db).await else { return };
+    env.tweak_config("  hash_concurrency: 2\n", "  hash_concurrency: 2\n  throttle_per_minute: 0\n");
+    env.seed_tenant("acme", ALICE, "user");
+    env.start().await;
+    forgot(&env).await;
+    env.cleanup().await;
+}
+on_both_databases!(enumeration);
