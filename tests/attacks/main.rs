@@ -29,3 +29,4 @@ macro_rules! on_both_databases {
 mod enumeration;
 mod fake_tickets;
 mod file_modes;
+mod sms_abuse;

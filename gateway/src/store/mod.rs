@@ -10,6 +10,7 @@ mod audit;
 mod links;
 mod second_factor;
 mod sessions;
+mod sms_budget;
 mod tenants;
 mod users;
 
