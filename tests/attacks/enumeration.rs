@@ -108,12 +108,91 @@ async fn forgot(env: &Env) {
     assert!(env.mails_to(NOBODY).is_empty());
 }
 
+const BOSS: &str = "boss@acme.example";
+/// Has an account, in another tenant than the admin's.
+const CAROL: &str = "carol@beta.example";
+/// Fresh addresses, as long as CAROL.
+const FRANK: &str = "frank@beta.example";
+const GRACE: &str = "grace@beta.example";
+
+/// acme's owner, signed in and re-authenticated for the console.
+async fn owner(env: &Env, invite_line: &str) -> reqwest::Client {
+    let c = env.client(INTERNET);
+    let link = link_path(invite_line, "/auth/invite?ticket=");
+    let token = csrf(&c, env, &link).await;
+    let r = c
+        .post(env.url(ORDINARY, &link))
+        .form(&[("password", PASSWORD), ("password_confirm", PASSWORD), ("csrf", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the owner registers");
+    assert_eq!(login(&c, env, ORDINARY, BOSS, PASSWORD, &[]).await.status(), 303);
+    sudo(&c, env, ORDINARY, PASSWORD).await;
+    c
+}
+
+/// What acme's admin sees when acting on an address that has an account in
+/// another tenant, against a fresh address: the same, door by door.
+async fn admin_doors(env: &Env, boss: &reqwest::Client) {
+    type Door = (&'static str, &'static str, fn(&str) -> Vec<(&'static str, String)>);
+    let doors: [Door; 3] = [
+        ("admin invitation", "/auth/admin/users", |to| vec![("email", to.to_owned()), ("role", "user".to_owned())]),
+        ("admin email change for a user", "/auth/admin/users/action", |to| {
+            vec![("user", ALICE.to_owned()), ("action", "email-change".to_owned()), ("new_email", to.to_owned())]
+        }),
+        ("owner's own email change", "/auth/email/change", |to| {
+            vec![("new_email", to.to_owned()), ("current_password", PASSWORD.to_owned())]
+        }),
+    ];
+    for (door, path, fields) in doors {
+        let mut answers = Vec::new();
+        for to in [CAROL, if door == "admin invitation" { FRANK } else { GRACE }] {
+            let token = csrf(boss, env, "/auth/admin/users").await;
+            let mut form = fields(to);
+            form.push(("csrf", token.clone()));
+            answers.push(seen(boss.post(env.url(ORDINARY, path)).form(&form), &[to, &token]).await);
+        }
+        assert_alike(door, &answers[0], &answers[1]);
+        assert!(answers[0].status < 400, "{door}: accepted ({})", answers[0].status);
+    }
+    // The fresh address was invited; the taken one only heard of it, and its
+    // account stayed where it was.
+    env.wait_mail(FRANK, "/auth/invite?ticket=", 1).await;
+    env.wait_mail(CAROL, "another organisation", 1).await;
+    assert!(env.mails_to(CAROL).iter().all(|(_, b)| !b.contains("/auth/invite?ticket=")), "no invitation to CAROL");
+    let carol = env.client("127.0.0.7");
+    assert_eq!(login(&carol, env, ORDINARY, CAROL, PASSWORD, &[]).await.status(), 303);
+    let echo = Echo::from(carol.get(env.url(ORDINARY, "/files")).send().await.unwrap()).await;
+    assert_eq!(echo.get("x-auth-tenant"), Some("beta"), "CAROL was not moved");
+    // The admin's own users may be reported: they are on the page anyway.
+    let token = csrf(boss, env, "/auth/admin/users").await;
+    let r = boss
+        .post(env.url(ORDINARY, "/auth/admin/users"))
+        .form(&[("email", ALICE), ("role", "user"), ("csrf", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409, "an address of the admin's own tenant");
+}
+
 async fn enumeration(db: Db) {
     let Some(mut env) = Env::new(db).await else { return };
     env.tweak_config("  hash_concurrency: 2\n", "  hash_concurrency: 2\n  throttle_per_minute: 0\n");
-    env.seed_tenant("acme", ALICE, "user");
+    let out = env.ok(&["tenant", "create", "acme", "--owner", BOSS, "--plan", "basic"]);
+    let invite = out.lines().find(|l| l.contains("/auth/invite?ticket=")).unwrap().trim().to_owned();
+    env.ok(&["tenant", "set-2fa", "acme", "off"]);
+    let added = env.cli(
+        &["user", "add", ALICE, "--tenant", "acme", "--role", "user", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(added.status.success(), "user add: {}", String::from_utf8_lossy(&added.stderr));
+    env.seed_tenant("beta", CAROL, "user");
+    env.ok(&["tenant", "set-2fa", "beta", "off"]);
     env.start().await;
     forgot(&env).await;
+    let boss = owner(&env, &invite).await;
+    admin_doors(&env, &boss).await;
     env.cleanup().await;
 }
 on_both_databases!(enumeration);
