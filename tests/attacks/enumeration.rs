@@ -196,3 +196,43 @@ async fn enumeration(db: Db) {
     env.cleanup().await;
 }
 on_both_databases!(enumeration);
+
+/// The mail relay accepts connections and never says a word: the known address
+/// must still answer like the unknown one (the mail is not sent in the answer's
+/// time, nor by a task that the answer waits for).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forgot_with_a_silent_mail_relay() {
+    let Some(mut env) = Env::new(Db::Sqlite).await else { return };
+    let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = relay.local_addr().unwrap().port();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = relay.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            open.push(socket);
+        }
+    });
+    env.tweak_config(
+        "mail:\n  transport: file\n  dir: mail\n",
+        &format!("mail:\n  transport: smtp\n  smtp:\n    host: 127.0.0.1\n    port: {port}\n    tls: none\n"),
+    );
+    env.tweak_config("  hash_concurrency: 2\n", "  hash_concurrency: 2\n  throttle_per_minute: 0\n");
+    env.seed_tenant("acme", ALICE, "user");
+    env.start().await;
+    let c = env.client(INTERNET);
+    let url = env.url(ORDINARY, "/auth/password/forgot");
+    for round in 0..3 {
+        let token = csrf(&c, &env, "/auth/password/forgot").await;
+        let known = seen(c.post(&url).form(&[("email", ALICE), ("csrf", &token)]), &[ALICE, &token]).await;
+        let unknown = seen(c.post(&url).form(&[("email", NOBODY), ("csrf", &token)]), &[NOBODY, &token]).await;
+        assert_alike(&format!("forgot password, silent relay, round {round}"), &known, &unknown);
+    }
+    eventually("the reset mails reach the (silent) relay", || async {
+        connections.load(std::sync::atomic::Ordering::SeqCst) > 0
+    })
+    .await;
+    held.abort();
+    env.cleanup().await;
+}

@@ -217,10 +217,6 @@ impl ResetRequest {
             tracing::error!(error = %e, "creating a reset link failed");
             return;
         }
-        let link = format!("{}/auth/password/reset?ticket={token}", self.base_url);
-        let days = self.validity.as_secs() / 86400;
-        let msg = crate::mail::render(&Notice::Reset { link: &link }, self.lang, &self.product, days);
-        self.mailer.send_later(user.email.clone(), msg);
         let audited = self
             .store
             .audit(
@@ -234,6 +230,15 @@ impl ResetRequest {
             .await;
         if let Err(e) = audited {
             tracing::warn!(error = %e, "could not write an audit entry");
+        }
+        let link = format!("{}/auth/password/reset?ticket={token}", self.base_url);
+        let days = self.validity.as_secs() / 86400;
+        let msg = crate::mail::render(&Notice::Reset { link: &link }, self.lang, &self.product, days);
+        // Sent here rather than on a task of its own, so that the job keeps its
+        // place in the bounded queue until the relay has the mail: a slow relay
+        // fills the queue instead of piling up unbounded sends.
+        if let Err(e) = self.mailer.send(&user.email, &msg).await {
+            tracing::warn!(user_id = user.id, error = %e, "reset mail not sent");
         }
     }
 }
