@@ -368,12 +368,54 @@ pub struct SmsSettings {
     pub dir: PathBuf,
     /// The webhook; required when `transport` is `webhook`.
     pub webhook: Option<WebhookSettings>,
+    /// Country calling codes SMS may be sent to, digits only (`"81"`, Japan, by
+    /// default); a number elsewhere is refused before anything is sent (toll fraud).
+    #[serde(deserialize_with = "country_codes")]
+    pub allowed_country_codes: Vec<String>,
+    /// SMS one tenant may send per UTC day, all its users together; 0: no limit.
+    pub daily_budget_per_tenant: u32,
 }
 
 impl Default for SmsSettings {
     fn default() -> Self {
-        SmsSettings { transport: SmsTransport::File, dir: PathBuf::from("data/sms"), webhook: None }
+        SmsSettings {
+            transport: SmsTransport::File,
+            dir: PathBuf::from("data/sms"),
+            webhook: None,
+            allowed_country_codes: vec!["81".to_owned()],
+            daily_budget_per_tenant: 50,
+        }
     }
+}
+
+/// One E.164 country calling code: 1 to 3 digits, not starting with 0; a
+/// leading `+` is accepted and dropped.
+struct CountryCode(String);
+
+impl<'de> Deserialize<'de> for CountryCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::scalar::parse_str(d, "a country calling code such as \"81\"", |s| {
+            let digits = s.trim().strip_prefix('+').unwrap_or(s.trim());
+            let ok = (1..=3).contains(&digits.len())
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && !digits.starts_with('0');
+            if ok {
+                Ok(CountryCode(digits.to_owned()))
+            } else {
+                Err(format!("{s:?} is not a country calling code: write 1 to 3 digits, e.g. \"81\" for Japan"))
+            }
+        })
+    }
+}
+
+fn country_codes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let codes = Vec::<CountryCode>::deserialize(d)?;
+    if codes.is_empty() {
+        return Err(serde::de::Error::custom(
+            "sms.allowed_country_codes is empty: list at least one code (e.g. \"81\"), or SMS could go nowhere",
+        ));
+    }
+    Ok(codes.into_iter().map(|c| c.0).collect())
 }
 
 /// An SMS gateway reached by HTTP POST.

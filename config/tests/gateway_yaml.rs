@@ -60,6 +60,8 @@ fn an_empty_file_gives_the_defaults_resolved_against_its_directory() {
         assert!(c.mail.smtp.is_none());
         assert_eq!(c.sms.transport, SmsTransport::File);
         assert_eq!(c.sms.dir, PathBuf::from("/etc/gw/data/sms"));
+        assert_eq!(c.sms.allowed_country_codes, vec!["81".to_owned()]);
+        assert_eq!(c.sms.daily_budget_per_tenant, 50);
         assert_eq!(c.metrics.listen, Some(addr("127.0.0.1:9100")));
         assert_eq!(c.policy_file, Some(PathBuf::from("/etc/gw/policy.yaml")));
         assert!(!c.policy_file_explicit);
@@ -273,12 +275,23 @@ fn value_errors_point_at_the_value() {
             (6, 7),
             "header name",
         ),
+        ("sms:\n  allowed_country_codes: [\"81\", \"081\"]\n", (2, 33), "not a country calling code"),
+        ("sms:\n  allowed_country_codes:\n    - \"1234\"\n", (3, 7), "1 to 3 digits"),
+        ("sms:\n  allowed_country_codes: []\n", (2, 3), "at least one code"),
+        ("sms:\n  daily_budget_per_tenant: -1\n", (2, 28), "expected u32"),
     ];
     for (text, place, needle) in cases {
         let (line, column, message) = fail(text);
         assert_eq!((line, column), *place, "{text:?}: {message}");
         assert!(message.contains(needle), "{text:?}: {message:?} lacks {needle:?}");
     }
+}
+
+#[test]
+fn sms_limits_are_read() {
+    let c = parse("sms:\n  allowed_country_codes: [\"+81\", \"1\", 44]\n  daily_budget_per_tenant: 0\n");
+    assert_eq!(c.sms.allowed_country_codes, vec!["81".to_owned(), "1".to_owned(), "44".to_owned()]);
+    assert_eq!(c.sms.daily_budget_per_tenant, 0);
 }
 
 #[test]

@@ -8,6 +8,7 @@ pub mod mail;
 pub mod metrics;
 pub mod password;
 pub mod policy_state;
+pub mod private_fs;
 pub mod proxy;
 pub mod second_factor;
 pub mod seed;

@@ -81,7 +81,12 @@ fn settings(url: String) -> SmsSettings {
         headers,
         body_template: r#"{"to":"{to}","text":"{body}","otp":"{code}","sender":"Acme"}"#.to_owned(),
     };
-    SmsSettings { transport: SmsTransport::Webhook, dir: "unused".into(), webhook: Some(hook) }
+    SmsSettings {
+        transport: SmsTransport::Webhook,
+        dir: "unused".into(),
+        webhook: Some(hook),
+        ..SmsSettings::default()
+    }
 }
 
 fn message() -> SmsMessage {

@@ -124,6 +124,7 @@ both! {
     links, sqlite_links, postgres_links;
     concurrent_link_use, sqlite_concurrent_link_use, postgres_concurrent_link_use;
     sms_codes, sqlite_sms_codes, postgres_sms_codes;
+    sms_budget, sqlite_sms_budget, postgres_sms_budget;
     recovery_and_totp_steps, sqlite_recovery_and_totp_steps, postgres_recovery_and_totp_steps;
     concurrent_add_lines, sqlite_concurrent_add_lines, postgres_concurrent_add_lines;
     generation, sqlite_generation, postgres_generation;
@@ -242,6 +243,29 @@ mod suite {
         // An expired code is dead.
         assert_eq!(store.put_sms_code(u, "+819012345678", "h-right", -1, 0).await.unwrap(), Ok(()));
         assert_eq!(store.check_sms_code(u, "h-right").await.unwrap(), SmsCheck::Dead, "expired");
+    }
+
+    /// A tenant's daily SMS budget holds under concurrent sends; tenants count apart.
+    pub async fn sms_budget(store: &Store, _url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let beta = tenant(store, "beta").await;
+        let tasks: Vec<_> = (0..12)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.take_sms_budget(acme, 5).await.expect("take") })
+            })
+            .collect();
+        let mut granted = 0;
+        for t in tasks {
+            if t.await.expect("task") {
+                granted += 1;
+            }
+        }
+        assert_eq!(granted, 5, "12 concurrent sends against a budget of 5");
+        assert!(!store.take_sms_budget(acme, 5).await.unwrap(), "spent for today");
+        assert!(store.take_sms_budget(beta, 5).await.unwrap(), "another tenant's budget");
+        assert!(store.take_sms_budget(acme, 0).await.unwrap(), "0: no limit");
     }
 
     /// A recovery code is consumed once; a TOTP step is accepted once and never an older one.

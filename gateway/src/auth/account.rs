@@ -326,7 +326,11 @@ pub async fn email_confirm_submit(v: &Visit<'_>, session: &mut Session) -> Resul
         Ok(f) => f,
         Err(reply) => return Ok(reply),
     };
-    let Some(hash) = tokens::hash_token(&ticket) else { return Ok(dead_link(v, confirm_next(v))) };
+    let hash = match super::links::live_ticket(v, &ticket, LinkPurpose::EmailChange).await {
+        Ok(Some(h)) => h,
+        Ok(None) => return Ok(dead_link(v, confirm_next(v))),
+        Err(_) => return Ok(v.unavailable()),
+    };
     let (token, _) = csrf_for(v, session.req_header());
     let password = form.get("password").unwrap_or("");
     if let Err(errors) = check_new_password(v, password, form.get("password_confirm").unwrap_or("")) {

@@ -332,10 +332,23 @@ pub async fn invite(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
             );
             return Ok(users_page(v, session, &a, 400, None, Some(Problem::Invite(msg))).await);
         }
-        Err(StoreError::Conflict(_)) => {
-            let msg = v.t("This address already has an account.", "このメールアドレスはすでに登録されています。");
-            return Ok(users_page(v, session, &a, 409, None, Some(Problem::Invite(msg))).await);
-        }
+        Err(StoreError::Conflict(_)) => match v.app.store.user_by_email(&email).await {
+            // One of the admin's own users: they see those anyway.
+            Ok(Some(u)) if u.tenant_id == tenant_id => {
+                let msg = v.t("This address already has an account.", "このメールアドレスはすでに登録されています。");
+                return Ok(users_page(v, session, &a, 409, None, Some(Problem::Invite(msg))).await);
+            }
+            // Another tenant's account: answered as a sent invitation, so the
+            // console cannot probe addresses; the address owner hears of it
+            // instead, and nothing is created or moved.
+            Ok(Some(_)) => {
+                let tenant = v.app.store.tenant_name(tenant_id).await.ok().flatten().unwrap_or_default();
+                notify::mail(v, &email, &Notice::InviteHasAccount { tenant: &tenant });
+                audit_action(v, &a, &email, "invitation_sent").await;
+                return Ok(Reply::redirect(303, "/auth/admin/users?done=invited".into()));
+            }
+            _ => return Ok(v.unavailable()),
+        },
         Err(_) => return Ok(v.unavailable()),
     };
     let token = match notify::new_link(&v.app.cfg, &v.app.store, user_id, LinkPurpose::Invite, None).await {

@@ -3,7 +3,7 @@
 use pingora::prelude::*;
 use pingora::proxy::Session;
 
-use super::links::{check_new_password, dead_link};
+use super::links::{check_new_password, dead_link, live_ticket};
 use super::{Visit, csrf_for, hidden_field, query_param, read_form, with_cookie};
 use crate::proxy::respond::Reply;
 use crate::store::LinkPurpose;
@@ -67,7 +67,14 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
         Ok(f) => f,
         Err(reply) => return Ok(reply),
     };
-    let Some(hash) = tokens::hash_token(&ticket) else { return Ok(dead_link(v, next_step(v))) };
+    let hash = match live_ticket(v, &ticket, LinkPurpose::Invite).await {
+        Ok(Some(h)) => h,
+        Ok(None) => return Ok(dead_link(v, next_step(v))),
+        Err(e) => {
+            tracing::error!(error = %e, "link lookup failed");
+            return Ok(v.unavailable());
+        }
+    };
     let password = form.get("password").unwrap_or("");
     if let Err(errors) = check_new_password(v, password, form.get("password_confirm").unwrap_or("")) {
         let (token, _) = csrf_for(v, session.req_header());

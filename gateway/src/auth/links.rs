@@ -30,6 +30,20 @@ pub fn dead_link(v: &Visit<'_>, next_step: &str) -> Reply {
     )
 }
 
+/// The stored hash of `ticket` when it is live for `purpose` (known, unused,
+/// unexpired, made for this form); `Ok(None)` for any dead ticket. Set-password
+/// forms ask this before hashing the new password, so a post with a made-up
+/// ticket costs a query, not an argon2 run. The link is used up only later, by
+/// the conditional `UPDATE`, once the hash is ready: a failure never burns it.
+pub async fn live_ticket(
+    v: &Visit<'_>,
+    ticket: &str,
+    purpose: LinkPurpose,
+) -> Result<Option<String>, crate::store::StoreError> {
+    let Some(hash) = tokens::hash_token(ticket) else { return Ok(None) };
+    Ok(v.app.store.peek_link(&hash, purpose).await?.map(|_| hash))
+}
+
 fn ticket_hash(session: &Session) -> Option<String> {
     query_param(session.req_header(), "ticket").and_then(|t| tokens::hash_token(&t))
 }
@@ -121,23 +135,20 @@ pub async fn forgot_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply
             )),
         ));
     }
-    match v.app.store.user_by_email(&email).await {
-        Ok(Some(user)) if user.login_method == "password" => {
-            match notify::new_link(&v.app.cfg, &v.app.store, user.id, LinkPurpose::Reset, None).await {
-                Ok(token) => {
-                    let link = v.link(&format!("/auth/password/reset?ticket={token}"));
-                    notify::mail(v, &user.email, &Notice::Reset { link: &link });
-                    v.audit(Some(user.tenant_id), None, Some(&user.email), "reset_requested").await;
-                }
-                Err(e) => tracing::error!(error = %e, "creating a reset link failed"),
-            }
-        }
-        Ok(_) => {}
-        Err(e) => {
-            tracing::error!(error = %e, "user lookup failed");
-            return Ok(v.unavailable());
-        }
-    }
+    // Answered before the address is even looked up: the answer, and the time it
+    // takes, are the same whether or not the address has an account.
+    let request = ResetRequest {
+        store: v.app.store.clone(),
+        mailer: v.app.mailer.clone(),
+        email: email.clone(),
+        base_url: v.link(""),
+        lang: v.lang,
+        product: v.app.cfg.ui.product_name.clone(),
+        validity: v.app.cfg.links.validity,
+        ip: v.facts.ip_text(),
+        host: v.facts.host.as_str(),
+    };
+    super::background::spawn("password reset request", request.run());
     let days = v.app.cfg.links.validity.as_secs() / 86400;
     let body = v.page(
         v.t("Check your mail", "メールをご確認ください"),
@@ -160,6 +171,76 @@ pub async fn forgot_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply
         ),
     );
     Ok(Reply::html(200, body))
+}
+
+/// Per address, a minute: what a stranger can make one mailbox receive.
+static RESETS_PER_ADDRESS: std::sync::LazyLock<crate::throttle::Throttle<String>> =
+    std::sync::LazyLock::new(|| crate::throttle::Throttle::new(3));
+
+/// A forgot-password request, carried out after the answer was sent.
+struct ResetRequest {
+    store: crate::store::Store,
+    mailer: std::sync::Arc<crate::mail::Mailer>,
+    email: String,
+    base_url: String,
+    lang: crate::ui::lang::Lang,
+    product: String,
+    validity: std::time::Duration,
+    ip: Option<String>,
+    host: &'static str,
+}
+
+impl ResetRequest {
+    async fn run(self) {
+        let user = match self.store.user_by_email(&self.email).await {
+            Ok(Some(user)) if user.login_method == "password" => user,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "user lookup failed");
+                return;
+            }
+        };
+        if !RESETS_PER_ADDRESS.allow_key(user.email.clone()) {
+            tracing::info!(user_id = user.id, "reset request dropped: too many for this address");
+            return;
+        }
+        let token = tokens::random_token();
+        let Some(hash) = tokens::hash_token(&token) else { return };
+        let link = crate::store::NewLink {
+            token_hash: &hash,
+            purpose: LinkPurpose::Reset,
+            user_id: user.id,
+            payload: None,
+            expires_at: crate::store::now() + self.validity.as_secs() as i64,
+        };
+        if let Err(e) = self.store.create_link(link).await {
+            tracing::error!(error = %e, "creating a reset link failed");
+            return;
+        }
+        let audited = self
+            .store
+            .audit(
+                Some(user.tenant_id),
+                None,
+                Some(&user.email),
+                "reset_requested",
+                self.ip.as_deref(),
+                Some(self.host),
+            )
+            .await;
+        if let Err(e) = audited {
+            tracing::warn!(error = %e, "could not write an audit entry");
+        }
+        let link = format!("{}/auth/password/reset?ticket={token}", self.base_url);
+        let days = self.validity.as_secs() / 86400;
+        let msg = crate::mail::render(&Notice::Reset { link: &link }, self.lang, &self.product, days);
+        // Sent here rather than on a task of its own, so that the job keeps its
+        // place in the bounded queue until the relay has the mail: a slow relay
+        // fills the queue instead of piling up unbounded sends.
+        if let Err(e) = self.mailer.send(&user.email, &msg).await {
+            tracing::warn!(user_id = user.id, error = %e, "reset mail not sent");
+        }
+    }
 }
 
 fn reset_page(v: &Visit<'_>, csrf_token: &str, ticket: &str, errors: (Option<&str>, Option<&str>)) -> String {
@@ -222,7 +303,14 @@ pub async fn reset_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
         Ok(f) => f,
         Err(reply) => return Ok(reply),
     };
-    let Some(hash) = tokens::hash_token(&ticket) else { return Ok(dead_link(v, reset_next(v))) };
+    let hash = match live_ticket(v, &ticket, LinkPurpose::Reset).await {
+        Ok(Some(h)) => h,
+        Ok(None) => return Ok(dead_link(v, reset_next(v))),
+        Err(e) => {
+            tracing::error!(error = %e, "link lookup failed");
+            return Ok(v.unavailable());
+        }
+    };
     let password = form.get("password").unwrap_or("");
     if let Err(errors) = check_new_password(v, password, form.get("password_confirm").unwrap_or("")) {
         let (token, _) = csrf_for(v, session.req_header());

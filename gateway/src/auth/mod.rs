@@ -4,6 +4,7 @@
 
 mod account;
 mod admin;
+mod background;
 mod csrf;
 mod form;
 mod invite;

@@ -28,7 +28,7 @@ const POLICY: &str = "# Demo ops policy: edit me while the demo runs; changes ap
 paths:\n  - prefix: /public\n    action: bypass\n  - prefix: /internal\n    action: deny\n  - prefix: /admin\n    require_role: admin\n";
 
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    std::fs::create_dir_all(&args.dir)?;
+    gateway::private_fs::create_dir_all(&args.dir)?;
     let dir = std::fs::canonicalize(&args.dir)?;
     let policy_path = dir.join("policy.yaml");
     if !policy_path.exists() {
@@ -46,7 +46,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         metrics = args.metrics,
     );
     let cfg_path = dir.join("gateway.yaml");
-    std::fs::write(&cfg_path, yaml)?;
+    gateway::private_fs::write(&cfg_path, yaml.as_bytes())?;
     let cfg = super::load_config(&cfg_path)?;
 
     let seeded = super::block_on_value(seed(&cfg))?;

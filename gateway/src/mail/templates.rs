@@ -14,6 +14,9 @@ pub enum Notice<'a> {
     Reset { link: &'a str },
     /// An invitation to register (set a password) for the tenant.
     Invite { link: &'a str, tenant: &'a str },
+    /// Instead of an invitation, to an address that already has an account in
+    /// another tenant: nothing changed (the inviting admin is told nothing of it).
+    InviteHasAccount { tenant: &'a str },
     /// Sent to the NEW address: confirm the email change (password users then set their password again).
     EmailChangeConfirm { link: &'a str, new_email: &'a str },
     /// Sent to the OLD address after the change happened.
@@ -41,6 +44,7 @@ impl Notice<'_> {
             Notice::Locked { .. } => "locked",
             Notice::Reset { .. } => "reset",
             Notice::Invite { .. } => "invite",
+            Notice::InviteHasAccount { .. } => "invite_has_account",
             Notice::EmailChangeConfirm { .. } => "email_change_confirm",
             Notice::EmailChanged { .. } => "email_changed",
             Notice::PasswordChanged => "password_changed",
@@ -106,6 +110,14 @@ fn ja(notice: &Notice<'_>, p: &str, v: &str) -> (String, Vec<String>) {
                 one_line(link),
                 format!("このリンクの有効期限は{v}です。期限が過ぎた場合は、管理者に招待の再送をご依頼ください。"),
                 "お心当たりのない場合は、このメールを破棄してください。パスワードを設定しない限り、アカウントは利用できません。".to_owned(),
+            ],
+        ),
+        Notice::InviteHasAccount { tenant } => (
+            format!("【{p}】ご登録のご案内について"),
+            vec![
+                format!("{}の管理者が、このメールアドレスを{p}の利用者として招待しようとしました。", one_line(tenant)),
+                "このアドレスはすでに別の組織のアカウントで使用されているため、登録は行われず、お客様のアカウントにも変更はありません。招待した側には、このことは伝えていません。".to_owned(),
+                "その組織で利用する必要がある場合は、別のメールアドレスでの招待を依頼してください。お心当たりのない場合は、このメールを破棄してください。".to_owned(),
             ],
         ),
         Notice::EmailChangeConfirm { link, new_email } => (
@@ -215,6 +227,14 @@ fn en(notice: &Notice<'_>, p: &str, v: &str) -> (String, Vec<String>) {
                 one_line(link),
                 format!("The link is valid for {v}. If it expires, ask your administrator to send a new invitation."),
                 "If you did not expect this, ignore this email. The account cannot be used until a password is set.".to_owned(),
+            ],
+        ),
+        Notice::InviteHasAccount { tenant } => (
+            format!("{p}: about an invitation"),
+            vec![
+                format!("An administrator of {} tried to invite this address as a user of {p}.", one_line(tenant)),
+                "This address already belongs to an account of another organisation, so nobody was registered and your account is unchanged. The inviting side was not told this.".to_owned(),
+                "If you need to work in that organisation, ask them to invite a different address. If you did not expect this, ignore this email.".to_owned(),
             ],
         ),
         Notice::EmailChangeConfirm { link, new_email } => (

@@ -18,6 +18,7 @@ fn all_notices() -> Vec<(Notice<'static>, Option<&'static str>)> {
         (Notice::Locked { unlock_link: LINK }, Some(LINK)),
         (Notice::Reset { link: LINK }, Some(LINK)),
         (Notice::Invite { link: LINK, tenant: "Example Corp" }, Some(LINK)),
+        (Notice::InviteHasAccount { tenant: "Example Corp" }, None),
         (Notice::EmailChangeConfirm { link: LINK, new_email: "new@example.com" }, Some(LINK)),
         (Notice::EmailChanged { new_email: "new@example.com" }, None),
         (Notice::PasswordChanged, None),

@@ -55,11 +55,12 @@ impl Transport {
             Transport::File { dir, staging } => {
                 let staging_dir = dir.join(STAGING);
                 // Again here: the directory may have been cleaned out since start.
-                tokio::fs::create_dir_all(&staging_dir)
-                    .await
-                    .map_err(|source| MailError::Directory { path: staging_dir.clone(), source })?;
+                create_dir(&staging_dir)?;
                 let id = staging.send(email).await.map_err(MailError::File)?;
                 let name = format!("{id}.eml");
+                // lettre writes with the umask's mode; the staging folder is 0700,
+                // so nobody else sees the file before it is 0600.
+                crate::private_fs::restrict(&staging_dir.join(&name)).map_err(MailError::Publish)?;
                 tokio::fs::rename(staging_dir.join(&name), dir.join(&name)).await.map_err(MailError::Publish)
             }
             Transport::Smtp { builder, built } => {
@@ -71,7 +72,8 @@ impl Transport {
 }
 
 fn create_dir(path: &Path) -> Result<(), MailError> {
-    std::fs::create_dir_all(path).map_err(|source| MailError::Directory { path: path.to_owned(), source })
+    // 0700: mails hold live links.
+    crate::private_fs::create_dir_all(path).map_err(|source| MailError::Directory { path: path.to_owned(), source })
 }
 
 fn smtp_builder(s: &SmtpSettings) -> Result<AsyncSmtpTransportBuilder, MailError> {

@@ -5,6 +5,7 @@
 //! and the outcome only.
 
 mod code;
+mod limits;
 mod metrics;
 mod phone;
 mod transport;
@@ -14,6 +15,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use code::new_code;
+pub use limits::{Sender, country_allowed, refuse_country, refuse_over_budget};
 pub use phone::{PhoneError, mask_phone, normalize_phone};
 
 use transport::Transport;
@@ -89,6 +91,7 @@ impl SmsSender {
     pub fn new(settings: &config::SmsSettings) -> Result<SmsSender, SmsError> {
         let transport = Transport::new(settings)?;
         metrics::init();
+        limits::init();
         Ok(SmsSender { transport })
     }
 

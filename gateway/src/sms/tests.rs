@@ -85,7 +85,7 @@ fn debug_hides_number_body_and_code() {
 }
 
 fn file_settings(dir: &Path) -> SmsSettings {
-    SmsSettings { transport: SmsTransport::File, dir: dir.to_owned(), webhook: None }
+    SmsSettings { transport: SmsTransport::File, dir: dir.to_owned(), webhook: None, ..SmsSettings::default() }
 }
 
 fn json_files(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -140,7 +140,12 @@ async fn file_transport_recreates_a_removed_directory() {
 fn webhook(template: &str, headers: &[(&str, &str)]) -> SmsSettings {
     let headers: BTreeMap<String, Secret> = headers.iter().map(|(k, v)| (k.to_string(), Secret::new(*v))).collect();
     let hook = WebhookSettings { url: "http://127.0.0.1:9/sms".into(), headers, body_template: template.into() };
-    SmsSettings { transport: SmsTransport::Webhook, dir: "unused".into(), webhook: Some(hook) }
+    SmsSettings {
+        transport: SmsTransport::Webhook,
+        dir: "unused".into(),
+        webhook: Some(hook),
+        ..SmsSettings::default()
+    }
 }
 
 #[test]
@@ -171,7 +176,8 @@ fn webhook_settings_are_checked_at_start() {
         h.url = "ftp://sms.example.com/".into();
     }
     assert!(matches!(SmsSender::new(&ftp), Err(SmsError::Url)));
-    let missing = SmsSettings { transport: SmsTransport::Webhook, dir: "x".into(), webhook: None };
+    let missing =
+        SmsSettings { transport: SmsTransport::Webhook, dir: "x".into(), webhook: None, ..SmsSettings::default() };
     assert!(matches!(SmsSender::new(&missing), Err(SmsError::MissingWebhook)));
     assert!(matches!(SmsSender::new(&webhook(r#"{"to":{to}}"#, &[])), Err(SmsError::Template(_))));
     assert!(matches!(SmsSender::new(&webhook("{}", &[("bad name", "v")])), Err(SmsError::HeaderName { .. })));

@@ -55,14 +55,15 @@ impl Transport {
 }
 
 fn create_dir(path: &Path) -> Result<(), SmsError> {
-    std::fs::create_dir_all(path).map_err(|source| SmsError::Directory { path: path.to_owned(), source })
+    // 0700: the files hold live codes.
+    crate::private_fs::create_dir_all(path).map_err(|source| SmsError::Directory { path: path.to_owned(), source })
 }
 
 /// Writes a hidden temporary file and renames it into place, so whoever
 /// watches the directory never reads a half-written message.
 async fn write_file(dir: &Path, msg: &SmsMessage) -> Result<(), SmsError> {
     // Again here: the directory may have been cleaned out since start.
-    tokio::fs::create_dir_all(dir).await.map_err(|source| SmsError::Directory { path: dir.to_owned(), source })?;
+    create_dir(dir)?;
     let json = serde_json::to_vec(&Record { to: &msg.to, body: &msg.body, code: &msg.code })
         .map_err(|e| SmsError::Write(std::io::Error::other(e)))?;
     let name = file_name();

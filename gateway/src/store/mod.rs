@@ -10,6 +10,7 @@ mod audit;
 mod links;
 mod second_factor;
 mod sessions;
+mod sms_budget;
 mod tenants;
 mod users;
 
@@ -118,8 +119,15 @@ impl Store {
             && !dir.as_os_str().is_empty()
             && !dir.exists()
         {
-            std::fs::create_dir_all(dir)
+            crate::private_fs::create_dir_all(dir)
                 .map_err(|source| StoreError::Folder { path: dir.display().to_string(), source })?;
+        }
+        // Created here, 0600, before SQLite would create it with the umask's mode;
+        // SQLite gives the -wal and -shm files the database file's mode.
+        let in_memory = file.as_os_str().is_empty() || file.to_str().is_some_and(|f| f.starts_with(':'));
+        if !in_memory && !file.exists() {
+            crate::private_fs::touch(file)
+                .map_err(|source| StoreError::Folder { path: file.display().to_string(), source })?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
