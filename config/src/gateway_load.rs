@@ -8,11 +8,11 @@ use serde::{Deserialize, Deserializer};
 
 use crate::error::ConfigError;
 use crate::gateway::{
-    Carrier, GatewayConfig, Hosts, LinkSettings, LoginSettings, MailSettings, MailTransport, MetricsSettings,
-    SecretSettings, SessionSettings, SmsSettings, SmsTransport, UiSettings,
+    Carrier, ConnectionLimits, GatewayConfig, Hosts, LinkSettings, LoginSettings, MailSettings, MailTransport,
+    MetricsSettings, PublicUrls, SecretSettings, SessionSettings, SmsSettings, SmsTransport, UiSettings,
 };
 use crate::locate::locate;
-use crate::{context, database, net, yaml};
+use crate::{context, database, names, net, yaml};
 
 /// Reads and validates a gateway configuration file.
 pub fn load_gateway(path: &Path) -> Result<GatewayConfig, ConfigError> {
@@ -81,6 +81,12 @@ struct GatewayFile {
     threads: usize,
     #[serde(default)]
     secrets: SecretSettings,
+    #[serde(default)]
+    connections: ConnectionLimits,
+    #[serde(default, deserialize_with = "names::header_names")]
+    remove_headers: Vec<String>,
+    #[serde(default)]
+    public_urls: PublicUrls,
 }
 
 fn default_listen() -> SocketAddr {
@@ -135,6 +141,9 @@ impl GatewayFile {
             ui: self.ui,
             threads: self.threads,
             secrets: self.secrets,
+            connections: self.connections,
+            remove_headers: self.remove_headers,
+            public_urls: self.public_urls,
             path: path.to_path_buf(),
             base_dir,
         }

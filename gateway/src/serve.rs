@@ -35,6 +35,20 @@ pub fn initial_ops_policy(cfg: &config::GatewayConfig) -> anyhow::Result<Option<
     Ok(Some(config::load_policy(path).map_err(|e| anyhow::anyhow!("{e}"))?))
 }
 
+/// What `check-config` and `serve` say about `public_urls` left unset: links
+/// then use a base derived from `hosts`, which may not be how people reach it.
+pub fn public_url_warnings(cfg: &config::GatewayConfig) -> Vec<String> {
+    cfg.public_urls_missing()
+        .into_iter()
+        .map(|key| {
+            let derived = cfg.public_url(key.ends_with("line_auth"));
+            format!(
+                "{key} is not set: links in mails will use {derived}; set it to the URL people reach the gateway by"
+            )
+        })
+        .collect()
+}
+
 pub struct Extras {
     /// Also serve the demo origin on this address.
     pub demo_origin: Option<SocketAddr>,
@@ -73,6 +87,9 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
         _ => None,
     };
     metrics::READY.store(true, Ordering::Relaxed);
+    for w in public_url_warnings(&cfg) {
+        tracing::warn!("{w}");
+    }
     if *crate::store::CLOCK_OFFSET != 0 {
         tracing::warn!(
             offset_seconds = *crate::store::CLOCK_OFFSET,
@@ -96,7 +113,8 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
         server.add_service(svc);
     }
     if let Some(addr) = extras.demo_origin {
-        let mut svc = Service::new("demo origin".to_owned(), HttpServer::new_app(crate::demo_origin::DemoOrigin::default()));
+        let mut svc =
+            Service::new("demo origin".to_owned(), HttpServer::new_app(crate::demo_origin::DemoOrigin::default()));
         svc.threads = Some(1);
         svc.add_tcp(&addr.to_string());
         server.add_service(svc);

@@ -25,3 +25,7 @@ macro_rules! on_both_databases {
         }
     };
 }
+
+mod mail_links;
+mod routing_headers;
+mod throttles;

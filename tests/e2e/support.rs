@@ -30,8 +30,11 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
+/// The gateway binary; `GATEWAY_TEST_BIN` runs the tests against another build
+/// (e.g. the one before a fix, to see a new attack test fail there).
 pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_gateway")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| std::env::var("GATEWAY_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_gateway").to_owned()))
 }
 
 fn random_hex() -> String {
@@ -133,7 +136,7 @@ impl Env {
         let env = Env { dir, config, policy, port, metrics_port, database, db, origin: None, gateway: None };
         let out = env.cli(&["migrate"], None);
         assert!(out.status.success(), "migrate failed: {}", String::from_utf8_lossy(&out.stderr));
-        let origin_log = dir.path().join("origin-requests.jsonl");
+        let origin_log = env.dir.path().join("origin-requests.jsonl");
         let origin = Command::new(bin())
             .args(["demo-origin", "--listen", &format!("127.0.0.1:{origin_port}"), "--log", &path_of(&origin_log)])
             .stdout(Stdio::null())
@@ -156,9 +159,7 @@ impl Env {
                 headers: v["headers"]
                     .as_array()
                     .map(|hs| {
-                        hs.iter()
-                            .filter_map(|h| Some((h[0].as_str()?.to_owned(), h[1].as_str()?.to_owned())))
-                            .collect()
+                        hs.iter().filter_map(|h| Some((h[0].as_str()?.to_owned(), h[1].as_str()?.to_owned()))).collect()
                     })
                     .unwrap_or_default(),
             })

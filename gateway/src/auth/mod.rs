@@ -56,7 +56,6 @@ pub struct Visit<'a> {
     pub facts: Facts,
     pub lang: Lang,
     explicit_lang: Option<Lang>,
-    host_header: String,
     path_and_query: String,
 }
 
@@ -67,14 +66,8 @@ impl<'a> Visit<'a> {
         let accept = req.headers.get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
         let chosen = explicit_lang.or_else(|| cookie.as_deref().and_then(Lang::parse));
         let lang = Lang::choose(chosen.map(|l| l.code()), accept);
-        let host_header = req
-            .uri
-            .authority()
-            .map(|a| a.as_str().to_owned())
-            .or_else(|| req.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
-            .unwrap_or_default();
         let path_and_query = req.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
-        Visit { app, facts, lang, explicit_lang, host_header, path_and_query }
+        Visit { app, facts, lang, explicit_lang, path_and_query }
     }
 
     pub fn t(&self, en: &'static str, ja: &'static str) -> &'static str {
@@ -98,9 +91,10 @@ impl<'a> Visit<'a> {
         page(&self.ui(), title, body)
     }
 
-    /// An absolute URL on the host the user is on, for mails.
+    /// An absolute URL on the hostname the user is on, for mails: from
+    /// `public_urls`, never from the request's `Host`.
     pub fn link(&self, path_and_query: &str) -> String {
-        crate::auth::notify::base_url(&self.app.cfg, Some(&self.host_header)) + path_and_query
+        crate::auth::notify::base_url(&self.app.cfg, self.facts.host) + path_and_query
     }
 
     /// Records a security event with this visit's address and hostname. A
