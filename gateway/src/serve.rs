@@ -102,7 +102,13 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
     let mut server = Server::new_with_opt_and_conf(None, server_conf(threads));
     server.bootstrap();
 
-    let mut proxy = pingora::proxy::http_proxy_service_with_name(&server.configuration, Gateway { app }, "gateway");
+    // The proxy behind the connection limits (header deadline, idle keep-alive,
+    // per-address cap), on the one listener for proxy and auth UI.
+    let guarded = crate::proxy::limits::Guarded {
+        inner: Arc::new(pingora::proxy::http_proxy(&server.configuration, Gateway { app })),
+        limits: crate::proxy::limits::Limits::new(&cfg),
+    };
+    let mut proxy = Service::new("gateway".to_owned(), guarded);
     proxy.add_tcp(&cfg.listen.to_string());
     server.add_service(proxy);
 

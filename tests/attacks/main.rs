@@ -26,6 +26,7 @@ macro_rules! on_both_databases {
     };
 }
 
+mod connections;
 mod mail_links;
 mod routing_headers;
 mod throttles;

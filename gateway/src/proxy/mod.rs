@@ -10,6 +10,7 @@
 pub mod client;
 pub mod host;
 pub mod identity;
+pub mod limits;
 pub mod respond;
 
 use std::net::IpAddr;
