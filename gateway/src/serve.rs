@@ -80,6 +80,8 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
     policy.set_db_at(generation, tenants);
     metrics::init();
 
+    // With TLS in front every cookie of ours is `__Host-` prefixed, and read only so.
+    crate::session::use_host_prefix(cfg.session.secure_cookies);
     let app = Arc::new(App::new(cfg.clone(), store.clone(), policy.clone())?);
     control.spawn(follow_store(app.clone()));
     let _watcher = match &cfg.policy_file {

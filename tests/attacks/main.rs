@@ -27,6 +27,7 @@ macro_rules! on_both_databases {
 }
 
 mod connections;
+mod csrf_binding;
 mod mail_links;
 mod routing_headers;
 mod throttles;

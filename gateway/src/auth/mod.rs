@@ -239,7 +239,7 @@ pub async fn read_form(v: &Visit<'_>, session: &mut Session) -> Result<std::resu
             )));
         }
     };
-    if !csrf::verify(session.req_header(), f.get("csrf")) {
+    if !csrf::verify(session.req_header(), f.get("csrf"), &v.app.cfg.session.cookie_name) {
         let body = v.page(
             v.t("The form has expired", "フォームの有効期限が切れました"),
             v.t(
@@ -254,7 +254,7 @@ pub async fn read_form(v: &Visit<'_>, session: &mut Session) -> Result<std::resu
 
 /// A form page's CSRF token, and the cookie to set when the browser has none yet.
 pub fn csrf_for(v: &Visit<'_>, req: &RequestHeader) -> (String, Option<String>) {
-    let (token, fresh) = csrf::token_for(req);
+    let (token, fresh) = csrf::token_for(req, &v.app.cfg.session.cookie_name);
     let cookie = fresh.map(|t| csrf::cookie_header(&t, v.app.cfg.session.secure_cookies));
     (token, cookie)
 }

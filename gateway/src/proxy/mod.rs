@@ -208,6 +208,7 @@ impl ProxyHttp for Gateway {
             crate::auth::CSRF_COOKIE,
             crate::auth::DEVICE_COOKIE,
             crate::auth::PENDING_COOKIE,
+            crate::ui::lang::COOKIE,
         ];
         let forwarded = self.app.forwarded_hosts.get(ctx.host);
         identity::rewrite_upstream(up, &self.app.strip, &own, ctx.client_ip, forwarded, ctx.inject.take())?;
