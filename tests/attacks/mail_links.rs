@@ -56,7 +56,9 @@ async fn mail_links_ignore_the_request_host() {
     let proxied = env.client(PROXY);
     let forged_ordinary = format!("{ORDINARY}:6666");
     let forged_line = format!("{LINE_HOST}:7777");
-    let cases: Vec<(&reqwest::Client, String, Vec<(&str, &str)>, &str)> = vec![
+    // (client, URL asked, extra headers, where the mailed links must point)
+    type Case<'a> = (&'a reqwest::Client, String, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (&direct, env.url(ORDINARY, "/auth/password/forgot"), vec![("Host", forged_ordinary.as_str())], &ordinary),
         (&direct, env.url(LINE_HOST, "/auth/password/forgot"), vec![("Host", forged_line.as_str())], &line),
         (&absolute, format!("http://{forged_ordinary}/auth/password/forgot"), vec![], &ordinary),
