@@ -120,7 +120,11 @@ impl<A: HttpServerApp + Send + Sync + 'static> ServerApp for Guarded<A> {
             return None;
         };
         let options = self.inner.server_options();
-        let other_protocol = options.is_some_and(|o| o.h2c || o.force_custom)
+        // Cleartext HTTP/2 (h2c) is told from HTTP/1 by a peek inside Pingora's
+        // loop; should it ever be turned on, such listeners get the cap only.
+        let h2c = options.is_some_and(|o| o.h2c) && stream.get_ssl_digest().is_none();
+        let other_protocol = h2c
+            || options.is_some_and(|o| o.force_custom)
             || matches!(stream.selected_alpn_proto(), Some(ALPN::H2) | Some(ALPN::Custom(_)));
         if other_protocol {
             // HTTP/2 multiplexes requests; its own idle timeout applies there.
