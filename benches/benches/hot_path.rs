@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use benches::{allocs_per_op, ns_per_op};
 use criterion::{BatchSize, Criterion, Throughput};
-use gateway::proxy::identity::{IdentityHeaders, StripList, rewrite_upstream};
+use gateway::proxy::identity::{ForwardedHost, IdentityHeaders, StripList, rewrite_upstream};
 use gateway::session::{CookieFact, SessionCache, read_cookie};
 use gateway::store::{NewSession, NewUser, Store, now};
 use gateway::tokens;
@@ -94,6 +94,10 @@ fn request_header(h: &[(HeaderName, HeaderValue)]) -> RequestHeader {
 /// The gateway's own upstream rewrite (`identity::rewrite_upstream`), with the values
 /// the proxy would pass: the user's header prebuilt per cached session, the tenant's
 /// built per request.
+/// Built once at start-up in the proxy (`ForwardedHosts`), so once here.
+static FORWARDED: std::sync::LazyLock<Option<ForwardedHost>> =
+    std::sync::LazyLock::new(|| ForwardedHost::from_base_url("https://storage.example.net"));
+
 fn upstream_rewrite(strip: &StripList, user: &HeaderValue, up: &mut RequestHeader) {
     let own = ["gw_session", gateway::auth::CSRF_COOKIE, gateway::auth::DEVICE_COOKIE, gateway::auth::PENDING_COOKIE];
     let identity = IdentityHeaders {
@@ -103,7 +107,7 @@ fn upstream_rewrite(strip: &StripList, user: &HeaderValue, up: &mut RequestHeade
         method: "password+totp",
         line: None,
     };
-    rewrite_upstream(up, strip, &own, Some(CLIENT), Some(identity)).unwrap();
+    rewrite_upstream(up, strip, &own, Some(CLIENT), FORWARDED.as_ref(), Some(identity)).unwrap();
 }
 
 /// A store on a temp SQLite file with one session, and a cache warmed with it.
@@ -169,7 +173,7 @@ fn main() {
     let w = warm_cache();
     let t_now = now();
     let cookie = cookie_header(&w.token);
-    let strip = StripList::new(&["X-Line-Id", "X-Line-Region"]);
+    let strip = StripList::new(&["X-Line-Id", "X-Line-Region"], &[] as &[&str]);
     let user = HeaderValue::from_str("alice@example.net").unwrap();
     let clean = browser_headers(&cookie, &[]);
     let spoofed = browser_headers(&cookie, &[("x-line-id", "CAF0000000001"), ("X-Auth-User", "boss@example.net")]);

@@ -61,6 +61,12 @@ pub struct GatewayConfig {
     pub secrets: SecretSettings,
     /// How wide a tenant's source network may be.
     pub tenant_networks: TenantNetworkSettings,
+    /// Deadlines and caps on client connections.
+    pub connections: ConnectionLimits,
+    /// Request headers never passed to the origin, beyond the built-in list.
+    pub remove_headers: Vec<String>,
+    /// Where the public reaches each hostname: links in mails are built from these only.
+    pub public_urls: PublicUrls,
     /// The file this was loaded from.
     pub path: PathBuf,
     /// The directory relative paths were resolved against.
@@ -95,6 +101,9 @@ impl Default for GatewayConfig {
             threads: 0,
             secrets: SecretSettings::default(),
             tenant_networks: TenantNetworkSettings::default(),
+            connections: ConnectionLimits::default(),
+            remove_headers: Vec::new(),
+            public_urls: PublicUrls::default(),
             path: PathBuf::from("gateway.yaml"),
             base_dir: PathBuf::from("."),
         }
@@ -123,6 +132,9 @@ impl fmt::Debug for GatewayConfig {
             .field("threads", &self.threads)
             .field("secrets", &self.secrets)
             .field("tenant_networks", &self.tenant_networks)
+            .field("connections", &self.connections)
+            .field("remove_headers", &self.remove_headers)
+            .field("public_urls", &self.public_urls)
             .field("path", &self.path)
             .field("base_dir", &self.base_dir)
             .finish()
@@ -261,14 +273,11 @@ pub struct LinkSettings {
     /// How long a link works.
     #[serde(deserialize_with = "duration::deserialize")]
     pub validity: Duration,
-    /// Base of emailed links, e.g. `https://storage.example.net` (no trailing slash).
-    #[serde(deserialize_with = "names::optional_http_url")]
-    pub public_base_url: Option<String>,
 }
 
 impl Default for LinkSettings {
     fn default() -> Self {
-        LinkSettings { validity: Duration::from_secs(14 * 86_400), public_base_url: None }
+        LinkSettings { validity: Duration::from_secs(14 * 86_400) }
     }
 }
 
@@ -526,6 +535,36 @@ impl Default for TenantNetworkSettings {
     }
 }
 
+/// Deadlines and caps on client connections (SPEC section 11): a slow or idle
+/// client cannot hold a connection, and one address cannot hold many.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectionLimits {
+    /// The whole request header must arrive within this time of its first byte
+    /// (of the connection's opening, for the first request).
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub header_timeout: Duration,
+    /// A keep-alive connection with no request under way is closed after this.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub idle_timeout: Duration,
+    /// Open connections per client address (an IPv6 client is its /64); 0: no cap.
+    pub max_per_address: u32,
+    /// The same for peers in `trusted_proxies` or `carrier.trusted_networks`,
+    /// which carry many people's connections; 0: no cap.
+    pub max_per_trusted_address: u32,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_per_address: 256,
+            max_per_trusted_address: 0,
+        }
+    }
+}
+
 impl TenantNetworkSettings {
     /// The limits every door (UI, CLI, policy file, snapshot) checks against.
     pub fn limits(&self) -> policy::NetworkLimits {
@@ -550,4 +589,48 @@ fn ipv4_prefix<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
 
 fn ipv6_prefix<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
     prefix_between(d, 128)
+}
+
+/// The public base URLs (`scheme://host[:port]`, nothing after), as written;
+/// [`GatewayConfig::public_url`] gives the one to use.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublicUrls {
+    /// How the public reaches the ordinary hostname, e.g. `https://storage.example.net`.
+    #[serde(deserialize_with = "names::optional_base_url")]
+    pub ordinary: Option<String>,
+    /// How the carrier's users reach the line-auth hostname.
+    #[serde(deserialize_with = "names::optional_base_url")]
+    pub line_auth: Option<String>,
+}
+
+impl GatewayConfig {
+    /// The base URL of emailed links and other absolute URLs for a hostname:
+    /// `public_urls`, else derived from `hosts` (https without a port when
+    /// cookies are `Secure`, as TLS is then in front on 443; plain http on the
+    /// listener's port otherwise, for development). Never the request's `Host`.
+    pub fn public_url(&self, line_auth: bool) -> String {
+        let (written, host) = if line_auth {
+            (&self.public_urls.line_auth, &self.hosts.line_auth)
+        } else {
+            (&self.public_urls.ordinary, &self.hosts.ordinary)
+        };
+        match written {
+            Some(url) => url.clone(),
+            None if self.session.secure_cookies => format!("https://{host}"),
+            None => format!("http://{host}:{}", self.listen.port()),
+        }
+    }
+
+    /// `public_urls` entries left to their derived default, for a warning.
+    pub fn public_urls_missing(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.public_urls.ordinary.is_none() {
+            out.push("public_urls.ordinary");
+        }
+        if self.public_urls.line_auth.is_none() {
+            out.push("public_urls.line_auth");
+        }
+        out
+    }
 }

@@ -8,11 +8,12 @@ use serde::{Deserialize, Deserializer};
 
 use crate::error::ConfigError;
 use crate::gateway::{
-    Carrier, GatewayConfig, Hosts, LinkSettings, LoginSettings, MailSettings, MailTransport, MetricsSettings,
-    SecretSettings, SessionSettings, SmsSettings, SmsTransport, TenantNetworkSettings, UiSettings,
+    Carrier, ConnectionLimits, GatewayConfig, Hosts, LinkSettings, LoginSettings, MailSettings, MailTransport,
+    MetricsSettings, PublicUrls, SecretSettings, SessionSettings, SmsSettings, SmsTransport, TenantNetworkSettings,
+    UiSettings,
 };
 use crate::locate::locate;
-use crate::{context, database, net, yaml};
+use crate::{context, database, names, net, yaml};
 
 /// Reads and validates a gateway configuration file.
 pub fn load_gateway(path: &Path) -> Result<GatewayConfig, ConfigError> {
@@ -83,6 +84,11 @@ struct GatewayFile {
     secrets: SecretSettings,
     #[serde(default)]
     tenant_networks: TenantNetworkSettings,
+    connections: ConnectionLimits,
+    #[serde(default, deserialize_with = "names::header_names")]
+    remove_headers: Vec<String>,
+    #[serde(default)]
+    public_urls: PublicUrls,
 }
 
 fn default_listen() -> SocketAddr {
@@ -138,6 +144,9 @@ impl GatewayFile {
             threads: self.threads,
             secrets: self.secrets,
             tenant_networks: self.tenant_networks,
+            connections: self.connections,
+            remove_headers: self.remove_headers,
+            public_urls: self.public_urls,
             path: path.to_path_buf(),
             base_dir,
         }

@@ -53,6 +53,10 @@ pub(crate) fn header_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::
     token(d, "header name")
 }
 
+pub(crate) fn header_names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Vec::<HeaderKey>::deserialize(d)?.into_iter().map(|h| h.0).collect())
+}
+
 pub(crate) fn optional_header_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(Option::<HeaderKey>::deserialize(d)?.map(|h| h.0))
 }
@@ -67,18 +71,6 @@ pub(crate) fn http_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Err
     parse_str(d, "an http:// or https:// URL", check_http_url)
 }
 
-pub(crate) fn optional_http_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(Option::<HttpUrl>::deserialize(d)?.map(|u| u.0))
-}
-
-struct HttpUrl(String);
-
-impl<'de> Deserialize<'de> for HttpUrl {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        http_url(d).map(HttpUrl)
-    }
-}
-
 fn check_http_url(s: &str) -> Result<String, String> {
     let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
     match rest {
@@ -87,6 +79,63 @@ fn check_http_url(s: &str) -> Result<String, String> {
         }
         _ => Err(format!("{s:?} is not an http:// or https:// URL with a host")),
     }
+}
+
+/// A base URL: `http(s)://host[:port]` and nothing else (no user info, path,
+/// query or fragment), so that paths are appended to exactly what is written.
+pub(crate) fn optional_base_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<BaseUrl>::deserialize(d)?.map(|u| u.0))
+}
+
+struct BaseUrl(String);
+
+impl<'de> Deserialize<'de> for BaseUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        parse_str(d, "an http:// or https:// URL without a path", check_base_url).map(BaseUrl)
+    }
+}
+
+pub fn check_base_url(s: &str) -> Result<String, String> {
+    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
+    let Some(rest) = rest else {
+        return Err(format!("{s:?} is not an absolute http:// or https:// URL"));
+    };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if let Some(c) = authority.chars().find(|c| matches!(c, '/' | '?' | '#' | '@' | '\\')) {
+        let what = match c {
+            '@' => "user info",
+            '?' => "a query",
+            '#' => "a fragment",
+            _ => "a path",
+        };
+        return Err(format!("{s:?} has {what}; give scheme://host[:port] only"));
+    }
+    let (host, port) = if authority.starts_with('[') {
+        match authority.split_once(']') {
+            Some((h, "")) => (&authority[..=h.len()], None),
+            Some((h, tail)) if tail.starts_with(':') => (&authority[..=h.len()], Some(&tail[1..])),
+            _ => return Err(format!("{s:?} has no valid host")),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if let Some(p) = port
+        && p.parse::<u16>().map_or(true, |n| n == 0)
+    {
+        return Err(format!("{s:?} has an invalid port {p:?}"));
+    }
+    let host_ok = if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        v6.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        normalize_hostname(host).is_ok()
+    };
+    if !host_ok {
+        return Err(format!("{s:?} has no valid host"));
+    }
+    Ok(format!("{}{}", &s[..s.len() - rest.len()], authority.to_ascii_lowercase()))
 }
 
 pub(crate) fn non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -116,6 +165,29 @@ mod tests {
         assert!(normalize_hostname("storage/x").unwrap_err().contains("slash"));
         assert!(normalize_hostname("a b").unwrap_err().contains("white space"));
         assert!(normalize_hostname("").is_err());
+    }
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(check_base_url("https://Storage.Example.net/").as_deref(), Ok("https://storage.example.net"));
+        assert_eq!(check_base_url("http://storage.localhost:8080").as_deref(), Ok("http://storage.localhost:8080"));
+        assert_eq!(check_base_url("https://[2001:db8::1]:8443").as_deref(), Ok("https://[2001:db8::1]:8443"));
+        assert_eq!(check_base_url("https://[2001:db8::1]").as_deref(), Ok("https://[2001:db8::1]"));
+        for (bad, why) in [
+            ("storage.example.net", "absolute"),
+            ("ftp://storage.example.net", "absolute"),
+            ("https://storage.example.net/auth", "a path"),
+            ("https://storage.example.net?x=1", "a query"),
+            ("https://storage.example.net#x", "a fragment"),
+            ("https://user:pw@storage.example.net", "user info"),
+            ("https://storage.example.net:0", "port"),
+            ("https://storage.example.net:x", "port"),
+            ("https://", "host"),
+            ("https://a b", "host"),
+        ] {
+            let e = check_base_url(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -53,7 +53,14 @@ fn an_empty_file_gives_the_defaults_resolved_against_its_directory() {
         assert_eq!(c.login.throttle_per_minute, 30);
         assert_eq!(c.login.second_factor_lock_after, 10);
         assert_eq!(c.links.validity, Duration::from_secs(14 * 86_400));
-        assert_eq!(c.links.public_base_url, None);
+        assert_eq!(c.connections.header_timeout, Duration::from_secs(10));
+        assert_eq!(c.connections.idle_timeout, Duration::from_secs(60));
+        assert_eq!(c.connections.max_per_address, 256);
+        assert_eq!(c.connections.max_per_trusted_address, 0);
+        assert!(c.remove_headers.is_empty());
+        assert_eq!(c.public_urls.ordinary, None);
+        assert_eq!(c.public_url(false), "https://storage.localhost");
+        assert_eq!(c.public_url(true), "https://line.storage.localhost");
         assert_eq!(c.mail.transport, MailTransport::File);
         assert_eq!(c.mail.dir, PathBuf::from("/etc/gw/data/mail"));
         assert_eq!(c.mail.from, "noreply@example.net");
@@ -267,7 +274,12 @@ fn value_errors_point_at_the_value() {
         ("login:\n  second_factor_lock_after: 5000000000\n", (2, 29), "too large"),
         ("tenant_networks:\n  widest_ipv4_prefix: 0\n", (2, 23), "from 1 to 32"),
         ("tenant_networks:\n  widest_ipv6_prefix: 129\n", (2, 23), "from 1 to 128"),
-        ("links:\n  public_base_url: storage.example.net\n", (2, 20), "https://"),
+        ("public_urls:\n  ordinary: storage.example.net\n", (2, 13), "absolute"),
+        ("public_urls:\n  line_auth: \"https://x.example/auth\"\n", (2, 14), "a path"),
+        ("public_urls:\n  ordinary: \"https://u@x.example\"\n", (2, 13), "user info"),
+        ("remove_headers: [\"X-Ok\", \"Not Ok\"]\n", (1, 26), "header name"),
+        ("connections:\n  header_timeout: 0s\n", (2, 19), "zero"),
+        ("links:\n  public_base_url: \"https://x.example\"\n", (2, 3), "unknown field"),
         ("mail:\n  transport: pigeon\n", (2, 14), "unknown variant `pigeon`"),
         ("metrics:\n  listen: everywhere\n", (2, 11), "ip:port"),
         (

@@ -36,6 +36,20 @@ pub fn initial_ops_policy(cfg: &config::GatewayConfig) -> anyhow::Result<Option<
     Ok(Some(config::load_policy_with(path, &limits).map_err(|e| anyhow::anyhow!("{e}"))?))
 }
 
+/// What `check-config` and `serve` say about `public_urls` left unset: links
+/// then use a base derived from `hosts`, which may not be how people reach it.
+pub fn public_url_warnings(cfg: &config::GatewayConfig) -> Vec<String> {
+    cfg.public_urls_missing()
+        .into_iter()
+        .map(|key| {
+            let derived = cfg.public_url(key.ends_with("line_auth"));
+            format!(
+                "{key} is not set: links in mails will use {derived}; set it to the URL people reach the gateway by"
+            )
+        })
+        .collect()
+}
+
 pub struct Extras {
     /// Also serve the demo origin on this address.
     pub demo_origin: Option<SocketAddr>,
@@ -67,6 +81,8 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
     policy.set_db_at(generation, tenants);
     metrics::init();
 
+    // With TLS in front every cookie of ours is `__Host-` prefixed, and read only so.
+    crate::session::use_host_prefix(cfg.session.secure_cookies);
     let app = Arc::new(App::new(cfg.clone(), store.clone(), policy.clone())?);
     control.spawn(follow_store(app.clone()));
     let _watcher = match &cfg.policy_file {
@@ -74,6 +90,9 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
         _ => None,
     };
     metrics::READY.store(true, Ordering::Relaxed);
+    for w in public_url_warnings(&cfg) {
+        tracing::warn!("{w}");
+    }
     if *crate::store::CLOCK_OFFSET != 0 {
         tracing::warn!(
             offset_seconds = *crate::store::CLOCK_OFFSET,
@@ -86,7 +105,13 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
     let mut server = Server::new_with_opt_and_conf(None, server_conf(threads));
     server.bootstrap();
 
-    let mut proxy = pingora::proxy::http_proxy_service_with_name(&server.configuration, Gateway { app }, "gateway");
+    // The proxy behind the connection limits (header deadline, idle keep-alive,
+    // per-address cap), on the one listener for proxy and auth UI.
+    let guarded = crate::proxy::limits::Guarded {
+        inner: Arc::new(pingora::proxy::http_proxy(&server.configuration, Gateway { app })),
+        limits: crate::proxy::limits::Limits::new(&cfg),
+    };
+    let mut proxy = Service::new("gateway".to_owned(), guarded);
     proxy.add_tcp(&cfg.listen.to_string());
     server.add_service(proxy);
 

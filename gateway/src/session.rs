@@ -1,7 +1,7 @@
 //! Session cookies and the cache in front of the session table.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,14 +19,42 @@ pub enum CookieFact {
     Present([u8; 32]),
 }
 
+/// The prefix that makes a browser keep a cookie only if it was set over TLS,
+/// host-only and for the whole site, so that no sibling host and no plain-HTTP
+/// attacker can plant one of ours (SPEC section 10).
+pub const HOST_PREFIX: &str = "__Host-";
+
+/// Whether our cookies carry [`HOST_PREFIX`]: set once at start-up from
+/// `session.secure_cookies` (`serve`), before any request is read. Every cookie
+/// is named through here, so setting and reading always agree.
+static PREFIXED: AtomicBool = AtomicBool::new(false);
+
+pub fn use_host_prefix(on: bool) {
+    PREFIXED.store(on, Ordering::Relaxed);
+}
+
+fn prefixed() -> bool {
+    PREFIXED.load(Ordering::Relaxed)
+}
+
+/// Whether a cookie name on the wire is our cookie `name`: with the prefix on,
+/// only the prefixed spelling is (an unprefixed one may have been planted).
+fn is_ours(raw: &[u8], name: &str, prefixed: bool) -> bool {
+    if prefixed { raw.strip_prefix(HOST_PREFIX.as_bytes()) == Some(name.as_bytes()) } else { raw == name.as_bytes() }
+}
+
 /// Finds the session cookie among all `Cookie` headers without allocating.
 pub fn read_cookie<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, name: &str) -> CookieFact {
+    read_cookie_as(cookie_headers, name, prefixed())
+}
+
+fn read_cookie_as<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, name: &str, prefixed: bool) -> CookieFact {
     let mut found: Option<&[u8]> = None;
     for header in cookie_headers {
         for pair in header.split(|b| *b == b';') {
             let pair = pair.trim_ascii();
             let Some(eq) = pair.iter().position(|b| *b == b'=') else { continue };
-            if &pair[..eq] != name.as_bytes() {
+            if !is_ours(&pair[..eq], name, prefixed) {
                 continue;
             }
             if found.is_some() {
@@ -46,12 +74,16 @@ pub fn read_cookie<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, name: &st
 
 /// Reads one named cookie's raw value (for the CSRF cookie); None if absent or repeated.
 pub fn cookie_value<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, name: &str) -> Option<String> {
+    cookie_value_as(cookie_headers, name, prefixed())
+}
+
+fn cookie_value_as<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, name: &str, prefixed: bool) -> Option<String> {
     let mut found = None;
     for header in cookie_headers {
         for pair in header.split(|b| *b == b';') {
             let pair = pair.trim_ascii();
             let Some(eq) = pair.iter().position(|b| *b == b'=') else { continue };
-            if &pair[..eq] == name.as_bytes() {
+            if is_ours(&pair[..eq], name, prefixed) {
                 if found.is_some() {
                     return None;
                 }
@@ -60,6 +92,13 @@ pub fn cookie_value<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, name: &s
         }
     }
     found
+}
+
+/// Whether a cookie name on the wire is one of `names` in either spelling: the
+/// origin gets neither.
+fn any_ours(raw: &[u8], names: &[&str]) -> bool {
+    let bare = raw.strip_prefix(HOST_PREFIX.as_bytes()).unwrap_or(raw);
+    names.iter().any(|n| n.as_bytes() == bare)
 }
 
 /// The `Cookie` header without the named cookies, all headers joined into one.
@@ -72,7 +111,7 @@ pub fn without_cookies<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, names
                 continue;
             }
             let name = pair.split(|b| *b == b'=').next().unwrap_or(b"");
-            if names.iter().any(|n| n.as_bytes() == name) {
+            if any_ours(name, names) {
                 continue;
             }
             let Ok(text) = std::str::from_utf8(pair) else { continue };
@@ -92,7 +131,7 @@ pub fn without_own_cookies(headers: &http::HeaderMap, names: &[&str]) -> Option<
     let values = || headers.get_all(http::header::COOKIE).iter().map(|v| v.as_bytes());
     let ours = values().flat_map(|h| h.split(|b| *b == b';')).any(|pair| {
         let name = pair.trim_ascii().split(|b| *b == b'=').next().unwrap_or(b"");
-        names.iter().any(|n| n.as_bytes() == name)
+        any_ours(name, names)
     });
     ours.then(|| without_cookies(values(), names))
 }
@@ -106,13 +145,19 @@ pub struct CookieSpec<'a> {
     pub max_age: Option<u64>,
 }
 
-/// A host-only cookie (no Domain attribute), so it never reaches a sibling host.
+/// A host-only cookie (no Domain attribute), so it never reaches a sibling host;
+/// with the prefix on, named `__Host-…` and always `Secure`.
 pub fn set_cookie(c: &CookieSpec<'_>) -> String {
-    let mut s = format!("{}={}; Path=/; SameSite=Lax", c.name, c.value);
+    set_cookie_as(c, prefixed())
+}
+
+fn set_cookie_as(c: &CookieSpec<'_>, prefixed: bool) -> String {
+    let prefix = if prefixed { HOST_PREFIX } else { "" };
+    let mut s = format!("{prefix}{}={}; Path=/; SameSite=Lax", c.name, c.value);
     if c.http_only {
         s.push_str("; HttpOnly");
     }
-    if c.secure {
+    if c.secure || prefixed {
         s.push_str("; Secure");
     }
     if let Some(age) = c.max_age {
@@ -238,6 +283,27 @@ mod tests {
         assert_eq!(without_own_cookies(&h, &["gw_session"]), None, "origin cookies pass untouched");
         h.append(http::header::COOKIE, http::HeaderValue::from_static("gw_session=x"));
         assert_eq!(without_own_cookies(&h, &["gw_session"]).as_deref(), Some("a=1; theirs=2"));
+    }
+
+    #[test]
+    fn the_host_prefix_is_all_or_nothing() {
+        let tok = tokens::random_token();
+        let both = format!("gw_session={tok}; __Host-gw_csrf=c; gw_csrf=planted");
+        let h = || [both.as_bytes()].into_iter();
+        assert!(matches!(read_cookie_as(h(), "gw_session", false), CookieFact::Present(_)));
+        assert_eq!(read_cookie_as(h(), "gw_session", true), CookieFact::Missing, "unprefixed is not ours");
+        let prefixed = format!("__Host-gw_session={tok}");
+        assert!(matches!(
+            read_cookie_as([prefixed.as_bytes()].into_iter(), "gw_session", true),
+            CookieFact::Present(_)
+        ));
+        assert_eq!(cookie_value_as(h(), "gw_csrf", true).as_deref(), Some("c"));
+        assert_eq!(cookie_value_as(h(), "gw_csrf", false).as_deref(), Some("planted"));
+        let spec = CookieSpec { name: "gw_csrf", value: "v", secure: false, http_only: true, max_age: None };
+        assert_eq!(set_cookie_as(&spec, true), "__Host-gw_csrf=v; Path=/; SameSite=Lax; HttpOnly; Secure");
+        assert_eq!(set_cookie_as(&spec, false), "gw_csrf=v; Path=/; SameSite=Lax; HttpOnly");
+        // The origin gets neither spelling.
+        assert_eq!(without_cookies(h(), &["gw_session", "gw_csrf"]), "");
     }
 
     #[test]

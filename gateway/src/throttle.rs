@@ -37,7 +37,21 @@ impl Throttle<IpAddr> {
     /// Counts one attempt from an address; an unknown address shares one window
     /// with every other unknown address.
     pub fn allow(&self, ip: Option<IpAddr>) -> bool {
-        self.allow_key(ip.unwrap_or(IpAddr::from([0, 0, 0, 0])))
+        self.allow_key(ip.map_or(IpAddr::from([0, 0, 0, 0]), client_key))
+    }
+}
+
+/// The key of everything counted per client address: an IPv4 address, or the
+/// /64 of an IPv6 one, since a single subscriber is routinely given a whole /64
+/// and could otherwise rotate through 2^64 addresses. An IPv4-mapped IPv6
+/// address is the IPv4 client it maps.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        },
     }
 }
 
@@ -55,5 +69,17 @@ mod tests {
         assert!(t.allow(b));
         let off: Throttle = Throttle::new(0);
         assert!((0..100).all(|_| off.allow(a)));
+    }
+
+    #[test]
+    fn ipv6_clients_share_their_64() {
+        let t: Throttle = Throttle::new(2);
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        assert!(t.allow(ip("2001:db8:0:1::1")) && t.allow(ip("2001:db8:0:1:ffff:ffff:ffff:ffff")));
+        assert!(!t.allow(ip("2001:db8:0:1::2")), "another address of the same /64");
+        assert!(t.allow(ip("2001:db8:0:2::1")), "the next /64 is another client");
+        // An IPv4 address written as IPv4-mapped IPv6 is that IPv4 client.
+        assert!(t.allow(ip("192.0.2.9")) && t.allow(ip("::ffff:192.0.2.9")));
+        assert!(!t.allow(ip("192.0.2.9")));
     }
 }

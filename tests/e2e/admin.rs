@@ -184,6 +184,8 @@ async fn sign_in_with_new_totp(c: &reqwest::Client, env: &Env, email: &str) {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
+    // The second factor started a new session: forms now carry its token.
+    let token = csrf(c, env).await;
     let r = c
         .post(env.url(ORDINARY, "/auth/recovery-code"))
         .form(&[("saved", "1"), ("rd", "/files"), ("csrf", &token)])

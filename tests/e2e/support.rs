@@ -30,8 +30,11 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
+/// The gateway binary; `GATEWAY_TEST_BIN` runs the tests against another build
+/// (e.g. the one before a fix, to see a new attack test fail there).
 pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_gateway")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| std::env::var("GATEWAY_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_gateway").to_owned()))
 }
 
 fn random_hex() -> String {

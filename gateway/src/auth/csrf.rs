@@ -1,23 +1,58 @@
-//! CSRF: a random token in a cookie that each form repeats in a hidden field,
-//! plus a same-origin check of `Origin` (or `Referer`) when the browser sends one.
+//! CSRF: each form carries a token bound to the browser's session, plus a
+//! same-origin check of `Origin` (or `Referer`) when the browser sends one.
+//!
+//! The token is SHA-256 over a label and the session id from the session cookie;
+//! before sign-in, over the value of `gw_csrf`, a random pre-session cookie of
+//! its own (host-only, `__Host-` with TLS). Only someone who holds the browser's
+//! cookie can compute it, so a token copied from another session, or a cookie
+//! and field pair planted by someone else, is refused. Nothing is stored, and
+//! every gateway instance computes the same token.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use pingora::prelude::*;
+use sha2::{Digest, Sha256};
 
-use crate::session::{CookieSpec, cookie_value, set_cookie};
+use crate::session::{CookieFact, CookieSpec, cookie_value, read_cookie, set_cookie};
 use crate::tokens;
 
 pub const COOKIE: &str = "gw_csrf";
 
-/// The token for a form: the browser's existing one, or a new one to set.
-pub fn token_for(req: &RequestHeader) -> (String, Option<String>) {
-    let existing = cookie_value(req.headers.get_all("cookie").iter().map(|v| v.as_bytes()), COOKIE)
-        .filter(|v| tokens::decode_token(v).is_some());
-    match existing {
-        Some(t) => (t, None),
-        None => {
-            let t = tokens::random_token();
-            (t.clone(), Some(t))
-        }
+/// Keeps the token distinct from every other hash of the same id (the session
+/// table stores plain SHA-256 of the id).
+const LABEL: &[u8] = b"gateway form token v1\0";
+
+fn cookies(req: &RequestHeader) -> impl Iterator<Item = &[u8]> {
+    req.headers.get_all("cookie").iter().map(|v| v.as_bytes())
+}
+
+/// The secret a token is bound to: the session id when the browser presents a
+/// well-formed session cookie, else its pre-session cookie.
+fn binding(req: &RequestHeader, session_cookie: &str) -> Option<[u8; 32]> {
+    if let CookieFact::Present(id) = read_cookie(cookies(req), session_cookie) {
+        return Some(id);
+    }
+    cookie_value(cookies(req), COOKIE).and_then(|v| tokens::decode_token(&v))
+}
+
+fn bound_token(binding: &[u8; 32]) -> String {
+    let mut h = Sha256::new();
+    h.update(LABEL);
+    h.update(binding);
+    URL_SAFE_NO_PAD.encode(h.finalize())
+}
+
+/// The token for a form, and a new pre-session cookie value to set when the
+/// browser has neither a session nor one already.
+pub fn token_for(req: &RequestHeader, session_cookie: &str) -> (String, Option<String>) {
+    if let Some(b) = binding(req, session_cookie) {
+        return (bound_token(&b), None);
+    }
+    let fresh = tokens::random_token();
+    match tokens::decode_token(&fresh) {
+        Some(b) => (bound_token(&b), Some(fresh)),
+        // Unreachable (a fresh token always decodes); an empty token never verifies.
+        None => (String::new(), None),
     }
 }
 
@@ -29,14 +64,12 @@ pub fn hidden_field(token: &str) -> String {
     format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", crate::ui::html::escape(token))
 }
 
-/// Whether a POST carries the matching token and, when the browser says where it
-/// comes from, comes from this very host.
-pub fn verify(req: &RequestHeader, submitted: Option<&str>) -> bool {
-    let Some(cookie) = cookie_value(req.headers.get_all("cookie").iter().map(|v| v.as_bytes()), COOKIE) else {
-        return false;
-    };
+/// Whether a POST carries the token of the browser's own session (or pre-session
+/// cookie) and, when the browser says where it comes from, comes from this very host.
+pub fn verify(req: &RequestHeader, submitted: Option<&str>, session_cookie: &str) -> bool {
+    let Some(binding) = binding(req, session_cookie) else { return false };
     let Some(submitted) = submitted else { return false };
-    if tokens::decode_token(&cookie).is_none() || !tokens::constant_time_eq(cookie.as_bytes(), submitted.as_bytes()) {
+    if !tokens::constant_time_eq(bound_token(&binding).as_bytes(), submitted.as_bytes()) {
         return false;
     }
     same_origin(req)
@@ -66,5 +99,40 @@ fn same_origin(req: &RequestHeader) -> bool {
                 None => false,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(cookie: &str) -> RequestHeader {
+        let mut r = RequestHeader::build("POST", b"/auth/logout", None).unwrap();
+        r.insert_header("host", "storage.localhost").unwrap();
+        if !cookie.is_empty() {
+            r.insert_header("cookie", cookie).unwrap();
+        }
+        r
+    }
+
+    #[test]
+    fn tokens_are_bound_to_the_session_or_the_pre_session_cookie() {
+        let (a, b, pre) = (tokens::random_token(), tokens::random_token(), tokens::random_token());
+        let session_a = post(&format!("gw_session={a}; gw_csrf={pre}"));
+        let (token_a, fresh) = token_for(&session_a, "gw_session");
+        assert!(fresh.is_none());
+        assert!(verify(&session_a, Some(&token_a), "gw_session"));
+        // Session B with A's pre-session cookie and A's token: refused.
+        let session_b = post(&format!("gw_session={b}; gw_csrf={pre}"));
+        assert!(!verify(&session_b, Some(&token_a), "gw_session"));
+        // The old double-submit pair (cookie value as the field) is no token.
+        assert!(!verify(&session_b, Some(&pre), "gw_session"));
+        assert!(!verify(&post(&format!("gw_csrf={pre}")), Some(&pre), "gw_session"));
+        // Before sign-in: bound to the pre-session cookie, which is minted when missing.
+        let (t, fresh) = token_for(&post(""), "gw_session");
+        let fresh = fresh.unwrap();
+        assert!(verify(&post(&format!("gw_csrf={fresh}")), Some(&t), "gw_session"));
+        assert!(!verify(&post(""), Some(&t), "gw_session"));
+        assert!(!verify(&post(&format!("gw_csrf={fresh}")), None, "gw_session"));
     }
 }

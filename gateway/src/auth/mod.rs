@@ -58,7 +58,6 @@ pub struct Visit<'a> {
     pub facts: Facts,
     pub lang: Lang,
     explicit_lang: Option<Lang>,
-    host_header: String,
     path_and_query: String,
     /// A POST's form, read and CSRF-checked by `handle` before dispatch.
     form: Option<form::Form>,
@@ -71,14 +70,8 @@ impl<'a> Visit<'a> {
         let accept = req.headers.get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
         let chosen = explicit_lang.or_else(|| cookie.as_deref().and_then(Lang::parse));
         let lang = Lang::choose(chosen.map(|l| l.code()), accept);
-        let host_header = req
-            .uri
-            .authority()
-            .map(|a| a.as_str().to_owned())
-            .or_else(|| req.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
-            .unwrap_or_default();
         let path_and_query = req.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
-        Visit { app, facts, lang, explicit_lang, host_header, path_and_query, form: None }
+        Visit { app, facts, lang, explicit_lang, path_and_query, form: None }
     }
 
     pub fn t(&self, en: &'static str, ja: &'static str) -> &'static str {
@@ -102,9 +95,10 @@ impl<'a> Visit<'a> {
         page(&self.ui(), title, body)
     }
 
-    /// An absolute URL on the host the user is on, for mails.
+    /// An absolute URL on the hostname the user is on, for mails: from
+    /// `public_urls`, never from the request's `Host`.
     pub fn link(&self, path_and_query: &str) -> String {
-        crate::auth::notify::base_url(&self.app.cfg, Some(&self.host_header)) + path_and_query
+        crate::auth::notify::base_url(&self.app.cfg, self.facts.host) + path_and_query
     }
 
     /// Records a security event with this visit's address and hostname. A
@@ -252,7 +246,7 @@ async fn check_form(v: &Visit<'_>, session: &mut Session) -> Result<std::result:
             )));
         }
     };
-    if !csrf::verify(session.req_header(), f.get("csrf")) {
+    if !csrf::verify(session.req_header(), f.get("csrf"), &v.app.cfg.session.cookie_name) {
         let body = v.page(
             v.t("The form has expired", "フォームの有効期限が切れました"),
             v.t(
@@ -267,7 +261,7 @@ async fn check_form(v: &Visit<'_>, session: &mut Session) -> Result<std::result:
 
 /// A form page's CSRF token, and the cookie to set when the browser has none yet.
 pub fn csrf_for(v: &Visit<'_>, req: &RequestHeader) -> (String, Option<String>) {
-    let (token, fresh) = csrf::token_for(req);
+    let (token, fresh) = csrf::token_for(req, &v.app.cfg.session.cookie_name);
     let cookie = fresh.map(|t| csrf::cookie_header(&t, v.app.cfg.session.secure_cookies));
     (token, cookie)
 }

@@ -6,17 +6,12 @@ use crate::tokens;
 
 use super::Visit;
 
-/// Where emailed links point: the configured public URL, else the host the
-/// user is on (https unless cookies are configured for plain HTTP).
-pub fn base_url(cfg: &config::GatewayConfig, host: Option<&str>) -> String {
-    if let Some(base) = &cfg.links.public_base_url {
-        return base.trim_end_matches('/').to_owned();
-    }
-    let scheme = if cfg.session.secure_cookies { "https" } else { "http" };
-    match host {
-        Some(h) if !h.is_empty() => format!("{scheme}://{h}"),
-        _ => format!("{scheme}://{}:{}", cfg.hosts.ordinary, cfg.listen.port()),
-    }
+/// Where emailed links point: the public URL of the hostname the user is on
+/// (`public_urls`, or its default derived from `hosts`). Never the request's
+/// `Host`, which a client chooses: a forged port or name would send the
+/// recipient's ticket to someone else.
+pub fn base_url(cfg: &config::GatewayConfig, host: policy::HostKind) -> String {
+    cfg.public_url(host == policy::HostKind::LineAuth)
 }
 
 /// A new single-use link token of a purpose; older ones of that purpose die.

@@ -113,6 +113,9 @@ fn check_config(path: &std::path::Path) -> anyhow::Result<ExitCode> {
         }
     };
     println!("{}: ok", cfg.path.display());
+    for w in gateway::serve::public_url_warnings(&cfg) {
+        eprintln!("{}: warning: {w}", cfg.path.display());
+    }
     match (policy, &cfg.policy_file) {
         (Some(p), Some(f)) => {
             println!(

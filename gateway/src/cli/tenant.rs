@@ -99,12 +99,7 @@ fn parse_all<T>(items: &[String], parse: impl Fn(&str) -> Result<T, String>, wha
 }
 
 pub fn invitation_url(cfg: &config::GatewayConfig, token: &str) -> String {
-    let base = cfg
-        .links
-        .public_base_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}:{}", cfg.hosts.ordinary, cfg.listen.port()));
-    format!("{}/auth/invite?ticket={token}", base.trim_end_matches('/'))
+    format!("{}/auth/invite?ticket={token}", cfg.public_url(false))
 }
 
 pub async fn create_invitation(cfg: &config::GatewayConfig, store: &Store, user_id: i64) -> anyhow::Result<String> {

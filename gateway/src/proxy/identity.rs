@@ -1,5 +1,6 @@
-//! Identity headers: everything a client sends that the origin could mistake
-//! for our word is removed; then ours are added.
+//! Identity and routing headers: everything a client sends that the origin could
+//! mistake for our word (who the user is, where the request came from, which
+//! host, scheme or path it was for) is removed; then ours are added.
 
 use std::net::IpAddr;
 
@@ -9,32 +10,41 @@ use policy::LineId;
 
 /// Names compared with `_` read as `-`, because some servers treat `X_Auth_User`
 /// as `X-Auth-User` (CGI-style environments do).
+/// `X-Forwarded-*` covers -For, -Host, -Proto, -Port, -Prefix, -User and the rest:
+/// none of them may come from the client (the gateway sets -For, -Host, -Proto).
+/// The routing headers (`X-Original-URL`, `X-Rewrite-URL`) make some origins
+/// serve another path than the one the rules matched; the client-address ones
+/// are what CDNs and frameworks believe.
 const EXACT: &[&str] = &[
     "remote-user",
     "remote-email",
     "remote-groups",
     "remote-name",
     "x-remote-user",
-    "x-forwarded-user",
-    "x-forwarded-email",
-    "x-forwarded-groups",
-    "x-forwarded-preferred-username",
-    "x-forwarded-access-token",
-    "x-forwarded-for",
     "x-real-ip",
     "forwarded",
+    "x-original-url",
+    "x-rewrite-url",
+    "x-original-host",
+    "x-host",
+    "true-client-ip",
+    "x-client-ip",
+    "cf-connecting-ip",
+    "x-cluster-client-ip",
+    "fastly-client-ip",
 ];
-const PREFIXES: &[&str] = &["x-auth-"];
+const PREFIXES: &[&str] = &["x-auth-", "x-forwarded-"];
 
-/// The configured carrier header names, in the same folded form.
+/// The configured carrier header names and `remove_headers`, in the same folded form.
 #[derive(Debug, Clone, Default)]
 pub struct StripList {
     extra: Vec<String>,
 }
 
 impl StripList {
-    pub fn new(carrier_headers: &[&str]) -> Self {
-        StripList { extra: carrier_headers.iter().map(|h| fold(h)).collect() }
+    pub fn new<S: AsRef<str>>(carrier_headers: &[&str], configured: &[S]) -> Self {
+        let extra = carrier_headers.iter().copied().chain(configured.iter().map(|h| h.as_ref()));
+        StripList { extra: extra.map(fold).collect() }
     }
 
     pub fn should_strip(&self, name: &str) -> bool {
@@ -49,6 +59,50 @@ impl StripList {
     }
 }
 
+/// `X-Forwarded-Host` and `X-Forwarded-Proto` as the gateway knows them: the
+/// authority and scheme of the hostname's public URL (never the client's `Host`).
+#[derive(Debug, Clone)]
+pub struct ForwardedHost {
+    pub host: HeaderValue,
+    pub proto: &'static str,
+}
+
+impl ForwardedHost {
+    /// From a base URL `scheme://authority` (`GatewayConfig::public_url`); None
+    /// if it cannot be a header value (then the headers are only removed).
+    pub fn from_base_url(url: &str) -> Option<ForwardedHost> {
+        let (proto, authority) = match url.split_once("://")? {
+            ("https", a) => ("https", a),
+            ("http", a) => ("http", a),
+            _ => return None,
+        };
+        Some(ForwardedHost { host: HeaderValue::from_str(authority).ok()?, proto })
+    }
+}
+
+/// The forwarded host and scheme of each hostname, built once at start-up.
+#[derive(Debug, Clone)]
+pub struct ForwardedHosts {
+    ordinary: Option<ForwardedHost>,
+    line_auth: Option<ForwardedHost>,
+}
+
+impl ForwardedHosts {
+    pub fn new(cfg: &config::GatewayConfig) -> Self {
+        ForwardedHosts {
+            ordinary: ForwardedHost::from_base_url(&cfg.public_url(false)),
+            line_auth: ForwardedHost::from_base_url(&cfg.public_url(true)),
+        }
+    }
+
+    pub fn get(&self, kind: Option<policy::HostKind>) -> Option<&ForwardedHost> {
+        match kind? {
+            policy::HostKind::Ordinary => self.ordinary.as_ref(),
+            policy::HostKind::LineAuth => self.line_auth.as_ref(),
+        }
+    }
+}
+
 /// Who the origin is told the request comes from, as values ready to insert.
 pub struct IdentityHeaders {
     pub user: HeaderValue,
@@ -58,14 +112,16 @@ pub struct IdentityHeaders {
     pub line: Option<LineId>,
 }
 
-/// The header the origin gets: client-sent identity and carrier headers removed,
-/// `X-Forwarded-For` set to the client the gateway established, `own_cookies`
+/// The header the origin gets: client-sent identity, routing and carrier headers
+/// removed, `X-Forwarded-For` set to the client the gateway established,
+/// `X-Forwarded-Host`/`-Proto` to the hostname's public URL, `own_cookies`
 /// dropped from `Cookie`, and ours added when the request is authenticated.
 pub fn rewrite_upstream(
     up: &mut RequestHeader,
     strip: &StripList,
     own_cookies: &[&str],
     client_ip: Option<IpAddr>,
+    forwarded: Option<&ForwardedHost>,
     identity: Option<IdentityHeaders>,
 ) -> pingora::Result<()> {
     for name in strip.select(up.headers.keys()) {
@@ -73,6 +129,10 @@ pub fn rewrite_upstream(
     }
     if let Some(ip) = client_ip {
         up.insert_header("x-forwarded-for", ip.to_string())?;
+    }
+    if let Some(f) = forwarded {
+        up.insert_header("x-forwarded-host", f.host.clone())?;
+        up.insert_header("x-forwarded-proto", HeaderValue::from_static(f.proto))?;
     }
     // The origin never sees our own cookies: a session id in its logs would be a login.
     if let Some(kept) = crate::session::without_own_cookies(&up.headers, own_cookies) {
@@ -114,7 +174,7 @@ mod tests {
 
     #[test]
     fn strips_every_spelling() {
-        let s = StripList::new(&["X-Line-Id", "X-Line-Region"]);
+        let s = StripList::new(&["X-Line-Id", "X-Line-Region"], &["X-Tenant-Override"]);
         for n in [
             "x-auth-user",
             "X_Auth_User",
@@ -128,6 +188,16 @@ mod tests {
             "x_line_id",
             "x-line-region",
             "x-forwarded-for",
+            "X-Original-URL",
+            "x_rewrite_url",
+            "X-Forwarded-Host",
+            "x_forwarded_proto",
+            "X-FORWARDED-PORT",
+            "True-Client-IP",
+            "x_client_ip",
+            "CF-Connecting-IP",
+            "x-tenant-override",
+            "X_Tenant_Override",
         ] {
             assert!(s.should_strip(n), "{n}");
         }
@@ -150,8 +220,15 @@ mod tests {
 
     #[test]
     fn the_origin_gets_our_word_only() {
-        let strip = StripList::new(&["X-Line-Id"]);
+        let strip = StripList::new(&["X-Line-Id"], &[] as &[&str]);
         let mut up = header(&[
+            ("X-Original-URL", "/internal"),
+            ("X_Rewrite_URL", "/internal"),
+            ("X-Forwarded-Host", "evil.example"),
+            ("x-forwarded-proto", "https"),
+            ("X_Forwarded_Proto", "gopher"),
+            ("True-Client-IP", "10.9.9.9"),
+            ("CF-Connecting-IP", "10.9.9.9"),
             ("X_Auth_User", "boss@example.net"),
             ("X-Auth-Role", "owner"),
             ("Remote-User", "boss"),
@@ -169,27 +246,32 @@ mod tests {
             line: None,
         };
         let ip: IpAddr = "198.51.100.7".parse().unwrap();
-        rewrite_upstream(&mut up, &strip, &["gw_session", "gw_csrf"], Some(ip), Some(identity)).unwrap();
+        let fwd = ForwardedHost::from_base_url("http://storage.example.net:8080").unwrap();
+        rewrite_upstream(&mut up, &strip, &["gw_session", "gw_csrf"], Some(ip), Some(&fwd), Some(identity)).unwrap();
+        assert_eq!(values(&up, "x-forwarded-host"), ["storage.example.net:8080"]);
+        assert_eq!(values(&up, "x-forwarded-proto"), ["http"]);
         assert_eq!(values(&up, "x-auth-user"), ["alice@example.net"]);
         assert_eq!(values(&up, "x-auth-role"), ["user"]);
         assert_eq!(values(&up, "x-auth-method"), ["password+totp"]);
         assert_eq!(values(&up, "x-forwarded-for"), ["198.51.100.7"]);
         assert_eq!(values(&up, "cookie"), ["a=1; b=2"]);
         assert_eq!(values(&up, "accept"), ["*/*"]);
-        for gone in ["x_auth_user", "remote-user", "x-line-id", "x-auth-line"] {
+        for gone in ["x_auth_user", "remote-user", "x-line-id", "x-auth-line", "x-original-url", "x_rewrite_url"] {
             assert!(up.headers.get(gone).is_none(), "{gone}");
         }
         let mut wire = Vec::new();
         up.header_to_h1_wire(&mut wire);
         let wire = String::from_utf8(wire).unwrap();
-        assert!(!wire.contains("boss") && !wire.contains("secret") && !wire.contains("10.9.9.9"), "{wire}");
+        for leaked in ["boss", "secret", "10.9.9.9", "/internal", "evil", "https", "gopher"] {
+            assert!(!wire.contains(leaked), "{leaked}: {wire}");
+        }
     }
 
     #[test]
     fn unauthenticated_requests_carry_no_identity_and_lose_only_our_cookies() {
-        let strip = StripList::new(&[]);
+        let strip = StripList::new(&[], &[] as &[&str]);
         let mut up = header(&[("X-Auth-User", "boss"), ("Cookie", "gw_session=x")]);
-        rewrite_upstream(&mut up, &strip, &["gw_session"], None, None).unwrap();
+        rewrite_upstream(&mut up, &strip, &["gw_session"], None, None, None).unwrap();
         assert!(up.headers.get("x-auth-user").is_none());
         assert!(up.headers.get("cookie").is_none(), "a Cookie header left empty is removed");
         assert!(up.headers.get("x-forwarded-for").is_none());

@@ -10,6 +10,7 @@
 pub mod client;
 pub mod host;
 pub mod identity;
+pub mod limits;
 pub mod respond;
 
 use std::net::IpAddr;
@@ -35,6 +36,7 @@ pub struct Gateway {
 #[derive(Default)]
 pub struct Ctx {
     client_ip: Option<IpAddr>,
+    host: Option<HostKind>,
     inject: Option<identity::IdentityHeaders>,
     /// Set when the path the origin should see differs from the raw one.
     upstream_uri: Option<http::Uri>,
@@ -86,6 +88,7 @@ impl ProxyHttp for Gateway {
             metrics::SPOOFED_LINE_HEADERS.inc();
         }
         ctx.client_ip = client_ip;
+        ctx.host = host;
 
         if let Some(host) = host
             && (path == "/auth" || path.starts_with("/auth/"))
@@ -205,8 +208,10 @@ impl ProxyHttp for Gateway {
             crate::auth::CSRF_COOKIE,
             crate::auth::DEVICE_COOKIE,
             crate::auth::PENDING_COOKIE,
+            crate::ui::lang::COOKIE,
         ];
-        identity::rewrite_upstream(up, &self.app.strip, &own, ctx.client_ip, ctx.inject.take())?;
+        let forwarded = self.app.forwarded_hosts.get(ctx.host);
+        identity::rewrite_upstream(up, &self.app.strip, &own, ctx.client_ip, forwarded, ctx.inject.take())?;
         if let Some(uri) = ctx.upstream_uri.take() {
             up.set_uri(uri);
         }
