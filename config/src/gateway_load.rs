@@ -84,6 +84,7 @@ struct GatewayFile {
     secrets: SecretSettings,
     #[serde(default)]
     tenant_networks: TenantNetworkSettings,
+    #[serde(default)]
     connections: ConnectionLimits,
     #[serde(default, deserialize_with = "names::header_names")]
     remove_headers: Vec<String>,
