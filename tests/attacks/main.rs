@@ -39,6 +39,7 @@ mod fixation;
 mod forwarded_for;
 mod host_confusion;
 mod identity_headers;
+mod invite_probing;
 mod line_header;
 mod networks;
 mod open_redirect;

@@ -1,0 +1,13 @@
+-- Invitations a tenant's admins sent and nobody has accepted yet, one per
+-- tenant and address. Written for every invitation, also for an address that
+-- already has an account in another tenant (which gets no users row): the
+-- console lists this table, so it cannot tell the two kinds apart. Removed when
+-- the invitee registers; kept after `expires_at`, shown as expired.
+CREATE TABLE invitations (
+    tenant_id   BIGINT  NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    email       TEXT    NOT NULL,
+    role        TEXT    NOT NULL,
+    sent_at     BIGINT  NOT NULL,
+    expires_at  BIGINT  NOT NULL,
+    PRIMARY KEY (tenant_id, email)
+);
