@@ -67,11 +67,27 @@ async fn post(c: &reqwest::Client, env: &Env, path: &str, fields: &[(&str, &str)
     let token = csrf_from(&page(c, env, "/auth/admin/users").await);
     let mut form = fields.to_vec();
     form.push(("csrf", &token));
-    seen(c.post(env.url(ORDINARY, path)).form(&form).send().await.unwrap(), &token).await
+    // Bounded: an answer held up by a lock is a finding, not a hang.
+    match c.post(env.url(ORDINARY, path)).form(&form).timeout(std::time::Duration::from_secs(3)).send().await {
+        Ok(r) => seen(r, &token).await,
+        Err(e) => Seen { status: 0, location: String::new(), body: format!("no answer: {}", e.is_timeout()) },
+    }
 }
 
 async fn invite(c: &reqwest::Client, env: &Env, to: &str, role: &str) -> Seen {
     post(c, env, "/auth/admin/users", &[("email", to), ("role", role)]).await
+}
+
+/// On PostgreSQL, a connection holding the link table against writes (reads go on).
+async fn held_links(env: &Env) -> Option<sqlx::PgConnection> {
+    use sqlx::Connection;
+    if !matches!(env.db, Db::Postgres) {
+        return None;
+    }
+    let mut c = sqlx::PgConnection::connect(&env.database).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut c).await.unwrap();
+    sqlx::query("LOCK TABLE link_tokens IN EXCLUSIVE MODE").execute(&mut c).await.unwrap();
+    Some(c)
 }
 
 async fn invite_probing(db: Db) {
@@ -84,7 +100,18 @@ async fn invite_probing(db: Db) {
     assert_eq!(login(&admin, &env, ORDINARY, ADMIN, PASSWORD, &[]).await.status(), 303);
     sudo(&admin, &env, ORDINARY, PASSWORD).await;
 
+    // Timing: what only a fresh invitation does (a user, a link) must not be in
+    // the answer's time. On PostgreSQL the link table is held for writing: the
+    // answers must come at once all the same (SQLite's lock is the whole file,
+    // which the invitation row needs too).
+    let held = held_links(&env).await;
+    let start = std::time::Instant::now();
     let first = [invite(&admin, &env, FRESH, "user").await, invite(&admin, &env, TAKEN, "user").await];
+    let took = start.elapsed();
+    if let Some(mut c) = held {
+        sqlx::query("ROLLBACK").execute(&mut c).await.unwrap();
+        assert!(took < std::time::Duration::from_secs(2), "the invitations waited for the link table: {took:?}");
+    }
     assert_eq!(first[0], first[1], "the invitation");
     assert_eq!(first[0].status, 303, "the invitation is accepted");
     assert_rows_alike(&page(&admin, &env, "/auth/admin/users").await, "after the invitation");

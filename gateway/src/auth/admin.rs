@@ -399,58 +399,129 @@ pub async fn invite(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
         Some("user") | None => Role::User,
         Some(_) => return Ok(users_page(v, session, &a, 400, None, None).await),
     };
-    // Every invitation, fresh, repeated or to another tenant's account, ends
-    // the same way: an invitation row, a mail, an audit entry, "sent". Only the
-    // mail differs, and the console never sees it.
-    let created = v.app.store.create_user(NewUser { tenant_id, email: &email, role, password_hash: None }).await;
-    let invitee = match created {
-        Ok(id) => Some(id),
-        Err(StoreError::Invalid(_)) => {
-            let msg = v.t(
-                "Enter an email address such as name@example.com.",
-                "name@example.com のような形式でメールアドレスを入力してください。",
-            );
-            return Ok(users_page(v, session, &a, 400, None, Some(Problem::Invite(msg))).await);
+    if !valid_email(&email) {
+        let msg = v.t(
+            "Enter an email address such as name@example.com.",
+            "name@example.com のような形式でメールアドレスを入力してください。",
+        );
+        return Ok(users_page(v, session, &a, 400, None, Some(Problem::Invite(msg))).await);
+    }
+    match v.app.store.user_by_email(&email).await {
+        // One of the admin's own users who has registered (or the owner, who
+        // is invited by the operator): they are on the page anyway.
+        Ok(Some(u)) if u.tenant_id == tenant_id && (u.password_hash.is_some() || role_of(&u.role) == Role::Owner) => {
+            let msg = v.t("This address already has an account.", "このメールアドレスはすでに登録されています。");
+            return Ok(users_page(v, session, &a, 409, None, Some(Problem::Invite(msg))).await);
         }
-        Err(StoreError::Conflict(_)) => match v.app.store.user_by_email(&email).await {
-            // One of the admin's own users who has registered (or the owner):
-            // they are on the page anyway.
-            Ok(Some(u))
-                if u.tenant_id == tenant_id && (u.password_hash.is_some() || role_of(&u.role) == Role::Owner) =>
-            {
-                let msg = v.t("This address already has an account.", "このメールアドレスはすでに登録されています。");
-                return Ok(users_page(v, session, &a, 409, None, Some(Problem::Invite(msg))).await);
-            }
-            // Invited before and not registered: a new link, with the role asked for now.
-            Ok(Some(u)) if u.tenant_id == tenant_id => match v.app.store.set_user_role(tenant_id, u.id, role).await {
-                Ok(_) => Some(u.id),
-                Err(_) => return Ok(v.unavailable()),
-            },
-            // Another tenant's account: nothing is created or moved; the
-            // address owner hears of it instead of getting a link.
-            Ok(Some(_)) => None,
-            _ => return Ok(v.unavailable()),
-        },
+        Ok(_) => {}
         Err(_) => return Ok(v.unavailable()),
-    };
-    let link = match invitee {
-        Some(user_id) => match notify::new_link(&v.app.cfg, &v.app.store, user_id, LinkPurpose::Invite, None).await {
-            Ok(token) => Some(v.link(&format!("/auth/invite?ticket={token}"))),
-            Err(_) => return Ok(v.unavailable()),
-        },
-        None => None,
-    };
+    }
+    // From here every invitation, fresh, repeated or to another tenant's
+    // account, takes the same path to the answer: the invitation row, the audit
+    // entry, a job. What differs (a user and a link, or a notice to the
+    // account holder) happens in the job, after the answer, so neither the
+    // answer nor its time tells the kinds apart.
     let expires_at = now() + v.app.cfg.links.validity.as_secs() as i64;
     if v.app.store.record_invitation(tenant_id, &email, role, expires_at).await.is_err() {
         return Ok(v.unavailable());
     }
-    let tenant = v.app.store.tenant_name(tenant_id).await.ok().flatten().unwrap_or_default();
-    match &link {
-        Some(link) => notify::mail(v, &email, &Notice::Invite { link, tenant: &tenant }),
-        None => notify::mail(v, &email, &Notice::InviteHasAccount { tenant: &tenant }),
-    }
     audit_action(v, &a, &email, "invitation_sent").await;
+    let job = InvitationJob {
+        store: v.app.store.clone(),
+        mailer: v.app.mailer.clone(),
+        tenant_id,
+        email,
+        role,
+        base_url: v.link(""),
+        lang: v.lang,
+        product: v.app.cfg.ui.product_name.clone(),
+        validity: v.app.cfg.links.validity,
+    };
+    super::background::spawn("invitation", job.run());
     Ok(Reply::redirect(303, "/auth/admin/users?done=invited".into()))
+}
+
+/// An invitation carried out after the answer was sent: a user without a
+/// password and a registration link for an address nobody has (or a new link,
+/// with the role asked for now, for one invited before), or, for an address
+/// with an account in another tenant, a notice to its holder and nothing else.
+struct InvitationJob {
+    store: crate::store::Store,
+    mailer: std::sync::Arc<crate::mail::Mailer>,
+    tenant_id: i64,
+    email: String,
+    role: Role,
+    base_url: String,
+    lang: crate::ui::lang::Lang,
+    product: String,
+    validity: std::time::Duration,
+}
+
+impl InvitationJob {
+    async fn run(self) {
+        let created = self
+            .store
+            .create_user(NewUser {
+                tenant_id: self.tenant_id,
+                email: &self.email,
+                role: self.role,
+                password_hash: None,
+            })
+            .await;
+        let invitee = match created {
+            Ok(id) => Some(id),
+            Err(StoreError::Conflict(_)) => match self.store.user_by_email(&self.email).await {
+                Ok(Some(u)) if u.tenant_id == self.tenant_id => {
+                    // Registered (or made owner) since the answer: nothing to send.
+                    if u.password_hash.is_some() || role_of(&u.role) == Role::Owner {
+                        return;
+                    }
+                    if let Err(e) = self.store.set_user_role(self.tenant_id, u.id, self.role).await {
+                        tracing::error!(error = %e, "invitee role change failed");
+                        return;
+                    }
+                    Some(u.id)
+                }
+                Ok(Some(_)) => None,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::error!(error = %e, "invitee lookup failed");
+                    return;
+                }
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "creating the invitee failed");
+                return;
+            }
+        };
+        let tenant = self.store.tenant_name(self.tenant_id).await.ok().flatten().unwrap_or_default();
+        let days = self.validity.as_secs() / 86400;
+        let msg = match invitee {
+            Some(user_id) => {
+                let token = crate::tokens::random_token();
+                let Some(hash) = crate::tokens::hash_token(&token) else { return };
+                let link = crate::store::NewLink {
+                    token_hash: &hash,
+                    purpose: LinkPurpose::Invite,
+                    user_id,
+                    payload: None,
+                    expires_at: now() + self.validity.as_secs() as i64,
+                };
+                if let Err(e) = self.store.create_link(link).await {
+                    tracing::error!(error = %e, "creating an invitation link failed");
+                    return;
+                }
+                let link = format!("{}/auth/invite?ticket={token}", self.base_url);
+                crate::mail::render(&Notice::Invite { link: &link, tenant: &tenant }, self.lang, &self.product, days)
+            }
+            None => crate::mail::render(&Notice::InviteHasAccount { tenant: &tenant }, self.lang, &self.product, days),
+        };
+        // Sent here, not on a task of its own, so that the job holds its place
+        // in the bounded queue until the relay has the mail.
+        if let Err(e) = self.mailer.send(&self.email, &msg).await {
+            tracing::warn!(error = %e, "invitation mail not sent");
+        }
+    }
 }
 
 /// The one answer to any action on an invitation nobody has accepted, whether
