@@ -11,3 +11,9 @@ CREATE TABLE invitations (
     expires_at  BIGINT  NOT NULL,
     PRIMARY KEY (tenant_id, email)
 );
+
+-- Invitations sent before this table existed, so that they look like the ones
+-- sent after (the link's default validity stands in for the configured one).
+INSERT INTO invitations (tenant_id, email, role, sent_at, expires_at)
+    SELECT tenant_id, email, role, created_at, created_at + 1209600 FROM users
+    WHERE password_hash IS NULL AND role <> 'owner';
