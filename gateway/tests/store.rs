@@ -130,6 +130,7 @@ both! {
     generation, sqlite_generation, postgres_generation;
     second_factor_lock, sqlite_second_factor_lock, postgres_second_factor_lock;
     break_glass_codes, sqlite_break_glass_codes, postgres_break_glass_codes;
+    invitations, sqlite_invitations, postgres_invitations;
 }
 
 // ---------------------------------------------------------------------------
@@ -879,5 +880,42 @@ mod suite {
         store.put_break_glass(u, &s1, Some("h-right"), 600).await.unwrap();
         store.reset_second_factors(u).await.unwrap();
         assert_eq!(store.break_glass_pending(u, &s1).await.unwrap(), None);
+    }
+
+    /// Pending invitations: renewed in place, per tenant, listed until the
+    /// invitee registers, and the password-less user row hidden behind them.
+    pub async fn invitations(store: &Store, _url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let beta = tenant(store, "beta").await;
+        let t = now();
+        store.record_invitation(acme, " X@Fresh.example ", Role::User, t + 100).await.expect("record");
+        store.record_invitation(acme, "y@beta.example", Role::User, t + 100).await.expect("record");
+        store.record_invitation(acme, "x@fresh.example", Role::Admin, t + 200).await.expect("renew");
+        store.record_invitation(beta, "x@fresh.example", Role::User, t - 1).await.expect("other tenant");
+        let listed = store.tenant_invitations(acme).await.expect("list");
+        let emails: Vec<&str> = listed.iter().map(|i| i.email.as_str()).collect();
+        assert_eq!(emails, ["x@fresh.example", "y@beta.example"]);
+        assert_eq!((listed[0].role.as_str(), listed[0].expires_at), ("admin", t + 200), "renewed in place");
+        let theirs = store.invitation(beta, "x@fresh.example").await.expect("lookup").expect("beta's own row");
+        assert!(theirs.expired(t) && !listed[0].expired(t));
+        assert!(store.invitation(beta, "y@beta.example").await.expect("lookup").is_none(), "per tenant");
+
+        // The invitee's password-less user row is listed as the invitation only.
+        let x = store
+            .create_user(NewUser { tenant_id: acme, email: "x@fresh.example", role: Role::Admin, password_hash: None })
+            .await
+            .expect("invitee");
+        let overview = store.tenant_user_overview(acme, 0).await.expect("overview");
+        assert!(overview.iter().all(|u| u.email != "x@fresh.example"), "shown as an invitation, not a user");
+        // Registered: a user, no longer an invitation (even before the row goes).
+        store.set_password_hash(x, "$argon2id$placeholder").await.expect("register");
+        assert_eq!(store.tenant_invitations(acme).await.expect("list").len(), 1);
+        assert!(
+            store.tenant_user_overview(acme, 0).await.expect("overview").iter().any(|u| u.email == "x@fresh.example")
+        );
+        store.invitation_accepted(acme, "X@fresh.example").await.expect("accepted");
+        assert!(store.invitation(acme, "x@fresh.example").await.expect("lookup").is_none());
+        assert!(store.invitation(beta, "x@fresh.example").await.expect("lookup").is_some(), "another tenant's stays");
     }
 }

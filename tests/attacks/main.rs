@@ -41,6 +41,7 @@ mod fixation;
 mod forwarded_for;
 mod host_confusion;
 mod identity_headers;
+mod invite_probing;
 mod line_header;
 mod mail_links;
 mod networks;

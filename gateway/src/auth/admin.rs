@@ -13,7 +13,9 @@ use super::sudo::{self, Admin};
 use super::{Visit, csrf_for, hidden_field, notify, query_param, read_form, with_cookie};
 use crate::mail::Notice;
 use crate::proxy::respond::Reply;
-use crate::store::{AuditFilter, LinkPurpose, NewUser, StoreError, UserOverview, canonical_email, now, valid_email};
+use crate::store::{
+    AuditFilter, Invitation, LinkPurpose, NewUser, StoreError, UserOverview, canonical_email, now, valid_email,
+};
 use crate::ui::html::{date, escape};
 
 /// Audit entries on one page.
@@ -101,7 +103,16 @@ fn field_error(id: &str, problem: Option<&str>) -> (String, String) {
 }
 
 /// The forms for one user: only those the console person may use on them.
-fn user_controls(v: &Visit<'_>, a: &Admin, token: &str, u: &UserOverview, problem: Option<&Problem>) -> String {
+/// `n` (the row's place on the page) names the fields: a database id on the
+/// page would let the console count the users other tenants create.
+fn user_controls(
+    v: &Visit<'_>,
+    a: &Admin,
+    token: &str,
+    n: usize,
+    u: &UserOverview,
+    problem: Option<&Problem>,
+) -> String {
     let role = role_of(&u.role);
     let user_field =
         format!("{}<input type=\"hidden\" name=\"user\" value=\"{}\">", hidden_field(token), escape(&u.email));
@@ -126,7 +137,7 @@ fn user_controls(v: &Visit<'_>, a: &Admin, token: &str, u: &UserOverview, proble
             Some(Problem::Role(id, text)) if *id == u.id => Some(*text),
             _ => None,
         };
-        let id = format!("role-{}", u.id);
+        let id = format!("role-{n}");
         let (described, err) = field_error(&id, err);
         let option = |value: &str, r: Role| {
             let selected = if role == r { " selected" } else { "" };
@@ -151,7 +162,7 @@ fn user_controls(v: &Visit<'_>, a: &Admin, token: &str, u: &UserOverview, proble
             Some(Problem::Email(id, text)) if *id == u.id => Some(*text),
             _ => None,
         };
-        let id = format!("new-email-{}", u.id);
+        let id = format!("new-email-{n}");
         let (described, err) = field_error(&id, err);
         out.push_str(&format!(
             "<form method=\"post\" action=\"/auth/admin/users/action\">{user_field}<input type=\"hidden\" name=\"action\" value=\"email-change\">\
@@ -169,6 +180,50 @@ fn user_controls(v: &Visit<'_>, a: &Admin, token: &str, u: &UserOverview, proble
         out = format!("<p class=\"hint\">{}</p>", v.t("Nothing to do here.", "操作できる項目はありません。"));
     }
     out
+}
+
+/// What can be done to an invitation nobody has accepted: send it again (with
+/// another role, if need be). The same for every invitation, whether or not
+/// the address has an account in another tenant. (`?again` only tells this
+/// form from the invitation form below, for scripts and tests that pick forms
+/// by their action; the handler is the same.)
+fn invitation_controls(v: &Visit<'_>, token: &str, i: &Invitation) -> String {
+    let role = role_of(&i.role);
+    let option = |r: Role| {
+        let selected = if role == r { " selected" } else { "" };
+        format!("<option value=\"{}\"{selected}>{}</option>", r.as_str(), role_label(v, r))
+    };
+    format!(
+        "<p class=\"hint\">{waiting}</p><form method=\"post\" action=\"/auth/admin/users?again\">{csrf}\
+         <input type=\"hidden\" name=\"email\" value=\"{email}\"><label>{label}<select name=\"role\">{o_user}{o_admin}</select></label>\
+         <button type=\"submit\">{again}</button></form>",
+        waiting = v.t(
+            "The invitation has not been accepted yet. Nothing else can be changed before the person registers.",
+            "招待はまだ承諾されていません。登録が完了するまで、ほかの操作はできません。"
+        ),
+        csrf = hidden_field(token),
+        email = escape(&i.email),
+        label = v.t("Role", "権限"),
+        o_user = option(Role::User),
+        o_admin = option(Role::Admin),
+        again = v.t("Send the invitation again", "招待メールを再送信"),
+    )
+}
+
+/// One row of the users page: a registered user (or one created outside the
+/// console), or an invitation not yet accepted.
+enum Listed<'a> {
+    User(&'a UserOverview),
+    Invited(&'a Invitation),
+}
+
+impl Listed<'_> {
+    fn email(&self) -> &str {
+        match self {
+            Listed::User(u) => &u.email,
+            Listed::Invited(i) => &i.email,
+        }
+    }
 }
 
 /// The message for a `?done=` key; only these fixed texts are ever shown.
@@ -203,45 +258,67 @@ async fn users_page(
 ) -> Reply {
     let tenant_id = a.cached.rec.tenant_id;
     let live_since = now() - v.app.cfg.session.idle_timeout.as_secs() as i64;
-    let users = match v.app.store.tenant_user_overview(tenant_id, live_since).await {
-        Ok(u) => u,
+    let (users, invitations) = match tokio::try_join!(
+        v.app.store.tenant_user_overview(tenant_id, live_since),
+        v.app.store.tenant_invitations(tenant_id)
+    ) {
+        Ok(both) => both,
         Err(_) => return v.unavailable(),
     };
+    let mut listed: Vec<Listed<'_>> =
+        users.iter().map(Listed::User).chain(invitations.iter().map(Listed::Invited)).collect();
+    listed.sort_by(|x, y| x.email().cmp(y.email()));
     let (token, cookie) = csrf_for(v, session.req_header());
-    let rows: String = users
+    let at = now();
+    let rows: String = listed
         .iter()
-        .map(|u| {
-            let state = if u.locked {
-                v.t("locked", "ロック中")
-            } else if u.invited {
-                v.t("invited", "招待中")
-            } else {
-                v.t("active", "有効")
+        .map(|row| {
+            let (role, state, second, live) = match row {
+                Listed::User(u) => {
+                    let state = if u.locked {
+                        v.t("locked", "ロック中")
+                    } else if u.invited {
+                        v.t("invited", "招待中")
+                    } else {
+                        v.t("active", "有効")
+                    };
+                    (role_of(&u.role), state, u.has_second_factor, u.live_sessions)
+                }
+                Listed::Invited(i) => {
+                    let state = if i.expired(at) {
+                        v.t("invitation expired", "招待の期限切れ")
+                    } else {
+                        v.t("invited", "招待中")
+                    };
+                    (role_of(&i.role), state, false, 0)
+                }
             };
-            let second =
-                if u.has_second_factor { v.t("set up", "設定済み") } else { v.t("not set up", "未設定") };
+            let second = if second { v.t("set up", "設定済み") } else { v.t("not set up", "未設定") };
             format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&u.email),
-                role_label(v, role_of(&u.role)),
+                escape(row.email()),
+                role_label(v, role),
                 state,
                 second,
-                u.live_sessions
+                live
             )
         })
         .collect();
-    let manage: String = users
+    let manage: String = listed
         .iter()
-        .map(|u| {
-            let open = match &problem {
-                Some(Problem::Role(id, _) | Problem::Email(id, _)) if *id == u.id => " open",
-                _ => "",
+        .enumerate()
+        .map(|(n, row)| {
+            let (open, controls) = match row {
+                Listed::User(u) => {
+                    let open = match &problem {
+                        Some(Problem::Role(id, _) | Problem::Email(id, _)) if *id == u.id => " open",
+                        _ => "",
+                    };
+                    (open, user_controls(v, a, &token, n, u, problem.as_ref()))
+                }
+                Listed::Invited(i) => ("", invitation_controls(v, &token, i)),
             };
-            format!(
-                "<details{open}><summary>{}</summary>{}</details>",
-                escape(&u.email),
-                user_controls(v, a, &token, u, problem.as_ref())
-            )
+            format!("<details{open}><summary>{}</summary>{controls}</details>", escape(row.email()))
         })
         .collect();
     let invite_err = match &problem {
@@ -322,44 +399,148 @@ pub async fn invite(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
         Some("user") | None => Role::User,
         Some(_) => return Ok(users_page(v, session, &a, 400, None, None).await),
     };
-    let created = v.app.store.create_user(NewUser { tenant_id, email: &email, role, password_hash: None }).await;
-    let user_id = match created {
-        Ok(id) => id,
-        Err(StoreError::Invalid(_)) => {
-            let msg = v.t(
-                "Enter an email address such as name@example.com.",
-                "name@example.com のような形式でメールアドレスを入力してください。",
-            );
-            return Ok(users_page(v, session, &a, 400, None, Some(Problem::Invite(msg))).await);
+    if !valid_email(&email) {
+        let msg = v.t(
+            "Enter an email address such as name@example.com.",
+            "name@example.com のような形式でメールアドレスを入力してください。",
+        );
+        return Ok(users_page(v, session, &a, 400, None, Some(Problem::Invite(msg))).await);
+    }
+    match v.app.store.user_by_email(&email).await {
+        // One of the admin's own users who has registered (or the owner, who
+        // is invited by the operator): they are on the page anyway.
+        Ok(Some(u)) if u.tenant_id == tenant_id && (u.password_hash.is_some() || role_of(&u.role) == Role::Owner) => {
+            let msg = v.t("This address already has an account.", "このメールアドレスはすでに登録されています。");
+            return Ok(users_page(v, session, &a, 409, None, Some(Problem::Invite(msg))).await);
         }
-        Err(StoreError::Conflict(_)) => match v.app.store.user_by_email(&email).await {
-            // One of the admin's own users: they see those anyway.
-            Ok(Some(u)) if u.tenant_id == tenant_id => {
-                let msg = v.t("This address already has an account.", "このメールアドレスはすでに登録されています。");
-                return Ok(users_page(v, session, &a, 409, None, Some(Problem::Invite(msg))).await);
-            }
-            // Another tenant's account: answered as a sent invitation, so the
-            // console cannot probe addresses; the address owner hears of it
-            // instead, and nothing is created or moved.
-            Ok(Some(_)) => {
-                let tenant = v.app.store.tenant_name(tenant_id).await.ok().flatten().unwrap_or_default();
-                notify::mail(v, &email, &Notice::InviteHasAccount { tenant: &tenant });
-                audit_action(v, &a, &email, "invitation_sent").await;
-                return Ok(Reply::redirect(303, "/auth/admin/users?done=invited".into()));
-            }
-            _ => return Ok(v.unavailable()),
-        },
+        Ok(_) => {}
         Err(_) => return Ok(v.unavailable()),
-    };
-    let token = match notify::new_link(&v.app.cfg, &v.app.store, user_id, LinkPurpose::Invite, None).await {
-        Ok(t) => t,
-        Err(_) => return Ok(v.unavailable()),
-    };
-    let link = v.link(&format!("/auth/invite?ticket={token}"));
-    let tenant = v.app.store.tenant_name(tenant_id).await.ok().flatten().unwrap_or_default();
-    notify::mail(v, &email, &Notice::Invite { link: &link, tenant: &tenant });
+    }
+    // From here every invitation, fresh, repeated or to another tenant's
+    // account, takes the same path to the answer: the invitation row, the audit
+    // entry, a job. What differs (a user and a link, or a notice to the
+    // account holder) happens in the job, after the answer, so neither the
+    // answer nor its time tells the kinds apart.
+    let expires_at = now() + v.app.cfg.links.validity.as_secs() as i64;
+    if v.app.store.record_invitation(tenant_id, &email, role, expires_at).await.is_err() {
+        return Ok(v.unavailable());
+    }
     audit_action(v, &a, &email, "invitation_sent").await;
+    let job = InvitationJob {
+        store: v.app.store.clone(),
+        mailer: v.app.mailer.clone(),
+        tenant_id,
+        email,
+        role,
+        base_url: v.link(""),
+        lang: v.lang,
+        product: v.app.cfg.ui.product_name.clone(),
+        validity: v.app.cfg.links.validity,
+    };
+    super::background::spawn("invitation", job.run());
     Ok(Reply::redirect(303, "/auth/admin/users?done=invited".into()))
+}
+
+/// An invitation carried out after the answer was sent: a user without a
+/// password and a registration link for an address nobody has (or a new link,
+/// with the role asked for now, for one invited before), or, for an address
+/// with an account in another tenant, a notice to its holder and nothing else.
+struct InvitationJob {
+    store: crate::store::Store,
+    mailer: std::sync::Arc<crate::mail::Mailer>,
+    tenant_id: i64,
+    email: String,
+    role: Role,
+    base_url: String,
+    lang: crate::ui::lang::Lang,
+    product: String,
+    validity: std::time::Duration,
+}
+
+impl InvitationJob {
+    async fn run(self) {
+        let created = self
+            .store
+            .create_user(NewUser {
+                tenant_id: self.tenant_id,
+                email: &self.email,
+                role: self.role,
+                password_hash: None,
+            })
+            .await;
+        let invitee = match created {
+            Ok(id) => Some(id),
+            Err(StoreError::Conflict(_)) => match self.store.user_by_email(&self.email).await {
+                Ok(Some(u)) if u.tenant_id == self.tenant_id => {
+                    // Registered (or made owner) since the answer: nothing to send.
+                    if u.password_hash.is_some() || role_of(&u.role) == Role::Owner {
+                        return;
+                    }
+                    if let Err(e) = self.store.set_user_role(self.tenant_id, u.id, self.role).await {
+                        tracing::error!(error = %e, "invitee role change failed");
+                        return;
+                    }
+                    Some(u.id)
+                }
+                Ok(Some(_)) => None,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::error!(error = %e, "invitee lookup failed");
+                    return;
+                }
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "creating the invitee failed");
+                return;
+            }
+        };
+        let tenant = self.store.tenant_name(self.tenant_id).await.ok().flatten().unwrap_or_default();
+        let days = self.validity.as_secs() / 86400;
+        let msg = match invitee {
+            Some(user_id) => {
+                let token = crate::tokens::random_token();
+                let Some(hash) = crate::tokens::hash_token(&token) else { return };
+                let link = crate::store::NewLink {
+                    token_hash: &hash,
+                    purpose: LinkPurpose::Invite,
+                    user_id,
+                    payload: None,
+                    expires_at: now() + self.validity.as_secs() as i64,
+                };
+                if let Err(e) = self.store.create_link(link).await {
+                    tracing::error!(error = %e, "creating an invitation link failed");
+                    return;
+                }
+                let link = format!("{}/auth/invite?ticket={token}", self.base_url);
+                crate::mail::render(&Notice::Invite { link: &link, tenant: &tenant }, self.lang, &self.product, days)
+            }
+            None => crate::mail::render(&Notice::InviteHasAccount { tenant: &tenant }, self.lang, &self.product, days),
+        };
+        // Sent here, not on a task of its own, so that the job holds its place
+        // in the bounded queue until the relay has the mail.
+        if let Err(e) = self.mailer.send(&self.email, &msg).await {
+            tracing::warn!(error = %e, "invitation mail not sent");
+        }
+    }
+}
+
+/// The one answer to any action on an invitation nobody has accepted, whether
+/// or not the address has an account elsewhere.
+fn not_registered(v: &Visit<'_>) -> Reply {
+    Reply::html(
+        409,
+        v.page(
+            v.t("Not registered yet", "まだ登録されていません"),
+            &format!(
+                "<p>{}</p><p><a href=\"/auth/admin/users\">{}</a></p>",
+                v.t(
+                    "This person has not accepted the invitation yet, so nothing can be changed for them. To change the role or send the link again, send the invitation again.",
+                    "この方はまだ招待を承諾していないため、操作できません。権限の変更やリンクの再送は、招待メールを再送信してください。"
+                ),
+                v.t("Back to users", "ユーザー管理に戻る")
+            ),
+        ),
+    )
 }
 
 /// The same answer for an address of another organisation as for one that
@@ -412,9 +593,20 @@ pub async fn action(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
         return Ok(Reply::html(400, crate::ui::pages::bad_request(&v.ui(), what)));
     };
     let email = canonical_email(form.get("user").unwrap_or(""));
+    let tenant_id = a.cached.rec.tenant_id;
     let target = match v.app.store.user_by_email(&email).await {
-        Ok(Some(u)) if u.tenant_id == a.cached.rec.tenant_id => u,
-        Ok(_) => return Ok(no_such_user(v)),
+        Ok(Some(u)) if u.tenant_id == tenant_id && u.password_hash.is_some() => u,
+        // Not a registered user here: an invitation of this tenant (whoever
+        // holds the address) or nobody, asked the same way for every address.
+        Ok(found) => match v.app.store.invitation(tenant_id, &email).await {
+            Ok(Some(_)) => return Ok(not_registered(v)),
+            // Created outside the console (the owner by `tenant create`): as before.
+            Ok(None) => match found {
+                Some(u) if u.tenant_id == tenant_id => u,
+                _ => return Ok(no_such_user(v)),
+            },
+            Err(_) => return Ok(v.unavailable()),
+        },
         Err(_) => return Ok(v.unavailable()),
     };
     let target_role = role_of(&target.role);

@@ -100,6 +100,10 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
         return Ok(v.unavailable());
     }
     if let Ok(Some(u)) = v.app.store.user_by_id(user_id).await {
+        // A user now: the console lists them as such, no longer as an invitation.
+        if let Err(e) = v.app.store.invitation_accepted(u.tenant_id, &u.email).await {
+            tracing::error!(error = %e, "invitation cleanup failed");
+        }
         v.audit(Some(u.tenant_id), Some(&u.email), Some(&u.email), "invitation_accepted").await;
     }
     Ok(Reply::html(

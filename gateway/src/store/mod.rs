@@ -7,6 +7,7 @@
 
 mod admin;
 mod audit;
+mod invitations;
 mod links;
 mod second_factor;
 mod sessions;
@@ -24,6 +25,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use admin::{AuditFilter, UserOverview};
 pub use audit::AuditEntry;
+pub use invitations::Invitation;
 pub use links::{LinkPurpose, NewLink};
 pub use second_factor::{BREAK_GLASS_ATTEMPTS, BreakGlassCheck, Device, Enrolment, SMS_ATTEMPTS, SmsCheck};
 pub use sessions::{NewSession, SessionRecord};
