@@ -5,7 +5,7 @@
 mod account;
 mod admin;
 mod csrf;
-mod form;
+pub mod form;
 mod invite;
 mod links;
 mod login;
@@ -233,6 +233,12 @@ pub async fn read_form(v: &Visit<'_>, session: &mut Session) -> Result<std::resu
                     &v.ui(),
                     v.t("The form was larger than this server accepts.", "フォームのサイズが上限を超えています。"),
                 ),
+            )));
+        }
+        Err(form::FormError::Malformed) => {
+            return Ok(Err(Reply::html(
+                400,
+                pages::bad_request(&v.ui(), v.t("The form could not be read.", "フォームを読み取れませんでした。")),
             )));
         }
         Err(form::FormError::WrongType) => {
