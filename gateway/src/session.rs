@@ -71,7 +71,8 @@ pub fn without_cookies<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, names
             if pair.is_empty() {
                 continue;
             }
-            let name = pair.split(|b| *b == b'=').next().unwrap_or(b"");
+            // Trimmed: an origin's cookie parser may ignore white space around the name.
+            let name = pair.split(|b| *b == b'=').next().unwrap_or(b"").trim_ascii();
             if names.iter().any(|n| n.as_bytes() == name) {
                 continue;
             }
@@ -91,7 +92,7 @@ pub fn without_cookies<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, names
 pub fn without_own_cookies(headers: &http::HeaderMap, names: &[&str]) -> Option<String> {
     let values = || headers.get_all(http::header::COOKIE).iter().map(|v| v.as_bytes());
     let ours = values().flat_map(|h| h.split(|b| *b == b';')).any(|pair| {
-        let name = pair.trim_ascii().split(|b| *b == b'=').next().unwrap_or(b"");
+        let name = pair.trim_ascii().split(|b| *b == b'=').next().unwrap_or(b"").trim_ascii();
         names.iter().any(|n| n.as_bytes() == name)
     });
     ours.then(|| without_cookies(values(), names))
@@ -238,6 +239,15 @@ mod tests {
         assert_eq!(without_own_cookies(&h, &["gw_session"]), None, "origin cookies pass untouched");
         h.append(http::header::COOKIE, http::HeaderValue::from_static("gw_session=x"));
         assert_eq!(without_own_cookies(&h, &["gw_session"]).as_deref(), Some("a=1; theirs=2"));
+    }
+
+    #[test]
+    fn own_cookies_are_removed_whatever_the_spacing_around_the_name() {
+        // Found by the cookie fuzz target: "gw_session =x" reached the origin,
+        // whose cookie parser may well trim the name.
+        let h =
+            http::HeaderMap::from_iter([(http::header::COOKIE, "a=1; gw_session =x;  gw_csrf\t=y".parse().unwrap())]);
+        assert_eq!(without_own_cookies(&h, &["gw_session", "gw_csrf"]).as_deref(), Some("a=1"));
     }
 
     #[test]
