@@ -46,7 +46,7 @@ pub fn read_cookie<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, name: &st
 
 /// Reads one named cookie's raw value (for the CSRF cookie); None if absent or repeated.
 pub fn cookie_value<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, name: &str) -> Option<String> {
-    let mut found = None;
+    let mut found: Option<Option<String>> = None;
     for header in cookie_headers {
         for pair in header.split(|b| *b == b';') {
             let pair = pair.trim_ascii();
@@ -55,11 +55,12 @@ pub fn cookie_value<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, name: &s
                 if found.is_some() {
                     return None;
                 }
-                found = std::str::from_utf8(&pair[eq + 1..]).ok().map(str::to_owned);
+                // Counted even when unreadable, so that a second one is still "repeated".
+                found = Some(std::str::from_utf8(&pair[eq + 1..]).ok().map(str::to_owned));
             }
         }
     }
-    found
+    found.flatten()
 }
 
 /// The `Cookie` header without the named cookies, all headers joined into one.
@@ -248,6 +249,14 @@ mod tests {
         let h =
             http::HeaderMap::from_iter([(http::header::COOKIE, "a=1; gw_session =x;  gw_csrf\t=y".parse().unwrap())]);
         assert_eq!(without_own_cookies(&h, &["gw_session", "gw_csrf"]).as_deref(), Some("a=1"));
+    }
+
+    #[test]
+    fn a_repeated_cookie_has_no_value_even_if_one_is_not_utf8() {
+        // Found by the cookie fuzz target: a first value that was not UTF-8
+        // went uncounted, so the second was returned.
+        let headers = [&b"gw_csrf=\xff; gw_csrf=tok"[..]];
+        assert_eq!(cookie_value(headers.into_iter(), "gw_csrf"), None);
     }
 
     #[test]
