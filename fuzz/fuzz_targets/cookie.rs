@@ -17,7 +17,12 @@ fuzz_target!(|data: &[u8]| {
     let headers = lines(data);
     let pairs = cookie_pairs(&headers);
     let named = |name: &str| -> Vec<Option<&[u8]>> {
-        pairs.iter().map(|p| split_pair(p)).filter(|(n, v)| *n == name.as_bytes() && v.is_some()).map(|(_, v)| v).collect()
+        pairs
+            .iter()
+            .map(|p| split_pair(p))
+            .filter(|(n, v)| *n == name.as_bytes() && v.is_some())
+            .map(|(_, v)| v)
+            .collect()
     };
 
     // The session cookie: only an exact name match counts; exactly one, in

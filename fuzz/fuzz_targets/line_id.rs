@@ -13,11 +13,12 @@ use policy::{LineFact, LineId, NetworkSet};
 fn well_formed(s: &str) -> bool {
     let b = s.as_bytes();
     let body = |n: usize| b.len() == 3 + n && b[3..].iter().all(u8::is_ascii_alphanumeric);
-    b.len() >= 3 && match &b[..3].to_ascii_uppercase()[..] {
-        b"CAF" => body(10),
-        b"COP" => body(8),
-        _ => false,
-    }
+    b.len() >= 3
+        && match &b[..3].to_ascii_uppercase()[..] {
+            b"CAF" => body(10),
+            b"COP" => body(8),
+            _ => false,
+        }
 }
 
 fuzz_target!(|data: &[u8]| {

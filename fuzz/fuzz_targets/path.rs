@@ -9,9 +9,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use policy::{
-    PathAction, PathMatch, PathRule, PathRules, Role, already_normal, encode_path, normalize_path,
-};
+use policy::{PathAction, PathMatch, PathRule, PathRules, Role, already_normal, encode_path, normalize_path};
 
 fn rules() -> PathRules {
     let rule = |matcher, action| PathRule { matcher, action, origin: String::new() };

@@ -9,12 +9,7 @@ pub fn lines(data: &[u8]) -> Vec<&[u8]> {
 /// The `name=value` pairs of `Cookie` headers as every reader in the gateway
 /// sees them: split on `;`, trimmed of ASCII white space, empty pairs dropped.
 pub fn cookie_pairs<'a>(headers: &[&'a [u8]]) -> Vec<&'a [u8]> {
-    headers
-        .iter()
-        .flat_map(|h| h.split(|b| *b == b';'))
-        .map(|p| p.trim_ascii())
-        .filter(|p| !p.is_empty())
-        .collect()
+    headers.iter().flat_map(|h| h.split(|b| *b == b';')).map(|p| p.trim_ascii()).filter(|p| !p.is_empty()).collect()
 }
 
 /// A pair's name (everything before the first `=`, or the whole pair) and value.
