@@ -5,7 +5,7 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release test demo bench bench-load bench-instructions lint fmt clean
+.PHONY: all deps build release test demo bench bench-load bench-instructions lint fmt clean fuzz fuzz-smoke
 
 all: build
 
@@ -25,6 +25,9 @@ deps:
 	    echo "chromium or chromedriver is missing: install them (e.g. 'sudo apt-get install chromium chromium-driver'); without them the browser tests are skipped, and fail under CI=true" >&2; \
 	  fi; }
 	@python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosmtpd
+	@rustup toolchain list 2>/dev/null | grep -q '^nightly' || { \
+	  echo "installing the nightly toolchain (cargo fuzz needs it)"; rustup toolchain install nightly --profile minimal; }
+	@command -v cargo-fuzz >/dev/null 2>&1 || { echo "installing cargo-fuzz"; $(CARGO) install cargo-fuzz --locked; }
 
 build: deps
 	$(CARGO) build --workspace
@@ -51,6 +54,18 @@ bench-load:
 # on a shared machine): nginx, bare Pingora with both allocators, the gateway.
 bench-instructions: deps
 	CARGO=$(CARGO) benches/load/instructions.sh
+
+# Fuzzing (cargo fuzz, nightly): every target in fuzz/fuzz_targets for FUZZ_SECONDS
+# each, from the committed seeds (fuzz/seeds) into fuzz/corpus; a finding fails
+# and names its input under fuzz/artifacts. fuzz-smoke is CI's short run.
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 7
+
+fuzz: deps
+	fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-smoke: deps
+	fuzz/run.sh $(FUZZ_SMOKE_SECONDS)
 
 lint: deps
 	$(CARGO) clippy --workspace --all-targets -- -D warnings

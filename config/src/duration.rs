@@ -26,9 +26,16 @@ pub fn parse_duration(input: &str) -> Result<Duration, String> {
     seconds(n.checked_mul(scale).ok_or_else(|| format!("duration {input:?} is too long"))?)
 }
 
+/// Longer than anything is worth configuring, and short enough for the
+/// gateway's `i64` Unix-second arithmetic and its caches.
+const LONGEST_SECS: u64 = 36_500 * 86_400;
+
 fn seconds(n: u64) -> Result<Duration, String> {
     if n == 0 {
         return Err(format!("a duration of zero is not allowed; expected {EXPECTED}"));
+    }
+    if n > LONGEST_SECS {
+        return Err(format!("a duration of {n} seconds is too long; at most 100 years (36500d)"));
     }
     Ok(Duration::from_secs(n))
 }
@@ -72,6 +79,17 @@ mod tests {
         assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(43_200)));
         assert_eq!(parse_duration("14d"), Ok(Duration::from_secs(1_209_600)));
         assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+    }
+
+    #[test]
+    fn refuses_durations_too_long_to_use() {
+        // Found by the gateway_yaml fuzz target: `session.lifetime: 99999999999d`
+        // was accepted; `now + lifetime as i64` then overflows, and a cache_ttl
+        // over 1000 years makes moka panic at start-up.
+        assert_eq!(parse_duration("36500d"), Ok(Duration::from_secs(36_500 * 86_400)));
+        for long in ["36501d", "3153600001", "18446744073709551615", "999999999999h"] {
+            assert!(parse_duration(long).unwrap_err().contains("100 years"), "{long}");
+        }
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub fn normalize_hostname(input: &str) -> Result<String, String> {
     if host.is_empty() {
         return Err("the hostname is empty".to_owned());
     }
+    if host.starts_with('.') || host.ends_with('.') || host.contains("..") {
+        return Err(format!("{input:?} has an empty label; a hostname is names separated by single dots"));
+    }
     if let Some(c) = host.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))) {
         return Err(format!("{input:?} contains {c:?}; a hostname has only letters, digits, '-', '_' and '.'"));
     }
@@ -165,6 +168,10 @@ mod tests {
         assert!(normalize_hostname("storage/x").unwrap_err().contains("slash"));
         assert!(normalize_hostname("a b").unwrap_err().contains("white space"));
         assert!(normalize_hostname("").is_err());
+        // Found by the gateway_yaml fuzz target: ".." was accepted as the hostname ".".
+        for bad in ["..", ".", "a..b", ".a", "a.."] {
+            assert!(normalize_hostname(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

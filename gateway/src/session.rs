@@ -78,7 +78,7 @@ pub fn cookie_value<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, name: &s
 }
 
 fn cookie_value_as<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, name: &str, prefixed: bool) -> Option<String> {
-    let mut found = None;
+    let mut found: Option<Option<String>> = None;
     for header in cookie_headers {
         for pair in header.split(|b| *b == b';') {
             let pair = pair.trim_ascii();
@@ -87,11 +87,12 @@ fn cookie_value_as<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, name: &st
                 if found.is_some() {
                     return None;
                 }
-                found = std::str::from_utf8(&pair[eq + 1..]).ok().map(str::to_owned);
+                // Counted even when unreadable, so that a second one is still "repeated".
+                found = Some(std::str::from_utf8(&pair[eq + 1..]).ok().map(str::to_owned));
             }
         }
     }
-    found
+    found.flatten()
 }
 
 /// Whether a cookie name on the wire is one of `names` in either spelling: the
@@ -110,7 +111,8 @@ pub fn without_cookies<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, names
             if pair.is_empty() {
                 continue;
             }
-            let name = pair.split(|b| *b == b'=').next().unwrap_or(b"");
+            // Trimmed: an origin's cookie parser may ignore white space around the name.
+            let name = pair.split(|b| *b == b'=').next().unwrap_or(b"").trim_ascii();
             if any_ours(name, names) {
                 continue;
             }
@@ -130,7 +132,7 @@ pub fn without_cookies<'a>(cookie_headers: impl Iterator<Item = &'a [u8]>, names
 pub fn without_own_cookies(headers: &http::HeaderMap, names: &[&str]) -> Option<String> {
     let values = || headers.get_all(http::header::COOKIE).iter().map(|v| v.as_bytes());
     let ours = values().flat_map(|h| h.split(|b| *b == b';')).any(|pair| {
-        let name = pair.trim_ascii().split(|b| *b == b'=').next().unwrap_or(b"");
+        let name = pair.trim_ascii().split(|b| *b == b'=').next().unwrap_or(b"").trim_ascii();
         any_ours(name, names)
     });
     ours.then(|| without_cookies(values(), names))
@@ -304,6 +306,23 @@ mod tests {
         assert_eq!(set_cookie_as(&spec, false), "gw_csrf=v; Path=/; SameSite=Lax; HttpOnly");
         // The origin gets neither spelling.
         assert_eq!(without_cookies(h(), &["gw_session", "gw_csrf"]), "");
+    }
+
+    #[test]
+    fn own_cookies_are_removed_whatever_the_spacing_around_the_name() {
+        // Found by the cookie fuzz target: "gw_session =x" reached the origin,
+        // whose cookie parser may well trim the name.
+        let h =
+            http::HeaderMap::from_iter([(http::header::COOKIE, "a=1; gw_session =x;  gw_csrf\t=y".parse().unwrap())]);
+        assert_eq!(without_own_cookies(&h, &["gw_session", "gw_csrf"]).as_deref(), Some("a=1"));
+    }
+
+    #[test]
+    fn a_repeated_cookie_has_no_value_even_if_one_is_not_utf8() {
+        // Found by the cookie fuzz target: a first value that was not UTF-8
+        // went uncounted, so the second was returned.
+        let headers = [&b"gw_csrf=\xff; gw_csrf=tok"[..]];
+        assert_eq!(cookie_value(headers.into_iter(), "gw_csrf"), None);
     }
 
     #[test]

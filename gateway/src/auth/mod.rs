@@ -6,7 +6,7 @@ mod account;
 mod admin;
 mod background;
 mod csrf;
-mod form;
+pub mod form;
 mod invite;
 mod links;
 mod login;
@@ -234,6 +234,12 @@ async fn check_form(v: &Visit<'_>, session: &mut Session) -> Result<std::result:
                     &v.ui(),
                     v.t("The form was larger than this server accepts.", "フォームのサイズが上限を超えています。"),
                 ),
+            )));
+        }
+        Err(form::FormError::Malformed) => {
+            return Ok(Err(Reply::html(
+                400,
+                pages::bad_request(&v.ui(), v.t("The form could not be read.", "フォームを読み取れませんでした。")),
             )));
         }
         Err(form::FormError::WrongType) => {
