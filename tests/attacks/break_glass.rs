@@ -15,14 +15,6 @@ const BOSS: &str = "boss@acme.example";
 const ADMIN: &str = "adm@acme.example";
 const USER: &str = "ann@acme.example";
 
-async fn post(c: &reqwest::Client, env: &Env, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    let page = c.get(env.url(ORDINARY, "/auth/login")).send().await.unwrap().text().await.unwrap();
-    let csrf = csrf_from(&page);
-    let mut all = fields.to_vec();
-    all.push(("csrf", &csrf));
-    c.post(env.url(ORDINARY, path)).form(&all).send().await.unwrap()
-}
-
 /// The six-digit code in a mail.
 fn code_in(body: &str) -> String {
     body.split(|c: char| !c.is_ascii_digit()).find(|t| t.len() == 6).expect("a code in the mail").to_owned()
@@ -38,7 +30,7 @@ async fn route_closed(c: &reqwest::Client, env: &Env, what: &str) {
     let r = c.get(env.url(ORDINARY, "/auth/settings/route")).send().await.unwrap();
     assert_eq!(r.status(), 303, "{what}: route page");
     assert!(r.headers()["location"].to_str().unwrap().starts_with("/auth/settings/login"), "{what}");
-    let r = post(c, env, "/auth/settings/route", &[("route", "line-and-internet"), ("step", "apply")]).await;
+    let r = post_form(c, env, "/auth/settings/route", &[("route", "line-and-internet"), ("step", "apply")]).await;
     assert_eq!(r.status(), 303, "{what}: route switch");
     let out = env.ok(&["policy", "explain", "--host", ORDINARY, "--ip", INTERNET, "--user", USER, "--json"]);
     assert!(!out.contains("\"allow\""), "{what}: still line-only:\n{out}");
@@ -56,7 +48,7 @@ async fn password(c: &reqwest::Client, env: &Env, pw: &str) -> reqwest::Response
 }
 
 async fn code(c: &reqwest::Client, env: &Env, code: &str) -> reqwest::Response {
-    post(c, env, "/auth/settings/login", &[("step", "code"), ("code", code), ("rd", "/auth/settings")]).await
+    post_form(c, env, "/auth/settings/login", &[("step", "code"), ("code", code), ("rd", "/auth/settings")]).await
 }
 
 async fn break_glass_needs_the_mailed_code(db: Db) {
@@ -126,7 +118,7 @@ async fn break_glass_needs_the_mailed_code(db: Db) {
     assert!(env.mails_to(USER).is_empty(), "users are not told");
     assert_eq!(env.origin_count(), origin_before, "nothing reached the origin");
 
-    let r = post(&boss, &env, "/auth/settings/route", &[("route", "line-and-internet"), ("step", "apply")]).await;
+    let r = post_form(&boss, &env, "/auth/settings/route", &[("route", "line-and-internet"), ("step", "apply")]).await;
     assert_eq!(r.status(), 200);
     let audit = env.ok(&["audit", "--tenant", "acme"]);
     for event in ["break_glass_code_sent", "break_glass_code_failure", "reauth_success:break_glass", "route_set"] {

@@ -25,14 +25,6 @@ fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
-async fn form(c: &reqwest::Client, env: &Env, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    let page = c.get(env.url(ORDINARY, "/auth/login")).send().await.unwrap().text().await.unwrap();
-    let csrf = csrf_from(&page);
-    let mut all: Vec<(&str, &str)> = fields.to_vec();
-    all.push(("csrf", &csrf));
-    c.post(env.url(ORDINARY, path)).form(&all).send().await.unwrap()
-}
-
 fn location(r: &reqwest::Response) -> String {
     r.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
 }
@@ -69,20 +61,20 @@ async fn enrol(env: &Env, email: &str, method: Method, from: &str) -> Enrolled {
     let mut secret = Vec::new();
     match method {
         Method::Sms => {
-            assert_eq!(form(&c, env, "/auth/2fa/sms", &[("phone", PHONE), ("rd", "/files")]).await.status(), 200);
+            assert_eq!(post_form(&c, env, "/auth/2fa/sms", &[("phone", PHONE), ("rd", "/files")]).await.status(), 200);
             let code = env.sms_codes(PHONE).pop().unwrap();
-            assert_eq!(form(&c, env, "/auth/2fa/sms", &[("code", &code), ("rd", "/files")]).await.status(), 303);
+            assert_eq!(post_form(&c, env, "/auth/2fa/sms", &[("code", &code), ("rd", "/files")]).await.status(), 303);
         }
         Method::Totp | Method::Recovery => {
             let page = c.get(env.url(ORDINARY, "/auth/2fa/totp?rd=/files")).send().await.unwrap().text().await.unwrap();
             secret = base32_decode(between(&page, "word-break:break-all\">", "</code>"));
             let code = gateway::second_factor::code_at(&secret, unix_now());
-            assert_eq!(form(&c, env, "/auth/2fa/totp", &[("code", &code), ("rd", "/files")]).await.status(), 303);
+            assert_eq!(post_form(&c, env, "/auth/2fa/totp", &[("code", &code), ("rd", "/files")]).await.status(), 303);
         }
     }
     let page = c.get(env.url(ORDINARY, "/auth/recovery-code?rd=/files")).send().await.unwrap().text().await.unwrap();
     let recovery = between(&page, "letter-spacing:.05em\"><strong>", "</strong>").to_owned();
-    assert_eq!(form(&c, env, "/auth/recovery-code", &[("saved", "1"), ("rd", "/files")]).await.status(), 303);
+    assert_eq!(post_form(&c, env, "/auth/recovery-code", &[("saved", "1"), ("rd", "/files")]).await.status(), 303);
     assert_eq!(c.get(env.url(ORDINARY, "/files")).send().await.unwrap().status(), 200, "enrolled");
     Enrolled { secret, recovery }
 }
@@ -94,23 +86,23 @@ async fn enter(c: &reqwest::Client, env: &Env, method: Method, e: &Enrolled, rig
             // One step ahead: the enrolment's step is never accepted twice.
             let good = gateway::second_factor::code_at(&e.secret, unix_now() + 30);
             let code = if right { good } else { wrong_digits(&e.secret) };
-            form(c, env, "/auth/2fa/totp", &[("code", &code), ("rd", "/files")]).await
+            post_form(c, env, "/auth/2fa/totp", &[("code", &code), ("rd", "/files")]).await
         }
         Method::Sms => {
             age_sms_codes(env).await;
             let before = env.sms_codes(PHONE).len();
-            let sent = form(c, env, "/auth/2fa/sms", &[("send", "1"), ("rd", "/files")]).await;
+            let sent = post_form(c, env, "/auth/2fa/sms", &[("send", "1"), ("rd", "/files")]).await;
             if sent.status() != 200 {
                 return sent;
             }
             assert_eq!(env.sms_codes(PHONE).len(), before + 1, "a code was sent");
             let good = env.sms_codes(PHONE).pop().unwrap();
             let code = if right { good.clone() } else { flip(&good) };
-            form(c, env, "/auth/2fa/sms", &[("code", &code), ("rd", "/files")]).await
+            post_form(c, env, "/auth/2fa/sms", &[("code", &code), ("rd", "/files")]).await
         }
         Method::Recovery => {
             let code = if right { e.recovery.clone() } else { "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ".to_owned() };
-            form(c, env, "/auth/2fa/recovery", &[("code", &code), ("rd", "/files")]).await
+            post_form(c, env, "/auth/2fa/recovery", &[("code", &code), ("rd", "/files")]).await
         }
     }
 }

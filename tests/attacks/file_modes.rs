@@ -24,14 +24,6 @@ fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>, dirs: &mut Vec<std::pat
     }
 }
 
-async fn post(c: &reqwest::Client, env: &Env, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    let page = c.get(env.url(ORDINARY, "/auth/login")).send().await.unwrap().text().await.unwrap();
-    let csrf = csrf_from(&page);
-    let mut all = fields.to_vec();
-    all.push(("csrf", &csrf));
-    c.post(env.url(ORDINARY, path)).form(&all).send().await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_on_disk_are_private() {
     let Some(mut env) = Env::new(Db::Sqlite).await else { return };
@@ -50,7 +42,7 @@ async fn secrets_on_disk_are_private() {
 
     // A mail (reset link) and an SMS (enrolment code).
     let c = env.client(INTERNET);
-    assert_eq!(post(&c, &env, "/auth/password/forgot", &[("email", ALICE)]).await.status(), 200);
+    assert_eq!(post_form(&c, &env, "/auth/password/forgot", &[("email", ALICE)]).await.status(), 200);
     let mail = env.dir.path().join("spool/mail");
     let deadline = Instant::now() + Duration::from_secs(10);
     while !std::fs::read_dir(&mail)
@@ -61,7 +53,10 @@ async fn secrets_on_disk_are_private() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(login(&c, &env, ORDINARY, ALICE, PASSWORD, &[]).await.status(), 303);
-    assert_eq!(post(&c, &env, "/auth/2fa/sms", &[("phone", "090-1234-5678"), ("rd", "/files")]).await.status(), 200);
+    assert_eq!(
+        post_form(&c, &env, "/auth/2fa/sms", &[("phone", "090-1234-5678"), ("rd", "/files")]).await.status(),
+        200
+    );
 
     let mut files = Vec::new();
     let mut dirs = Vec::new();

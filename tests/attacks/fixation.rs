@@ -17,14 +17,7 @@ async fn planted_session_ids_are_never_adopted() {
     for cookie in &planted {
         let c = bare(&env);
         let page = c.get(env.url(ORDINARY, "/auth/login")).header("cookie", cookie).send().await.unwrap();
-        let csrf_cookie = page
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("gw_csrf="))
-            .and_then(|v| v.split(';').next())
-            .map(str::to_owned);
+        let csrf_cookie = set_cookie_pair(&page, "gw_csrf");
         let html = page.text().await.unwrap();
         let mut cookies = cookie.clone();
         if let Some(cc) = csrf_cookie {
@@ -38,15 +31,7 @@ async fn planted_session_ids_are_never_adopted() {
             .await
             .unwrap();
         assert_eq!(r.status(), 303, "login with {cookie} planted");
-        let issued = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("gw_session="))
-            .and_then(|v| v.split(';').next())
-            .map(str::to_owned)
-            .expect("login issues a new session cookie");
+        let issued = set_cookie_pair(&r, "gw_session").expect("login issues a new session cookie");
         assert_ne!(&issued, cookie, "login adopted the planted session id");
     }
     // Made-up ids never became sessions.

@@ -29,14 +29,7 @@ pub async fn signed_in(db: Db) -> Option<(Env, reqwest::Client)> {
 pub async fn fresh_session(env: &Env) -> String {
     let r = login(&env.client(INTERNET), env, ORDINARY, USER, PASSWORD, &[]).await;
     assert_eq!(r.status(), 303, "alice signs in");
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("gw_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("session cookie")
-        .to_owned()
+    set_cookie_pair(&r, "gw_session").expect("session cookie")
 }
 
 /// What came back on one raw connection: every response's status line in order

@@ -31,17 +31,6 @@ async fn form_post(c: &reqwest::Client, env: &Env, path: &str, fields: &[(&str, 
     c.post(env.url(ORDINARY, path)).form(&all).send().await.unwrap()
 }
 
-fn cookie_from(r: &reqwest::Response) -> String {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("gw_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("session cookie")
-        .to_owned()
-}
-
 async fn wide_networks_are_refused_at_every_door(db: Db) {
     let Some(mut env) = Env::new(db).await else { return };
     env.ok(&["tenant", "create", "acme", "--owner", "boss@acme.example"]);
@@ -108,7 +97,7 @@ async fn wide_networks_are_refused_at_every_door(db: Db) {
     let office = env.office_client();
     let r = login(&office, &env, LINE_HOST, "adm@acme.example", PASSWORD, &[]).await;
     assert_eq!(r.status(), 303, "the office signs in on the line-auth hostname");
-    let cookie = cookie_from(&r);
+    let cookie = set_cookie_pair(&r, "gw_session").expect("session cookie");
     eventually("the office network is on a registered line", || async {
         office.get(env.url(LINE_HOST, "/files")).send().await.map(|r| r.status() == 200).unwrap_or(false)
     })
@@ -159,7 +148,7 @@ async fn a_stored_wide_network_is_ignored_on_read() {
     let office = env.office_client();
     let r = login(&office, &env, LINE_HOST, "adm@acme.example", PASSWORD, &[]).await;
     assert_eq!(r.status(), 303);
-    let cookie = cookie_from(&r);
+    let cookie = set_cookie_pair(&r, "gw_session").expect("session cookie");
     let before = env.origin_count();
     for c in [env.client(INTERNET), env.forwarded_client("192.0.2.55")] {
         let r = c.get(env.url(LINE_HOST, "/files")).header("cookie", &cookie).send().await.unwrap();

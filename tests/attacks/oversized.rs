@@ -55,15 +55,7 @@ async fn oversized_requests_are_refused() {
     }
     // The same without Content-Length (chunked): the cap holds while reading.
     let page = bare(&env).get(env.url(ORDINARY, "/auth/login")).send().await.unwrap();
-    let csrf_cookie = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("gw_csrf="))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_owned)
-        .unwrap_or_default();
+    let csrf_cookie = set_cookie_pair(&page, "gw_csrf").unwrap_or_default();
     let csrf = csrf_from(&page.text().await.unwrap());
     let form = format!("csrf={csrf}&email={}&password=x", "e".repeat(2 * 1024 * 1024));
     let (a, b) = form.split_at(form.len() / 2);

@@ -62,17 +62,6 @@ async fn raw_get(env: &Env, path: &str, cookie: Option<&str>) -> Option<u16> {
     text.strip_prefix("HTTP/1.1 ").and_then(|t| t.get(..3)).and_then(|s| s.parse().ok())
 }
 
-fn session_cookie(r: &reqwest::Response) -> String {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("gw_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("session cookie")
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn path_rules_cannot_be_walked_around() {
     let Some(mut env) = Env::new(Db::Sqlite).await else { return };
@@ -81,7 +70,7 @@ async fn path_rules_cannot_be_walked_around() {
     env.start().await;
     let r = login(&env.client(INTERNET), &env, ORDINARY, USER, PASSWORD, &[]).await;
     assert_eq!(r.status(), 303, "alice signs in");
-    let cookie = session_cookie(&r);
+    let cookie = set_cookie_pair(&r, "gw_session").expect("session cookie");
 
     let mut open = Vec::new();
     for (path, want) in WALKS {

@@ -6,14 +6,6 @@
 
 use crate::support::*;
 
-async fn post(c: &reqwest::Client, env: &Env, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    let page = c.get(env.url(ORDINARY, "/auth/login")).send().await.unwrap().text().await.unwrap();
-    let csrf = csrf_from(&page);
-    let mut all = fields.to_vec();
-    all.push(("csrf", &csrf));
-    c.post(env.url(ORDINARY, path)).form(&all).send().await.unwrap()
-}
-
 fn add_user(env: &Env, tenant: &str, email: &str) {
     let out = env.cli(
         &["user", "add", email, "--tenant", tenant, "--role", "user", "--password-stdin"],
@@ -26,7 +18,7 @@ fn add_user(env: &Env, tenant: &str, email: &str) {
 async fn enrol(env: &Env, from: &str, email: &str, phone: &str) -> (u16, String) {
     let c = env.client(from);
     assert_eq!(login(&c, env, ORDINARY, email, PASSWORD, &[]).await.status(), 303, "{email} signs in");
-    let r = post(&c, env, "/auth/2fa/sms", &[("phone", phone), ("rd", "/files")]).await;
+    let r = post_form(&c, env, "/auth/2fa/sms", &[("phone", phone), ("rd", "/files")]).await;
     (r.status().as_u16(), r.text().await.unwrap())
 }
 

@@ -335,6 +335,26 @@ where
     }
 }
 
+/// Posts a form with a CSRF token fetched from the login page first.
+pub async fn post_form(c: &reqwest::Client, env: &Env, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let page = c.get(env.url(ORDINARY, "/auth/login")).send().await.unwrap().text().await.unwrap();
+    let csrf = csrf_from(&page);
+    let mut all = fields.to_vec();
+    all.push(("csrf", &csrf));
+    c.post(env.url(ORDINARY, path)).form(&all).send().await.unwrap()
+}
+
+/// The `name=value` of a cookie a response sets, if it sets one named so.
+pub fn set_cookie_pair(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.split('=').next() == Some(name))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+}
+
 pub fn csrf_from(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
     let start = html.find(marker).map(|i| i + marker.len()).expect("csrf field in page");
