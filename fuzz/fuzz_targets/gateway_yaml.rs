@@ -47,9 +47,11 @@ fn check(cfg: &GatewayConfig) {
     if cfg.sms.transport == SmsTransport::Webhook {
         assert!(cfg.sms.webhook.is_some(), "webhook transport without a webhook block");
     }
-    if let Some(url) = &cfg.links.public_base_url {
-        assert!(url.starts_with("http://") || url.starts_with("https://"), "public_base_url {url:?}");
-        assert!(!url.ends_with('/'), "public_base_url {url:?} ends with a slash");
+    for line_auth in [false, true] {
+        let url = cfg.public_url(line_auth);
+        let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
+        let rest = rest.unwrap_or_else(|| panic!("public URL {url:?} is not http(s)"));
+        assert!(!rest.is_empty() && !rest.contains(['/', '?', '#', '@']), "public URL {url:?} has more than scheme://host[:port]");
     }
     assert!(cfg.login.hash_concurrency >= 1);
     let s = &cfg.session;

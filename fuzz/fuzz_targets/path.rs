@@ -52,10 +52,23 @@ fn normal_form(raw: &str) {
         assert_eq!(normalize_path(&n).as_deref(), Ok(n.as_str()), "normalisation is not idempotent");
     }
 
-    // First match is the first rule that matches; a prefix rule on any ancestor
-    // directory matches, one on a longer name does not.
-    let first = rules.first_match(&n).map(|(i, _)| i);
-    assert_eq!(first, rules.rules().iter().position(|r| r.matcher.matches(&n)));
+    // The first match is never later than the first exact match (deny and role
+    // rules also match the spellings an origin may fold, so they can only come
+    // earlier), and a rule matched only loosely is never a bypass: a look-alike
+    // path must not skip the session.
+    let first = rules.first_match(&n);
+    let exact = rules.rules().iter().position(|r| r.matcher.matches(&n));
+    match (first, exact) {
+        (None, Some(e)) => panic!("{n:?} matches rule {e} exactly but first_match found none"),
+        (Some((i, _)), Some(e)) => assert!(i <= e, "{n:?}: first_match {i} after the exact match {e}"),
+        _ => {}
+    }
+    if let Some((i, rule)) = first
+        && !rule.matcher.matches(&n)
+    {
+        assert!(rule.action != PathAction::Bypass, "{n:?} bypasses through a loose match of rule {i}");
+    }
+    // A prefix rule on any ancestor directory matches, one on a longer name does not.
     for (i, _) in n.match_indices('/').skip(1) {
         let dir = &n[..i];
         assert!(PathMatch::Prefix(dir.to_owned()).matches(&n), "prefix {dir:?} does not match {n:?}");
