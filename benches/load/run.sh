@@ -336,24 +336,28 @@ if [ "$WITH_FLOOD" != 0 ]; then
     fcsrf=$(curl -s -c "$WORK/fjar" -H 'Host: storage.localhost' -H 'X-Forwarded-For: 192.0.2.1' \
         "http://127.0.0.1:$P_GWF/auth/login" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
     [ -n "$fcsrf" ] || die "the flood gateway's login form has no CSRF token"
+    # The token is bound to the pre-session cookie the form set, so both are sent.
+    fcookie=$(awk '$6 == "gw_csrf" { print $7 }' "$WORK/fjar")
+    [ -n "$fcookie" ] || die "the flood gateway's login form set no gw_csrf cookie"
     cat >"$WORK/user.lua" <<LUA
 function delay() return $USER_DELAY_MS end
 LUA
     cat >"$WORK/flood.lua" <<LUA
 local n = 0
 local csrf = "$fcsrf"
+local cookie = "$fcookie"
 request = function()
   n = n + 1
   local ip = string.format("10.%d.%d.%d", math.floor(n / 62500) % 250, math.floor(n / 250) % 250, n % 250 + 1)
   local body = "email=nobody" .. n .. "%40flood.example&password=Wrong-" .. n .. "-pass&csrf=" .. csrf .. "&rd=%2F"
   return wrk.format("POST", "/auth/login", {
     ["Host"] = "storage.localhost", ["X-Forwarded-For"] = ip, ["Origin"] = "http://storage.localhost",
-    ["Cookie"] = "gw_csrf=" .. csrf, ["Content-Type"] = "application/x-www-form-urlencoded" }, body)
+    ["Cookie"] = "gw_csrf=" .. cookie, ["Content-Type"] = "application/x-www-form-urlencoded" }, body)
 end
 LUA
     # The flood must really reach the password check: one attempt answers 401, not 429 or 403.
     got=$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: storage.localhost' -H 'X-Forwarded-For: 10.250.0.1' \
-        -H 'Origin: http://storage.localhost' -b "gw_csrf=$fcsrf" \
+        -H 'Origin: http://storage.localhost' -b "gw_csrf=$fcookie" \
         --data "email=nobody%40flood.example&password=Wrong-pass&csrf=$fcsrf&rd=%2F" "http://127.0.0.1:$P_GWF/auth/login")
     [ "$got" = 401 ] || die "a wrong-password login on the flood gateway answered $got, expected 401"
     UHDR=(-H "Host: storage.localhost" -H "X-Forwarded-For: 203.0.113.10" -H "Cookie: gw_lang=en; gw_session=$FLOOD_ORDINARY_SESSION")
