@@ -245,16 +245,28 @@ impl AsyncRead for Deadlined {
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => {
-                if this.timer.deadline() != phase.deadline {
+                // Re-arming the timer costs a trip through tokio's timer wheel, and
+                // the idle deadline moves later after every response. So the timer
+                // is moved only when the deadline comes earlier; when it fires at
+                // an older, earlier deadline it is re-armed once, to the current one.
+                if phase.deadline < this.timer.deadline() {
                     this.timer.as_mut().reset(phase.deadline);
                 }
-                match this.timer.as_mut().poll(cx) {
-                    Poll::Ready(()) => {
-                        let what = if phase.state == State::Idle { "idle keep-alive" } else { "request header" };
-                        tracing::debug!(what, "connection closed: deadline passed");
-                        Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, format!("{what} deadline passed"))))
+                loop {
+                    match this.timer.as_mut().poll(cx) {
+                        Poll::Ready(()) if Instant::now() < phase.deadline => {
+                            this.timer.as_mut().reset(phase.deadline);
+                        }
+                        Poll::Ready(()) => {
+                            let what = if phase.state == State::Idle { "idle keep-alive" } else { "request header" };
+                            tracing::debug!(what, "connection closed: deadline passed");
+                            return Poll::Ready(Err(io::Error::new(
+                                io::ErrorKind::TimedOut,
+                                format!("{what} deadline passed"),
+                            )));
+                        }
+                        Poll::Pending => return Poll::Pending,
                     }
-                    Poll::Pending => Poll::Pending,
                 }
             }
         }
