@@ -357,7 +357,10 @@ pub fn set_cookie_pair(r: &reqwest::Response, name: &str) -> Option<String> {
 
 pub fn csrf_from(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).map(|i| i + marker.len()).expect("csrf field in page");
+    let Some(start) = html.find(marker).map(|i| i + marker.len()) else {
+        let head: String = html.chars().take(800).collect();
+        panic!("no csrf field in the page ({} bytes): {head}", html.len());
+    };
     html[start..].split('"').next().unwrap_or_default().to_owned()
 }
 
@@ -370,11 +373,25 @@ pub async fn login(
     password: &str,
     headers: &[(&str, &str)],
 ) -> reqwest::Response {
-    let mut get = client.get(env.url(host, "/auth/login?rd=/files/report.pdf"));
-    for (k, v) in headers {
-        get = get.header(*k, *v);
+    // On a loaded CI machine the first form page after start-up has, rarely, come
+    // back without its form; what came back is printed so the cause can be found,
+    // and the page is asked for again (a few times at most).
+    let mut page = String::new();
+    for attempt in 0..3 {
+        let mut get = client.get(env.url(host, "/auth/login?rd=/files/report.pdf"));
+        for (k, v) in headers {
+            get = get.header(*k, *v);
+        }
+        let r = get.send().await.expect("login page");
+        let status = r.status();
+        page = r.text().await.expect("login html");
+        if page.contains("name=\"csrf\"") {
+            break;
+        }
+        let head: String = page.chars().take(300).collect();
+        eprintln!("login page attempt {attempt}: {status} without a form: {head}\n--- gateway log:\n{}", env.log());
+        tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    let page = get.send().await.expect("login page").text().await.expect("login html");
     let csrf = csrf_from(&page);
     let mut post = client.post(env.url(host, "/auth/login")).form(&[
         ("email", email),
