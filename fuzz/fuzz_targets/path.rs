@@ -48,7 +48,9 @@ fn normal_form(raw: &str) {
     let sent = encode_path(&n);
     assert_eq!(normalize_path(&sent).as_deref(), Ok(n.as_str()), "{raw:?}: the origin's path reads differently");
     assert_eq!(already_normal(&sent), sent == n);
-    if !n.contains(['%', '?', '#']) {
+    // A literal `;` in the normal form came from `%3B` (sent on as `%3B`), so the
+    // normal form is raw text again only without `%`, `?`, `#` or `;`.
+    if !n.contains(['%', '?', '#', ';']) {
         assert_eq!(normalize_path(&n).as_deref(), Ok(n.as_str()), "normalisation is not idempotent");
     }
 
