@@ -64,8 +64,10 @@ FUZZ_SMOKE_SECONDS ?= 7
 fuzz: deps
 	fuzz/run.sh $(FUZZ_SECONDS)
 
+# CI's smoke uses a fixed seed, so a red CI means a regression on the committed
+# seeds' neighbourhood, not a lucky new find (`make fuzz` explores at random).
 fuzz-smoke: deps
-	fuzz/run.sh $(FUZZ_SMOKE_SECONDS)
+	FUZZ_SEED=1 fuzz/run.sh $(FUZZ_SMOKE_SECONDS)
 
 lint: deps
 	$(CARGO) clippy --workspace --all-targets -- -D warnings

@@ -5,6 +5,7 @@
 #
 #   fuzz/run.sh SECONDS [target ...]      (default: every target)
 #   FUZZ_SANITIZER=none fuzz/run.sh ...   (address by default)
+#   FUZZ_SEED=1 fuzz/run.sh ...           (a fixed libFuzzer seed: the same inputs each run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +32,7 @@ for t in "${targets[@]}"; do
   log="fuzz/artifacts/$t/last-run.log"
   echo "fuzz: $t for ${seconds}s"
   if cargo "$toolchain" fuzz run -O -s "$sanitizer" "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
-      -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 \
+      ${FUZZ_SEED:+-seed="$FUZZ_SEED"} -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 \
       >"$log" 2>&1; then
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
     echo "fuzz: $t ok, $runs runs, corpus $(ls "fuzz/corpus/$t" | wc -l) inputs"
