@@ -524,59 +524,42 @@ impl InvitationJob {
     }
 }
 
+/// A refusal page of the console: what happened, and the way back to the users.
+fn back_to_users(v: &Visit<'_>, status: u16, title: &str, text: &str) -> Reply {
+    let back = v.t("Back to users", "ユーザー管理に戻る");
+    Reply::html(status, v.page(title, &format!("<p>{text}</p><p><a href=\"/auth/admin/users\">{back}</a></p>")))
+}
+
 /// The one answer to any action on an invitation nobody has accepted, whether
 /// or not the address has an account elsewhere.
 fn not_registered(v: &Visit<'_>) -> Reply {
-    Reply::html(
-        409,
-        v.page(
-            v.t("Not registered yet", "まだ登録されていません"),
-            &format!(
-                "<p>{}</p><p><a href=\"/auth/admin/users\">{}</a></p>",
-                v.t(
-                    "This person has not accepted the invitation yet, so nothing can be changed for them. To change the role or send the link again, send the invitation again.",
-                    "この方はまだ招待を承諾していないため、操作できません。権限の変更やリンクの再送は、招待メールを再送信してください。"
-                ),
-                v.t("Back to users", "ユーザー管理に戻る")
-            ),
-        ),
-    )
+    let text = v.t(
+        "This person has not accepted the invitation yet, so nothing can be changed for them. To change the role or send the link again, send the invitation again.",
+        "この方はまだ招待を承諾していないため、操作できません。権限の変更やリンクの再送は、招待メールを再送信してください。",
+    );
+    back_to_users(v, 409, v.t("Not registered yet", "まだ登録されていません"), text)
 }
 
 /// The same answer for an address of another organisation as for one that
 /// exists nowhere, so the console cannot be used to probe for accounts.
 fn no_such_user(v: &Visit<'_>) -> Reply {
-    Reply::html(
+    back_to_users(
+        v,
         404,
-        v.page(
-            v.t("No such user", "ユーザーが見つかりません"),
-            &format!(
-                "<p>{}</p><p><a href=\"/auth/admin/users\">{}</a></p>",
-                v.t(
-                    "There is no user with this email address in your organisation.",
-                    "このメールアドレスのユーザーは組織内に存在しません。"
-                ),
-                v.t("Back to users", "ユーザー管理に戻る")
-            ),
+        v.t("No such user", "ユーザーが見つかりません"),
+        v.t(
+            "There is no user with this email address in your organisation.",
+            "このメールアドレスのユーザーは組織内に存在しません。",
         ),
     )
 }
 
 fn not_permitted(v: &Visit<'_>) -> Reply {
-    Reply::html(
-        403,
-        v.page(
-            v.t("This cannot be done here", "この操作はできません"),
-            &format!(
-                "<p>{}</p><p><a href=\"/auth/admin/users\">{}</a></p>",
-                v.t(
-                    "Administrators may only unlock the owner's account or sign the owner out, and nobody changes their own role or email address from this page.",
-                    "管理者がオーナーのアカウントに対して行えるのは、ロック解除とログアウトのみです。また、このページでご自身の権限やメールアドレスを変更することはできません。"
-                ),
-                v.t("Back to users", "ユーザー管理に戻る")
-            ),
-        ),
-    )
+    let text = v.t(
+        "Administrators may only unlock the owner's account or sign the owner out, and nobody changes their own role or email address from this page.",
+        "管理者がオーナーのアカウントに対して行えるのは、ロック解除とログアウトのみです。また、このページでご自身の権限やメールアドレスを変更することはできません。",
+    );
+    back_to_users(v, 403, v.t("This cannot be done here", "この操作はできません"), text)
 }
 
 pub async fn action(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
