@@ -52,6 +52,16 @@ fn aiosmtpd_installed() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// A port below the kernel's ephemeral range (32768 and up), so no outgoing
+/// connection takes it between this check and aiosmtpd's bind.
+fn listener_port() -> u16 {
+    let base = 20_000 + (std::process::id() % 6_000) * 2;
+    (base..32_000)
+        .map(|p| p as u16)
+        .find(|&p| TcpListener::bind(("127.0.0.1", p)).is_ok())
+        .expect("a free port below 32000")
+}
+
 /// `None` (after saying so) when aiosmtpd is missing outside CI.
 fn start_smtpd() -> Option<Smtpd> {
     if !aiosmtpd_installed() {
@@ -61,7 +71,7 @@ fn start_smtpd() -> Option<Smtpd> {
         println!("SKIPPED: aiosmtpd not installed");
         return None;
     }
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = listener_port();
     let dir = tempfile::tempdir().unwrap();
     let log = std::fs::File::create(dir.path().join("smtpd.log")).unwrap();
     let child = Command::new("python3")

@@ -26,8 +26,24 @@ pub enum Db {
     Postgres,
 }
 
+/// A port for a listener the test is about to start. Taken below the kernel's
+/// ephemeral range (32768 and up on Linux): a port from `bind(0)` is free only
+/// until some test's outgoing connection picks the same number, which once made a
+/// gateway fail to bind its metrics listener in CI. Each test process walks its
+/// own stretch of the range, so parallel tests never hand out the same port.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(u32::MAX, std::process::id().wrapping_mul(7919) % SPAN, Ordering::SeqCst, Ordering::SeqCst);
+    for _ in 0..SPAN {
+        let port = (LOW + NEXT.fetch_add(1, Ordering::SeqCst) % SPAN) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between {LOW} and {}", LOW + SPAN)
 }
 
 /// The gateway binary; `GATEWAY_TEST_BIN` runs the tests against another build
