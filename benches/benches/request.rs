@@ -185,7 +185,7 @@ fn setup(rt: &tokio::runtime::Runtime) -> anyhow::Result<Setup> {
         policy.set_db_at(store.generation().await?, store.load_tenants().await?);
         anyhow::Ok((App::new(cfg, store, policy)?, seeded))
     })?;
-    let gateway = Gateway { app: Arc::new(app) };
+    let gateway = Gateway::new(Arc::new(app))?;
     let cases = vec![
         Case {
             name: "ordinary host, session with 2FA done",

@@ -1,9 +1,9 @@
-//! The form reader (`gateway::auth::form::parse`, what `form::read` calls on the
+//! The form reader (`gateway::web::form::parse`, what `form::from_request` calls on the
 //! body). The input is a raw body; its lines are also taken as name=value pairs
 //! that a browser would encode, to check the round trip.
 #![no_main]
 
-use gateway::auth::form::{FormError, parse};
+use gateway::web::form::{FormError, parse};
 use libfuzzer_sys::fuzz_target;
 
 const MAX: usize = 4096;

@@ -19,3 +19,4 @@ pub mod store;
 pub mod throttle;
 pub mod tokens;
 pub mod ui;
+pub mod web;

@@ -107,8 +107,9 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
 
     // The proxy behind the connection limits (header deadline, idle keep-alive,
     // per-address cap), on the one listener for proxy and auth UI.
+    let gateway = Gateway::new(app)?;
     let guarded = crate::proxy::limits::Guarded {
-        inner: Arc::new(pingora::proxy::http_proxy(&server.configuration, Gateway { app })),
+        inner: Arc::new(pingora::proxy::http_proxy(&server.configuration, gateway)),
         limits: crate::proxy::limits::Limits::new(&cfg),
     };
     let mut proxy = Service::new("gateway".to_owned(), guarded);

@@ -1,37 +1,17 @@
 //! The signed-in user's own account: the settings menu, password change and
 //! email change.
 
-use pingora::prelude::*;
-use pingora::proxy::Session;
-
 use super::links::{check_new_password, dead_link};
 use super::start::{NewLogin, end_all, start};
-use super::{Visit, csrf_for, hidden_field, notify, query_param, read_form, to_login, with_cookie};
+use super::sudo::Admin;
+use super::{Visit, csrf_for, hidden_field, notify, read_form, to_login, with_cookie};
 use crate::mail::Notice;
-use crate::proxy::respond::Reply;
 use crate::store::LinkPurpose;
 use crate::tokens;
 use crate::ui::html::{error_box, escape, password_field};
+use crate::web::{Outcome, Reply};
 
-/// Settings pages sit behind the re-authentication gate; each also checks its
-/// own line of SPEC section 6's table.
-async fn gate(
-    v: &Visit<'_>,
-    session: &Session,
-    allowed: fn(&super::sudo::Admin) -> bool,
-) -> Result<super::sudo::Admin, Reply> {
-    let a = super::sudo::require(v, session).await?;
-    if !allowed(&a) {
-        return Err(not_allowed(v));
-    }
-    Ok(a)
-}
-
-pub async fn menu(v: &Visit<'_>, session: &mut Session) -> Reply {
-    let a = match super::sudo::require(v, session).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+pub async fn menu(v: &Visit<'_>, a: Admin) -> Reply {
     let item = |href: &str, label: &str| format!("<li><a href=\"{href}\">{}</a></li>", escape(label));
     let mut items = Vec::new();
     if a.may_change_password() {
@@ -65,7 +45,7 @@ pub async fn menu(v: &Visit<'_>, session: &mut Session) -> Reply {
     } else {
         String::new()
     };
-    let (token, cookie) = csrf_for(v, session.req_header());
+    let (token, cookie) = csrf_for(v);
     let body = v.page(
         v.t("Settings", "設定メニュー"),
         &format!(
@@ -97,24 +77,18 @@ fn password_page(v: &Visit<'_>, csrf_token: &str, errors: [Option<&str>; 3]) -> 
     )
 }
 
-pub async fn password_form(v: &Visit<'_>, session: &mut Session) -> Reply {
-    if let Err(r) = gate(v, session, super::sudo::Admin::may_change_password).await {
-        return r;
-    }
-    let (token, cookie) = csrf_for(v, session.req_header());
+pub async fn password_form(v: &Visit<'_>, _: Admin) -> Reply {
+    let (token, cookie) = csrf_for(v);
     with_cookie(Reply::html(200, password_page(v, &token, [None, None, None])), cookie)
 }
 
-pub async fn password_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let c = match gate(v, session, super::sudo::Admin::may_change_password).await {
-        Ok(a) => a.cached,
-        Err(r) => return Ok(r),
-    };
-    let form = match read_form(v, session).await? {
+pub async fn password_submit(v: &Visit<'_>, a: Admin) -> Outcome {
+    let c = a.cached;
+    let form = match read_form(v).await? {
         Ok(f) => f,
         Err(reply) => return Ok(reply),
     };
-    let (token, _) = csrf_for(v, session.req_header());
+    let (token, _) = csrf_for(v);
     let user = match v.app.store.user_by_id(c.rec.user_id).await {
         Ok(Some(u)) => u,
         Ok(None) => return Ok(to_login(v)),
@@ -197,37 +171,18 @@ fn email_page(v: &Visit<'_>, csrf_token: &str, errors: [Option<&str>; 2]) -> Str
     )
 }
 
-pub async fn email_form(v: &Visit<'_>, session: &mut Session) -> Reply {
-    if let Err(r) = gate(v, session, super::sudo::Admin::may_change_email).await {
-        return r;
-    }
-    let (token, cookie) = csrf_for(v, session.req_header());
+pub async fn email_form(v: &Visit<'_>, _: Admin) -> Reply {
+    let (token, cookie) = csrf_for(v);
     with_cookie(Reply::html(200, email_page(v, &token, [None, None])), cookie)
 }
 
-fn not_allowed(v: &Visit<'_>) -> Reply {
-    Reply::html(
-        403,
-        v.page(
-            v.t("Not available for your account", "このアカウントではご利用いただけません"),
-            v.t(
-                "<p>Only the contract holder of a basic-plan organisation changes their own email address here. Ask your administrator.</p>",
-                "<p>ここでメールアドレスを変更できるのは、ベーシックプランの契約者ご本人のみです。管理者にお問い合わせください。</p>",
-            ),
-        ),
-    )
-}
-
-pub async fn email_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let c = match gate(v, session, super::sudo::Admin::may_change_email).await {
-        Ok(a) => a.cached,
-        Err(r) => return Ok(r),
-    };
-    let form = match read_form(v, session).await? {
+pub async fn email_submit(v: &Visit<'_>, a: Admin) -> Outcome {
+    let c = a.cached;
+    let form = match read_form(v).await? {
         Ok(f) => f,
         Err(reply) => return Ok(reply),
     };
-    let (token, _) = csrf_for(v, session.req_header());
+    let (token, _) = csrf_for(v);
     let user = match v.app.store.user_by_id(c.rec.user_id).await {
         Ok(Some(u)) => u,
         _ => return Ok(v.unavailable()),
@@ -307,8 +262,8 @@ fn confirm_page(
     )
 }
 
-pub async fn email_confirm_form(v: &Visit<'_>, session: &mut Session) -> Reply {
-    let ticket = query_param(session.req_header(), "ticket").unwrap_or_default();
+pub async fn email_confirm_form(v: &Visit<'_>) -> Reply {
+    let ticket = v.req.query("ticket").unwrap_or_default();
     let live = match tokens::hash_token(&ticket) {
         Some(h) => matches!(v.app.store.peek_link(&h, LinkPurpose::EmailChange).await, Ok(Some(_))),
         None => false,
@@ -316,13 +271,13 @@ pub async fn email_confirm_form(v: &Visit<'_>, session: &mut Session) -> Reply {
     if !live {
         return dead_link(v, confirm_next(v));
     }
-    let (token, cookie) = csrf_for(v, session.req_header());
+    let (token, cookie) = csrf_for(v);
     with_cookie(Reply::html(200, confirm_page(v, &ticket, &token, (None, None), None)), cookie)
 }
 
-pub async fn email_confirm_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let ticket = query_param(session.req_header(), "ticket").unwrap_or_default();
-    let form = match read_form(v, session).await? {
+pub async fn email_confirm_submit(v: &Visit<'_>) -> Outcome {
+    let ticket = v.req.query("ticket").unwrap_or_default();
+    let form = match read_form(v).await? {
         Ok(f) => f,
         Err(reply) => return Ok(reply),
     };
@@ -331,7 +286,7 @@ pub async fn email_confirm_submit(v: &Visit<'_>, session: &mut Session) -> Resul
         Ok(None) => return Ok(dead_link(v, confirm_next(v))),
         Err(_) => return Ok(v.unavailable()),
     };
-    let (token, _) = csrf_for(v, session.req_header());
+    let (token, _) = csrf_for(v);
     let password = form.get("password").unwrap_or("");
     if let Err(errors) = check_new_password(v, password, form.get("password_confirm").unwrap_or("")) {
         return Ok(Reply::html(400, confirm_page(v, &ticket, &token, errors, None)));

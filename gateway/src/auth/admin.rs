@@ -4,32 +4,20 @@
 //! Every handler passes [`gate`] first, so a page never renders, and a form
 //! never acts, for someone who has not re-entered their password recently.
 
-use pingora::prelude::*;
-use pingora::proxy::Session;
 use policy::Role;
 
 use super::start::end_all;
-use super::sudo::{self, Admin};
-use super::{Visit, csrf_for, hidden_field, notify, query_param, read_form, with_cookie};
+use super::sudo::Admin;
+use super::{Visit, csrf_for, hidden_field, notify, read_form, with_cookie};
 use crate::mail::Notice;
-use crate::proxy::respond::Reply;
 use crate::store::{
     AuditFilter, Invitation, LinkPurpose, NewUser, StoreError, UserOverview, canonical_email, now, valid_email,
 };
 use crate::ui::html::{date, escape};
+use crate::web::{Outcome, Reply};
 
 /// Audit entries on one page.
 const AUDIT_PAGE: i64 = 50;
-
-/// Signed in, allowed here, re-authenticated, and an owner or admin; else the
-/// reply: the re-authentication redirect from `sudo`, or the role page.
-async fn gate(v: &Visit<'_>, session: &Session) -> Result<Admin, Reply> {
-    let a = sudo::require(v, session).await?;
-    if !a.may_administer() {
-        return Err(Reply::html(403, crate::ui::pages::denied(&v.ui(), policy::DenyKind::Role)));
-    }
-    Ok(a)
-}
 
 /// What can be done to a user from the console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,14 +236,7 @@ fn done_message(v: &Visit<'_>, key: &str) -> Option<&'static str> {
     })
 }
 
-async fn users_page(
-    v: &Visit<'_>,
-    session: &Session,
-    a: &Admin,
-    status: u16,
-    note: Option<&str>,
-    problem: Option<Problem>,
-) -> Reply {
+async fn users_page(v: &Visit<'_>, a: &Admin, status: u16, note: Option<&str>, problem: Option<Problem>) -> Reply {
     let tenant_id = a.cached.rec.tenant_id;
     let live_since = now() - v.app.cfg.session.idle_timeout.as_secs() as i64;
     let (users, invitations) = match tokio::try_join!(
@@ -268,7 +249,7 @@ async fn users_page(
     let mut listed: Vec<Listed<'_>> =
         users.iter().map(Listed::User).chain(invitations.iter().map(Listed::Invited)).collect();
     listed.sort_by(|x, y| x.email().cmp(y.email()));
-    let (token, cookie) = csrf_for(v, session.req_header());
+    let (token, cookie) = csrf_for(v);
     let at = now();
     let rows: String = listed
         .iter()
@@ -368,14 +349,10 @@ async fn users_page(
     with_cookie(Reply::html(status, body), cookie)
 }
 
-pub async fn users(v: &Visit<'_>, session: &mut Session) -> Reply {
-    let a = match gate(v, session).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let done = query_param(session.req_header(), "done");
+pub async fn users(v: &Visit<'_>, a: Admin) -> Reply {
+    let done = v.req.query("done");
     let note = done.as_deref().and_then(|k| done_message(v, k));
-    users_page(v, session, &a, 200, note, None).await
+    users_page(v, &a, 200, note, None).await
 }
 
 /// Records an administrator's action on a user.
@@ -383,12 +360,8 @@ async fn audit_action(v: &Visit<'_>, a: &Admin, subject: &str, event: &str) {
     v.audit(Some(a.cached.rec.tenant_id), Some(&a.cached.rec.email), Some(subject), event).await;
 }
 
-pub async fn invite(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let a = match gate(v, session).await {
-        Ok(a) => a,
-        Err(r) => return Ok(r),
-    };
-    let form = match read_form(v, session).await? {
+pub async fn invite(v: &Visit<'_>, a: Admin) -> Outcome {
+    let form = match read_form(v).await? {
         Ok(f) => f,
         Err(reply) => return Ok(reply),
     };
@@ -397,21 +370,21 @@ pub async fn invite(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
     let role = match form.get("role") {
         Some("admin") => Role::Admin,
         Some("user") | None => Role::User,
-        Some(_) => return Ok(users_page(v, session, &a, 400, None, None).await),
+        Some(_) => return Ok(users_page(v, &a, 400, None, None).await),
     };
     if !valid_email(&email) {
         let msg = v.t(
             "Enter an email address such as name@example.com.",
             "name@example.com のような形式でメールアドレスを入力してください。",
         );
-        return Ok(users_page(v, session, &a, 400, None, Some(Problem::Invite(msg))).await);
+        return Ok(users_page(v, &a, 400, None, Some(Problem::Invite(msg))).await);
     }
     match v.app.store.user_by_email(&email).await {
         // One of the admin's own users who has registered (or the owner, who
         // is invited by the operator): they are on the page anyway.
         Ok(Some(u)) if u.tenant_id == tenant_id && (u.password_hash.is_some() || role_of(&u.role) == Role::Owner) => {
             let msg = v.t("This address already has an account.", "このメールアドレスはすでに登録されています。");
-            return Ok(users_page(v, session, &a, 409, None, Some(Problem::Invite(msg))).await);
+            return Ok(users_page(v, &a, 409, None, Some(Problem::Invite(msg))).await);
         }
         Ok(_) => {}
         Err(_) => return Ok(v.unavailable()),
@@ -562,12 +535,8 @@ fn not_permitted(v: &Visit<'_>) -> Reply {
     back_to_users(v, 403, v.t("This cannot be done here", "この操作はできません"), text)
 }
 
-pub async fn action(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let a = match gate(v, session).await {
-        Ok(a) => a,
-        Err(r) => return Ok(r),
-    };
-    let form = match read_form(v, session).await? {
+pub async fn action(v: &Visit<'_>, a: Admin) -> Outcome {
+    let form = match read_form(v).await? {
         Ok(f) => f,
         Err(reply) => return Ok(reply),
     };
@@ -630,7 +599,7 @@ pub async fn action(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
                 Some("admin") => Role::Admin,
                 _ => {
                     let msg = v.t("Choose User or Administrator.", "一般ユーザーか管理者を選んでください。");
-                    return Ok(users_page(v, session, &a, 400, None, Some(Problem::Role(target.id, msg))).await);
+                    return Ok(users_page(v, &a, 400, None, Some(Problem::Role(target.id, msg))).await);
                 }
             };
             match v.app.store.set_user_role(target.tenant_id, target.id, role).await {
@@ -660,7 +629,7 @@ pub async fn action(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
                 None
             };
             if let Some(msg) = problem {
-                return Ok(users_page(v, session, &a, 400, None, Some(Problem::Email(target.id, msg))).await);
+                return Ok(users_page(v, &a, 400, None, Some(Problem::Email(target.id, msg))).await);
             }
             // Whether the new address is taken is checked when the link is used
             // (as for the owner's own change), so this form cannot probe addresses.
@@ -693,16 +662,12 @@ fn audit_href(user: Option<&str>, event: Option<&str>, page: i64) -> String {
     format!("/auth/admin/audit?{}", ser.finish())
 }
 
-pub async fn audit(v: &Visit<'_>, session: &mut Session) -> Reply {
-    let a = match gate(v, session).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let req = session.req_header();
+pub async fn audit(v: &Visit<'_>, a: Admin) -> Reply {
+    let req = &v.req;
     // Over-long filters match nothing real; capping them keeps the query cheap.
-    let user = query_param(req, "user").map(|u| canonical_email(&u)).filter(|u| !u.is_empty() && u.len() <= 254);
-    let event = query_param(req, "event").map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty() && e.len() <= 64);
-    let page = query_param(req, "page").and_then(|p| p.trim().parse::<i64>().ok()).unwrap_or(1).clamp(1, 1_000_000);
+    let user = req.query("user").map(|u| canonical_email(&u)).filter(|u| !u.is_empty() && u.len() <= 254);
+    let event = req.query("event").map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty() && e.len() <= 64);
+    let page = req.query("page").and_then(|p| p.trim().parse::<i64>().ok()).unwrap_or(1).clamp(1, 1_000_000);
     let filter = AuditFilter { user: user.as_deref(), event_prefix: event.as_deref() };
     // One more than a page tells whether an older page exists.
     let mut entries = match v

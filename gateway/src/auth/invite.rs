@@ -1,14 +1,11 @@
 //! Accepting an invitation: the invitee sets a password from the emailed link.
 
-use pingora::prelude::*;
-use pingora::proxy::Session;
-
 use super::links::{check_new_password, dead_link, live_ticket};
-use super::{Visit, csrf_for, hidden_field, query_param, read_form, with_cookie};
-use crate::proxy::respond::Reply;
+use super::{Visit, csrf_for, hidden_field, read_form, with_cookie};
 use crate::store::LinkPurpose;
 use crate::tokens;
 use crate::ui::html::{escape, password_field};
+use crate::web::{Outcome, Reply};
 
 fn next_step(v: &Visit<'_>) -> &'static str {
     v.t(
@@ -48,8 +45,8 @@ fn form_page(v: &Visit<'_>, ticket: &str, csrf_token: &str, errors: (Option<&str
     )
 }
 
-pub async fn show(v: &Visit<'_>, session: &mut Session) -> Reply {
-    let ticket = query_param(session.req_header(), "ticket").unwrap_or_default();
+pub async fn show(v: &Visit<'_>) -> Reply {
+    let ticket = v.req.query("ticket").unwrap_or_default();
     let live = match tokens::hash_token(&ticket) {
         Some(h) => matches!(v.app.store.peek_link(&h, LinkPurpose::Invite).await, Ok(Some(_))),
         None => false,
@@ -57,13 +54,13 @@ pub async fn show(v: &Visit<'_>, session: &mut Session) -> Reply {
     if !live {
         return dead_link(v, next_step(v));
     }
-    let (token, cookie) = csrf_for(v, session.req_header());
+    let (token, cookie) = csrf_for(v);
     with_cookie(Reply::html(200, form_page(v, &ticket, &token, (None, None))), cookie)
 }
 
-pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let ticket = query_param(session.req_header(), "ticket").unwrap_or_default();
-    let form = match read_form(v, session).await? {
+pub async fn submit(v: &Visit<'_>) -> Outcome {
+    let ticket = v.req.query("ticket").unwrap_or_default();
+    let form = match read_form(v).await? {
         Ok(f) => f,
         Err(reply) => return Ok(reply),
     };
@@ -77,7 +74,7 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
     };
     let password = form.get("password").unwrap_or("");
     if let Err(errors) = check_new_password(v, password, form.get("password_confirm").unwrap_or("")) {
-        let (token, _) = csrf_for(v, session.req_header());
+        let (token, _) = csrf_for(v);
         return Ok(Reply::html(400, form_page(v, &ticket, &token, errors)));
     }
     let hashed = match v.app.hasher.hash(password.to_owned()).await {

@@ -1,15 +1,12 @@
 //! The emailed-link pages that need no session: unlock, forgot and reset.
 
-use pingora::prelude::*;
-use pingora::proxy::Session;
-
 use super::start::end_all;
-use super::{Visit, csrf_for, hidden_field, notify, query_param, read_form, with_cookie};
+use super::{Visit, csrf_for, hidden_field, notify, read_form, with_cookie};
 use crate::mail::Notice;
-use crate::proxy::respond::Reply;
 use crate::store::LinkPurpose;
 use crate::tokens;
 use crate::ui::html::{error_box, escape, password_field};
+use crate::web::{Outcome, Reply};
 
 /// One page for every link that cannot be used, whatever the reason: telling
 /// "expired" from "never existed" would only help someone guessing tokens.
@@ -44,16 +41,16 @@ pub async fn live_ticket(
     Ok(v.app.store.peek_link(&hash, purpose).await?.map(|_| hash))
 }
 
-fn ticket_hash(session: &Session) -> Option<String> {
-    query_param(session.req_header(), "ticket").and_then(|t| tokens::hash_token(&t))
+fn ticket_hash(v: &Visit<'_>) -> Option<String> {
+    v.req.query("ticket").and_then(|t| tokens::hash_token(&t))
 }
 
-pub async fn unlock(v: &Visit<'_>, session: &mut Session) -> Reply {
+pub async fn unlock(v: &Visit<'_>) -> Reply {
     let next = v.t(
         "If your account is still locked, use \"Forgot your password?\" on the sign-in page, or ask your administrator.",
         "まだロックされている場合は、ログインページの「パスワードをお忘れの方」から再設定するか、管理者にお問い合わせください。",
     );
-    let Some(hash) = ticket_hash(session) else { return dead_link(v, next) };
+    let Some(hash) = ticket_hash(v) else { return dead_link(v, next) };
     let user_id = match v.app.store.consume_link(&hash, LinkPurpose::Unlock).await {
         Ok(Some(id)) => id,
         Ok(None) => return dead_link(v, next),
@@ -85,8 +82,13 @@ async fn audit(v: &Visit<'_>, user_id: i64, event: &str) {
     v.audit(tenant, email.as_deref(), email.as_deref(), event).await;
 }
 
-pub fn forgot_form(v: &Visit<'_>, session: &Session, error: Option<&str>) -> Reply {
-    let (token, cookie) = csrf_for(v, session.req_header());
+/// The forgot-password page as a route.
+pub async fn forgot_page(v: &Visit<'_>) -> Reply {
+    forgot_form(v, None)
+}
+
+pub fn forgot_form(v: &Visit<'_>, error: Option<&str>) -> Reply {
+    let (token, cookie) = csrf_for(v);
     let body = v.page(
         v.t("Reset your password", "パスワードの再設定"),
         &format!(
@@ -109,7 +111,7 @@ pub fn forgot_form(v: &Visit<'_>, session: &Session, error: Option<&str>) -> Rep
 }
 
 /// Answers the same whether or not the address has an account.
-pub async fn forgot_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
+pub async fn forgot_submit(v: &Visit<'_>) -> Outcome {
     if !v.app.login_throttle.allow(v.facts.client_ip) {
         return Ok(Reply::html(
             429,
@@ -120,7 +122,7 @@ pub async fn forgot_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply
         )
         .header("retry-after", crate::throttle::WINDOW.as_secs().to_string()));
     }
-    let form = match read_form(v, session).await? {
+    let form = match read_form(v).await? {
         Ok(f) => f,
         Err(reply) => return Ok(reply),
     };
@@ -128,7 +130,6 @@ pub async fn forgot_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply
     if !crate::store::valid_email(&crate::store::canonical_email(&email)) {
         return Ok(forgot_form(
             v,
-            session,
             Some(v.t(
                 "Enter an email address such as name@example.com.",
                 "name@example.com のような形式でメールアドレスを入力してください。",
@@ -269,8 +270,8 @@ fn reset_next(v: &Visit<'_>) -> &'static str {
     )
 }
 
-pub async fn reset_form(v: &Visit<'_>, session: &mut Session) -> Reply {
-    let ticket = query_param(session.req_header(), "ticket").unwrap_or_default();
+pub async fn reset_form(v: &Visit<'_>) -> Reply {
+    let ticket = v.req.query("ticket").unwrap_or_default();
     let live = match tokens::hash_token(&ticket) {
         Some(h) => matches!(v.app.store.peek_link(&h, LinkPurpose::Reset).await, Ok(Some(_))),
         None => false,
@@ -278,7 +279,7 @@ pub async fn reset_form(v: &Visit<'_>, session: &mut Session) -> Reply {
     if !live {
         return dead_link(v, reset_next(v));
     }
-    let (token, cookie) = csrf_for(v, session.req_header());
+    let (token, cookie) = csrf_for(v);
     with_cookie(Reply::html(200, reset_page(v, &token, &ticket, (None, None))), cookie)
 }
 
@@ -297,9 +298,9 @@ pub fn check_new_password<'a>(
     Ok(())
 }
 
-pub async fn reset_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let ticket = query_param(session.req_header(), "ticket").unwrap_or_default();
-    let form = match read_form(v, session).await? {
+pub async fn reset_submit(v: &Visit<'_>) -> Outcome {
+    let ticket = v.req.query("ticket").unwrap_or_default();
+    let form = match read_form(v).await? {
         Ok(f) => f,
         Err(reply) => return Ok(reply),
     };
@@ -313,7 +314,7 @@ pub async fn reset_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
     };
     let password = form.get("password").unwrap_or("");
     if let Err(errors) = check_new_password(v, password, form.get("password_confirm").unwrap_or("")) {
-        let (token, _) = csrf_for(v, session.req_header());
+        let (token, _) = csrf_for(v);
         return Ok(Reply::html(400, reset_page(v, &token, &ticket, errors)));
     }
     // Hash first: a failure here must not use the link up.

@@ -1,17 +1,15 @@
 //! Login, logout and (until 2-step verification arrives) the 2FA notice.
 
-use pingora::prelude::*;
-use pingora::proxy::Session;
 use policy::{Factor, HostKind, LineFact, Role};
 
 use super::start::{NewLogin, clear_cookie, end_current, start};
-use super::{Visit, csrf_for, hidden_field, notify, query_param, rd, read_form, with_cookie};
+use super::{Visit, csrf_for, hidden_field, notify, rd, read_form, with_cookie};
 use crate::mail::Notice;
 use crate::metrics;
-use crate::proxy::respond::Reply;
 use crate::store::LinkPurpose;
 use crate::ui::html::{error_box, escape};
 use crate::ui::pages;
+use crate::web::{Outcome, Reply};
 
 /// Consecutive wrong passwords that lock an account.
 pub const LOCK_AFTER: i64 = 10;
@@ -51,17 +49,17 @@ fn login_page(v: &Visit<'_>, csrf_token: &str, rd: &str, error: Option<&str>) ->
     )
 }
 
-pub async fn show(v: &Visit<'_>, session: &mut Session) -> Reply {
-    let req = session.req_header();
-    let rd = rd::safe_return(&query_param(req, "rd").unwrap_or_else(|| "/".into()));
-    let (token, cookie) = csrf_for(v, req);
+pub async fn show(v: &Visit<'_>) -> Reply {
+    let req = &v.req;
+    let rd = rd::safe_return(&req.query("rd").unwrap_or_else(|| "/".into()));
+    let (token, cookie) = csrf_for(v);
     with_cookie(Reply::html(200, login_page(v, &token, &rd, None)), cookie)
 }
 
 /// The one answer for unknown email, wrong password and locked account: same
 /// status, same bytes (the form never echoes the email), same work done.
-fn refused(v: &Visit<'_>, req: &RequestHeader, rd: &str) -> Reply {
-    let (token, cookie) = csrf_for(v, req);
+fn refused(v: &Visit<'_>, rd: &str) -> Reply {
+    let (token, cookie) = csrf_for(v);
     let msg = v.t(
         "The email address or password is not correct, or the account cannot sign in right now.",
         "メールアドレスまたはパスワードが正しくないか、現在このアカウントではログインできません。",
@@ -69,12 +67,12 @@ fn refused(v: &Visit<'_>, req: &RequestHeader, rd: &str) -> Reply {
     with_cookie(Reply::html(401, login_page(v, &token, rd, Some(msg))), cookie)
 }
 
-pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
+pub async fn submit(v: &Visit<'_>) -> Outcome {
     let app = v.app;
     if let Some(reply) = throttled(v) {
         return Ok(reply);
     }
-    let form = match read_form(v, session).await? {
+    let form = match read_form(v).await? {
         Ok(f) => f,
         Err(reply) => return Ok(reply),
     };
@@ -106,7 +104,7 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
     let Some(user) = user else {
         metrics::LOGINS.with_label_values(&["failure"]).inc();
         v.audit(None, None, Some(&crate::store::canonical_email(&email)), "login_failure").await;
-        return Ok(refused(v, session.req_header(), &rd));
+        return Ok(refused(v, &rd));
     };
     if !password_ok && !user.locked && user.password_hash.is_some() {
         count_failure(v, &user).await;
@@ -119,7 +117,7 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
     else {
         metrics::LOGINS.with_label_values(&["failure"]).inc();
         v.audit(Some(user.tenant_id), None, Some(&user.email), "login_failure").await;
-        return Ok(refused(v, session.req_header(), &rd));
+        return Ok(refused(v, &rd));
     };
     if user.failed_logins > 0 {
         let _ = app.store.reset_failed_logins(user.id).await;
@@ -127,25 +125,22 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
 
     // On the line-auth hostname the line is the second factor, so it must be
     // one of the tenant's before any session exists.
-    let factor = match v.facts.host {
-        HostKind::LineAuth => {
-            if tenant.line_match(&v.facts.line, v.facts.client_ip).is_none() {
-                metrics::LOGINS.with_label_values(&["line_refused"]).inc();
-                v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "line_auth_failure").await;
-                return Ok(Reply::html(403, pages::line_auth_failed(&v.ui())));
+    let factor =
+        match v.facts.host {
+            HostKind::LineAuth => {
+                if tenant.line_match(&v.facts.line, v.facts.client_ip).is_none() {
+                    metrics::LOGINS.with_label_values(&["line_refused"]).inc();
+                    v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "line_auth_failure").await;
+                    return Ok(Reply::html(403, pages::line_auth_failed(&v.ui())));
+                }
+                Some(Factor::Line)
             }
-            Some(Factor::Line)
-        }
-        // A remembered browser of a user seen within 30 days skips the second step.
-        HostKind::Ordinary if tenant.two_factor_required() => {
-            if super::second::remembered(v, session.req_header(), user.id).await {
-                Some(Factor::Remembered)
-            } else {
-                None
+            // A remembered browser of a user seen within 30 days skips the second step.
+            HostKind::Ordinary if tenant.two_factor_required() => {
+                if super::second::remembered(v, &v.req, user.id).await { Some(Factor::Remembered) } else { None }
             }
-        }
-        HostKind::Ordinary => None,
-    };
+            HostKind::Ordinary => None,
+        };
     let line = match v.facts.line {
         LineFact::Asserted(id) if tenant.lines.contains(&id) => Some(id),
         _ => None,
@@ -154,7 +149,7 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
     if let (HostKind::LineAuth, true, Some(id)) = (v.facts.host, v.facts.consent_region, line) {
         match app.store.line_consented(id.as_str()).await {
             Ok(true) => {}
-            Ok(false) => return Ok(ask_line_consent(v, session, user.id, id, &rd).await),
+            Ok(false) => return Ok(ask_line_consent(v, user.id, id, &rd).await),
             Err(_) => return Ok(v.unavailable()),
         }
     }
@@ -179,7 +174,7 @@ pub async fn submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
         }
     };
     // A login is a privilege change: the session the browser had before is ended.
-    end_current(v, session.req_header()).await;
+    end_current(v).await;
     metrics::LOGINS.with_label_values(&["success"]).inc();
     v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "login_success").await;
     Ok(Reply::redirect(303, rd).header("set-cookie", cookie))
@@ -266,11 +261,11 @@ async fn count_failure(v: &Visit<'_>, user: &crate::store::UserRow) {
     }
 }
 
-pub async fn logout(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    if let Err(reply) = read_form(v, session).await? {
+pub async fn logout(v: &Visit<'_>) -> Outcome {
+    if let Err(reply) = read_form(v).await? {
         return Ok(reply);
     }
-    end_current(v, session.req_header()).await;
+    end_current(v).await;
     v.audit(None, None, None, "logout").await;
     Ok(Reply::redirect(303, "/auth/login".into()).header("set-cookie", clear_cookie(v)))
 }
@@ -280,7 +275,7 @@ pub const PENDING_COOKIE: &str = "gw_pending";
 /// How long the consent screen waits for an answer.
 const CONSENT_SECS: i64 = 600;
 
-async fn ask_line_consent(v: &Visit<'_>, session: &Session, user_id: i64, line: policy::LineId, rd: &str) -> Reply {
+async fn ask_line_consent(v: &Visit<'_>, user_id: i64, line: policy::LineId, rd: &str) -> Reply {
     let token = crate::tokens::random_token();
     let Some(hash) = crate::tokens::hash_token(&token) else { return v.unavailable() };
     let link = crate::store::NewLink {
@@ -293,7 +288,7 @@ async fn ask_line_consent(v: &Visit<'_>, session: &Session, user_id: i64, line: 
     if v.app.store.create_link(link).await.is_err() {
         return v.unavailable();
     }
-    let (csrf, csrf_cookie) = csrf_for(v, session.req_header());
+    let (csrf, csrf_cookie) = csrf_for(v);
     let body = v.page(
         v.t("Consent to use your line information", "回線情報の利用への同意"),
         &format!(
@@ -324,13 +319,13 @@ async fn ask_line_consent(v: &Visit<'_>, session: &Session, user_id: i64, line: 
 }
 
 /// The answer to the consent screen: the login it held back goes ahead.
-pub async fn line_consent(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let form = match read_form(v, session).await? {
+pub async fn line_consent(v: &Visit<'_>) -> Outcome {
+    let form = match read_form(v).await? {
         Ok(f) => f,
         Err(reply) => return Ok(reply),
     };
     let rd = rd::safe_return(form.get("rd").unwrap_or("/"));
-    let req = session.req_header();
+    let req = &v.req;
     let token =
         crate::session::cookie_value(req.headers.get_all("cookie").iter().map(|h| h.as_bytes()), PENDING_COOKIE);
     let hash = token.as_deref().and_then(crate::tokens::hash_token);
@@ -369,7 +364,7 @@ pub async fn line_consent(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
         Ok(c) => c,
         Err(_) => return Ok(v.unavailable()),
     };
-    end_current(v, session.req_header()).await;
+    end_current(v).await;
     let _ = v.app.store.set_last_access(user_id, crate::store::now()).await;
     let clear = crate::session::set_cookie(&crate::session::CookieSpec {
         name: PENDING_COOKIE,

@@ -6,14 +6,6 @@ use crate::tokens;
 
 use super::Visit;
 
-/// Where emailed links point: the public URL of the hostname the user is on
-/// (`public_urls`, or its default derived from `hosts`). Never the request's
-/// `Host`, which a client chooses: a forged port or name would send the
-/// recipient's ticket to someone else.
-pub fn base_url(cfg: &config::GatewayConfig, host: policy::HostKind) -> String {
-    cfg.public_url(host == policy::HostKind::LineAuth)
-}
-
 /// A new single-use link token of a purpose; older ones of that purpose die.
 pub async fn new_link(
     cfg: &config::GatewayConfig,

@@ -9,20 +9,19 @@
 
 use std::sync::Arc;
 
-use pingora::prelude::*;
-use pingora::proxy::Session;
 use policy::{Factor, HostKind};
 
 use super::start::{NewLogin, clear_cookie, end_current, start};
-use super::{Visit, csrf_for, hidden_field, notify, query_param, rd, read_form, with_cookie};
+use super::sudo::Admin;
+use super::{Visit, csrf_for, hidden_field, notify, rd, read_form, with_cookie};
 use crate::mail::Notice;
-use crate::proxy::respond::Reply;
 use crate::second_factor::{self as sf, recovery};
 use crate::session::{Cached, CookieFact, CookieSpec, read_cookie, set_cookie};
 use crate::sms::{SmsMessage, mask_phone, normalize_phone};
 use crate::store::{Enrolment, SmsCheck, now};
 use crate::tokens;
 use crate::ui::html::{error_box, escape};
+use crate::web::{Outcome, Refusal, Reply};
 
 /// Wrong codes one pending login survives before it ends.
 pub const MAX_FAILURES: i64 = 5;
@@ -34,13 +33,13 @@ pub const REMEMBER_SECS: i64 = 30 * 86400;
 pub const DEVICE_COOKIE: &str = "gw_device";
 
 /// The browser's session that is waiting for its second factor.
-struct Pending {
+pub struct Pending {
     id: [u8; 32],
     cached: Arc<Cached>,
 }
 
-async fn pending(v: &Visit<'_>, session: &Session) -> Result<Pending, Reply> {
-    let req = session.req_header();
+pub(super) async fn pending(v: &Visit<'_>) -> Result<Pending, Reply> {
+    let req = &v.req;
     let back = || super::to_login(v);
     let CookieFact::Present(id) =
         read_cookie(req.headers.get_all("cookie").iter().map(|h| h.as_bytes()), &v.app.cfg.session.cookie_name)
@@ -64,7 +63,7 @@ async fn pending(v: &Visit<'_>, session: &Session) -> Result<Pending, Reply> {
     match v.app.store.second_factor_locked(cached.rec.user_id).await {
         Ok(false) => {}
         Ok(true) => {
-            end_current(v, req).await;
+            end_current(v).await;
             return Err(locked_reply(v).header("set-cookie", clear_cookie(v)));
         }
         Err(_) => return Err(v.unavailable()),
@@ -120,8 +119,8 @@ pub(super) async fn count_user_failure(v: &Visit<'_>, user_id: i64, tenant_id: i
     true
 }
 
-fn return_path(req: &RequestHeader) -> String {
-    rd::safe_return(&query_param(req, "rd").unwrap_or_else(|| "/".into()))
+fn return_path(req: &crate::web::Request) -> String {
+    rd::safe_return(&req.query("rd").unwrap_or_else(|| "/".into()))
 }
 
 fn rd_field(rd: &str) -> String {
@@ -166,19 +165,19 @@ pub(super) fn throttled(v: &Visit<'_>, user_id: i64) -> Option<Reply> {
 
 /// Counts a wrong code, against this pending login and against the user; past
 /// either limit the pending login ends.
-async fn wrong_code(v: &Visit<'_>, p: &Pending, session: &Session, again: Reply) -> Reply {
+async fn wrong_code(v: &Visit<'_>, p: &Pending, again: Reply) -> Reply {
     let n = v.app.store.record_factor_failure(&tokens::hash_bytes(&p.id)).await.unwrap_or(i64::MAX);
     v.app.sessions.remove(&p.id);
     let r = &p.cached.rec;
     v.audit(Some(r.tenant_id), Some(&r.email), Some(&r.email), "second_factor_failure").await;
     if count_user_failure(v, r.user_id, r.tenant_id, &r.email).await {
-        end_current(v, session.req_header()).await;
+        end_current(v).await;
         return locked_reply(v).header("set-cookie", clear_cookie(v));
     }
     if n < MAX_FAILURES {
         return again;
     }
-    end_current(v, session.req_header()).await;
+    end_current(v).await;
     let body = v.page(
         v.t("Sign in again", "もう一度ログインしてください"),
         v.t(
@@ -192,33 +191,22 @@ async fn wrong_code(v: &Visit<'_>, p: &Pending, session: &Session, again: Reply)
 /// What every code-entry POST starts with: the pending login, the form (CSRF
 /// checked), the per-address and per-user limits, the return path and a token
 /// for the page shown again on a wrong code.
-async fn code_entry(
-    v: &Visit<'_>,
-    session: &mut Session,
-) -> Result<std::result::Result<(Pending, super::form::Form, String, String), Reply>> {
-    let p = match pending(v, session).await {
-        Ok(p) => p,
-        Err(r) => return Ok(Err(r)),
-    };
-    let form = match read_form(v, session).await? {
+async fn code_entry(v: &Visit<'_>, p: &Pending) -> Result<(crate::web::form::Form, String, String), Refusal> {
+    let form = match read_form(v).await? {
         Ok(f) => f,
-        Err(r) => return Ok(Err(r)),
+        Err(r) => return Err(r.into()),
     };
     if let Some(r) = throttled(v, p.cached.rec.user_id) {
-        return Ok(Err(r));
+        return Err(r.into());
     }
     let rd = rd::safe_return(form.get("rd").unwrap_or("/"));
-    let (token, _) = csrf_for(v, session.req_header());
-    Ok(Ok((p, form, rd, token)))
+    let (token, _) = csrf_for(v);
+    Ok((form, rd, token))
 }
 
 /// The chooser: SMS first, the authenticator app second; or the enrolled method.
-pub async fn chooser(v: &Visit<'_>, session: &mut Session) -> Reply {
-    let p = match pending(v, session).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let rd = return_path(session.req_header());
+pub async fn chooser(v: &Visit<'_>, p: Pending) -> Reply {
+    let rd = return_path(&v.req);
     if p.cached.rec.pending_factor.is_some() {
         return Reply::redirect(303, format!("/auth/recovery-code?rd={}", rd_query(&rd)));
     }
@@ -226,7 +214,7 @@ pub async fn chooser(v: &Visit<'_>, session: &mut Session) -> Reply {
         Ok(e) => e,
         Err(_) => return v.unavailable(),
     };
-    let (token, cookie) = csrf_for(v, session.req_header());
+    let (token, cookie) = csrf_for(v);
     let recovery_link = format!(
         "<p><a href=\"/auth/2fa/recovery?rd={}\">{}</a></p>",
         rd_query(&rd),
@@ -301,18 +289,14 @@ fn sms_code_page(v: &Visit<'_>, token: &str, rd: &str, phone: &str, error: Optio
     )
 }
 
-pub async fn sms(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let p = match pending(v, session).await {
-        Ok(p) => p,
-        Err(r) => return Ok(r),
-    };
-    let form = match read_form(v, session).await? {
+pub async fn sms(v: &Visit<'_>, p: Pending) -> Outcome {
+    let form = match read_form(v).await? {
         Ok(f) => f,
         Err(r) => return Ok(r),
     };
     let user_id = p.cached.rec.user_id;
     let rd = rd::safe_return(form.get("rd").unwrap_or("/"));
-    let (token, _) = csrf_for(v, session.req_header());
+    let (token, _) = csrf_for(v);
     let enrolment = match v.app.store.enrolment(user_id).await {
         Ok(e) => e,
         Err(_) => return Ok(v.unavailable()),
@@ -332,15 +316,15 @@ pub async fn sms(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
                         return Ok(v.unavailable());
                     }
                     notify::mail(v, &p.cached.rec.email, &Notice::SecondFactorEnrolled { method: "sms" });
-                    hold_until_saved(v, session, &p, Factor::Sms, remember, &rd).await
+                    hold_until_saved(v, &p, Factor::Sms, remember, &rd).await
                 } else {
-                    complete(v, session, &p, Factor::Sms, remember, &rd).await
+                    complete(v, &p, Factor::Sms, remember, &rd).await
                 }
             }
             Ok(SmsCheck::Wrong) => {
                 let msg = v.t("That code is not correct.", "認証コードが正しくありません。");
                 let again = Reply::html(400, sms_code_page(v, &token, &rd, &phone_shown, Some(msg)));
-                wrong_code(v, &p, session, again).await
+                wrong_code(v, &p, again).await
             }
             Ok(SmsCheck::Dead) => {
                 let msg = v.t(
@@ -486,18 +470,14 @@ fn enrol_view(v: &Visit<'_>, email: &str, secret: &[u8]) -> (String, String) {
     (sf::qr_svg(&uri), sf::secret_base32(secret))
 }
 
-pub async fn totp_form(v: &Visit<'_>, session: &mut Session) -> Reply {
-    let p = match pending(v, session).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let rd = return_path(session.req_header());
+pub async fn totp_form(v: &Visit<'_>, p: Pending) -> Reply {
+    let rd = return_path(&v.req);
     let user_id = p.cached.rec.user_id;
     let enrolment = match v.app.store.enrolment(user_id).await {
         Ok(e) => e,
         Err(_) => return v.unavailable(),
     };
-    let (token, cookie) = csrf_for(v, session.req_header());
+    let (token, cookie) = csrf_for(v);
     let page = if enrolment.totp_secret.is_some() {
         totp_page(v, &token, &rd, None, None)
     } else if enrolment.any() {
@@ -510,11 +490,8 @@ pub async fn totp_form(v: &Visit<'_>, session: &mut Session) -> Reply {
     with_cookie(Reply::html(200, page), cookie)
 }
 
-pub async fn totp_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let (p, form, rd, token) = match code_entry(v, session).await? {
-        Ok(x) => x,
-        Err(r) => return Ok(r),
-    };
+pub async fn totp_submit(v: &Visit<'_>, p: Pending) -> Outcome {
+    let (form, rd, token) = code_entry(v, &p).await?;
     let user_id = p.cached.rec.user_id;
     let code: String = form.get("code").unwrap_or("").chars().filter(|c| !c.is_whitespace()).collect();
     let remember = form.get("remember").is_some();
@@ -537,9 +514,9 @@ pub async fn totp_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> 
         };
         if !accepted {
             let again = Reply::html(400, totp_page(v, &token, &rd, None, Some(wrong)));
-            return Ok(wrong_code(v, &p, session, again).await);
+            return Ok(wrong_code(v, &p, again).await);
         }
-        return Ok(complete(v, session, &p, Factor::Totp, remember, &rd).await);
+        return Ok(complete(v, &p, Factor::Totp, remember, &rd).await);
     }
     if enrolment.any() {
         return Ok(Reply::redirect(303, format!("/auth/2fa?rd={}", rd_query(&rd))));
@@ -548,14 +525,14 @@ pub async fn totp_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> 
     let Some(step) = sf::verify(&secret, &code, now()) else {
         let (svg, text) = enrol_view(v, &p.cached.rec.email, &secret);
         let again = Reply::html(400, totp_page(v, &token, &rd, Some((&svg, &text)), Some(wrong)));
-        return Ok(wrong_code(v, &p, session, again).await);
+        return Ok(wrong_code(v, &p, again).await);
     };
     // The enrolment code's step is recorded, so it cannot be replayed either.
     if v.app.store.enrol_totp(user_id, &v.app.totp_key.encrypt(user_id, &secret), step).await.is_err() {
         return Ok(v.unavailable());
     }
     notify::mail(v, &p.cached.rec.email, &Notice::SecondFactorEnrolled { method: "totp" });
-    Ok(hold_until_saved(v, session, &p, Factor::Totp, remember, &rd).await)
+    Ok(hold_until_saved(v, &p, Factor::Totp, remember, &rd).await)
 }
 
 fn recovery_page(v: &Visit<'_>, token: &str, rd: &str, error: Option<&str>) -> String {
@@ -576,20 +553,14 @@ fn recovery_page(v: &Visit<'_>, token: &str, rd: &str, error: Option<&str>) -> S
     )
 }
 
-pub async fn recovery_form(v: &Visit<'_>, session: &mut Session) -> Reply {
-    if let Err(r) = pending(v, session).await {
-        return r;
-    }
-    let rd = return_path(session.req_header());
-    let (token, cookie) = csrf_for(v, session.req_header());
+pub async fn recovery_form(v: &Visit<'_>, _: Pending) -> Reply {
+    let rd = return_path(&v.req);
+    let (token, cookie) = csrf_for(v);
     with_cookie(Reply::html(200, recovery_page(v, &token, &rd, None)), cookie)
 }
 
-pub async fn recovery_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let (p, form, rd, token) = match code_entry(v, session).await? {
-        Ok(x) => x,
-        Err(r) => return Ok(r),
-    };
+pub async fn recovery_submit(v: &Visit<'_>, p: Pending) -> Outcome {
+    let (form, rd, token) = code_entry(v, &p).await?;
     let user_id = p.cached.rec.user_id;
     let used = match recovery::normalize(form.get("code").unwrap_or("")) {
         Some(canonical) => {
@@ -603,24 +574,17 @@ pub async fn recovery_submit(v: &Visit<'_>, session: &mut Session) -> Result<Rep
             "リカバリーコードが正しくないか、すでに使用済みです。",
         );
         let again = Reply::html(400, recovery_page(v, &token, &rd, Some(msg)));
-        return Ok(wrong_code(v, &p, session, again).await);
+        return Ok(wrong_code(v, &p, again).await);
     }
     notify::mail(v, &p.cached.rec.email, &Notice::RecoveryCodeUsed);
     v.audit(Some(p.cached.rec.tenant_id), Some(&p.cached.rec.email), Some(&p.cached.rec.email), "recovery_code_used")
         .await;
     let remember = form.get("remember").is_some();
-    Ok(hold_until_saved(v, session, &p, Factor::Recovery, remember, &rd).await)
+    Ok(hold_until_saved(v, &p, Factor::Recovery, remember, &rd).await)
 }
 
 /// A new session whose factor waits for the recovery code to be saved.
-async fn hold_until_saved(
-    v: &Visit<'_>,
-    session: &Session,
-    p: &Pending,
-    factor: Factor,
-    remember: bool,
-    rd: &str,
-) -> Reply {
+async fn hold_until_saved(v: &Visit<'_>, p: &Pending, factor: Factor, remember: bool, rd: &str) -> Reply {
     let r = &p.cached.rec;
     let _ = v.app.store.reset_user_factor_failures(r.user_id).await;
     let login = NewLogin {
@@ -637,7 +601,7 @@ async fn hold_until_saved(
         Ok(c) => c,
         Err(_) => return v.unavailable(),
     };
-    end_current(v, session.req_header()).await;
+    end_current(v).await;
     Reply::redirect(303, format!("/auth/recovery-code?rd={}", rd_query(rd))).header("set-cookie", cookie)
 }
 
@@ -664,12 +628,8 @@ fn recovery_code_page(v: &Visit<'_>, token: &str, rd: &str, code: &str, error: O
 }
 
 /// Shows a freshly made recovery code (its hash replaces the old one).
-pub async fn recovery_code(v: &Visit<'_>, session: &mut Session) -> Reply {
-    let p = match pending(v, session).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let rd = return_path(session.req_header());
+pub async fn recovery_code(v: &Visit<'_>, p: Pending) -> Reply {
+    let rd = return_path(&v.req);
     if p.cached.rec.pending_factor.is_none() {
         return Reply::redirect(303, format!("/auth/2fa?rd={}", rd_query(&rd)));
     }
@@ -678,16 +638,12 @@ pub async fn recovery_code(v: &Visit<'_>, session: &mut Session) -> Reply {
     if v.app.store.set_recovery_code(p.cached.rec.user_id, &recovery::hash(&canonical)).await.is_err() {
         return v.unavailable();
     }
-    let (token, cookie) = csrf_for(v, session.req_header());
+    let (token, cookie) = csrf_for(v);
     with_cookie(Reply::html(200, recovery_code_page(v, &token, &rd, &code, None)), cookie)
 }
 
-pub async fn recovery_code_saved(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let p = match pending(v, session).await {
-        Ok(p) => p,
-        Err(r) => return Ok(r),
-    };
-    let form = match read_form(v, session).await? {
+pub async fn recovery_code_saved(v: &Visit<'_>, p: Pending) -> Outcome {
+    let form = match read_form(v).await? {
         Ok(f) => f,
         Err(r) => return Ok(r),
     };
@@ -698,12 +654,12 @@ pub async fn recovery_code_saved(v: &Visit<'_>, session: &mut Session) -> Result
     if form.get("saved").is_none() {
         return Ok(Reply::redirect(303, format!("/auth/recovery-code?rd={}", rd_query(&rd))));
     }
-    Ok(complete(v, session, &p, factor, p.cached.rec.pending_remember, &rd).await)
+    Ok(complete(v, &p, factor, p.cached.rec.pending_remember, &rd).await)
 }
 
 /// The second factor is done: a new session carries it; the browser is
 /// remembered when the user asked.
-async fn complete(v: &Visit<'_>, session: &Session, p: &Pending, factor: Factor, remember: bool, rd: &str) -> Reply {
+async fn complete(v: &Visit<'_>, p: &Pending, factor: Factor, remember: bool, rd: &str) -> Reply {
     let r = &p.cached.rec;
     let _ = v.app.store.reset_user_factor_failures(r.user_id).await;
     let login = NewLogin {
@@ -720,7 +676,7 @@ async fn complete(v: &Visit<'_>, session: &Session, p: &Pending, factor: Factor,
         Ok(c) => c,
         Err(_) => return v.unavailable(),
     };
-    end_current(v, session.req_header()).await;
+    end_current(v).await;
     let _ = v.app.store.set_last_access(r.user_id, now()).await;
     let event = format!("second_factor_success:{}", factor.as_str());
     v.audit(Some(r.tenant_id), Some(&r.email), Some(&r.email), &event).await;
@@ -728,12 +684,7 @@ async fn complete(v: &Visit<'_>, session: &Session, p: &Pending, factor: Factor,
     if remember {
         let token = tokens::random_token();
         if let Some(hash) = tokens::hash_token(&token) {
-            let label = session
-                .req_header()
-                .headers
-                .get(http::header::USER_AGENT)
-                .and_then(|h| h.to_str().ok())
-                .map(|ua| ua.chars().take(120).collect::<String>());
+            let label = v.req.header(http::header::USER_AGENT).map(|ua| ua.chars().take(120).collect::<String>());
             if v.app.store.remember_device(&hash, r.user_id, label.as_deref()).await.is_ok() {
                 reply = reply.header(
                     "set-cookie",
@@ -753,7 +704,7 @@ async fn complete(v: &Visit<'_>, session: &Session, p: &Pending, factor: Factor,
 
 /// At login: whether this browser is a remembered device of the user, and the
 /// user has been here within 30 days (otherwise 2FA is asked again).
-pub async fn remembered(v: &Visit<'_>, req: &RequestHeader, user_id: i64) -> bool {
+pub async fn remembered(v: &Visit<'_>, req: &crate::web::Request, user_id: i64) -> bool {
     let Some(token) =
         crate::session::cookie_value(req.headers.get_all("cookie").iter().map(|h| h.as_bytes()), DEVICE_COOKIE)
     else {
@@ -768,15 +719,13 @@ pub async fn remembered(v: &Visit<'_>, req: &RequestHeader, user_id: i64) -> boo
 }
 
 /// The signed-in user's remembered browsers, and revoking them.
-pub async fn devices(v: &Visit<'_>, session: &mut Session, note: Option<&str>) -> Reply {
-    // A settings page: behind the same re-authentication gate as the others.
-    let c = match super::sudo::require(v, session).await {
-        Ok(a) if !a.break_glass => a.cached,
-        Ok(_) => return Reply::html(403, crate::ui::pages::denied(&v.ui(), policy::DenyKind::Role)),
-        Err(r) => return r,
-    };
-    let list = v.app.store.devices(c.rec.user_id).await.unwrap_or_default();
-    let (token, cookie) = csrf_for(v, session.req_header());
+pub async fn devices_page(v: &Visit<'_>, a: Admin) -> Outcome {
+    devices(v, &a, None).await
+}
+
+async fn devices(v: &Visit<'_>, a: &Admin, note: Option<&str>) -> Outcome {
+    let list = v.app.store.devices(a.cached.rec.user_id).await?;
+    let (token, cookie) = csrf_for(v);
     let rows: String = list
         .iter()
         .map(|d| {
@@ -801,25 +750,21 @@ pub async fn devices(v: &Visit<'_>, session: &mut Session, note: Option<&str>) -
         h2 = v.t("Last used (UTC)", "最終使用日時（UTC）"),
         back = v.t("Back to settings", "設定メニューに戻る"),
     );
-    with_cookie(Reply::html(200, v.page(v.t("Remembered browsers", "記憶済みのブラウザ"), &body)), cookie)
+    Ok(with_cookie(Reply::html(200, v.page(v.t("Remembered browsers", "記憶済みのブラウザ"), &body)), cookie))
 }
 
-pub async fn devices_revoke(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let c = match super::sudo::require(v, session).await {
-        Ok(a) if !a.break_glass => a.cached,
-        Ok(_) => return Ok(Reply::html(403, crate::ui::pages::denied(&v.ui(), policy::DenyKind::Role))),
-        Err(r) => return Ok(r),
-    };
-    let form = match read_form(v, session).await? {
+pub async fn devices_revoke(v: &Visit<'_>, a: Admin) -> Outcome {
+    let c = &a.cached;
+    let form = match read_form(v).await? {
         Ok(f) => f,
         Err(r) => return Ok(r),
     };
     let id = form.get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(-1);
-    let removed = v.app.store.revoke_device(c.rec.user_id, id).await.unwrap_or(false);
+    let removed = v.app.store.revoke_device(c.rec.user_id, id).await?;
     let note = if removed {
         v.t("The browser is forgotten.", "ブラウザの記憶を解除しました。")
     } else {
         v.t("Nothing to forget.", "解除する項目がありません。")
     };
-    Ok(devices(v, session, Some(note)).await)
+    devices(v, &a, Some(note)).await
 }

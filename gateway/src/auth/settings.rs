@@ -3,24 +3,13 @@
 //! registered lines and networks.
 
 use ipnet::IpNet;
-use pingora::prelude::*;
-use pingora::proxy::Session;
 use policy::{LineId, Role, Route};
 
-use super::sudo::{Admin, require};
+use super::sudo::Admin;
 use super::{Visit, csrf_for, hidden_field, read_form, with_cookie};
-use crate::proxy::respond::Reply;
 use crate::store::StoreError;
 use crate::ui::html::{error_box, escape};
-
-/// The gate for these pages plus one permission check.
-async fn gate(v: &Visit<'_>, session: &Session, allowed: fn(&Admin) -> bool) -> Result<Admin, Reply> {
-    let admin = require(v, session).await?;
-    if !allowed(&admin) {
-        return Err(Reply::html(403, crate::ui::pages::denied(&v.ui(), policy::DenyKind::Role)));
-    }
-    Ok(admin)
-}
+use crate::web::{Outcome, Refusal, Reply};
 
 fn managed_note(v: &Visit<'_>) -> String {
     format!(
@@ -34,23 +23,15 @@ fn managed_note(v: &Visit<'_>) -> String {
 
 /// What every settings change starts with: the gate, the posted form, and the
 /// refusal for a tenant the ops policy file manages.
-async fn change(
-    v: &Visit<'_>,
-    session: &mut Session,
-    allowed: fn(&Admin) -> bool,
-) -> Result<std::result::Result<(Admin, super::form::Form), Reply>> {
-    let a = match gate(v, session, allowed).await {
-        Ok(a) => a,
-        Err(r) => return Ok(Err(r)),
-    };
-    let form = match read_form(v, session).await? {
+async fn change(v: &Visit<'_>, a: &Admin) -> Result<crate::web::form::Form, Refusal> {
+    let form = match read_form(v).await? {
         Ok(f) => f,
-        Err(r) => return Ok(Err(r)),
+        Err(r) => return Err(r.into()),
     };
     if a.tenant.managed_by_file {
-        return Ok(Err(managed_refusal(v)));
+        return Err(managed_refusal(v).into());
     }
-    Ok(Ok((a, form)))
+    Ok(form)
 }
 
 fn managed_refusal(v: &Visit<'_>) -> Reply {
@@ -77,12 +58,8 @@ async fn audit(v: &Visit<'_>, a: &Admin, event: &str, subject: Option<&str>) {
     v.audit(Some(a.tenant.id), Some(&a.cached.rec.email), subject, event).await;
 }
 
-pub async fn route_form(v: &Visit<'_>, session: &mut Session) -> Reply {
-    let a = match gate(v, session, Admin::may_set_route).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let (token, cookie) = csrf_for(v, session.req_header());
+pub async fn route_form(v: &Visit<'_>, a: Admin) -> Reply {
+    let (token, cookie) = csrf_for(v);
     let current = a.tenant.route;
     let body = if a.tenant.managed_by_file {
         format!(
@@ -121,18 +98,15 @@ pub async fn route_form(v: &Visit<'_>, session: &mut Session) -> Reply {
         )
     };
     let back = format!("<p><a href=\"/auth/settings\">{}</a></p>", v.t("Back to settings", "設定メニューに戻る"));
-    with_cookie(Reply::html(200, v.page(v.t("Access route", "アクセス経路"), &(body + &back))), cookie)
+    with_cookie(Reply::html(200, v.page(v.t("Access route", "アクセス経路"), &(body + back.as_str()))), cookie)
 }
 
-pub async fn route_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let (a, form) = match change(v, session, Admin::may_set_route).await? {
-        Ok(x) => x,
-        Err(r) => return Ok(r),
-    };
+pub async fn route_submit(v: &Visit<'_>, a: Admin) -> Outcome {
+    let form = change(v, &a).await?;
     let Some(route) = form.get("route").and_then(|r| Route::parse(r).ok()) else {
         return Ok(Reply::redirect(303, "/auth/settings/route".into()));
     };
-    let (token, _) = csrf_for(v, session.req_header());
+    let (token, _) = csrf_for(v);
     if form.get("step") != Some("apply") {
         return Ok(Reply::html(200, confirm_page(v, &a, route, &token).await));
     }
@@ -231,12 +205,8 @@ async fn outside_users(v: &Visit<'_>, a: &Admin) -> usize {
     users.len()
 }
 
-pub async fn two_factor_form(v: &Visit<'_>, session: &mut Session) -> Reply {
-    let a = match gate(v, session, Admin::may_set_two_factor).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let (token, cookie) = csrf_for(v, session.req_header());
+pub async fn two_factor_form(v: &Visit<'_>, a: Admin) -> Reply {
+    let (token, cookie) = csrf_for(v);
     let body = two_factor_body(v, &a, &token, None);
     with_cookie(Reply::html(200, v.page(v.t("2-step verification", "2段階認証の設定"), &body)), cookie)
 }
@@ -286,11 +256,8 @@ fn two_factor_body(v: &Visit<'_>, a: &Admin, token: &str, error: Option<&str>) -
     }
 }
 
-pub async fn two_factor_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let (a, form) = match change(v, session, Admin::may_set_two_factor).await? {
-        Ok(x) => x,
-        Err(r) => return Ok(r),
-    };
+pub async fn two_factor_submit(v: &Visit<'_>, a: Admin) -> Outcome {
+    let form = change(v, &a).await?;
     if a.tenant.route == Route::LineOnly {
         return Ok(Reply::redirect(303, "/auth/settings/2fa".into()));
     }
@@ -300,7 +267,7 @@ pub async fn two_factor_submit(v: &Visit<'_>, session: &mut Session) -> Result<R
         _ => return Ok(Reply::redirect(303, "/auth/settings/2fa".into())),
     };
     if !on && form.get("risk_accepted").is_none() {
-        let (token, _) = csrf_for(v, session.req_header());
+        let (token, _) = csrf_for(v);
         let err = v.t("Confirm that you have read the risk.", "リスクの確認にチェックを入れてください。");
         return Ok(Reply::html(
             400,
@@ -315,13 +282,9 @@ pub async fn two_factor_submit(v: &Visit<'_>, session: &mut Session) -> Result<R
     Ok(Reply::redirect(303, "/auth/settings/2fa".into()))
 }
 
-pub async fn lines_page(v: &Visit<'_>, session: &mut Session) -> Reply {
-    let a = match gate(v, session, Admin::may_administer).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let (token, cookie) = csrf_for(v, session.req_header());
-    let note = super::query_param(session.req_header(), "done").map(|d| match d.as_str() {
+pub async fn lines_page(v: &Visit<'_>, a: Admin) -> Reply {
+    let (token, cookie) = csrf_for(v);
+    let note = v.req.query("done").map(|d| match d.as_str() {
         "added" => v.t("Added.", "追加しました。"),
         "removed" => v.t("Removed.", "削除しました。"),
         _ => "",
@@ -404,13 +367,10 @@ fn lines_body(v: &Visit<'_>, a: &Admin, token: &str, ok: Option<&str>, error: Op
     )
 }
 
-pub async fn lines_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let (a, form) = match change(v, session, Admin::may_administer).await? {
-        Ok(x) => x,
-        Err(r) => return Ok(r),
-    };
+pub async fn lines_submit(v: &Visit<'_>, a: Admin) -> Outcome {
+    let form = change(v, &a).await?;
     let value = form.get("value").unwrap_or("").trim().to_owned();
-    let (token, _) = csrf_for(v, session.req_header());
+    let (token, _) = csrf_for(v);
     let fail = |field: &'static str, msg: String| {
         Reply::html(
             400,

@@ -1,6 +1,5 @@
 //! Starting and ending sessions: on login and on every privilege change.
 
-use pingora::prelude::*;
 use policy::{Factor, LineId, LoginMethod, Role};
 
 use super::Visit;
@@ -68,7 +67,8 @@ pub async fn start(v: &Visit<'_>, l: NewLogin<'_>) -> Result<String, StoreError>
 }
 
 /// Ends the session the browser presents, if any.
-pub async fn end_current(v: &Visit<'_>, req: &RequestHeader) {
+pub async fn end_current(v: &Visit<'_>) {
+    let req = &v.req;
     let cookie =
         read_cookie(req.headers.get_all("cookie").iter().map(|h| h.as_bytes()), &v.app.cfg.session.cookie_name);
     if let CookieFact::Present(old) = cookie {

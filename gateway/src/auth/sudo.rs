@@ -4,16 +4,14 @@
 
 use std::sync::Arc;
 
-use pingora::prelude::*;
-use pingora::proxy::Session;
 use policy::{DenyKind, Outcome, PathFact, Request, Role, SessionFact, SessionView, TenantPolicy};
 
-use super::{Visit, csrf_for, hidden_field, query_param, rd, read_form, to_login, with_cookie};
-use crate::proxy::respond::Reply;
+use super::{Visit, csrf_for, hidden_field, rd, read_form, to_login, with_cookie};
 use crate::session::{Cached, CookieFact, read_cookie};
 use crate::store::now;
 use crate::tokens;
 use crate::ui::html::{error_box, escape, password_field};
+use crate::web::{Outcome as PageOutcome, Permission, Reply};
 
 mod break_glass;
 
@@ -61,16 +59,30 @@ impl Admin {
     pub fn may_administer(&self) -> bool {
         self.role() >= Role::Admin && !self.break_glass
     }
+
+    pub fn may(&self, p: Permission) -> bool {
+        match p {
+            Permission::Menu => true,
+            Permission::OwnDevices => !self.break_glass,
+            Permission::ChangePassword => self.may_change_password(),
+            Permission::ChangeEmail => self.may_change_email(),
+            Permission::SetRoute => self.may_set_route(),
+            Permission::SetTwoFactor => self.may_set_two_factor(),
+            Permission::Administer => self.may_administer(),
+        }
+    }
 }
 
-enum Gate {
+/// Signed in and allowed here, with or without a fresh re-authentication:
+/// what the re-authentication page itself needs (`web::Guard::SignedIn`).
+pub enum Gate {
     Ready(Admin),
     NeedsSudo(Admin, [u8; 32]),
 }
 
 /// The session and what policy says of it here, without asking for the password.
-async fn signed_in(v: &Visit<'_>, session: &Session) -> Result<Gate, Reply> {
-    let req = session.req_header();
+pub async fn signed_in(v: &Visit<'_>) -> Result<Gate, Reply> {
+    let req = &v.req;
     let CookieFact::Present(id) =
         read_cookie(req.headers.get_all("cookie").iter().map(|h| h.as_bytes()), &v.app.cfg.session.cookie_name)
     else {
@@ -119,18 +131,35 @@ async fn signed_in(v: &Visit<'_>, session: &Session) -> Result<Gate, Reply> {
     Ok(if fresh { Gate::Ready(admin) } else { Gate::NeedsSudo(admin, id) })
 }
 
-/// The gate: Ok when the user is signed in, allowed here and re-authenticated
-/// within the last few minutes; otherwise the reply that gets them there.
-pub async fn require(v: &Visit<'_>, session: &Session) -> Result<Admin, Reply> {
-    match signed_in(v, session).await? {
-        Gate::Ready(a) => Ok(a),
+/// The settings guard (`web::Guard::Settings`): Ok when the user is signed in,
+/// allowed here, re-authenticated within the last few minutes and holds the
+/// permission; otherwise the reply that gets them there or says no.
+pub async fn require(v: &Visit<'_>, permission: Permission) -> Result<Admin, Reply> {
+    match signed_in(v).await? {
+        Gate::Ready(a) if a.may(permission) => Ok(a),
+        Gate::Ready(_) => Err(not_permitted(v, permission)),
         Gate::NeedsSudo(..) => {
-            let here = session.req_header().uri.path_and_query().map(|p| p.as_str()).unwrap_or("/auth/settings");
-            let back = if session.req_header().method == http::Method::GET { here } else { "/auth/settings" };
+            let back = if v.req.is_get() { v.req.path_and_query() } else { "/auth/settings" };
             let rd = percent_encoding::utf8_percent_encode(back, percent_encoding::NON_ALPHANUMERIC).to_string();
             Err(Reply::redirect(303, format!("/auth/settings/login?rd={rd}")))
         }
     }
+}
+
+fn not_permitted(v: &Visit<'_>, permission: Permission) -> Reply {
+    if permission != Permission::ChangeEmail {
+        return Reply::html(403, crate::ui::pages::denied(&v.ui(), DenyKind::Role));
+    }
+    Reply::html(
+        403,
+        v.page(
+            v.t("Not available for your account", "このアカウントではご利用いただけません"),
+            v.t(
+                "<p>Only the contract holder of a basic-plan organisation changes their own email address here. Ask your administrator.</p>",
+                "<p>ここでメールアドレスを変更できるのは、ベーシックプランの契約者ご本人のみです。管理者にお問い合わせください。</p>",
+            ),
+        ),
+    )
 }
 
 /// A second factor is asked again when this session did not pass one (2FA off
@@ -170,22 +199,19 @@ fn login_page(v: &Visit<'_>, token: &str, rd: &str, code: bool, error: Option<&s
     )
 }
 
-pub async fn login_form(v: &Visit<'_>, session: &mut Session) -> Reply {
-    let admin = match signed_in(v, session).await {
-        Ok(Gate::Ready(a)) | Ok(Gate::NeedsSudo(a, _)) => a,
-        Err(r) => return r,
-    };
-    let rd = rd::safe_return(&query_param(session.req_header(), "rd").unwrap_or_else(|| "/auth/settings".into()));
-    let (token, cookie) = csrf_for(v, session.req_header());
+pub async fn login_form(v: &Visit<'_>, gate: Gate) -> Reply {
+    let (Gate::Ready(admin) | Gate::NeedsSudo(admin, _)) = gate;
+    let rd = rd::safe_return(&v.req.query("rd").unwrap_or_else(|| "/auth/settings".into()));
+    let (token, cookie) = csrf_for(v);
     let code = needs_code(v, &admin).await;
     with_cookie(Reply::html(200, login_page(v, &token, &rd, code, None)), cookie)
 }
 
-pub async fn login_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
-    let (admin, id) = match signed_in(v, session).await {
-        Ok(Gate::Ready(a)) => {
+pub async fn login_submit(v: &Visit<'_>, gate: Gate) -> PageOutcome {
+    let (admin, id) = match gate {
+        Gate::Ready(a) => {
             let id = match read_cookie(
-                session.req_header().headers.get_all("cookie").iter().map(|h| h.as_bytes()),
+                v.req.headers.get_all("cookie").iter().map(|h| h.as_bytes()),
                 &v.app.cfg.session.cookie_name,
             ) {
                 CookieFact::Present(id) => id,
@@ -193,15 +219,14 @@ pub async fn login_submit(v: &Visit<'_>, session: &mut Session) -> Result<Reply>
             };
             (a, id)
         }
-        Ok(Gate::NeedsSudo(a, id)) => (a, id),
-        Err(r) => return Ok(r),
+        Gate::NeedsSudo(a, id) => (a, id),
     };
-    let form = match read_form(v, session).await? {
+    let form = match read_form(v).await? {
         Ok(f) => f,
         Err(r) => return Ok(r),
     };
     let rd = rd::safe_return(form.get("rd").unwrap_or("/auth/settings"));
-    let (token, _) = csrf_for(v, session.req_header());
+    let (token, _) = csrf_for(v);
     let user = match v.app.store.user_by_id(admin.cached.rec.user_id).await {
         Ok(Some(u)) => u,
         _ => return Ok(to_login(v)),

@@ -7,7 +7,9 @@
 //! - `upstream_request_filter`: remove client-sent identity headers, add ours,
 //!   forward the normalised path.
 
+mod auth_ui;
 pub mod client;
+pub mod edge;
 pub mod host;
 pub mod identity;
 pub mod limits;
@@ -30,6 +32,23 @@ use respond::{Reply, send};
 
 pub struct Gateway {
     pub app: Arc<App>,
+    pub edge: edge::Edge,
+}
+
+impl Gateway {
+    pub fn new(app: Arc<App>) -> anyhow::Result<Gateway> {
+        let edge = edge::Edge::new(&app.cfg)?;
+        Ok(Gateway { app, edge })
+    }
+}
+
+/// The language for a page the proxy writes itself (refusals): the visitor's
+/// explicit choice, else `Accept-Language`.
+fn ui_for<'a>(app: &'a App, req: &RequestHeader) -> crate::ui::html::Ui<'a> {
+    use crate::ui::lang::{self, Lang};
+    let cookie = crate::session::cookie_value(header_values(req, "cookie"), lang::COOKIE);
+    let accept = req.headers.get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    crate::ui::html::Ui::plain(Lang::choose(cookie.as_deref(), accept), app.product())
 }
 
 /// What the request phases tell the upstream phases.
@@ -80,10 +99,12 @@ impl ProxyHttp for Gateway {
                 .await;
         }
 
-        let host = host::host_kind(req.uri.authority().map(|a| a.as_str()), header_values(req, "host"), &app.hosts);
+        let host =
+            host::host_kind(req.uri.authority().map(|a| a.as_str()), header_values(req, "host"), &self.edge.hosts);
         let peer = session.client_addr().and_then(|a| a.as_inet()).map(|a| a.ip());
-        let client_ip = client::client_ip(peer, header_values(req, "x-forwarded-for"), &app.trusted_proxies);
-        let line = client::line_fact(peer, header_values(req, app.line_header.as_str()), &app.carrier_networks);
+        let client_ip = client::client_ip(peer, header_values(req, "x-forwarded-for"), &self.edge.trusted_proxies);
+        let line =
+            client::line_fact(peer, header_values(req, self.edge.line_header.as_str()), &self.edge.carrier_networks);
         if line == LineFact::Untrusted {
             metrics::SPOOFED_LINE_HEADERS.inc();
         }
@@ -95,14 +116,15 @@ impl ProxyHttp for Gateway {
         {
             let region = client::carrier_region(
                 peer,
-                &app.carrier_networks,
-                app.region_header.as_ref().map(|h| header_values(req, h.as_str())),
+                &self.edge.carrier_networks,
+                self.edge.region_header.as_ref().map(|h| header_values(req, h.as_str())),
             );
-            let consent_region = region.is_some_and(|r| app.consent_regions.iter().any(|c| c.eq_ignore_ascii_case(r)));
-            let facts = crate::auth::Facts { host, client_ip, line, consent_region };
+            let consent_region =
+                region.is_some_and(|r| self.edge.consent_regions.iter().any(|c| c.eq_ignore_ascii_case(r)));
+            let facts = crate::web::Facts { host, client_ip, line, consent_region };
             // Boxed: the auth UI's state machine is large, and every proxied
             // request's future would otherwise carry (and allocate) room for it.
-            return Box::pin(crate::auth::handle(app, session, facts)).await;
+            return Box::pin(auth_ui::serve(app, session, facts)).await;
         }
 
         // Most paths are already in normal form: then neither normalising nor
@@ -120,7 +142,7 @@ impl ProxyHttp for Gateway {
                     Ok(r) => r,
                     Err(e) => {
                         tracing::error!(error = %e, "session lookup failed");
-                        return send(session, Reply::html(503, pages::unavailable(&app.ui_for(session.req_header()))))
+                        return send(session, Reply::html(503, pages::unavailable(&ui_for(app, session.req_header()))))
                             .await;
                     }
                 }
@@ -161,7 +183,7 @@ impl ProxyHttp for Gateway {
                 let (Ok(user), Ok(tenant)) = values else {
                     // Stored names are checked on the way in; fail closed all the same.
                     tracing::error!("identity not representable as a header; refusing");
-                    let reply = Reply::html(503, pages::unavailable(&app.ui_for(req)));
+                    let reply = Reply::html(503, pages::unavailable(&ui_for(app, req)));
                     return send(session, reply).await;
                 };
                 ctx.inject = Some(identity::IdentityHeaders {
@@ -181,10 +203,10 @@ impl ProxyHttp for Gateway {
             Outcome::Login | Outcome::SecondFactor => {
                 Reply::text(401, "authentication required\n").header("www-authenticate", "Cookie".into())
             }
-            Outcome::Deny(kind) => Reply::html(403, pages::denied(&app.ui_for(req), kind)),
-            Outcome::UnknownHost => Reply::html(421, pages::misdirected(&app.ui_for(req))),
+            Outcome::Deny(kind) => Reply::html(403, pages::denied(&ui_for(app, req), kind)),
+            Outcome::UnknownHost => Reply::html(421, pages::misdirected(&ui_for(app, req))),
             Outcome::BadRequest => {
-                let ui = app.ui_for(req);
+                let ui = ui_for(app, req);
                 let what = ui.t("The address could not be decoded.", "アドレスを解釈できませんでした。");
                 Reply::html(400, pages::bad_request(&ui, what))
             }
@@ -210,8 +232,8 @@ impl ProxyHttp for Gateway {
             crate::auth::PENDING_COOKIE,
             crate::ui::lang::COOKIE,
         ];
-        let forwarded = self.app.forwarded_hosts.get(ctx.host);
-        identity::rewrite_upstream(up, &self.app.strip, &own, ctx.client_ip, forwarded, ctx.inject.take())?;
+        let forwarded = self.edge.forwarded_hosts.get(ctx.host);
+        identity::rewrite_upstream(up, &self.edge.strip, &own, ctx.client_ip, forwarded, ctx.inject.take())?;
         if let Some(uri) = ctx.upstream_uri.take() {
             up.set_uri(uri);
         }
@@ -240,7 +262,7 @@ async fn forward(app: &App, session: &mut Session, ctx: &mut Ctx, normalised: Op
             Ok(false)
         }
         Err(()) => {
-            let ui = app.ui_for(session.req_header());
+            let ui = ui_for(app, session.req_header());
             let what = ui.t("The address could not be decoded.", "アドレスを解釈できませんでした。");
             send(session, Reply::html(400, pages::bad_request(&ui, what))).await
         }

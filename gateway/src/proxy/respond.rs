@@ -2,46 +2,11 @@
 //! connection stays open (Pingora closes it after a body of unknown length), and
 //! never `respond_error`, which turns keep-alive off.
 
-use bytes::Bytes;
 use pingora::http::ResponseHeader;
 use pingora::prelude::*;
 use pingora::proxy::Session;
 
-pub struct Reply {
-    pub status: u16,
-    pub content_type: &'static str,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: Bytes,
-}
-
-impl Reply {
-    pub fn html(status: u16, body: String) -> Reply {
-        Reply { status, content_type: "text/html; charset=utf-8", headers: Vec::new(), body: Bytes::from(body) }
-    }
-
-    pub fn text(status: u16, body: &'static str) -> Reply {
-        Reply {
-            status,
-            content_type: "text/plain; charset=utf-8",
-            headers: Vec::new(),
-            body: Bytes::from_static(body.as_bytes()),
-        }
-    }
-
-    pub fn redirect(status: u16, location: String) -> Reply {
-        Reply {
-            status,
-            content_type: "text/plain; charset=utf-8",
-            headers: vec![("location", location)],
-            body: Bytes::new(),
-        }
-    }
-
-    pub fn header(mut self, name: &'static str, value: String) -> Reply {
-        self.headers.push((name, value));
-        self
-    }
-}
+pub use crate::web::Reply;
 
 pub async fn send(session: &mut Session, reply: Reply) -> Result<bool> {
     let mut h = ResponseHeader::build(reply.status, Some(8 + reply.headers.len()))?;

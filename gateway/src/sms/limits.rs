@@ -8,8 +8,8 @@ use std::sync::LazyLock;
 use prometheus::{IntCounterVec, Opts};
 
 use crate::auth::Visit;
-use crate::proxy::respond::Reply;
 use crate::ui::html::{error_box, escape};
+use crate::web::Reply;
 
 static REFUSED: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
     let opts = Opts::new("gateway_sms_refused_total", "SMS not sent: country not allowed, or daily budget spent.");

@@ -11,11 +11,11 @@ use super::{Admin, SUDO_SECS, totp_ok};
 use crate::auth::second::{count_user_failure, locked_reply, throttled};
 use crate::auth::{Visit, hidden_field, notify};
 use crate::mail::Notice;
-use crate::proxy::respond::Reply;
 use crate::second_factor::recovery;
 use crate::store::{BreakGlassCheck, UserRow, now};
 use crate::tokens;
 use crate::ui::html::{error_box, escape};
+use crate::web::Reply;
 
 /// How long a mailed code works.
 pub const CODE_SECS: i64 = 600;

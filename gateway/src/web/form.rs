@@ -1,7 +1,6 @@
 //! Reading `application/x-www-form-urlencoded` bodies, with a size cap.
 
-use pingora::prelude::*;
-use pingora::proxy::Session;
+use super::request::{Body, Request};
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum FormError {
@@ -27,30 +26,18 @@ impl Form {
     }
 }
 
-/// Reads the whole body (only for requests the gateway answers itself: reading
-/// consumes it). The outer error is the connection's; the inner one the form's.
-pub async fn read(session: &mut Session, max: usize) -> Result<std::result::Result<Form, FormError>> {
-    let req = session.req_header();
-    let ctype = req.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+/// The form of a POST the proxy read: the content type must be a web form,
+/// the body within `max` bytes and every field UTF-8.
+pub fn from_request(req: &Request, max: usize) -> std::result::Result<Form, FormError> {
+    let ctype = req.header(http::header::CONTENT_TYPE).unwrap_or("");
     if !ctype.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
-        return Ok(Err(FormError::WrongType));
+        return Err(FormError::WrongType);
     }
-    let declared = req
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return Ok(Err(FormError::TooLarge));
+    match &req.body {
+        Body::Read(bytes) => parse(bytes, max),
+        Body::TooLarge => Err(FormError::TooLarge),
+        Body::None => Ok(Form(Vec::new())),
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = session.read_request_body().await? {
-        if body.len() + chunk.len() > max {
-            return Ok(Err(FormError::TooLarge));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(parse(&body, max))
 }
 
 /// Parses a whole urlencoded body of at most `max` bytes; pure, so that it can

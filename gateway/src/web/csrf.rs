@@ -8,9 +8,9 @@
 //! and field pair planted by someone else, is refused. Nothing is stored, and
 //! every gateway instance computes the same token.
 
+use super::Request;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use pingora::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::session::{CookieFact, CookieSpec, cookie_value, read_cookie, set_cookie};
@@ -22,13 +22,13 @@ pub const COOKIE: &str = "gw_csrf";
 /// table stores plain SHA-256 of the id).
 const LABEL: &[u8] = b"gateway form token v1\0";
 
-fn cookies(req: &RequestHeader) -> impl Iterator<Item = &[u8]> {
-    req.headers.get_all("cookie").iter().map(|v| v.as_bytes())
+fn cookies(req: &Request) -> impl Iterator<Item = &[u8]> {
+    req.cookie_headers()
 }
 
 /// The secret a token is bound to: the session id when the browser presents a
 /// well-formed session cookie, else its pre-session cookie.
-fn binding(req: &RequestHeader, session_cookie: &str) -> Option<[u8; 32]> {
+fn binding(req: &Request, session_cookie: &str) -> Option<[u8; 32]> {
     if let CookieFact::Present(id) = read_cookie(cookies(req), session_cookie) {
         return Some(id);
     }
@@ -44,7 +44,7 @@ fn bound_token(binding: &[u8; 32]) -> String {
 
 /// The token for a form, and a new pre-session cookie value to set when the
 /// browser has neither a session nor one already.
-pub fn token_for(req: &RequestHeader, session_cookie: &str) -> (String, Option<String>) {
+pub fn token_for(req: &Request, session_cookie: &str) -> (String, Option<String>) {
     if let Some(b) = binding(req, session_cookie) {
         return (bound_token(&b), None);
     }
@@ -66,7 +66,7 @@ pub fn hidden_field(token: &str) -> String {
 
 /// Whether a POST carries the token of the browser's own session (or pre-session
 /// cookie) and, when the browser says where it comes from, comes from this very host.
-pub fn verify(req: &RequestHeader, submitted: Option<&str>, session_cookie: &str) -> bool {
+pub fn verify(req: &Request, submitted: Option<&str>, session_cookie: &str) -> bool {
     let Some(binding) = binding(req, session_cookie) else { return false };
     let Some(submitted) = submitted else { return false };
     if !tokens::constant_time_eq(bound_token(&binding).as_bytes(), submitted.as_bytes()) {
@@ -75,7 +75,7 @@ pub fn verify(req: &RequestHeader, submitted: Option<&str>, session_cookie: &str
     same_origin(req)
 }
 
-fn same_origin(req: &RequestHeader) -> bool {
+fn same_origin(req: &Request) -> bool {
     let host = req
         .uri
         .authority()
@@ -106,13 +106,13 @@ fn same_origin(req: &RequestHeader) -> bool {
 mod tests {
     use super::*;
 
-    fn post(cookie: &str) -> RequestHeader {
-        let mut r = RequestHeader::build("POST", b"/auth/logout", None).unwrap();
-        r.insert_header("host", "storage.localhost").unwrap();
+    fn post(cookie: &str) -> Request {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("host", http::HeaderValue::from_static("storage.localhost"));
         if !cookie.is_empty() {
-            r.insert_header("cookie", cookie).unwrap();
+            headers.insert("cookie", http::HeaderValue::from_str(cookie).unwrap());
         }
-        r
+        Request::new(http::Method::POST, http::Uri::from_static("/auth/logout"), headers)
     }
 
     #[test]

@@ -1,0 +1,114 @@
+//! Every page of the auth UI: method, path, guard, handler. The web layer
+//! (`crate::web::handle`) answers 404 and 405 from this table and checks every
+//! POST's form and CSRF token before the handler runs.
+//!
+//! A guard is part of the handler's type: a settings handler takes the
+//! [`Admin`] that only `sudo::require` makes, a second-step handler the
+//! [`Pending`] login that only `second::pending` makes. The macros below wrap
+//! each handler in its guard, and the same macro writes the guard into the
+//! table, so the table cannot say one thing while the code does another.
+
+use super::second::Pending;
+use super::sudo::{self, Admin, Gate};
+use super::{account, admin, invite, links, login, second, settings};
+use crate::web::route::{Fut, Handler};
+use crate::web::{Guard, IntoOutcome, Method, Permission, Route, Visit};
+
+macro_rules! open {
+    ($f:path) => {{
+        fn h<'a>(v: &'a Visit<'a>) -> Fut<'a> {
+            Box::pin(async move { IntoOutcome::into_outcome($f(v).await) })
+        }
+        (Guard::Anyone, h as Handler)
+    }};
+}
+
+macro_rules! second_step {
+    ($f:path) => {{
+        fn h<'a>(v: &'a Visit<'a>) -> Fut<'a> {
+            Box::pin(async move {
+                let p: Pending = second::pending(v).await?;
+                IntoOutcome::into_outcome($f(v, p).await)
+            })
+        }
+        (Guard::SecondStep, h as Handler)
+    }};
+}
+
+macro_rules! signed_in {
+    ($f:path) => {{
+        fn h<'a>(v: &'a Visit<'a>) -> Fut<'a> {
+            Box::pin(async move {
+                let g: Gate = sudo::signed_in(v).await?;
+                IntoOutcome::into_outcome($f(v, g).await)
+            })
+        }
+        (Guard::SignedIn, h as Handler)
+    }};
+}
+
+macro_rules! settings {
+    ($p:ident, $f:path) => {{
+        fn h<'a>(v: &'a Visit<'a>) -> Fut<'a> {
+            Box::pin(async move {
+                let a: Admin = sudo::require(v, Permission::$p).await?;
+                IntoOutcome::into_outcome($f(v, a).await)
+            })
+        }
+        (Guard::Settings(Permission::$p), h as Handler)
+    }};
+}
+
+const fn get(path: &'static str, (guard, handler): (Guard, Handler)) -> Route {
+    Route { method: Method::Get, path, guard, handler }
+}
+
+const fn post(path: &'static str, (guard, handler): (Guard, Handler)) -> Route {
+    Route { method: Method::Post, path, guard, handler }
+}
+
+pub static ROUTES: &[Route] = &[
+    get("/auth/login", open!(login::show)),
+    post("/auth/login", open!(login::submit)),
+    post("/auth/logout", open!(login::logout)),
+    post("/auth/line-consent", open!(login::line_consent)),
+    get("/auth/2fa", second_step!(second::chooser)),
+    post("/auth/2fa/sms", second_step!(second::sms)),
+    get("/auth/2fa/totp", second_step!(second::totp_form)),
+    post("/auth/2fa/totp", second_step!(second::totp_submit)),
+    get("/auth/2fa/recovery", second_step!(second::recovery_form)),
+    post("/auth/2fa/recovery", second_step!(second::recovery_submit)),
+    get("/auth/recovery-code", second_step!(second::recovery_code)),
+    post("/auth/recovery-code", second_step!(second::recovery_code_saved)),
+    get("/auth/invite", open!(invite::show)),
+    post("/auth/invite", open!(invite::submit)),
+    get("/auth/unlock", open!(links::unlock)),
+    get("/auth/password/forgot", open!(links::forgot_page)),
+    post("/auth/password/forgot", open!(links::forgot_submit)),
+    get("/auth/password/reset", open!(links::reset_form)),
+    post("/auth/password/reset", open!(links::reset_submit)),
+    get("/auth/email/confirm", open!(account::email_confirm_form)),
+    post("/auth/email/confirm", open!(account::email_confirm_submit)),
+    get("/auth/settings/login", signed_in!(sudo::login_form)),
+    post("/auth/settings/login", signed_in!(sudo::login_submit)),
+    get("/auth/settings", settings!(Menu, account::menu)),
+    get("/auth/devices", settings!(OwnDevices, second::devices_page)),
+    post("/auth/devices", settings!(OwnDevices, second::devices_revoke)),
+    get("/auth/password/change", settings!(ChangePassword, account::password_form)),
+    post("/auth/password/change", settings!(ChangePassword, account::password_submit)),
+    get("/auth/email/change", settings!(ChangeEmail, account::email_form)),
+    post("/auth/email/change", settings!(ChangeEmail, account::email_submit)),
+    get("/auth/settings/route", settings!(SetRoute, settings::route_form)),
+    post("/auth/settings/route", settings!(SetRoute, settings::route_submit)),
+    get("/auth/settings/2fa", settings!(SetTwoFactor, settings::two_factor_form)),
+    post("/auth/settings/2fa", settings!(SetTwoFactor, settings::two_factor_submit)),
+    get("/auth/settings/lines", settings!(Administer, settings::lines_page)),
+    post("/auth/settings/lines", settings!(Administer, settings::lines_submit)),
+    get("/auth/admin/users", settings!(Administer, admin::users)),
+    post("/auth/admin/users", settings!(Administer, admin::invite)),
+    post("/auth/admin/users/action", settings!(Administer, admin::action)),
+    get("/auth/admin/audit", settings!(Administer, admin::audit)),
+];
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,223 @@
+//! The route table walked against a real `App` on SQLite, with no proxy: every
+//! POST refuses a forged form before its handler, every guard turns away who it
+//! should, 404 and 405 come from the table.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use policy::{Factor, HostKind, LineFact, Role};
+
+use super::ROUTES;
+use crate::app::App;
+use crate::policy_state::PolicyState;
+use crate::store::{NewSession, NewUser, Store, now};
+use crate::web::{self, Body, Facts, Guard, Method, Permission, Reply, Request};
+use crate::{tokens, web::csrf};
+
+#[test]
+fn each_method_and_path_once() {
+    let pairs: BTreeSet<_> = ROUTES.iter().map(|r| (r.path, r.method == Method::Post)).collect();
+    assert_eq!(pairs.len(), ROUTES.len());
+}
+
+/// Settings and admin pages are behind the settings guard with the permission
+/// of SPEC section 6's table; nothing under them is open to anyone.
+#[test]
+fn settings_and_admin_pages_are_guarded() {
+    for r in ROUTES {
+        if r.path.starts_with("/auth/admin/") || r.path == "/auth/settings/lines" {
+            assert_eq!(r.guard, Guard::Settings(Permission::Administer), "{}", r.path);
+        } else if r.path.starts_with("/auth/settings") && r.path != "/auth/settings/login" {
+            assert!(matches!(r.guard, Guard::Settings(_)), "{}", r.path);
+        } else if r.path.starts_with("/auth/2fa") || r.path == "/auth/recovery-code" {
+            assert_eq!(r.guard, Guard::SecondStep, "{}", r.path);
+        }
+    }
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    app: App,
+    /// Cookie values of sessions: a plain user's and an owner's, both past the
+    /// second factor and re-authenticated; an owner's without re-authentication.
+    user: String,
+    owner: String,
+    owner_stale: String,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "listen: \"127.0.0.1:1\"\norigin: \"127.0.0.1:2\"\ndatabase: \"sqlite://{db}\"\n\
+         session:\n  secure_cookies: false\nmail:\n  transport: file\n  dir: {dir}/mail\n\
+         sms:\n  transport: file\n  dir: {dir}/sms\nmetrics:\n  listen: off\npolicy_file: null\nthreads: 1\n",
+        db = dir.path().join("gateway.db").display(),
+        dir = dir.path().display()
+    );
+    let path = dir.path().join("gateway.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let cfg = config::load_gateway(&path).unwrap();
+    let store = Store::connect(&cfg.database).await.unwrap();
+    store.migrate().await.unwrap();
+    let tenant = store.create_tenant("acme", "basic").await.unwrap();
+    let mut cookies = Vec::new();
+    for (email, role, sudo) in [
+        ("user@acme.example", Role::User, true),
+        ("owner@acme.example", Role::Owner, true),
+        ("owner@acme.example", Role::Owner, false),
+    ] {
+        let user = match store.user_by_email(email).await.unwrap() {
+            Some(u) => u.id,
+            None => store.create_user(NewUser { tenant_id: tenant, email, role, password_hash: None }).await.unwrap(),
+        };
+        let token = tokens::random_token();
+        let hash = tokens::hash_bytes(&tokens::decode_token(&token).unwrap());
+        store
+            .insert_session(NewSession {
+                id_hash: &hash,
+                user_id: user,
+                host: HostKind::Ordinary,
+                factor: Some(Factor::Totp),
+                line: None,
+                client_ip: None,
+                expires_at: now() + 3600,
+                pending_factor: None,
+                pending_remember: false,
+            })
+            .await
+            .unwrap();
+        if sudo {
+            store.grant_sudo(&hash, now() + 600).await.unwrap();
+        }
+        cookies.push(token);
+    }
+    let policy = Arc::new(PolicyState::new());
+    policy.set_db_at(store.generation().await.unwrap(), store.load_tenants().await.unwrap());
+    let app = App::new(cfg, store, policy).unwrap();
+    let owner_stale = cookies.pop().unwrap();
+    let owner = cookies.pop().unwrap();
+    let user = cookies.pop().unwrap();
+    World { _dir: dir, app, user, owner, owner_stale }
+}
+
+fn facts() -> Facts {
+    Facts {
+        host: HostKind::Ordinary,
+        client_ip: Some([198, 51, 100, 7].into()),
+        line: LineFact::Absent,
+        consent_region: false,
+    }
+}
+
+fn request(method: Method, path: &str, session: Option<&str>, csrf_field: Option<&str>) -> Request {
+    let mut headers = http::HeaderMap::new();
+    headers.insert("host", http::HeaderValue::from_static("storage.localhost"));
+    if let Some(s) = session {
+        headers.insert("cookie", http::HeaderValue::from_str(&format!("gw_session={s}")).unwrap());
+    }
+    let uri: http::Uri = path.parse().unwrap();
+    match method {
+        Method::Get => Request::new(http::Method::GET, uri, headers),
+        Method::Post => {
+            headers.insert("content-type", http::HeaderValue::from_static("application/x-www-form-urlencoded"));
+            let mut req = Request::new(http::Method::POST, uri, headers);
+            req.body = Body::Read(csrf_field.map(|t| format!("csrf={t}")).unwrap_or_default().into_bytes());
+            req
+        }
+    }
+}
+
+/// The CSRF token the browser holding this session would have in its forms.
+fn token(session: &str) -> String {
+    csrf::token_for(&request(Method::Get, "/", Some(session), None), "gw_session").0
+}
+
+async fn call(w: &World, req: Request) -> Reply {
+    web::handle(&w.app, ROUTES, req, facts()).await
+}
+
+fn location(r: &Reply) -> &str {
+    r.header_value("location").unwrap_or("")
+}
+
+#[tokio::test]
+async fn every_post_route_refuses_a_forged_form_before_its_handler() {
+    let w = world().await;
+    let other = tokens::random_token();
+    for r in ROUTES.iter().filter(|r| r.method == Method::Post) {
+        for forged in [None, Some(token(&other)), Some("x".to_owned())] {
+            let reply = call(&w, request(Method::Post, r.path, Some(&w.owner), forged.as_deref())).await;
+            assert_eq!(reply.status, 403, "{} with {forged:?}", r.path);
+            assert!(reply.body_text().contains("The form has expired"), "{}: {}", r.path, reply.body_text());
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_guarded_route_turns_away_a_visitor_without_a_session() {
+    let w = world().await;
+    let stranger = tokens::random_token();
+    for r in ROUTES.iter().filter(|r| r.guard != Guard::Anyone) {
+        // A POST with a token good for the stranger's own (pre-session) cookie:
+        // the guard, not the CSRF check, must be what refuses it.
+        let reply = match r.method {
+            Method::Get => call(&w, request(Method::Get, r.path, None, None)).await,
+            Method::Post => {
+                let mut req = request(Method::Post, r.path, None, None);
+                req.headers.insert("cookie", format!("gw_csrf={stranger}").parse().unwrap());
+                let t = csrf::token_for(&req, "gw_session").0;
+                req.body = Body::Read(format!("csrf={t}").into_bytes());
+                call(&w, req).await
+            }
+        };
+        assert_eq!(reply.status, 303, "{} {:?}", r.path, r.method);
+        assert!(location(&reply).starts_with("/auth/login?rd="), "{}: {}", r.path, location(&reply));
+    }
+}
+
+#[tokio::test]
+async fn settings_routes_ask_for_the_password_again_when_it_is_stale() {
+    let w = world().await;
+    for r in ROUTES.iter().filter(|r| matches!(r.guard, Guard::Settings(_))) {
+        let t = token(&w.owner_stale);
+        let reply = call(&w, request(r.method, r.path, Some(&w.owner_stale), Some(&t))).await;
+        assert_eq!(reply.status, 303, "{}", r.path);
+        assert!(location(&reply).starts_with("/auth/settings/login?rd="), "{}: {}", r.path, location(&reply));
+    }
+}
+
+#[tokio::test]
+async fn a_plain_user_is_refused_every_route_their_role_lacks() {
+    let w = world().await;
+    for r in ROUTES.iter() {
+        let Guard::Settings(p) = r.guard else { continue };
+        let t = token(&w.user);
+        let reply = call(&w, request(r.method, r.path, Some(&w.user), Some(&t))).await;
+        match p {
+            Permission::Menu | Permission::OwnDevices | Permission::ChangePassword => {
+                assert_ne!(reply.status, 403, "{} should be open to a user", r.path)
+            }
+            _ => assert_eq!(reply.status, 403, "{} must be refused to a user", r.path),
+        }
+    }
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_come_from_the_table() {
+    let w = world().await;
+    let reply = call(&w, request(Method::Get, "/auth/nowhere", None, None)).await;
+    assert_eq!(reply.status, 404);
+    let paths: BTreeSet<_> = ROUTES.iter().map(|r| r.path).collect();
+    for path in paths {
+        for method in [Method::Get, Method::Post] {
+            if ROUTES.iter().any(|r| r.path == path && r.method == method) {
+                continue;
+            }
+            let reply = call(&w, request(method, path, Some(&w.owner), None)).await;
+            assert_eq!(reply.status, 405, "{path} {method:?}");
+        }
+        let mut put = request(Method::Get, path, Some(&w.owner), None);
+        put.method = http::Method::PUT;
+        assert_eq!(call(&w, put).await.status, 405, "{path} PUT");
+    }
+}

@@ -1,0 +1,81 @@
+//! A route: method, path, guard, handler. The table itself is the pages'
+//! (`auth::routes::ROUTES`); this module only knows its shape, so the web layer
+//! depends on no page.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::{Outcome, Visit};
+
+pub type Fut<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
+
+/// A handler with its guard already wrapped around it (see the macros in
+/// `auth::routes`): it cannot be reached without passing the guard.
+pub type Handler = for<'a> fn(&'a Visit<'a>) -> Fut<'a>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// GET, and HEAD with the body left off.
+    Get,
+    /// POST, whose form and CSRF token the dispatcher checks first.
+    Post,
+}
+
+/// Who may enter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Guard {
+    Anyone,
+    /// Between the password and the second factor: a session on the ordinary
+    /// hostname that still lacks its factor.
+    SecondStep,
+    /// Signed in and allowed here, before re-authenticating: the
+    /// re-authentication page itself.
+    SignedIn,
+    /// Signed in, allowed here by policy, re-authenticated within the last
+    /// minutes, and holding the permission (SPEC section 6's table).
+    Settings(Permission),
+}
+
+/// The lines of SPEC section 6's table that pages check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permission {
+    /// Anyone who passed the settings gate (the menu; break-glass included).
+    Menu,
+    /// The user's own remembered browsers (not under break-glass).
+    OwnDevices,
+    ChangePassword,
+    ChangeEmail,
+    SetRoute,
+    SetTwoFactor,
+    /// Lines, networks, users and the audit log: an admin or the owner.
+    Administer,
+}
+
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub guard: Guard,
+    pub handler: Handler,
+}
+
+impl Method {
+    pub fn admits(self, m: &http::Method) -> bool {
+        match self {
+            Method::Get => m == http::Method::GET || m == http::Method::HEAD,
+            Method::Post => m == http::Method::POST,
+        }
+    }
+}
+
+/// The route for this method and path; `Err(true)` when the path exists with
+/// other methods only (405), `Err(false)` when it does not exist (404).
+pub fn find<'t>(table: &'t [Route], method: &http::Method, path: &str) -> Result<&'t Route, bool> {
+    let mut known = false;
+    for r in table.iter().filter(|r| r.path == path) {
+        if r.method.admits(method) {
+            return Ok(r);
+        }
+        known = true;
+    }
+    Err(known)
+}
