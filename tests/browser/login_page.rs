@@ -51,7 +51,7 @@ async fn wrong_password_shows_the_error_next_to_the_form() {
     let error = b.el("p.error[role=alert]").await;
     assert_eq!(
         error.text().await.expect("error text"),
-        "The email address or password is not correct, or the account cannot sign in right now."
+        gateway::auth::REFUSED_EN
     );
     let form = b.el("form[action='/auth/login']").await;
     let (e, f) = (error.rect().await.expect("error box"), form.rect().await.expect("form"));

@@ -3,68 +3,48 @@
 use policy::{Factor, HostKind, LineFact, Role};
 
 use super::start::{NewLogin, clear_cookie, end_current, start};
+use super::views::LoginPage;
 use super::{Visit, csrf_for, hidden_field, notify, rd, read_form, with_cookie};
 use crate::mail::Notice;
 use crate::metrics;
 use crate::store::LinkPurpose;
-use crate::ui::html::{error_box, escape};
+use crate::ui::html::escape;
 use crate::ui::pages;
 use crate::web::{Outcome, Reply};
 
 /// Consecutive wrong passwords that lock an account.
 pub const LOCK_AFTER: i64 = 10;
 
-fn login_page(v: &Visit<'_>, csrf_token: &str, rd: &str, error: Option<&str>) -> String {
-    let note = match v.facts.host {
-        HostKind::LineAuth => format!(
-            "<p class=\"hint\">{}</p>",
-            v.t(
-                "You are signing in through your organisation's carrier line.",
-                "組織の登録回線経由でログインしています。",
-            )
-        ),
-        HostKind::Ordinary => String::new(),
-    };
-    let error = error.map(error_box).unwrap_or_default();
-    v.page(
-        v.t("Sign in", "ログイン"),
-        &format!(
-            "{note}{error}<form method=\"post\" action=\"/auth/login\">{csrf}\
-             <input type=\"hidden\" name=\"rd\" value=\"{rd}\">\
-             <label for=\"email\">{email_label}</label>\
-             <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required>\
-             <label for=\"password\">{password_label}</label>\
-             <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-             <button type=\"submit\">{submit}</button></form>\
-             <p><a href=\"/auth/password/forgot\">{forgot}</a></p>\
-             <p><a href=\"/auth/settings\">{settings}</a></p>",
-            csrf = hidden_field(csrf_token),
-            rd = escape(rd),
-            email_label = v.t("Email address", "メールアドレス"),
-            password_label = v.t("Password", "パスワード"),
-            submit = v.t("Sign in", "ログイン"),
-            forgot = v.t("Forgot your password?", "パスワードをお忘れの方"),
-            settings = v.t("Settings", "設定メニュー"),
-        ),
+fn login_page(v: &Visit<'_>, csrf_token: &str, rd: &str, error: Option<&str>, status: u16) -> Outcome {
+    crate::web::page(
+        status,
+        &LoginPage {
+            ui: v.ui(),
+            title: v.t("Sign in", "ログイン"),
+            csrf: csrf_token,
+            rd,
+            error,
+            line_auth: v.facts.host == HostKind::LineAuth,
+        },
     )
 }
 
-pub async fn show(v: &Visit<'_>) -> Reply {
-    let req = &v.req;
-    let rd = rd::safe_return(&req.query("rd").unwrap_or_else(|| "/".into()));
+pub async fn show(v: &Visit<'_>) -> Outcome {
+    let rd = rd::safe_return(&v.req.query("rd").unwrap_or_else(|| "/".into()));
     let (token, cookie) = csrf_for(v);
-    with_cookie(Reply::html(200, login_page(v, &token, &rd, None)), cookie)
+    Ok(with_cookie(login_page(v, &token, &rd, None, 200)?, cookie))
 }
+
+/// Said to every refused sign-in. A locked account has been mailed its
+/// unlock link, so the message says so, without saying whether this one is.
+pub const REFUSED_EN: &str = "The email address or password is not correct, or the account is locked. A locked account has been sent an email with a link that unlocks it.";
+const REFUSED_JA: &str = "メールアドレスまたはパスワードが正しくないか、アカウントがロックされています。ロックされたアカウントには、ロックを解除するためのリンクをメールでお送りしています。";
 
 /// The one answer for unknown email, wrong password and locked account: same
 /// status, same bytes (the form never echoes the email), same work done.
-fn refused(v: &Visit<'_>, rd: &str) -> Reply {
+fn refused(v: &Visit<'_>, rd: &str) -> Outcome {
     let (token, cookie) = csrf_for(v);
-    let msg = v.t(
-        "The email address or password is not correct, or the account cannot sign in right now.",
-        "メールアドレスまたはパスワードが正しくないか、現在このアカウントではログインできません。",
-    );
-    with_cookie(Reply::html(401, login_page(v, &token, rd, Some(msg))), cookie)
+    Ok(with_cookie(login_page(v, &token, rd, Some(v.t(REFUSED_EN, REFUSED_JA)), 401)?, cookie))
 }
 
 pub async fn submit(v: &Visit<'_>) -> Outcome {
@@ -104,7 +84,7 @@ pub async fn submit(v: &Visit<'_>) -> Outcome {
     let Some(user) = user else {
         metrics::LOGINS.with_label_values(&["failure"]).inc();
         v.audit(None, None, Some(&crate::store::canonical_email(&email)), "login_failure").await;
-        return Ok(refused(v, &rd));
+        return refused(v, &rd);
     };
     if !password_ok && !user.locked && user.password_hash.is_some() {
         count_failure(v, &user).await;
@@ -117,7 +97,7 @@ pub async fn submit(v: &Visit<'_>) -> Outcome {
     else {
         metrics::LOGINS.with_label_values(&["failure"]).inc();
         v.audit(Some(user.tenant_id), None, Some(&user.email), "login_failure").await;
-        return Ok(refused(v, &rd));
+        return refused(v, &rd);
     };
     if user.failed_logins > 0 {
         let _ = app.store.reset_failed_logins(user.id).await;

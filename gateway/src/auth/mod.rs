@@ -14,8 +14,9 @@ mod second;
 mod settings;
 mod start;
 pub mod sudo;
+mod views;
 
-pub use login::PENDING_COOKIE;
+pub use login::{PENDING_COOKIE, REFUSED_EN};
 pub use second::DEVICE_COOKIE;
 
 pub use crate::web::csrf::{COOKIE as CSRF_COOKIE, hidden_field};

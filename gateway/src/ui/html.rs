@@ -1,8 +1,7 @@
 //! Server-rendered pages: one layout, escaped text, no JavaScript.
 
-use std::fmt::Write;
-
 use super::lang::Lang;
+use super::markup::Markup;
 
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -27,7 +26,7 @@ pub fn t(lang: Lang, en: &'static str, ja: &'static str) -> &'static str {
     }
 }
 
-const STYLE: &str = "body{font-family:system-ui,'Hiragino Sans','Noto Sans JP',sans-serif;margin:0;background:#f4f5f7;color:#1d2430}\
+pub const STYLE: &str = "body{font-family:system-ui,'Hiragino Sans','Noto Sans JP',sans-serif;margin:0;background:#f4f5f7;color:#1d2430}\
 main{max-width:34rem;margin:3rem auto;background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 3px #0002}\
 h1{font-size:1.35rem;margin-top:0}label{display:block;margin:1rem 0 .25rem;font-weight:600}\
 input[type=email],input[type=password],input[type=text],select{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #9aa3b0;border-radius:4px}\
@@ -58,30 +57,38 @@ impl<'a> Ui<'a> {
     pub fn t(&self, en: &'static str, ja: &'static str) -> &'static str {
         t(self.lang, en, ja)
     }
+
+    pub fn style(&self) -> &'static str {
+        STYLE
+    }
+
+    /// The other language's own name, for the switch link.
+    pub fn other_language_name(&self) -> &'static str {
+        match self.lang {
+            Lang::Ja => "English",
+            Lang::En => "日本語",
+        }
+    }
 }
 
-/// A whole page. `title` and the product name are escaped here; `body` is
-/// trusted HTML built by the callers from escaped parts.
+/// The layout around a body built by code that has not moved to its own
+/// template yet (`templates/page.html`).
+#[derive(askama::Template)]
+#[template(path = "page.html")]
+struct Page<'a> {
+    ui: &'a Ui<'a>,
+    title: &'a str,
+    body: Markup,
+}
+
+/// A whole page: `title` and the product name are escaped by the layout;
+/// `body` is trusted HTML built by the callers from escaped parts.
 pub fn page(ui: &Ui<'_>, title: &str, body: &str) -> String {
-    let other = match ui.lang {
-        Lang::Ja => "English",
-        Lang::En => "日本語",
-    };
-    let mut s = String::with_capacity(body.len() + 2048);
-    let _ = write!(
-        s,
-        "<!doctype html><html lang=\"{code}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{t} - {p}</title><style>{STYLE}</style></head><body><main>\
-         <nav class=\"lang\"><a href=\"{switch}\" hreflang=\"{other_code}\" lang=\"{other_code}\">{other}</a></nav>\
-         <h1>{t}</h1>{body}<footer>{p}</footer></main></body></html>",
-        code = ui.lang.code(),
-        other_code = ui.lang.other().code(),
-        switch = escape(&ui.switch_href),
-        t = escape(title),
-        p = escape(ui.product),
-    );
-    s
+    let page = Page { ui, title, body: Markup::from_built(body.to_owned()) };
+    askama::Template::render(&page).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a page could not be rendered");
+        String::from("<!doctype html><title>Error</title><p>This page could not be shown.</p>")
+    })
 }
 
 /// An error box, announced to screen readers.

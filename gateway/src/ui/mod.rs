@@ -2,4 +2,5 @@
 
 pub mod html;
 pub mod lang;
+pub mod markup;
 pub mod pages;

@@ -61,6 +61,15 @@ pub async fn handle(app: &App, table: &[Route], req: Request, facts: Facts) -> R
     }
 }
 
+/// A page from its template; a template that fails to render (only a value
+/// whose `Display` fails can do that) is a broken page, logged by `handle`.
+pub fn page(status: u16, view: &impl askama::Template) -> Outcome {
+    match view.render() {
+        Ok(html) => Ok(Reply::html(status, html)),
+        Err(e) => Err(Refusal::broken("a template", e)),
+    }
+}
+
 /// A POST's form with its CSRF token and origin checked; the Err is the refusal.
 fn checked_form(v: &Visit<'_>) -> Result<form::Form, Reply> {
     let bad = |status, en, ja| Reply::html(status, pages::bad_request(&v.ui(), v.t(en, ja)));

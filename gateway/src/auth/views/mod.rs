@@ -1,0 +1,7 @@
+//! The auth pages' views: one struct per template under `gateway/templates/`,
+//! holding exactly what the page shows. Every value is escaped by the template
+//! unless it is a [`Markup`](crate::ui::markup::Markup).
+
+mod login;
+
+pub use login::LoginPage;

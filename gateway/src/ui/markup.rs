@@ -1,0 +1,77 @@
+//! Trusted HTML has its own type. A `Markup` comes only from a rendered
+//! template (which escapes every value by default), from text escaped here, or
+//! from a `&'static str` literal written in this code base; a `String` that
+//! came from a request can never pass as one.
+
+use std::fmt;
+
+use askama::Template;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Markup(String);
+
+impl Markup {
+    /// A rendered template.
+    pub fn render(t: &impl Template) -> Result<Markup, askama::Error> {
+        t.render().map(Markup)
+    }
+
+    /// Plain text, escaped.
+    pub fn text(s: &str) -> Markup {
+        Markup(super::html::escape(s))
+    }
+
+    /// Markup written in the source (a bilingual paragraph with a link, say).
+    /// Only literals: `'static` keeps request data out.
+    pub fn literal(s: &'static str) -> Markup {
+        Markup(s.to_owned())
+    }
+
+    /// A body built from escaped parts by code that has not moved to a
+    /// template yet; `ui::html::page` is its one caller.
+    pub(super) fn from_built(s: String) -> Markup {
+        Markup(s)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    pub fn push(&mut self, other: &Markup) {
+        self.0.push_str(&other.0);
+    }
+}
+
+impl fmt::Display for Markup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl askama::filters::HtmlSafe for Markup {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Template)]
+    #[template(source = "<p>{{ text }}</p>{{ trusted }}", ext = "html")]
+    struct Probe<'a> {
+        text: &'a str,
+        trusted: Markup,
+    }
+
+    #[test]
+    fn values_are_escaped_and_only_markup_is_not() {
+        let p = Probe { text: "<script>x</script>\"'&", trusted: Markup::literal("<b>ok</b>") };
+        let html = Markup::render(&p).unwrap();
+        assert!(html.as_str().starts_with("<p>&#60;script&#62;") || html.as_str().starts_with("<p>&lt;script&gt;"), "{html}");
+        assert!(!html.as_str().contains("<script>"));
+        assert!(html.as_str().ends_with("<b>ok</b>"));
+        assert_eq!(Markup::text("<a>").as_str(), "&lt;a&gt;");
+    }
+}
