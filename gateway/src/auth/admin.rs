@@ -72,11 +72,6 @@ fn permitted(me: &Admin, target_id: i64, target_role: Role, action: Action) -> b
     }
 }
 
-/// An unknown role in the database is treated as the most protected one.
-fn role_of(text: &str) -> Role {
-    Role::parse(text).unwrap_or(Role::Owner)
-}
-
 fn role_label(v: &Visit<'_>, role: Role) -> &'static str {
     match role {
         Role::Owner => v.t("Owner", "オーナー"),
@@ -113,7 +108,7 @@ fn user_controls(
     u: &UserOverview,
     problem: Option<&Problem>,
 ) -> String {
-    let role = role_of(&u.role);
+    let role = u.role;
     let user_field =
         format!("{}<input type=\"hidden\" name=\"user\" value=\"{}\">", hidden_field(token), escape(&u.email));
     let button = |action: &str, label: &str| {
@@ -188,7 +183,7 @@ fn user_controls(
 /// form from the invitation form below, for scripts and tests that pick forms
 /// by their action; the handler is the same.)
 fn invitation_controls(v: &Visit<'_>, token: &str, i: &Invitation) -> String {
-    let role = role_of(&i.role);
+    let role = i.role;
     let option = |r: Role| {
         let selected = if role == r { " selected" } else { "" };
         format!("<option value=\"{}\"{selected}>{}</option>", r.as_str(), role_label(v, r))
@@ -282,7 +277,7 @@ async fn users_page(
                     } else {
                         v.t("active", "有効")
                     };
-                    (role_of(&u.role), state, u.has_second_factor, u.live_sessions)
+                    (u.role, state, u.has_second_factor, u.live_sessions)
                 }
                 Listed::Invited(i) => {
                     let state = if i.expired(at) {
@@ -290,7 +285,7 @@ async fn users_page(
                     } else {
                         v.t("invited", "招待中")
                     };
-                    (role_of(&i.role), state, false, 0)
+                    (i.role, state, false, 0)
                 }
             };
             let second = if second { v.t("set up", "設定済み") } else { v.t("not set up", "未設定") };
@@ -409,7 +404,7 @@ pub async fn invite(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
     match v.app.store.user_by_email(&email).await {
         // One of the admin's own users who has registered (or the owner, who
         // is invited by the operator): they are on the page anyway.
-        Ok(Some(u)) if u.tenant_id == tenant_id && (u.password_hash.is_some() || role_of(&u.role) == Role::Owner) => {
+        Ok(Some(u)) if u.tenant_id == tenant_id && (u.password_hash.is_some() || u.role == Role::Owner) => {
             let msg = v.t("This address already has an account.", "このメールアドレスはすでに登録されています。");
             return Ok(users_page(v, session, &a, 409, None, Some(Problem::Invite(msg))).await);
         }
@@ -473,7 +468,7 @@ impl InvitationJob {
             Err(StoreError::Conflict(_)) => match self.store.user_by_email(&self.email).await {
                 Ok(Some(u)) if u.tenant_id == self.tenant_id => {
                     // Registered (or made owner) since the answer: nothing to send.
-                    if u.password_hash.is_some() || role_of(&u.role) == Role::Owner {
+                    if u.password_hash.is_some() || u.role == Role::Owner {
                         return;
                     }
                     if let Err(e) = self.store.set_user_role(self.tenant_id, u.id, self.role).await {
@@ -592,7 +587,7 @@ pub async fn action(v: &Visit<'_>, session: &mut Session) -> Result<Reply> {
         },
         Err(_) => return Ok(v.unavailable()),
     };
-    let target_role = role_of(&target.role);
+    let target_role = target.role;
     if !permitted(&a, target.id, target_role, action) {
         return Ok(not_permitted(v));
     }
