@@ -127,7 +127,7 @@ fn warm_cache() -> Warm {
     let (store, token) = rt.block_on(async {
         let store = Store::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
-        let tenant = store.create_tenant("acme", "basic").await.unwrap();
+        let tenant = store.create_tenant("acme", gateway::store::Plan::Basic).await.unwrap();
         let user = store
             .create_user(NewUser {
                 tenant_id: tenant,

@@ -5,13 +5,16 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use ipnet::IpNet;
-use policy::{LineId, NetworkLimits, NetworkSet, PolicySnapshot, Route, TenantPolicy};
+use policy::{LineId, NetworkLimits, NetworkSet, PolicySnapshot, TenantPolicy};
 
-use crate::store::TenantRow;
+use crate::store::{StoreError, TenantRow};
+
+/// A tenant as [`crate::store::Store::load_tenants`] read it, or why it could not.
+pub type TenantLoad = Result<TenantRow, StoreError>;
 
 #[derive(Default)]
 struct Inputs {
-    db: Vec<TenantRow>,
+    db: Vec<TenantLoad>,
     /// The store's change counter as read before `db` was loaded.
     db_generation: Option<i64>,
     file: Option<config::OpsPolicy>,
@@ -59,7 +62,7 @@ impl PolicyState {
     /// Replaces the database's tenants with rows loaded after reading the change
     /// counter at `generation`; a load that started earlier than the one in
     /// force is dropped, so two reloads racing can never bring old rows back.
-    pub fn set_db_at(&self, generation: i64, rows: Vec<TenantRow>) -> bool {
+    pub fn set_db_at(&self, generation: i64, rows: Vec<TenantLoad>) -> bool {
         let mut inputs = self.inputs.lock().unwrap_or_else(|p| p.into_inner());
         if inputs.db_generation.is_some_and(|g| g > generation) {
             return false;
@@ -80,10 +83,17 @@ impl PolicyState {
 /// Merges the database's tenants with those declared in the policy file; a
 /// declaration replaces the tenant's route, 2FA switch, lines and networks.
 /// Declared tenants without a database row have no users and are left out.
-pub fn build_snapshot(db: &[TenantRow], file: Option<&config::OpsPolicy>, limits: &NetworkLimits) -> PolicySnapshot {
+///
+/// So is a tenant whose row could not be read (the store logged it at error
+/// level): guessing its route could open it wider than its owner chose, and
+/// even `line-only` is a guess. Absent from the snapshot, it is closed: its
+/// sessions are sent to sign in, signing in refuses them, and its lines and
+/// networks match nobody, until the row is set right. The same when the file
+/// declares the tenant: the row that ties its users to it is still unreadable.
+pub fn build_snapshot(db: &[TenantLoad], file: Option<&config::OpsPolicy>, limits: &NetworkLimits) -> PolicySnapshot {
     let rules = file.map(|f| f.rules.clone()).unwrap_or_default();
     let declared = |name: &str| file.and_then(|f| f.tenants.iter().find(|t| t.name == name));
-    let tenants = db.iter().map(|row| {
+    let tenants = db.iter().filter_map(|row| row.as_ref().ok()).map(|row| {
         let mut t = TenantPolicy::new(row.id, row.name.clone());
         if let Some(d) = declared(&row.name) {
             t.route = d.route;
@@ -92,8 +102,7 @@ pub fn build_snapshot(db: &[TenantRow], file: Option<&config::OpsPolicy>, limits
             t.networks = allowed_networks(&row.name, d.networks.iter().copied(), limits);
             t.managed_by_file = true;
         } else {
-            // A value this version cannot read fails closed: the stricter route.
-            t.route = Route::parse(&row.route).unwrap_or(Route::LineOnly);
+            t.route = row.route;
             t.two_factor = row.two_factor;
             t.lines = row.lines.iter().filter_map(|l| LineId::parse(l).ok()).collect();
             t.networks = allowed_networks(&row.name, row.networks.iter().filter_map(|n| n.parse().ok()), limits);
@@ -120,22 +129,39 @@ fn allowed_networks(tenant: &str, nets: impl Iterator<Item = IpNet>, limits: &Ne
 
 #[cfg(test)]
 mod tests {
+    use policy::Route;
+
     use super::*;
+
+    #[test]
+    fn an_unreadable_tenant_is_left_out_not_guessed() {
+        let good = TenantRow {
+            id: 2,
+            name: "beta".into(),
+            route: Route::LineAndInternet,
+            two_factor: true,
+            lines: vec![],
+            networks: vec![],
+        };
+        let bad = StoreError::Corrupt { table: "tenants", column: "route", row: "id 1".into(), value: "open".into() };
+        let snap = build_snapshot(&[Err(bad), Ok(good)], None, &NetworkLimits::default());
+        assert!(snap.tenant(1).is_none(), "no route is guessed for the unreadable row");
+        assert_eq!(snap.tenant(2).map(|t| t.route), Some(Route::LineAndInternet), "the others are unaffected");
+    }
 
     #[test]
     fn stored_networks_past_the_limits_widen_nothing() {
         let row = TenantRow {
             id: 1,
             name: "acme".into(),
-            plan: "basic".into(),
-            route: "line-only".into(),
+            route: Route::LineOnly,
             two_factor: true,
             lines: vec![],
             networks: ["0.0.0.0/0", "::/0", "::ffff:0:0/96", "127.0.0.0/8", "10.0.0.0/8", "203.0.113.0/24"]
                 .map(String::from)
                 .to_vec(),
         };
-        let snap = build_snapshot(&[row], None, &NetworkLimits::default());
+        let snap = build_snapshot(&[Ok(row)], None, &NetworkLimits::default());
         let t = snap.tenant(1).expect("tenant");
         assert_eq!(t.networks.iter().map(|n| n.to_string()).collect::<Vec<_>>(), ["203.0.113.0/24"]);
         for ip in ["192.0.2.1", "127.0.0.1", "10.1.2.3", "::1", "::ffff:192.0.2.1"] {

@@ -29,7 +29,7 @@ pub struct Seeded {
 pub async fn seed(store: &Store, spec: &SeedSpec<'_>) -> anyhow::Result<Seeded> {
     let tenant_id = match store.tenant_by_name(spec.tenant).await? {
         Some(t) => t.id,
-        None => store.create_tenant(spec.tenant, "basic").await?,
+        None => store.create_tenant(spec.tenant, crate::store::Plan::Basic).await?,
     };
     store.set_route(tenant_id, Route::LineAndInternet).await?;
     store.set_two_factor(tenant_id, spec.two_factor).await?;

@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use gateway::store::{LinkPurpose, NewLink, NewSession, NewUser, Store, StoreError};
+use gateway::store::{LinkPurpose, NewLink, NewSession, NewUser, Plan, Store, StoreError};
 use gateway::tokens::{hash_token, random_token};
 use policy::{Factor, HostKind, LineId, LoginMethod, Role, Route};
 use sqlx::{AssertSqlSafe, Connection};
@@ -131,6 +131,10 @@ both! {
     second_factor_lock, sqlite_second_factor_lock, postgres_second_factor_lock;
     break_glass_codes, sqlite_break_glass_codes, postgres_break_glass_codes;
     invitations, sqlite_invitations, postgres_invitations;
+    typed_round_trip, sqlite_typed_round_trip, postgres_typed_round_trip;
+    unknown_tenant_values, sqlite_unknown_tenant_values, postgres_unknown_tenant_values;
+    unknown_user_values, sqlite_unknown_user_values, postgres_unknown_user_values;
+    unknown_invitation_role, sqlite_unknown_invitation_role, postgres_unknown_invitation_role;
 }
 
 // ---------------------------------------------------------------------------
@@ -158,7 +162,7 @@ async fn migrated(store: &Store) {
 }
 
 async fn tenant(store: &Store, name: &str) -> i64 {
-    store.create_tenant(name, "basic").await.unwrap_or_else(|e| panic!("create tenant {name}: {e}"))
+    store.create_tenant(name, Plan::Basic).await.unwrap_or_else(|e| panic!("create tenant {name}: {e}"))
 }
 
 async fn user(store: &Store, tenant_id: i64, email: &str, role: Role) -> i64 {
@@ -170,7 +174,11 @@ async fn user(store: &Store, tenant_id: i64, email: &str, role: Role) -> i64 {
 
 async fn tenant_row(store: &Store, id: i64) -> gateway::store::TenantRow {
     let rows = store.load_tenants().await.expect("load tenants");
-    let mut row = rows.into_iter().find(|t| t.id == id).unwrap_or_else(|| panic!("tenant {id} not loaded"));
+    let mut row = rows
+        .into_iter()
+        .map(|t| t.expect("every tenant row reads"))
+        .find(|t| t.id == id)
+        .unwrap_or_else(|| panic!("tenant {id} not loaded"));
     row.lines.sort();
     row.networks.sort();
     row
@@ -193,6 +201,31 @@ async fn raw_exec(url: &str, sql: &str) {
         let mut c = sqlx::PgConnection::connect(url).await.expect("raw PostgreSQL connection");
         sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         c.close().await.ok();
+    }
+}
+
+/// Writes a value this version does not know into a column, past the schema's
+/// CHECK where there is one: what a hand edit or a newer version might leave.
+async fn write_unknown(url: &str, table: &str, column: &str, value: &str, filter: &str) {
+    let update = format!("UPDATE {table} SET {column} = '{value}' WHERE {filter}");
+    if url.starts_with("sqlite:") {
+        raw_exec(url, &format!("PRAGMA ignore_check_constraints = ON; {update}")).await;
+    } else {
+        raw_exec(url, &format!("ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {table}_{column}_check; {update}")).await;
+    }
+}
+
+/// The error for an unknown value, naming the table, the column and the value.
+#[track_caller]
+fn assert_corrupt<T: std::fmt::Debug>(got: Result<T, StoreError>, table: &str, column: &str, value: &str) {
+    match got {
+        Err(e @ StoreError::Corrupt { .. }) => {
+            let StoreError::Corrupt { table: t, column: c, value: v, .. } = &e else { unreachable!() };
+            assert_eq!((*t, *c, v.as_str()), (table, column, value), "{e}");
+            let text = e.to_string();
+            assert!(text.contains(&format!("{table}.{column}")) && text.contains(value), "{text}");
+        }
+        other => panic!("{table}.{column} = {value:?} read as {other:?}, not as an unknown value"),
     }
 }
 
@@ -317,45 +350,48 @@ mod suite {
             other => panic!("require_tenant on a missing tenant: {:?}", other.map(|t| t.name)),
         }
 
-        let acme = store.create_tenant("acme", "basic").await.expect("create acme");
-        let beta = store.create_tenant("beta", "trial").await.expect("create beta");
+        let acme = store.create_tenant("acme", Plan::Basic).await.expect("create acme");
+        let beta = store.create_tenant("beta", Plan::Trial).await.expect("create beta");
         assert_ne!(acme, beta);
-        match store.create_tenant("acme", "trial").await {
+        match store.create_tenant("acme", Plan::Trial).await {
             Err(StoreError::Conflict(msg)) => assert!(msg.contains("acme"), "{msg}"),
             other => panic!("duplicate tenant name: {other:?}"),
         }
 
         let t = store.require_tenant("acme").await.expect("require acme");
-        assert_eq!((t.id, t.name.as_str(), t.plan.as_str()), (acme, "acme", "basic"));
-        assert_eq!(t.route, Route::LineAndInternet.as_str(), "default route");
+        assert_eq!((t.id, t.name.as_str(), t.plan), (acme, "acme", Plan::Basic));
+        assert_eq!(t.route, Route::LineAndInternet, "default route");
         assert!(t.two_factor, "two-factor is on by default");
         let b = store.tenant_by_name("beta").await.expect("lookup").expect("beta exists");
-        assert_eq!((b.id, b.plan.as_str()), (beta, "trial"));
+        assert_eq!((b.id, b.plan), (beta, Plan::Trial));
+        assert_eq!(store.tenant_plan(beta).await.expect("plan"), Some(Plan::Trial));
+        assert_eq!(store.tenant_plan(beta + acme + 1).await.expect("plan"), None);
         // Names are exact.
         assert!(store.tenant_by_name("ACME").await.expect("lookup").is_none());
 
         store.set_route(acme, Route::LineOnly).await.expect("set route");
         store.set_two_factor(acme, false).await.expect("set two-factor");
         let row = tenant_row(store, acme).await;
-        assert_eq!(row.route, "line-only");
+        assert_eq!(row.route, Route::LineOnly);
         assert!(!row.two_factor);
         assert_eq!(row.name, "acme");
-        assert_eq!(row.plan, "basic");
+        assert_eq!(store.require_tenant("acme").await.expect("require acme").plan, Plan::Basic);
         // The other tenant is untouched.
         let other = tenant_row(store, beta).await;
-        assert_eq!(other.route, "line-and-internet");
+        assert_eq!(other.route, Route::LineAndInternet);
         assert!(other.two_factor);
 
         store.set_route(acme, Route::LineAndInternet).await.expect("set route back");
         store.set_two_factor(acme, true).await.expect("set two-factor back");
         let row = tenant_row(store, acme).await;
-        assert_eq!(row.route, "line-and-internet");
+        assert_eq!(row.route, Route::LineAndInternet);
         assert!(row.two_factor);
         let t = store.require_tenant("acme").await.expect("require acme");
-        assert_eq!(t.route, "line-and-internet");
+        assert_eq!(t.route, Route::LineAndInternet);
+        assert_eq!(store.require_tenant_id("acme").await.expect("acme's id"), acme);
 
         let all = store.load_tenants().await.expect("load tenants");
-        assert_eq!(all.iter().map(|t| t.id).collect::<Vec<_>>(), vec![acme, beta]);
+        assert_eq!(all.iter().map(|t| t.as_ref().map(|t| t.id).ok()).collect::<Vec<_>>(), vec![Some(acme), Some(beta)]);
     }
 
     pub async fn lines(store: &Store, _url: &str) {
@@ -450,7 +486,7 @@ mod suite {
         let row = store.user_by_email("alice@example.com").await.expect("lookup").expect("alice exists");
         assert_eq!(row.id, alice);
         assert_eq!(row.email, "alice@example.com", "the email is not stored canonically");
-        assert_eq!((row.tenant_id, row.role.as_str(), row.login_method.as_str()), (acme, "owner", "password"));
+        assert_eq!((row.tenant_id, row.role, row.login_method), (acme, Role::Owner, LoginMethod::Password));
         assert_eq!(row.password_hash.as_deref(), Some("$argon2id$placeholder"));
         assert!(!row.locked);
         for spelling in ["ALICE@EXAMPLE.COM", " alice@Example.com ", "Alice@example.Com"] {
@@ -484,14 +520,8 @@ mod suite {
         let dave = user(store, beta, "dave@example.com", Role::Owner).await;
         let erin = user(store, acme, "erin@example.com", Role::Admin).await;
         let frank = user(store, acme, "frank@example.com", Role::User).await;
-        assert_eq!(
-            store.user_by_email("erin@example.com").await.expect("lookup").map(|u| u.role),
-            Some("admin".into())
-        );
-        assert_eq!(
-            store.user_by_email("frank@example.com").await.expect("lookup").map(|u| u.role),
-            Some("user".into())
-        );
+        assert_eq!(store.user_by_email("erin@example.com").await.expect("lookup").map(|u| u.role), Some(Role::Admin));
+        assert_eq!(store.user_by_email("frank@example.com").await.expect("lookup").map(|u| u.role), Some(Role::User));
         let invited = store.user_by_email("dave@example.com").await.expect("lookup").expect("dave");
         assert_eq!(invited.id, dave);
         assert_eq!(invited.tenant_id, beta);
@@ -733,6 +763,7 @@ mod suite {
                 .await
                 .expect("load tenants")
                 .into_iter()
+                .map(|t| t.expect("every tenant row reads"))
                 .filter(|t| t.lines.iter().any(|l| l == contested.as_str()))
                 .map(|t| t.id)
                 .collect();
@@ -770,7 +801,7 @@ mod suite {
             }};
         }
 
-        let acme = bumps!("create_tenant", store.create_tenant("acme", "basic"));
+        let acme = bumps!("create_tenant", store.create_tenant("acme", Plan::Basic));
         bumps!("set_route", store.set_route(acme, Route::LineOnly));
         bumps!("set_two_factor", store.set_two_factor(acme, false));
         let l = line("CAF0000000001");
@@ -799,8 +830,8 @@ mod suite {
         // Refused changes leave it alone.
         let before = store.generation().await.expect("generation");
         assert_eq!(before, last);
-        assert!(matches!(store.create_tenant("acme", "basic").await, Err(StoreError::Conflict(_))));
-        let beta = store.create_tenant("beta", "basic").await.expect("create beta");
+        assert!(matches!(store.create_tenant("acme", Plan::Basic).await, Err(StoreError::Conflict(_))));
+        let beta = store.create_tenant("beta", Plan::Basic).await.expect("create beta");
         store.add_lines(acme, &[l]).await.expect("add line");
         let mid = store.generation().await.expect("generation");
         assert!(matches!(store.add_lines(beta, &[l]).await, Err(StoreError::Conflict(_))));
@@ -896,7 +927,7 @@ mod suite {
         let listed = store.tenant_invitations(acme).await.expect("list");
         let emails: Vec<&str> = listed.iter().map(|i| i.email.as_str()).collect();
         assert_eq!(emails, ["x@fresh.example", "y@beta.example"]);
-        assert_eq!((listed[0].role.as_str(), listed[0].expires_at), ("admin", t + 200), "renewed in place");
+        assert_eq!((listed[0].role, listed[0].expires_at), (Role::Admin, t + 200), "renewed in place");
         let theirs = store.invitation(beta, "x@fresh.example").await.expect("lookup").expect("beta's own row");
         assert!(theirs.expired(t) && !listed[0].expired(t));
         assert!(store.invitation(beta, "y@beta.example").await.expect("lookup").is_none(), "per tenant");
@@ -917,5 +948,108 @@ mod suite {
         store.invitation_accepted(acme, "X@fresh.example").await.expect("accepted");
         assert!(store.invitation(acme, "x@fresh.example").await.expect("lookup").is_none());
         assert!(store.invitation(beta, "x@fresh.example").await.expect("lookup").is_some(), "another tenant's stays");
+    }
+
+    /// What is written as a typed value reads back as that value.
+    pub async fn typed_round_trip(store: &Store, _url: &str) {
+        migrated(store).await;
+        for (name, plan, route) in [
+            ("basic-open", Plan::Basic, Route::LineAndInternet),
+            ("basic-closed", Plan::Basic, Route::LineOnly),
+            ("trial-open", Plan::Trial, Route::LineAndInternet),
+            ("trial-closed", Plan::Trial, Route::LineOnly),
+        ] {
+            let id = store.create_tenant(name, plan).await.expect("create");
+            store.set_route(id, route).await.expect("set route");
+            let t = store.require_tenant(name).await.expect("require");
+            assert_eq!((t.plan, t.route), (plan, route), "{name}");
+            assert_eq!(store.tenant_plan(id).await.expect("plan"), Some(plan), "{name}");
+            assert_eq!(tenant_row(store, id).await.route, route, "{name}");
+        }
+        let acme = store.require_tenant_id("basic-open").await.expect("id");
+        for (email, role) in
+            [("o@acme.example", Role::Owner), ("a@acme.example", Role::Admin), ("u@acme.example", Role::User)]
+        {
+            let id = user(store, acme, email, role).await;
+            let u = store.user_by_id(id).await.expect("lookup").expect("exists");
+            assert_eq!((u.role, u.login_method), (role, LoginMethod::Password), "{email}");
+            let hash = token_hash();
+            store.insert_session(session(&hash, id, now() + 600)).await.expect("session");
+            let rec = store.session_by_hash(&hash).await.expect("session lookup").expect("live");
+            assert_eq!((rec.role, rec.method), (role, LoginMethod::Password), "{email}");
+        }
+        let u = store.user_by_email("u@acme.example").await.expect("lookup").expect("exists");
+        assert!(store.set_user_role(acme, u.id, Role::Admin).await.expect("promote"));
+        let listed = store.tenant_user_overview(acme, 0).await.expect("overview");
+        let roles: Vec<(&str, Role)> = listed.iter().map(|u| (u.email.as_str(), u.role)).collect();
+        assert_eq!(
+            roles,
+            [("a@acme.example", Role::Admin), ("o@acme.example", Role::Owner), ("u@acme.example", Role::Admin)]
+        );
+        for role in [Role::User, Role::Admin] {
+            store.record_invitation(acme, "i@acme.example", role, now() + 60).await.expect("invite");
+            assert_eq!(store.invitation(acme, "i@acme.example").await.expect("lookup").map(|i| i.role), Some(role));
+        }
+    }
+
+    /// A route or plan this version does not know is an error wherever the
+    /// tenant is read, never a default; the snapshot's load keeps the others.
+    pub async fn unknown_tenant_values(store: &Store, url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let beta = tenant(store, "beta").await;
+        write_unknown(url, "tenants", "route", "line-sometimes", &format!("id = {acme}")).await;
+        assert_corrupt(store.tenant_by_name("acme").await, "tenants", "route", "line-sometimes");
+        assert_corrupt(store.require_tenant("acme").await, "tenants", "route", "line-sometimes");
+        let loaded = store.load_tenants().await.expect("the load itself works");
+        assert_eq!(loaded.len(), 2);
+        let mut loaded = loaded.into_iter();
+        assert_corrupt(loaded.next().expect("acme"), "tenants", "route", "line-sometimes");
+        assert_eq!(loaded.next().expect("beta").expect("beta reads").id, beta);
+        // The way out: the route is set right by the tenant's id alone.
+        assert_eq!(store.require_tenant_id("acme").await.expect("id"), acme);
+        store.set_route(acme, Route::LineOnly).await.expect("set right");
+        assert_eq!(store.require_tenant("acme").await.expect("readable again").route, Route::LineOnly);
+
+        write_unknown(url, "tenants", "plan", "platinum", &format!("id = {beta}")).await;
+        assert_corrupt(store.tenant_by_name("beta").await, "tenants", "plan", "platinum");
+        assert_corrupt(store.tenant_plan(beta).await, "tenants", "plan", "platinum");
+        // The plan decides nothing about access: the policy's load still has the tenant.
+        assert_eq!(tenant_row(store, beta).await.route, Route::LineAndInternet);
+    }
+
+    /// A role or login method this version does not know is an error wherever
+    /// the user is read, also through a session; never a default.
+    pub async fn unknown_user_values(store: &Store, url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let alice = user(store, acme, "alice@example.com", Role::User).await;
+        let bob = user(store, acme, "bob@example.com", Role::Admin).await;
+        let (alice_session, bob_session) = (token_hash(), token_hash());
+        store.insert_session(session(&alice_session, alice, now() + 600)).await.expect("session");
+        store.insert_session(session(&bob_session, bob, now() + 600)).await.expect("session");
+
+        write_unknown(url, "users", "role", "superuser", &format!("id = {alice}")).await;
+        assert_corrupt(store.user_by_email("alice@example.com").await, "users", "role", "superuser");
+        assert_corrupt(store.user_by_id(alice).await, "users", "role", "superuser");
+        assert_corrupt(store.tenant_users(acme).await, "users", "role", "superuser");
+        assert_corrupt(store.tenant_user_overview(acme, 0).await, "users", "role", "superuser");
+        assert_corrupt(store.session_by_hash(&alice_session).await, "users", "role", "superuser");
+        // Bob's row is fine.
+        assert_eq!(store.session_by_hash(&bob_session).await.expect("lookup").map(|r| r.role), Some(Role::Admin));
+
+        write_unknown(url, "users", "login_method", "carrier-pigeon", &format!("id = {bob}")).await;
+        assert_corrupt(store.user_by_email("bob@example.com").await, "users", "login_method", "carrier-pigeon");
+        assert_corrupt(store.session_by_hash(&bob_session).await, "users", "login_method", "carrier-pigeon");
+    }
+
+    /// Invitations' role column has no CHECK: an unknown value is caught on read.
+    pub async fn unknown_invitation_role(store: &Store, url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        store.record_invitation(acme, "x@example.com", Role::User, now() + 60).await.expect("invite");
+        write_unknown(url, "invitations", "role", "owner-ish", "email = 'x@example.com'").await;
+        assert_corrupt(store.invitation(acme, "x@example.com").await, "invitations", "role", "owner-ish");
+        assert_corrupt(store.tenant_invitations(acme).await, "invitations", "role", "owner-ish");
     }
 }

@@ -60,11 +60,6 @@ fn permitted(me: &Admin, target_id: i64, target_role: Role, action: Action) -> b
     }
 }
 
-/// An unknown role in the database is treated as the most protected one.
-fn role_of(text: &str) -> Role {
-    Role::parse(text).unwrap_or(Role::Owner)
-}
-
 fn role_label(v: &Visit<'_>, role: Role) -> &'static str {
     match role {
         Role::Owner => v.t("Owner", "オーナー"),
@@ -101,7 +96,7 @@ fn user_controls(
     u: &UserOverview,
     problem: Option<&Problem>,
 ) -> String {
-    let role = role_of(&u.role);
+    let role = u.role;
     let user_field =
         format!("{}<input type=\"hidden\" name=\"user\" value=\"{}\">", hidden_field(token), escape(&u.email));
     let button = |action: &str, label: &str| {
@@ -176,7 +171,7 @@ fn user_controls(
 /// form from the invitation form below, for scripts and tests that pick forms
 /// by their action; the handler is the same.)
 fn invitation_controls(v: &Visit<'_>, token: &str, i: &Invitation) -> String {
-    let role = role_of(&i.role);
+    let role = i.role;
     let option = |r: Role| {
         let selected = if role == r { " selected" } else { "" };
         format!("<option value=\"{}\"{selected}>{}</option>", r.as_str(), role_label(v, r))
@@ -263,7 +258,7 @@ async fn users_page(v: &Visit<'_>, a: &Admin, status: u16, note: Option<&str>, p
                     } else {
                         v.t("active", "有効")
                     };
-                    (role_of(&u.role), state, u.has_second_factor, u.live_sessions)
+                    (u.role, state, u.has_second_factor, u.live_sessions)
                 }
                 Listed::Invited(i) => {
                     let state = if i.expired(at) {
@@ -271,7 +266,7 @@ async fn users_page(v: &Visit<'_>, a: &Admin, status: u16, note: Option<&str>, p
                     } else {
                         v.t("invited", "招待中")
                     };
-                    (role_of(&i.role), state, false, 0)
+                    (i.role, state, false, 0)
                 }
             };
             let second = if second { v.t("set up", "設定済み") } else { v.t("not set up", "未設定") };
@@ -382,7 +377,7 @@ pub async fn invite(v: &Visit<'_>, a: Admin) -> Outcome {
     match v.app.store.user_by_email(&email).await {
         // One of the admin's own users who has registered (or the owner, who
         // is invited by the operator): they are on the page anyway.
-        Ok(Some(u)) if u.tenant_id == tenant_id && (u.password_hash.is_some() || role_of(&u.role) == Role::Owner) => {
+        Ok(Some(u)) if u.tenant_id == tenant_id && (u.password_hash.is_some() || u.role == Role::Owner) => {
             let msg = v.t("This address already has an account.", "このメールアドレスはすでに登録されています。");
             return Ok(users_page(v, &a, 409, None, Some(Problem::Invite(msg))).await);
         }
@@ -446,7 +441,7 @@ impl InvitationJob {
             Err(StoreError::Conflict(_)) => match self.store.user_by_email(&self.email).await {
                 Ok(Some(u)) if u.tenant_id == self.tenant_id => {
                     // Registered (or made owner) since the answer: nothing to send.
-                    if u.password_hash.is_some() || role_of(&u.role) == Role::Owner {
+                    if u.password_hash.is_some() || u.role == Role::Owner {
                         return;
                     }
                     if let Err(e) = self.store.set_user_role(self.tenant_id, u.id, self.role).await {
@@ -561,7 +556,7 @@ pub async fn action(v: &Visit<'_>, a: Admin) -> Outcome {
         },
         Err(_) => return Ok(v.unavailable()),
     };
-    let target_role = role_of(&target.role);
+    let target_role = target.role;
     if !permitted(&a, target.id, target_role, action) {
         return Ok(not_permitted(v));
     }

@@ -194,7 +194,7 @@ struct ResetRequest {
 impl ResetRequest {
     async fn run(self) {
         let user = match self.store.user_by_email(&self.email).await {
-            Ok(Some(user)) if user.login_method == "password" => user,
+            Ok(Some(user)) if user.login_method == policy::LoginMethod::Password => user,
             Ok(_) => return,
             Err(e) => {
                 tracing::error!(error = %e, "user lookup failed");

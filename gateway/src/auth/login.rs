@@ -1,6 +1,6 @@
 //! Login, logout and (until 2-step verification arrives) the 2FA notice.
 
-use policy::{Factor, HostKind, LineFact, Role};
+use policy::{Factor, HostKind, LineFact};
 
 use super::start::{NewLogin, clear_cookie, end_current, start};
 use super::views::LoginPage;
@@ -90,10 +90,10 @@ pub async fn submit(v: &Visit<'_>) -> Outcome {
         count_failure(v, &user).await;
     }
     let snapshot = app.policy.load_full();
-    let role = Role::parse(&user.role).ok();
+    let role = user.role;
     let tenant = snapshot.tenant(user.tenant_id);
-    let (Some(role), Some(tenant), true, false, true) =
-        (role, tenant, password_ok, user.locked, user.login_method == "password")
+    let (Some(tenant), true, false, true) =
+        (tenant, password_ok, user.locked, user.login_method == policy::LoginMethod::Password)
     else {
         metrics::LOGINS.with_label_values(&["failure"]).inc();
         v.audit(Some(user.tenant_id), None, Some(&user.email), "login_failure").await;
@@ -325,7 +325,7 @@ pub async fn line_consent(v: &Visit<'_>) -> Outcome {
         return Ok(Reply::html(403, pages::line_auth_failed(&v.ui())));
     }
     let Ok(Some(user)) = v.app.store.user_by_id(user_id).await else { return Ok(v.unavailable()) };
-    let Ok(role) = Role::parse(&user.role) else { return Ok(v.unavailable()) };
+    let role = user.role;
     if v.app.store.record_line_consent(line.as_str(), user_id).await.is_err() {
         return Ok(v.unavailable());
     }

@@ -523,7 +523,7 @@ async fn notify_network_added(v: &Visit<'_>, a: &Admin, network: &str) {
     };
     let from = format!("{} ({})", v.facts.ip_text().unwrap_or_else(|| "?".to_owned()), v.facts.host.as_str());
     let notice = crate::mail::NetworkAdded { tenant: &a.tenant.name, network, by: &a.cached.rec.email, from: &from };
-    for owner in users.iter().filter(|u| u.role == Role::Owner.as_str()) {
+    for owner in users.iter().filter(|u| u.role == Role::Owner) {
         let msg = crate::mail::network_added(&notice, v.lang, &v.app.cfg.ui.product_name);
         v.app.mailer.send_later(owner.email.clone(), msg);
     }

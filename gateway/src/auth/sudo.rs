@@ -22,7 +22,7 @@ pub const SUDO_SECS: i64 = 600;
 pub struct Admin {
     pub cached: Arc<Cached>,
     pub tenant: TenantPolicy,
-    pub plan: String,
+    pub plan: crate::store::Plan,
     /// The request comes from a registered line or network of the tenant.
     pub from_line: bool,
     /// Under `line-only` from elsewhere: only the owner, only to switch the route back.
@@ -40,7 +40,7 @@ impl Admin {
 
     /// SPEC section 6's table.
     pub fn may_change_email(&self) -> bool {
-        self.is_owner() && self.plan == "basic" && !self.break_glass
+        self.is_owner() && self.plan == crate::store::Plan::Basic && !self.break_glass
     }
 
     pub fn may_change_password(&self) -> bool {
@@ -125,7 +125,11 @@ pub async fn signed_in(v: &Visit<'_>) -> Result<Gate, Reply> {
         Outcome::Deny(kind) => return Err(Reply::html(403, crate::ui::pages::denied(&v.ui(), kind))),
         _ => return Err(to_login(v)),
     };
-    let plan = v.app.store.tenant_plan(r.tenant_id).await.ok().flatten().unwrap_or_default();
+    let plan = match v.app.store.tenant_plan(r.tenant_id).await {
+        Ok(Some(plan)) => plan,
+        Ok(None) => return Err(to_login(v)),
+        Err(_) => return Err(v.unavailable()),
+    };
     let fresh = r.sudo_until.is_some_and(|t| t > now());
     let admin = Admin { cached: cached.clone(), tenant, plan, from_line, break_glass };
     Ok(if fresh { Gate::Ready(admin) } else { Gate::NeedsSudo(admin, id) })

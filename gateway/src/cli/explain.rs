@@ -5,7 +5,7 @@ use anyhow::bail;
 use clap::{Subcommand, ValueEnum};
 use gateway::policy_state::build_snapshot;
 use gateway::proxy::{client, host};
-use policy::{Factor, LineFact, LoginMethod, Outcome, PathFact, Request, Role, SessionFact, SessionView};
+use policy::{Factor, LineFact, Outcome, PathFact, Request, SessionFact, SessionView};
 
 use super::connect_current;
 
@@ -100,10 +100,7 @@ pub async fn run(cfg: config::GatewayConfig, cmd: PolicyCommand) -> anyhow::Resu
         },
         None => None,
     };
-    let role = match &user {
-        Some(u) => Some(Role::parse(&u.role)?),
-        None => None,
-    };
+    let role = user.as_ref().map(|u| u.role);
     let factor = args.second_factor.map(|f| match f {
         FactorArg::Sms => Factor::Sms,
         FactorArg::Totp => Factor::Totp,
@@ -116,7 +113,7 @@ pub async fn run(cfg: config::GatewayConfig, cmd: PolicyCommand) -> anyhow::Resu
             user: &u.email,
             tenant: u.tenant_id,
             role,
-            method: LoginMethod::parse(&u.login_method)?,
+            method: u.login_method,
             factor: factor.or((h == policy::HostKind::LineAuth).then_some(Factor::Line)),
             host: h,
         }),

@@ -3,14 +3,16 @@
 
 use sqlx::Row;
 
-use super::{AuditEntry, Result, Store, StoreError, now, on_pool};
+use policy::Role;
+
+use super::{AuditEntry, Result, Store, StoreError, known, now, on_pool};
 
 /// One row of the admin console's user list.
 #[derive(Debug, Clone)]
 pub struct UserOverview {
     pub id: i64,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub locked: bool,
     /// No password yet: the invitation has not been accepted.
     pub invited: bool,
@@ -62,11 +64,12 @@ impl Store {
             .fetch_all(p)
             .await?
             .into_iter()
-            .map(|r| -> std::result::Result<UserOverview, sqlx::Error> {
+            .map(|r| -> Result<UserOverview> {
+                let id: i64 = r.try_get("id")?;
                 Ok(UserOverview {
-                    id: r.try_get("id")?,
+                    id,
                     email: r.try_get("email")?,
-                    role: r.try_get("role")?,
+                    role: known("users", "role", || format!("id {id}"), r.try_get("role")?, Role::parse)?,
                     locked: r.try_get::<Option<i64>, _>("locked_at")?.is_some(),
                     invited: r.try_get::<Option<String>, _>("password_hash")?.is_none(),
                     has_second_factor: r.try_get::<Option<String>, _>("sms_phone")?.is_some()
@@ -74,7 +77,7 @@ impl Store {
                     live_sessions: r.try_get("live")?,
                 })
             })
-            .collect::<std::result::Result<Vec<_>, _>>()?
+            .collect::<Result<Vec<_>>>()?
         }))
     }
 
@@ -82,8 +85,8 @@ impl Store {
     /// never changes here and nobody becomes owner: the statement itself refuses,
     /// so a race with another change cannot slip through. False: no such
     /// user/admin in the tenant.
-    pub async fn set_user_role(&self, tenant_id: i64, user_id: i64, role: policy::Role) -> Result<bool> {
-        if role == policy::Role::Owner {
+    pub async fn set_user_role(&self, tenant_id: i64, user_id: i64, role: Role) -> Result<bool> {
+        if role == Role::Owner {
             return Err(StoreError::Invalid("the owner is not chosen in the admin console".into()));
         }
         let n = on_pool!(self, p => {

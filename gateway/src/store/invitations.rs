@@ -5,15 +5,16 @@
 //! no user), so the list, the actions on a row and a second invitation look the
 //! same for it as for a fresh address (SPEC section 11).
 
+use policy::Role;
 use sqlx::Row;
 
-use super::{Result, Store, canonical_email, now, on_pool};
+use super::{Result, Store, canonical_email, known, now, on_pool};
 
 /// One pending invitation of a tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invitation {
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub sent_at: i64,
     pub expires_at: i64,
 }
@@ -25,16 +26,25 @@ impl Invitation {
     }
 }
 
+/// The row names the tenant only: the address stays out of the log.
+fn invitation_of<R: Row>(tenant_id: i64, r: &R) -> Result<Invitation>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(Invitation {
+        email: r.try_get("email")?,
+        role: known("invitations", "role", || format!("tenant_id {tenant_id}"), r.try_get("role")?, Role::parse)?,
+        sent_at: r.try_get("sent_at")?,
+        expires_at: r.try_get("expires_at")?,
+    })
+}
+
 impl Store {
     /// Records (or renews, with the new role and expiry) the tenant's invitation
     /// of `email`; the same statement whether or not the address has an account.
-    pub async fn record_invitation(
-        &self,
-        tenant_id: i64,
-        email: &str,
-        role: policy::Role,
-        expires_at: i64,
-    ) -> Result<()> {
+    pub async fn record_invitation(&self, tenant_id: i64, email: &str, role: Role, expires_at: i64) -> Result<()> {
         let email = canonical_email(email);
         on_pool!(self, p => {
             sqlx::query(
@@ -62,14 +72,7 @@ impl Store {
                 .bind(&email)
                 .fetch_optional(p)
                 .await?
-                .map(|r| -> std::result::Result<Invitation, sqlx::Error> {
-                    Ok(Invitation {
-                        email: r.try_get("email")?,
-                        role: r.try_get("role")?,
-                        sent_at: r.try_get("sent_at")?,
-                        expires_at: r.try_get("expires_at")?,
-                    })
-                })
+                .map(|r| invitation_of(tenant_id, &r))
                 .transpose()?
         }))
     }
@@ -87,15 +90,8 @@ impl Store {
             .fetch_all(p)
             .await?
             .into_iter()
-            .map(|r| -> std::result::Result<Invitation, sqlx::Error> {
-                Ok(Invitation {
-                    email: r.try_get("email")?,
-                    role: r.try_get("role")?,
-                    sent_at: r.try_get("sent_at")?,
-                    expires_at: r.try_get("expires_at")?,
-                })
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()?
+            .map(|r| invitation_of(tenant_id, &r))
+            .collect::<Result<Vec<_>>>()?
         }))
     }
 

@@ -29,7 +29,7 @@ pub use invitations::Invitation;
 pub use links::{LinkPurpose, NewLink};
 pub use second_factor::{BREAK_GLASS_ATTEMPTS, BreakGlassCheck, Device, Enrolment, SMS_ATTEMPTS, SmsCheck};
 pub use sessions::{NewSession, SessionRecord};
-pub use tenants::{TenantRow, TenantSummary};
+pub use tenants::{Plan, TenantRow, TenantSummary};
 pub use users::{NewUser, UserRow, canonical_email, valid_email};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -49,6 +49,10 @@ pub enum StoreError {
     Invalid(String),
     #[error("cannot create the database folder {path}: {source}")]
     Folder { path: String, source: std::io::Error },
+    /// A column of a known set of values holds something else: written by hand,
+    /// or by a newer version. Never read as some default.
+    #[error("{table}.{column} is {value:?} in the row with {row}, a value this version does not know")]
+    Corrupt { table: &'static str, column: &'static str, row: String, value: String },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -75,6 +79,26 @@ macro_rules! on_pool {
     };
 }
 pub(crate) use on_pool;
+
+/// Reads a column that holds one of a known set of values. Anything else is
+/// [`StoreError::Corrupt`], logged here where it is found: many callers only
+/// answer 503 and keep the error to themselves.
+pub(crate) fn known<T, E>(
+    table: &'static str,
+    column: &'static str,
+    row: impl FnOnce() -> String,
+    value: String,
+    parse: impl FnOnce(&str) -> std::result::Result<T, E>,
+) -> Result<T> {
+    parse(&value).map_err(|_| {
+        // The columns read here hold names, never secrets; the cap keeps a
+        // runaway value from flooding the log.
+        let value: String = value.chars().take(64).collect();
+        let e = StoreError::Corrupt { table, column, row: row(), value };
+        tracing::error!(error = %e, "unreadable database row");
+        e
+    })
+}
 
 /// Whether a sqlx error is a unique-constraint violation (same meaning on both databases).
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {

@@ -1,7 +1,7 @@
 use policy::{Factor, HostKind, LoginMethod, Role};
 use sqlx::Row;
 
-use super::{Result, Store, now, on_pool};
+use super::{Result, Store, known, now, on_pool};
 
 pub struct NewSession<'a> {
     pub id_hash: &'a str,
@@ -59,7 +59,9 @@ impl Store {
     }
 
     /// The live session with this id hash, or None when it is unknown, expired,
-    /// belongs to a locked user, or holds values this version does not understand.
+    /// belongs to a locked user, or holds a host or factor this version does not
+    /// understand. A user's role or login method it does not know is
+    /// [`super::StoreError::Corrupt`], as wherever a user is read.
     pub async fn session_by_hash(&self, id_hash: &str) -> Result<Option<SessionRecord>> {
         let t = now();
         let row = on_pool!(self, p => {
@@ -107,10 +109,11 @@ impl Store {
         else {
             return Ok(None);
         };
+        let row = || format!("id {user_id}");
+        let role = known("users", "role", row, role, Role::parse)?;
+        let method = known("users", "login_method", row, method, LoginMethod::parse)?;
         // Unknown values fail closed: the session is treated as absent.
-        let (Some(host), Ok(role), Ok(method)) =
-            (HostKind::parse(&host), Role::parse(&role), LoginMethod::parse(&method))
-        else {
+        let Some(host) = HostKind::parse(&host) else {
             return Ok(None);
         };
         let parse = |f: Option<String>| match f {

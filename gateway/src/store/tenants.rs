@@ -1,15 +1,49 @@
-use policy::{LineId, Route};
+use std::fmt;
+
+use policy::{LineId, ParseError, Route};
 use sqlx::Row;
 
-use super::{Result, Store, StoreError, is_unique_violation, now, on_pool};
+use super::{Result, Store, StoreError, is_unique_violation, known, now, on_pool};
 
-/// A tenant as the database holds it, with its lines and networks as text.
+/// A tenant's contract (SPEC section 2). It decides what the owner may change
+/// themselves (SPEC section 6), never whether a request is let through, so it
+/// is the store's and not the policy's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Plan {
+    Basic,
+    Trial,
+}
+
+impl Plan {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::Basic => "basic",
+            Plan::Trial => "trial",
+        }
+    }
+
+    pub fn parse(s: &str) -> std::result::Result<Plan, ParseError> {
+        match s {
+            "basic" => Ok(Plan::Basic),
+            "trial" => Ok(Plan::Trial),
+            _ => Err(ParseError { what: "plan", expected: "basic or trial", got: s.to_owned() }),
+        }
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A tenant as the policy snapshot needs it, with its lines and networks as
+/// text. Without the plan: a plan this version cannot read must not touch access.
 #[derive(Debug, Clone)]
 pub struct TenantRow {
     pub id: i64,
     pub name: String,
-    pub plan: String,
-    pub route: String,
+    pub route: Route,
     pub two_factor: bool,
     pub lines: Vec<String>,
     pub networks: Vec<String>,
@@ -19,20 +53,28 @@ pub struct TenantRow {
 pub struct TenantSummary {
     pub id: i64,
     pub name: String,
-    pub plan: String,
-    pub route: String,
+    pub plan: Plan,
+    pub route: Route,
     pub two_factor: bool,
 }
 
+fn route_of(id: i64, value: String) -> Result<Route> {
+    known("tenants", "route", || format!("id {id}"), value, Route::parse)
+}
+
+fn plan_of(id: i64, value: String) -> Result<Plan> {
+    known("tenants", "plan", || format!("id {id}"), value, Plan::parse)
+}
+
 impl Store {
-    pub async fn create_tenant(&self, name: &str, plan: &str) -> Result<i64> {
+    pub async fn create_tenant(&self, name: &str, plan: Plan) -> Result<i64> {
         let t = now();
         let res: std::result::Result<i64, sqlx::Error> = on_pool!(self, p => {
             sqlx::query_scalar(
                 "INSERT INTO tenants (name, plan, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id",
             )
             .bind(name)
-            .bind(plan)
+            .bind(plan.as_str())
             .bind(t)
             .fetch_one(p)
             .await
@@ -55,12 +97,13 @@ impl Store {
                 .bind(name)
                 .fetch_optional(p)
                 .await?
-                .map(|r| -> std::result::Result<TenantSummary, sqlx::Error> {
+                .map(|r| -> Result<TenantSummary> {
+                    let id: i64 = r.try_get("id")?;
                     Ok(TenantSummary {
-                        id: r.try_get("id")?,
+                        id,
                         name: r.try_get("name")?,
-                        plan: r.try_get("plan")?,
-                        route: r.try_get("route")?,
+                        plan: plan_of(id, r.try_get("plan")?)?,
+                        route: route_of(id, r.try_get("route")?)?,
                         two_factor: r.try_get("two_factor")?,
                     })
                 })
@@ -71,6 +114,15 @@ impl Store {
 
     pub async fn require_tenant(&self, name: &str) -> Result<TenantSummary> {
         self.tenant_by_name(name).await?.ok_or_else(|| StoreError::NotFound(format!("no tenant named {name:?}")))
+    }
+
+    /// The tenant's id alone, whatever its other columns hold: how a route this
+    /// version cannot read is set right from the command line.
+    pub async fn require_tenant_id(&self, name: &str) -> Result<i64> {
+        let id: Option<i64> = on_pool!(self, p => {
+            sqlx::query_scalar("SELECT id FROM tenants WHERE name = $1").bind(name).fetch_optional(p).await?
+        });
+        id.ok_or_else(|| StoreError::NotFound(format!("no tenant named {name:?}")))
     }
 
     pub async fn set_route(&self, tenant_id: i64, route: Route) -> Result<()> {
@@ -207,44 +259,41 @@ impl Store {
     }
 
     /// Every tenant with its lines and networks: the input of a policy snapshot.
-    pub async fn load_tenants(&self) -> Result<Vec<TenantRow>> {
-        use std::collections::HashMap;
-        let mut by_id: HashMap<i64, TenantRow> = HashMap::new();
+    /// A tenant whose row cannot be read is its error (logged), in id order
+    /// with the others, so one bad row does not hold back everyone's changes.
+    pub async fn load_tenants(&self) -> Result<Vec<Result<TenantRow>>> {
+        use std::collections::BTreeMap;
+        let mut by_id: BTreeMap<i64, Result<TenantRow>> = BTreeMap::new();
         on_pool!(self, p => {
-            for r in sqlx::query("SELECT id, name, plan, route, two_factor FROM tenants").fetch_all(p).await? {
+            for r in sqlx::query("SELECT id, name, route, two_factor FROM tenants").fetch_all(p).await? {
                 let id: i64 = r.try_get("id")?;
-                by_id.insert(id, TenantRow {
-                    id,
-                    name: r.try_get("name")?,
-                    plan: r.try_get("plan")?,
-                    route: r.try_get("route")?,
-                    two_factor: r.try_get("two_factor")?,
-                    lines: Vec::new(),
-                    networks: Vec::new(),
-                });
+                let name: String = r.try_get("name")?;
+                let two_factor: bool = r.try_get("two_factor")?;
+                let row = route_of(id, r.try_get("route")?)
+                    .map(|route| TenantRow { id, name, route, two_factor, lines: Vec::new(), networks: Vec::new() });
+                by_id.insert(id, row);
             }
             for r in sqlx::query("SELECT tenant_id, line FROM tenant_lines").fetch_all(p).await? {
                 let id: i64 = r.try_get("tenant_id")?;
-                if let Some(t) = by_id.get_mut(&id) {
+                if let Some(Ok(t)) = by_id.get_mut(&id) {
                     t.lines.push(r.try_get("line")?);
                 }
             }
             for r in sqlx::query("SELECT tenant_id, cidr FROM tenant_networks").fetch_all(p).await? {
                 let id: i64 = r.try_get("tenant_id")?;
-                if let Some(t) = by_id.get_mut(&id) {
+                if let Some(Ok(t)) = by_id.get_mut(&id) {
                     t.networks.push(r.try_get("cidr")?);
                 }
             }
         });
-        let mut rows: Vec<TenantRow> = by_id.into_values().collect();
-        rows.sort_by_key(|t| t.id);
-        Ok(rows)
+        Ok(by_id.into_values().collect())
     }
 
-    pub async fn tenant_plan(&self, tenant_id: i64) -> Result<Option<String>> {
-        Ok(on_pool!(self, p => {
+    pub async fn tenant_plan(&self, tenant_id: i64) -> Result<Option<Plan>> {
+        let plan: Option<String> = on_pool!(self, p => {
             sqlx::query_scalar("SELECT plan FROM tenants WHERE id = $1").bind(tenant_id).fetch_optional(p).await?
-        }))
+        });
+        plan.map(|p| plan_of(tenant_id, p)).transpose()
     }
 
     pub async fn tenant_name(&self, tenant_id: i64) -> Result<Option<String>> {

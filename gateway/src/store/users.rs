@@ -1,14 +1,15 @@
+use policy::{LoginMethod, Role};
 use sqlx::Row;
 
-use super::{Result, Store, StoreError, is_unique_violation, now, on_pool};
+use super::{Result, Store, StoreError, is_unique_violation, known, now, on_pool};
 
 #[derive(Debug, Clone)]
 pub struct UserRow {
     pub id: i64,
     pub tenant_id: i64,
     pub email: String,
-    pub role: String,
-    pub login_method: String,
+    pub role: Role,
+    pub login_method: LoginMethod,
     pub password_hash: Option<String>,
     pub locked: bool,
     pub failed_logins: i64,
@@ -17,7 +18,7 @@ pub struct UserRow {
 pub struct NewUser<'a> {
     pub tenant_id: i64,
     pub email: &'a str,
-    pub role: policy::Role,
+    pub role: Role,
     pub password_hash: Option<&'a str>,
 }
 
@@ -65,7 +66,7 @@ impl Store {
                 Ok(id)
             }
             Err(e) if is_unique_violation(&e) => {
-                if u.role == policy::Role::Owner && self.user_by_email(&email).await?.is_none() {
+                if u.role == Role::Owner && self.user_by_email(&email).await?.is_none() {
                     Err(StoreError::Conflict("the tenant already has an owner".into()))
                 } else {
                     Err(StoreError::Conflict(format!("a user with the email {email} already exists")))
@@ -84,13 +85,15 @@ impl Store {
             .bind(&email)
             .fetch_optional(p)
             .await?
-            .map(|r| -> std::result::Result<UserRow, sqlx::Error> {
+            .map(|r| -> Result<UserRow> {
+                let id: i64 = r.try_get("id")?;
+                let row = || format!("id {id}");
                 Ok(UserRow {
-                    id: r.try_get("id")?,
+                    id,
                     tenant_id: r.try_get("tenant_id")?,
                     email: r.try_get("email")?,
-                    role: r.try_get("role")?,
-                    login_method: r.try_get("login_method")?,
+                    role: known("users", "role", row, r.try_get("role")?, Role::parse)?,
+                    login_method: known("users", "login_method", row, r.try_get("login_method")?, LoginMethod::parse)?,
                     password_hash: r.try_get("password_hash")?,
                     locked: r.try_get::<Option<i64>, _>("locked_at")?.is_some(),
                     failed_logins: r.try_get("failed_logins")?,

@@ -59,7 +59,7 @@ async fn world() -> World {
     let cfg = config::load_gateway(&path).unwrap();
     let store = Store::connect(&cfg.database).await.unwrap();
     store.migrate().await.unwrap();
-    let tenant = store.create_tenant("acme", "basic").await.unwrap();
+    let tenant = store.create_tenant("acme", crate::store::Plan::Basic).await.unwrap();
     let mut cookies = Vec::new();
     for (email, role, sudo) in [
         ("user@acme.example", Role::User, true),
