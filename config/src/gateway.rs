@@ -496,11 +496,23 @@ pub struct UiSettings {
     /// The product name in titles and emails.
     #[serde(deserialize_with = "names::non_empty")]
     pub product_name: String,
+    /// The language of pages when the browser states no preference we offer,
+    /// and of mails the command line sends. Japanese: the service's users.
+    pub default_language: Language,
+}
+
+/// The languages of the gateway's pages and mails.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    #[default]
+    Ja,
+    En,
 }
 
 impl Default for UiSettings {
     fn default() -> Self {
-        UiSettings { product_name: "Storage".to_owned() }
+        UiSettings { product_name: "Storage".to_owned(), default_language: Language::Ja }
     }
 }
 

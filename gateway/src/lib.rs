@@ -1,6 +1,7 @@
 //! The gateway binary's library: everything but the command-line entry point, so
 //! that integration tests can reach the store and the helpers directly.
 
+pub mod accounts;
 pub mod app;
 pub mod auth;
 pub mod demo_origin;

@@ -49,10 +49,7 @@ async fn wrong_password_shows_the_error_next_to_the_form() {
 
     // The one generic message, announced, right above the form; nothing is echoed back.
     let error = b.el("p.error[role=alert]").await;
-    assert_eq!(
-        error.text().await.expect("error text"),
-        gateway::auth::REFUSED_EN
-    );
+    assert_eq!(error.text().await.expect("error text"), gateway::auth::REFUSED_EN);
     let form = b.el("form[action='/auth/login']").await;
     let (e, f) = (error.rect().await.expect("error box"), form.rect().await.expect("form"));
     assert!(e.y + e.height <= f.y && f.y - (e.y + e.height) < 60.0, "error {e:?} not just above the form {f:?}");

@@ -385,6 +385,27 @@ async fn pages_speak_japanese_and_english() {
     env.cleanup().await;
 }
 
+/// Without `ui.default_language` a browser that asks for neither language
+/// gets Japanese, the service's users' language, on auth pages and refusals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn japanese_unless_the_browser_asks_otherwise() {
+    let Some(mut env) = Env::new(Db::Sqlite).await else { return };
+    env.tweak_config("ui:\n  default_language: en\n", "");
+    env.start().await;
+    let c = env.client(INTERNET);
+    for (path, accept) in [("/auth/login", None), ("/auth/login", Some("fr-FR,de;q=0.8")), ("/internal/x", None)] {
+        let mut req = c.get(env.url(ORDINARY, path));
+        if let Some(a) = accept {
+            req = req.header("accept-language", a);
+        }
+        let body = req.send().await.unwrap().text().await.unwrap();
+        assert!(body.contains("lang=\"ja\""), "{path} {accept:?}: {body}");
+    }
+    let en = c.get(env.url(ORDINARY, "/auth/login")).header("accept-language", "en-GB").send().await.unwrap();
+    assert!(en.text().await.unwrap().contains("lang=\"en\""), "a stated preference still wins");
+    env.cleanup().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_flood_does_not_stall_proxied_requests() {
     let Some(env) = started(Db::Sqlite, 0).await else { return };

@@ -151,6 +151,7 @@ impl Env {
              sms:\n  transport: file\n  dir: sms\n\
              metrics:\n  listen: \"127.0.0.1:{metrics_port}\"\n\
              policy_file: policy.yaml\n\
+             ui:\n  default_language: en\n\
              threads: 2\n"
         );
         std::fs::write(&config, yaml).expect("write config");

@@ -9,6 +9,7 @@ use policy::Role;
 use super::start::end_all;
 use super::sudo::Admin;
 use super::{Visit, csrf_for, hidden_field, notify, read_form, with_cookie};
+use crate::accounts::Mailed;
 use crate::mail::Notice;
 use crate::store::{
     AuditFilter, Invitation, LinkPurpose, NewUser, StoreError, UserOverview, canonical_email, now, valid_email,
@@ -217,6 +218,10 @@ fn done_message(v: &Visit<'_>, key: &str) -> Option<&'static str> {
         "2fa-reset" => v.t(
             "2-step verification was reset. The user was signed out and told by email; they set it up again at their next sign-in.",
             "2段階認証をリセットしました。ユーザーはログアウトされ、メールで通知されました。次回ログイン時に再設定します。",
+        ),
+        "2fa-reset-unmailed" => v.t(
+            "2-step verification was reset and the user was signed out, but the email telling them could not be sent. Tell them yourself; they set it up again at their next sign-in.",
+            "2段階認証をリセットし、ユーザーをログアウトさせましたが、通知メールを送信できませんでした。ご本人に直接お知らせください。次回ログイン時に再設定します。",
         ),
         "revoked" => v.t("The user was signed out on every device.", "ユーザーをすべての端末でログアウトさせました。"),
         "role" => v.t(
@@ -560,32 +565,18 @@ pub async fn action(v: &Visit<'_>, a: Admin) -> Outcome {
     if !permitted(&a, target.id, target_role, action) {
         return Ok(not_permitted(v));
     }
+    let by = v.actor(Some(&a.cached.rec.email));
     let done = match action {
         Action::Unlock => {
-            if v.app.store.unlock_user_id(target.id).await.is_err() {
-                return Ok(v.unavailable());
-            }
-            audit_action(v, &a, &target.email, "admin_unlock").await;
+            v.accounts().unlock(&by, &target).await?;
             "unlocked"
         }
-        Action::ResetSecondFactor => {
-            // Sessions end too: one that passed the old second factor must not outlive it.
-            let reset = async {
-                v.app.store.reset_second_factors(target.id).await?;
-                end_all(v, target.id).await
-            };
-            if reset.await.is_err() {
-                return Ok(v.unavailable());
-            }
-            notify::mail(v, &target.email, &Notice::SecondFactorReset);
-            audit_action(v, &a, &target.email, "admin_reset_2fa").await;
-            "2fa-reset"
-        }
+        Action::ResetSecondFactor => match v.accounts().reset_second_factor(&by, &target).await? {
+            (_, Mailed::Sent) => "2fa-reset",
+            (_, Mailed::Failed) => "2fa-reset-unmailed",
+        },
         Action::Revoke => {
-            if end_all(v, target.id).await.is_err() {
-                return Ok(v.unavailable());
-            }
-            audit_action(v, &a, &target.email, "admin_revoke_sessions").await;
+            v.accounts().end_sessions(&by, &target).await?;
             "revoked"
         }
         Action::Role => {

@@ -16,6 +16,9 @@ mod start;
 pub mod sudo;
 mod views;
 
+#[cfg(test)]
+pub(crate) mod testing;
+
 pub use login::{PENDING_COOKIE, REFUSED_EN};
 pub use second::DEVICE_COOKIE;
 

@@ -3,6 +3,9 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::{Subcommand, ValueEnum};
+use std::sync::Arc;
+
+use gateway::accounts::{Accounts, Actor, Mailed};
 use gateway::store::NewUser;
 use policy::Role;
 
@@ -35,6 +38,13 @@ pub enum RoleArg {
     Admin,
 }
 
+async fn find(store: &gateway::store::Store, email: &str) -> anyhow::Result<gateway::store::UserRow> {
+    match store.user_by_email(email).await? {
+        Some(u) => Ok(u),
+        None => bail!("no user with the email {}", gateway::store::canonical_email(email)),
+    }
+}
+
 pub async fn run(cfg: config::GatewayConfig, cmd: UserCommand) -> anyhow::Result<ExitCode> {
     let store = connect_current(&cfg).await?;
     match cmd {
@@ -57,28 +67,19 @@ pub async fn run(cfg: config::GatewayConfig, cmd: UserCommand) -> anyhow::Result
             println!("user {email} added to tenant {tenant} as {}", role.as_str());
         }
         UserCommand::Unlock { email } => {
-            if !store.unlock_user(&email).await? {
-                bail!("no user with the email {}", gateway::store::canonical_email(&email));
-            }
-            store
-                .audit(None, Some("cli"), Some(&gateway::store::canonical_email(&email)), "unlock", None, None)
-                .await?;
-            println!("user {} unlocked", gateway::store::canonical_email(&email));
+            let user = find(&store, &email).await?;
+            let mailer = Arc::new(gateway::mail::Mailer::new(&cfg.mail)?);
+            let accounts = Accounts { store: &store, cfg: &cfg, mailer: &mailer, sessions: None };
+            accounts.unlock(&Actor::cli(cfg.ui.default_language.into()), &user).await?;
+            println!("user {} unlocked", user.email);
         }
         UserCommand::Reset2fa { email } => {
-            let Some(user) = store.user_by_email(&email).await? else {
-                bail!("no user with the email {}", gateway::store::canonical_email(&email));
-            };
-            store.reset_second_factors(user.id).await?;
-            let n = store.delete_user_sessions(user.id).await?;
-            store
-                .audit(Some(user.tenant_id), Some("cli"), Some(&user.email), "second_factor_reset", None, None)
-                .await?;
-            let mailer = gateway::mail::Mailer::new(&cfg.mail)?;
-            let lang = gateway::ui::lang::Lang::Ja;
-            let msg = gateway::mail::render(&gateway::mail::Notice::SecondFactorReset, lang, &cfg.ui.product_name, 0);
-            if let Err(e) = mailer.send(&user.email, &msg).await {
-                eprintln!("warning: the notice to the user could not be sent: {e}");
+            let user = find(&store, &email).await?;
+            let mailer = Arc::new(gateway::mail::Mailer::new(&cfg.mail)?);
+            let accounts = Accounts { store: &store, cfg: &cfg, mailer: &mailer, sessions: None };
+            let (n, mailed) = accounts.reset_second_factor(&Actor::cli(cfg.ui.default_language.into()), &user).await?;
+            if mailed == Mailed::Failed {
+                eprintln!("warning: the notice to the user could not be sent; tell them yourself");
             }
             println!("user {}: 2-step verification reset, {n} session(s) ended", user.email);
         }

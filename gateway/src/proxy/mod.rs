@@ -48,7 +48,10 @@ fn ui_for<'a>(app: &'a App, req: &RequestHeader) -> crate::ui::html::Ui<'a> {
     use crate::ui::lang::{self, Lang};
     let cookie = crate::session::cookie_value(header_values(req, "cookie"), lang::COOKIE);
     let accept = req.headers.get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    crate::ui::html::Ui::plain(Lang::choose(cookie.as_deref(), accept), app.product())
+    crate::ui::html::Ui::plain(
+        Lang::choose(cookie.as_deref(), accept, app.cfg.ui.default_language.into()),
+        app.product(),
+    )
 }
 
 /// What the request phases tell the upstream phases.

@@ -35,8 +35,8 @@ impl Lang {
     }
 
     /// Chooses by an explicit choice first, then `Accept-Language` (highest
-    /// q-value among ja and en), then English.
-    pub fn choose(explicit: Option<&str>, accept_language: Option<&str>) -> Lang {
+    /// q-value among ja and en), then the configured default.
+    pub fn choose(explicit: Option<&str>, accept_language: Option<&str>, default: Lang) -> Lang {
         if let Some(l) = explicit.and_then(Lang::parse) {
             return l;
         }
@@ -54,7 +54,16 @@ impl Lang {
                 best = Some((q, lang));
             }
         }
-        best.map(|(_, l)| l).unwrap_or(Lang::En)
+        best.map(|(_, l)| l).unwrap_or(default)
+    }
+}
+
+impl From<config::Language> for Lang {
+    fn from(l: config::Language) -> Lang {
+        match l {
+            config::Language::Ja => Lang::Ja,
+            config::Language::En => Lang::En,
+        }
     }
 }
 
@@ -64,13 +73,17 @@ mod tests {
 
     #[test]
     fn choice() {
-        assert_eq!(Lang::choose(None, Some("ja-JP,ja;q=0.9,en;q=0.8")), Lang::Ja);
-        assert_eq!(Lang::choose(None, Some("en-US,en;q=0.9,ja;q=0.5")), Lang::En);
-        assert_eq!(Lang::choose(None, Some("fr-FR, ja;q=0.3")), Lang::Ja);
-        assert_eq!(Lang::choose(None, Some("fr-FR")), Lang::En);
-        assert_eq!(Lang::choose(None, None), Lang::En);
-        assert_eq!(Lang::choose(Some("ja"), Some("en")), Lang::Ja);
-        assert_eq!(Lang::choose(Some("xx"), Some("ja")), Lang::Ja);
-        assert_eq!(Lang::choose(None, Some("ja;q=0")), Lang::En);
+        for d in [Lang::Ja, Lang::En] {
+            assert_eq!(Lang::choose(None, Some("ja-JP,ja;q=0.9,en;q=0.8"), d), Lang::Ja);
+            assert_eq!(Lang::choose(None, Some("en-US,en;q=0.9,ja;q=0.5"), d), Lang::En);
+            assert_eq!(Lang::choose(None, Some("fr-FR, ja;q=0.3"), d), Lang::Ja);
+            assert_eq!(Lang::choose(Some("ja"), Some("en"), d), Lang::Ja);
+            assert_eq!(Lang::choose(Some("xx"), Some("ja"), d), Lang::Ja);
+            // No preference we offer: the configured default.
+            assert_eq!(Lang::choose(None, Some("fr-FR"), d), d);
+            assert_eq!(Lang::choose(None, None, d), d);
+            assert_eq!(Lang::choose(None, Some("ja;q=0"), d), d);
+        }
+        assert_eq!(Lang::from(config::UiSettings::default().default_language), Lang::Ja, "Japanese unless set");
     }
 }

@@ -69,7 +69,10 @@ mod tests {
     fn values_are_escaped_and_only_markup_is_not() {
         let p = Probe { text: "<script>x</script>\"'&", trusted: Markup::literal("<b>ok</b>") };
         let html = Markup::render(&p).unwrap();
-        assert!(html.as_str().starts_with("<p>&#60;script&#62;") || html.as_str().starts_with("<p>&lt;script&gt;"), "{html}");
+        assert!(
+            html.as_str().starts_with("<p>&#60;script&#62;") || html.as_str().starts_with("<p>&lt;script&gt;"),
+            "{html}"
+        );
         assert!(!html.as_str().contains("<script>"));
         assert!(html.as_str().ends_with("<b>ok</b>"));
         assert_eq!(Markup::text("<a>").as_str(), "&lt;a&gt;");

@@ -35,6 +35,12 @@ impl From<crate::store::StoreError> for Refusal {
     }
 }
 
+impl From<crate::accounts::AccountError> for Refusal {
+    fn from(e: crate::accounts::AccountError) -> Refusal {
+        Refusal::broken("an account operation", e)
+    }
+}
+
 /// Lets a handler return a plain `Reply` (it cannot fail) or an `Outcome`.
 pub trait IntoOutcome {
     fn into_outcome(self) -> Outcome;

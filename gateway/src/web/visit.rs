@@ -37,6 +37,7 @@ pub struct Visit<'a> {
     pub(super) explicit_lang: Option<Lang>,
     /// A POST's form, read and CSRF-checked by the dispatcher before the handler.
     pub(super) form: Option<Form>,
+    ip_text: Option<String>,
 }
 
 impl<'a> Visit<'a> {
@@ -45,8 +46,8 @@ impl<'a> Visit<'a> {
         let cookie = req.cookie(lang::COOKIE);
         let accept = req.header(http::header::ACCEPT_LANGUAGE);
         let chosen = explicit_lang.or_else(|| cookie.as_deref().and_then(Lang::parse));
-        let lang = Lang::choose(chosen.map(|l| l.code()), accept);
-        Visit { app, facts, lang, req, explicit_lang, form: None }
+        let lang = Lang::choose(chosen.map(|l| l.code()), accept, app.cfg.ui.default_language.into());
+        Visit { app, facts, lang, req, explicit_lang, form: None, ip_text: facts.ip_text() }
     }
 
     pub fn t(&self, en: &'static str, ja: &'static str) -> &'static str {
@@ -91,6 +92,27 @@ impl<'a> Visit<'a> {
             self.app.store.audit(tenant, actor, subject, event, ip.as_deref(), Some(self.facts.host.as_str())).await
         {
             tracing::warn!(error = %e, event, "could not write an audit entry");
+        }
+    }
+
+    /// The account operations, with this gateway's session cache.
+    pub fn accounts(&self) -> crate::accounts::Accounts<'a> {
+        crate::accounts::Accounts {
+            store: &self.app.store,
+            cfg: &self.app.cfg,
+            mailer: &self.app.mailer,
+            sessions: Some(&self.app.sessions),
+        }
+    }
+
+    /// The visitor acting as `name` (their email; `None` for someone holding
+    /// a mailed link), from this visit's address and hostname, in its language.
+    pub fn actor<'n>(&'n self, name: Option<&'n str>) -> crate::accounts::Actor<'n> {
+        crate::accounts::Actor {
+            name,
+            client_ip: self.ip_text.as_deref(),
+            host: Some(self.facts.host),
+            lang: self.lang,
         }
     }
 

@@ -3,16 +3,11 @@
 //! should, 404 and 405 come from the table.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
-
-use policy::{Factor, HostKind, LineFact, Role};
 
 use super::ROUTES;
-use crate::app::App;
-use crate::policy_state::PolicyState;
-use crate::store::{NewSession, NewUser, Store, now};
-use crate::web::{self, Body, Facts, Guard, Method, Permission, Reply, Request};
-use crate::{tokens, web::csrf};
+use crate::auth::testing::{call, location, request, token, world};
+use crate::tokens;
+use crate::web::{Body, Guard, Method, Permission, csrf};
 
 #[test]
 fn each_method_and_path_once() {
@@ -33,111 +28,6 @@ fn settings_and_admin_pages_are_guarded() {
             assert_eq!(r.guard, Guard::SecondStep, "{}", r.path);
         }
     }
-}
-
-struct World {
-    _dir: tempfile::TempDir,
-    app: App,
-    /// Cookie values of sessions: a plain user's and an owner's, both past the
-    /// second factor and re-authenticated; an owner's without re-authentication.
-    user: String,
-    owner: String,
-    owner_stale: String,
-}
-
-async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let yaml = format!(
-        "listen: \"127.0.0.1:1\"\norigin: \"127.0.0.1:2\"\ndatabase: \"sqlite://{db}\"\n\
-         session:\n  secure_cookies: false\nmail:\n  transport: file\n  dir: {dir}/mail\n\
-         sms:\n  transport: file\n  dir: {dir}/sms\nmetrics:\n  listen: off\npolicy_file: null\nthreads: 1\n",
-        db = dir.path().join("gateway.db").display(),
-        dir = dir.path().display()
-    );
-    let path = dir.path().join("gateway.yaml");
-    std::fs::write(&path, yaml).unwrap();
-    let cfg = config::load_gateway(&path).unwrap();
-    let store = Store::connect(&cfg.database).await.unwrap();
-    store.migrate().await.unwrap();
-    let tenant = store.create_tenant("acme", crate::store::Plan::Basic).await.unwrap();
-    let mut cookies = Vec::new();
-    for (email, role, sudo) in [
-        ("user@acme.example", Role::User, true),
-        ("owner@acme.example", Role::Owner, true),
-        ("owner@acme.example", Role::Owner, false),
-    ] {
-        let user = match store.user_by_email(email).await.unwrap() {
-            Some(u) => u.id,
-            None => store.create_user(NewUser { tenant_id: tenant, email, role, password_hash: None }).await.unwrap(),
-        };
-        let token = tokens::random_token();
-        let hash = tokens::hash_bytes(&tokens::decode_token(&token).unwrap());
-        store
-            .insert_session(NewSession {
-                id_hash: &hash,
-                user_id: user,
-                host: HostKind::Ordinary,
-                factor: Some(Factor::Totp),
-                line: None,
-                client_ip: None,
-                expires_at: now() + 3600,
-                pending_factor: None,
-                pending_remember: false,
-            })
-            .await
-            .unwrap();
-        if sudo {
-            store.grant_sudo(&hash, now() + 600).await.unwrap();
-        }
-        cookies.push(token);
-    }
-    let policy = Arc::new(PolicyState::new());
-    policy.set_db_at(store.generation().await.unwrap(), store.load_tenants().await.unwrap());
-    let app = App::new(cfg, store, policy).unwrap();
-    let owner_stale = cookies.pop().unwrap();
-    let owner = cookies.pop().unwrap();
-    let user = cookies.pop().unwrap();
-    World { _dir: dir, app, user, owner, owner_stale }
-}
-
-fn facts() -> Facts {
-    Facts {
-        host: HostKind::Ordinary,
-        client_ip: Some([198, 51, 100, 7].into()),
-        line: LineFact::Absent,
-        consent_region: false,
-    }
-}
-
-fn request(method: Method, path: &str, session: Option<&str>, csrf_field: Option<&str>) -> Request {
-    let mut headers = http::HeaderMap::new();
-    headers.insert("host", http::HeaderValue::from_static("storage.localhost"));
-    if let Some(s) = session {
-        headers.insert("cookie", http::HeaderValue::from_str(&format!("gw_session={s}")).unwrap());
-    }
-    let uri: http::Uri = path.parse().unwrap();
-    match method {
-        Method::Get => Request::new(http::Method::GET, uri, headers),
-        Method::Post => {
-            headers.insert("content-type", http::HeaderValue::from_static("application/x-www-form-urlencoded"));
-            let mut req = Request::new(http::Method::POST, uri, headers);
-            req.body = Body::Read(csrf_field.map(|t| format!("csrf={t}")).unwrap_or_default().into_bytes());
-            req
-        }
-    }
-}
-
-/// The CSRF token the browser holding this session would have in its forms.
-fn token(session: &str) -> String {
-    csrf::token_for(&request(Method::Get, "/", Some(session), None), "gw_session").0
-}
-
-async fn call(w: &World, req: Request) -> Reply {
-    web::handle(&w.app, ROUTES, req, facts()).await
-}
-
-fn location(r: &Reply) -> &str {
-    r.header_value("location").unwrap_or("")
 }
 
 #[tokio::test]
