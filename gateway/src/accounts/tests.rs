@@ -26,7 +26,7 @@ async fn unlock_lifts_the_lock_and_is_audited_once() {
     let w = world().await;
     let user = w.app.store.user_by_email("user@acme.example").await.unwrap().unwrap();
     assert!(w.app.store.lock_user(user.id).await.unwrap());
-    w.app.accounts().unlock(&admin(), &user).await.unwrap();
+    w.accounts().unlock(&admin(), &user).await.unwrap();
     assert!(!w.app.store.user_by_id(user.id).await.unwrap().unwrap().locked);
     let ev = events(&w).await;
     let unlocks: Vec<_> = ev.iter().filter(|e| e.2 == "unlock").collect();
@@ -39,7 +39,7 @@ async fn unlock_lifts_the_lock_and_is_audited_once() {
 async fn reset_second_factor_ends_sessions_mails_and_is_audited_once() {
     let w = world().await;
     let user = w.app.store.user_by_email("user@acme.example").await.unwrap().unwrap();
-    let (ended, mailed) = w.app.accounts().reset_second_factor(&admin(), &user).await.unwrap();
+    let (ended, mailed) = w.accounts().reset_second_factor(&admin(), &user).await.unwrap();
     assert_eq!(ended, 1, "the user's one session ends");
     assert_eq!(mailed, Mailed::Sent);
     let ev = events(&w).await;
@@ -48,6 +48,6 @@ async fn reset_second_factor_ends_sessions_mails_and_is_audited_once() {
     let mails = std::fs::read_dir(w.dir.path().join("mail")).unwrap().count();
     assert!(mails >= 1, "the notice was written by the file transport");
     // The command line's actor is recorded as such.
-    w.app.accounts().reset_second_factor(&Actor::cli(Lang::Ja), &user).await.unwrap();
+    w.accounts().reset_second_factor(&Actor::cli(Lang::Ja), &user).await.unwrap();
     assert!(events(&w).await.iter().any(|e| e.0.as_deref() == Some("cli") && e.2 == "second_factor_reset"));
 }
