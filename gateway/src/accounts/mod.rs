@@ -3,9 +3,20 @@
 //! own audit event, once: who did it comes in an [`Actor`], never from a
 //! request. Pages reach the store for account changes only through here.
 
+mod factor_change;
+mod lock;
+mod mailed_links;
 mod second_factor;
 mod sessions;
+mod sign_in;
+mod two_step;
 mod unlock;
+
+pub use factor_change::{CHANGE_SECS, Changed, Changing, Proved};
+pub use lock::LOCK_AFTER;
+pub use mailed_links::Reset;
+pub use sign_in::{PasswordCheck, SignIn};
+pub use two_step::{Checked, Proof, Purpose, REMEMBER_SECS, sms_hash};
 
 #[cfg(test)]
 mod tests;
@@ -23,6 +34,9 @@ use crate::ui::lang::Lang;
 pub enum AccountError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A stored authenticator secret does not decrypt: the key file changed.
+    #[error("a stored authenticator secret cannot be decrypted (wrong key?)")]
+    UnreadableSecret,
 }
 
 pub type Result<T> = std::result::Result<T, AccountError>;

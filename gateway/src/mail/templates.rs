@@ -25,6 +25,8 @@ pub enum Notice<'a> {
     PasswordChanged,
     /// A second factor was set up (`sms` or `totp`).
     SecondFactorEnrolled { method: &'a str },
+    /// The user registered a new phone (`sms`) or authenticator app (`totp`).
+    SecondFactorChanged { method: &'a str },
     /// 2-step verification was reset: it is set up again at the next sign-in.
     SecondFactorReset,
     /// The recovery code was used to sign in; a new one replaced it.
@@ -49,6 +51,7 @@ impl Notice<'_> {
             Notice::EmailChanged { .. } => "email_changed",
             Notice::PasswordChanged => "password_changed",
             Notice::SecondFactorEnrolled { .. } => "second_factor_enrolled",
+            Notice::SecondFactorChanged { .. } => "second_factor_changed",
             Notice::SecondFactorReset => "second_factor_reset",
             Notice::RecoveryCodeUsed => "recovery_code_used",
             Notice::SecondFactorLocked { .. } => "second_factor_locked",
@@ -151,6 +154,14 @@ fn ja(notice: &Notice<'_>, p: &str, v: &str) -> (String, Vec<String>) {
             vec![
                 greeting,
                 format!("{p}のアカウントに2段階認証（{}）が設定されました。", ja_method(method)),
+                "お心当たりのない場合は、第三者がアカウントを使用している可能性があります。至急パスワードを再設定し、ご所属の組織の管理者にご連絡ください。".to_owned(),
+            ],
+        ),
+        Notice::SecondFactorChanged { method } => (
+            format!("【{p}】2段階認証の{}を変更しました", ja_changed(method)),
+            vec![
+                greeting,
+                format!("{p}のアカウントで、2段階認証に使用する{}が変更されました。", ja_changed(method)),
                 "お心当たりのない場合は、第三者がアカウントを使用している可能性があります。至急パスワードを再設定し、ご所属の組織の管理者にご連絡ください。".to_owned(),
             ],
         ),
@@ -267,6 +278,13 @@ fn en(notice: &Notice<'_>, p: &str, v: &str) -> (String, Vec<String>) {
                 "If you did not set this up, someone else may be using your account: reset your password from the sign-in page and tell your administrator.".to_owned(),
             ],
         ),
+        Notice::SecondFactorChanged { method } => (
+            format!("{p}: {} for 2-step verification changed", en_changed(method)),
+            vec![
+                format!("The {} your {p} account uses for 2-step verification was changed.", en_changed(method)),
+                "If you did not change it, someone else may be using your account: reset your password from the sign-in page and tell your administrator.".to_owned(),
+            ],
+        ),
         Notice::SecondFactorReset => (
             format!("{p}: 2-step verification reset"),
             vec![
@@ -313,6 +331,20 @@ fn ja_method(method: &str) -> &'static str {
         "sms" => "SMS",
         "totp" => "認証アプリ",
         _ => "その他の方法",
+    }
+}
+
+fn ja_changed(method: &str) -> &'static str {
+    match method {
+        "sms" => "電話番号",
+        _ => "認証アプリ",
+    }
+}
+
+fn en_changed(method: &str) -> &'static str {
+    match method {
+        "sms" => "phone number",
+        _ => "authenticator app",
     }
 }
 

@@ -9,6 +9,10 @@ pub enum LinkPurpose {
     EmailChange,
     /// A line-auth login waiting for the user's consent to share line information.
     LineConsent,
+    /// Not mailed: a signed-in user proved a current second factor and may
+    /// now register a new phone or authenticator app (payload: what changes
+    /// and which factor proved it), for a few minutes.
+    FactorChange,
 }
 
 impl LinkPurpose {
@@ -19,6 +23,7 @@ impl LinkPurpose {
             LinkPurpose::Reset => "reset",
             LinkPurpose::EmailChange => "email-change",
             LinkPurpose::LineConsent => "line-consent",
+            LinkPurpose::FactorChange => "factor-change",
         }
     }
 }
@@ -71,6 +76,28 @@ impl Store {
             .fetch_optional(p)
             .await?
         }))
+    }
+
+    /// As [`Store::peek_link`], also returning the link's payload.
+    pub async fn peek_link_with_payload(
+        &self,
+        token_hash: &str,
+        purpose: LinkPurpose,
+    ) -> Result<Option<(i64, Option<String>)>> {
+        use sqlx::Row;
+        let row = on_pool!(self, p => {
+            sqlx::query(
+                "SELECT user_id, payload FROM link_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+            )
+            .bind(token_hash)
+            .bind(purpose.as_str())
+            .bind(now())
+            .fetch_optional(p)
+            .await?
+            .map(|r| -> std::result::Result<(i64, Option<String>), sqlx::Error> { Ok((r.try_get("user_id")?, r.try_get("payload")?)) })
+            .transpose()?
+        });
+        Ok(row)
     }
 
     /// Uses the link up in one statement, so two concurrent uses cannot both succeed.
