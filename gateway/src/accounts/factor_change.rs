@@ -71,6 +71,10 @@ impl Accounts<'_> {
     ) -> Result<std::result::Result<String, Checked>> {
         match self.check_second_factor(by, key, user, proof, Purpose::Change).await? {
             Checked::Right { factor, .. } => {
+                // A QR code shown for an earlier change that was never finished is not reused.
+                if changing == Changing::Authenticator {
+                    self.new_authenticator_to_set_up(key, user.id).await?;
+                }
                 let payload = format!("{}:{}", changing.as_str(), factor.as_str());
                 Ok(Ok(self.new_ticket(user.id, LinkPurpose::FactorChange, Some(&payload), CHANGE_SECS).await?))
             }

@@ -157,6 +157,11 @@ impl Accounts<'_> {
         {
             return Ok(secret);
         }
+        self.new_authenticator_to_set_up(key, user_id).await
+    }
+
+    /// A new secret to set up, replacing any shown before.
+    pub(super) async fn new_authenticator_to_set_up(&self, key: &TotpKey, user_id: i64) -> Result<Vec<u8>> {
         let secret = sf::new_secret();
         self.store.set_totp_pending(user_id, &key.encrypt(user_id, &secret)).await?;
         Ok(secret)

@@ -1,30 +1,29 @@
-//! The emailed-link pages that need no session: unlock, forgot and reset.
+//! The pages of the mailed links that need no session: unlock, forgot and
+//! reset. Vocabulary: a mail carries a *link*; its secret part is the
+//! *ticket* (the URL parameter `ticket`, which mails already sent carry; only
+//! its hash is stored). What a link does is an account operation
+//! (`accounts::mailed_links`); these pages only ask and answer.
 
-use super::start::end_all;
-use super::{Visit, csrf_for, hidden_field, notify, read_form, with_cookie};
+use super::views::links::{Dead, Forgot, ForgotSent, Reset as ResetPage, ResetDone, Unlocked};
+use super::views::two_step::TooMany;
+use super::{Visit, csrf_for, read_form, with_cookie};
+use crate::accounts::Reset;
 use crate::mail::Notice;
 use crate::store::LinkPurpose;
 use crate::tokens;
-use crate::ui::html::{error_box, escape, password_field};
-use crate::web::{Outcome, Reply};
+use crate::web::{Outcome, Refusal, Reply, page};
 
 /// One page for every link that cannot be used, whatever the reason: telling
-/// "expired" from "never existed" would only help someone guessing tokens.
-pub fn dead_link(v: &Visit<'_>, next_step: &str) -> Reply {
-    Reply::html(
-        410,
-        v.page(
-            v.t("This link can no longer be used", "このリンクは使用できません"),
-            &format!(
-                "<p>{}</p><p>{}</p>",
-                v.t(
-                    "The link has expired, has already been used, or was replaced by a newer one.",
-                    "リンクの有効期限が切れているか、すでに使用済みか、新しいリンクに置き換えられています。",
-                ),
-                next_step
-            ),
-        ),
-    )
+/// "expired" from "never existed" would only help someone guessing tickets.
+pub fn dead_link(v: &Visit<'_>, next_step: &'static str) -> Reply {
+    let view = Dead { ui: v.ui(), title: v.t("This link can no longer be used", "このリンクは使用できません"), next: next_step };
+    match page(410, &view) {
+        Ok(reply) | Err(Refusal::Answer(reply)) => reply,
+        Err(Refusal::Broken { what, cause }) => {
+            tracing::error!(what, cause, "the dead-link page could not be rendered");
+            Reply::text(410, "this link can no longer be used\n")
+        }
+    }
 }
 
 /// The stored hash of `ticket` when it is live for `purpose` (known, unused,
@@ -41,86 +40,40 @@ pub async fn live_ticket(
     Ok(v.app.store.peek_link(&hash, purpose).await?.map(|_| hash))
 }
 
-fn ticket_hash(v: &Visit<'_>) -> Option<String> {
-    v.req.query("ticket").and_then(|t| tokens::hash_token(&t))
+/// The `ticket` of the link that was opened.
+fn ticket(v: &Visit<'_>) -> String {
+    v.req.query("ticket").unwrap_or_default()
 }
 
-pub async fn unlock(v: &Visit<'_>) -> Reply {
+pub async fn unlock(v: &Visit<'_>) -> Outcome {
     let next = v.t(
         "If your account is still locked, use \"Forgot your password?\" on the sign-in page, or ask your administrator.",
         "まだロックされている場合は、ログインページの「パスワードをお忘れの方」から再設定するか、管理者にお問い合わせください。",
     );
-    let Some(hash) = ticket_hash(v) else { return dead_link(v, next) };
-    let user_id = match v.app.store.consume_link(&hash, LinkPurpose::Unlock).await {
-        Ok(Some(id)) => id,
-        Ok(None) => return dead_link(v, next),
-        Err(e) => {
-            tracing::error!(error = %e, "link lookup failed");
-            return v.unavailable();
-        }
-    };
-    if let Err(e) = v.app.store.unlock_user_id(user_id).await {
-        tracing::error!(error = %e, "unlock failed");
-        return v.unavailable();
+    match v.accounts().unlock_by_link(&v.actor(None), &ticket(v)).await? {
+        Some(_) => page(200, &Unlocked { ui: v.ui(), title: v.t("Your account is unlocked", "アカウントのロックを解除しました") }),
+        None => Ok(dead_link(v, next)),
     }
-    audit(v, user_id, "unlock").await;
-    Reply::html(
-        200,
-        v.page(
-            v.t("Your account is unlocked", "アカウントのロックを解除しました"),
-            v.t(
-                "<p>You can sign in again. If you did not make the failed attempts yourself, change your password after signing in.</p><p><a href=\"/auth/login\">Sign in</a></p>",
-                "<p>再びログインできるようになりました。ご自身に覚えのない失敗があった場合は、ログイン後にパスワードを変更してください。</p><p><a href=\"/auth/login\">ログイン</a></p>",
-            ),
-        ),
-    )
-}
-
-async fn audit(v: &Visit<'_>, user_id: i64, event: &str) {
-    let user = v.app.store.user_by_id(user_id).await.ok().flatten();
-    let (tenant, email) = user.map(|u| (Some(u.tenant_id), Some(u.email))).unwrap_or((None, None));
-    v.audit(tenant, email.as_deref(), email.as_deref(), event).await;
 }
 
 /// The forgot-password page as a route.
-pub async fn forgot_page(v: &Visit<'_>) -> Reply {
-    forgot_form(v, None)
+pub async fn forgot_page(v: &Visit<'_>) -> Outcome {
+    forgot_form(v, "", None)
 }
 
-pub fn forgot_form(v: &Visit<'_>, error: Option<&str>) -> Reply {
+pub fn forgot_form(v: &Visit<'_>, email: &str, error: Option<&str>) -> Outcome {
     let (token, cookie) = csrf_for(v);
-    let body = v.page(
-        v.t("Reset your password", "パスワードの再設定"),
-        &format!(
-            "<p>{intro}</p>{error}<form method=\"post\" action=\"/auth/password/forgot\">{csrf}\
-             <label for=\"email\">{label}</label>\
-             <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required>\
-             <button type=\"submit\">{submit}</button></form><p><a href=\"/auth/login\">{back}</a></p>",
-            intro = v.t(
-                "Enter the email address you sign in with. We will send a link to set a new password.",
-                "ログインに使用しているメールアドレスを入力してください。新しいパスワードを設定するためのリンクをお送りします。",
-            ),
-            error = error.map(error_box).unwrap_or_default(),
-            csrf = hidden_field(&token),
-            label = v.t("Email address", "メールアドレス"),
-            submit = v.t("Send the link", "リンクを送信"),
-            back = v.t("Back to sign in", "ログインに戻る"),
-        ),
-    );
-    with_cookie(Reply::html(200, body), cookie)
+    let status = if error.is_some() { 400 } else { 200 };
+    let view = Forgot { ui: v.ui(), title: v.t("Reset your password", "パスワードの再設定"), csrf: &token, email, error };
+    Ok(with_cookie(page(status, &view)?, cookie))
 }
 
 /// Answers the same whether or not the address has an account.
 pub async fn forgot_submit(v: &Visit<'_>) -> Outcome {
     if !v.app.login_throttle.allow(v.facts.client_ip) {
-        return Ok(Reply::html(
-            429,
-            v.page(
-                v.t("Too many attempts", "試行回数が多すぎます"),
-                v.t("<p>Please wait a minute and try again.</p>", "<p>1分ほど待ってから再度お試しください。</p>"),
-            ),
-        )
-        .header("retry-after", crate::throttle::WINDOW.as_secs().to_string()));
+        let title = v.t("Too many attempts", "試行回数が多すぎます");
+        return Ok(page(429, &TooMany { ui: v.ui(), title })?
+            .header("retry-after", crate::throttle::WINDOW.as_secs().to_string()));
     }
     let form = match read_form(v).await? {
         Ok(f) => f,
@@ -128,13 +81,11 @@ pub async fn forgot_submit(v: &Visit<'_>) -> Outcome {
     };
     let email = form.get("email").unwrap_or("").trim().to_owned();
     if !crate::store::valid_email(&crate::store::canonical_email(&email)) {
-        return Ok(forgot_form(
-            v,
-            Some(v.t(
-                "Enter an email address such as name@example.com.",
-                "name@example.com のような形式でメールアドレスを入力してください。",
-            )),
-        ));
+        let why = v.t(
+            "Enter an email address such as name@example.com.",
+            "name@example.com のような形式でメールアドレスを入力してください。",
+        );
+        return forgot_form(v, &email, Some(why));
     }
     // Answered before the address is even looked up: the answer, and the time it
     // takes, are the same whether or not the address has an account.
@@ -151,27 +102,7 @@ pub async fn forgot_submit(v: &Visit<'_>) -> Outcome {
     };
     super::background::spawn("password reset request", request.run());
     let days = v.app.cfg.links.validity.as_secs() / 86400;
-    let body = v.page(
-        v.t("Check your mail", "メールをご確認ください"),
-        &format!(
-            "<p>{}</p><p class=\"hint\">{}</p>",
-            match v.lang {
-                crate::ui::lang::Lang::En => format!(
-                    "If an account signs in with {}, a link to set a new password is on its way. It works once, for {days} days.",
-                    escape(&email)
-                ),
-                crate::ui::lang::Lang::Ja => format!(
-                    "{} でログインするアカウントがある場合は、新しいパスワードを設定するためのリンクをお送りしました。リンクは1回のみ、{days}日間有効です。",
-                    escape(&email)
-                ),
-            },
-            v.t(
-                "Nothing arrived? Check the spam folder, or ask your administrator.",
-                "メールが届かない場合は、迷惑メールフォルダをご確認いただくか、管理者にお問い合わせください。",
-            ),
-        ),
-    );
-    Ok(Reply::html(200, body))
+    page(200, &ForgotSent { ui: v.ui(), title: v.t("Check your mail", "メールをご確認ください"), email: &email, days })
 }
 
 /// Per address, a minute: what a stranger can make one mailbox receive.
@@ -205,8 +136,8 @@ impl ResetRequest {
             tracing::info!(user_id = user.id, "reset request dropped: too many for this address");
             return;
         }
-        let token = tokens::random_token();
-        let Some(hash) = tokens::hash_token(&token) else { return };
+        let ticket = tokens::random_token();
+        let Some(hash) = tokens::hash_token(&ticket) else { return };
         let link = crate::store::NewLink {
             token_hash: &hash,
             purpose: LinkPurpose::Reset,
@@ -232,7 +163,7 @@ impl ResetRequest {
         if let Err(e) = audited {
             tracing::warn!(error = %e, "could not write an audit entry");
         }
-        let link = format!("{}/auth/password/reset?ticket={token}", self.base_url);
+        let link = format!("{}/auth/password/reset?ticket={ticket}", self.base_url);
         let days = self.validity.as_secs() / 86400;
         let msg = crate::mail::render(&Notice::Reset { link: &link }, self.lang, &self.product, days);
         // Sent here rather than on a task of its own, so that the job keeps its
@@ -244,23 +175,18 @@ impl ResetRequest {
     }
 }
 
-fn reset_page(v: &Visit<'_>, csrf_token: &str, ticket: &str, errors: (Option<&str>, Option<&str>)) -> String {
-    v.page(
-        v.t("Set a new password", "新しいパスワードの設定"),
-        &format!(
-            "<form method=\"post\" action=\"/auth/password/reset?ticket={ticket}\">{csrf}{p1}{p2}<button type=\"submit\">{submit}</button></form>\
-             <p class=\"hint\">{note}</p>",
-            ticket = escape(ticket),
-            csrf = hidden_field(csrf_token),
-            p1 = password_field(&v.ui(), "password", v.t("New password", "新しいパスワード"), "new-password", true, errors.0),
-            p2 = password_field(&v.ui(), "password_confirm", v.t("New password again", "新しいパスワード（確認）"), "new-password", false, errors.1),
-            submit = v.t("Set password", "パスワードを設定"),
-            note = v.t(
-                "Setting a new password unlocks the account, signs you out everywhere and resets 2-step verification.",
-                "新しいパスワードを設定すると、アカウントのロックが解除され、すべての端末でログアウトし、2段階認証の設定がリセットされます。",
-            ),
-        ),
-    )
+fn reset_page(v: &Visit<'_>, status: u16, ticket: &str, errors: (Option<&'static str>, Option<&'static str>)) -> Outcome {
+    let (token, cookie) = csrf_for(v);
+    let view = ResetPage {
+        ui: v.ui(),
+        title: v.t("Set a new password", "新しいパスワードの設定"),
+        csrf: &token,
+        ticket,
+        rule: crate::password::rule_text(v.lang),
+        password_error: errors.0,
+        confirm_error: errors.1,
+    };
+    Ok(with_cookie(page(status, &view)?, cookie))
 }
 
 fn reset_next(v: &Visit<'_>) -> &'static str {
@@ -270,17 +196,12 @@ fn reset_next(v: &Visit<'_>) -> &'static str {
     )
 }
 
-pub async fn reset_form(v: &Visit<'_>) -> Reply {
-    let ticket = v.req.query("ticket").unwrap_or_default();
-    let live = match tokens::hash_token(&ticket) {
-        Some(h) => matches!(v.app.store.peek_link(&h, LinkPurpose::Reset).await, Ok(Some(_))),
-        None => false,
-    };
-    if !live {
-        return dead_link(v, reset_next(v));
+pub async fn reset_form(v: &Visit<'_>) -> Outcome {
+    let ticket = ticket(v);
+    if v.accounts().live_ticket(&ticket, LinkPurpose::Reset).await?.is_none() {
+        return Ok(dead_link(v, reset_next(v)));
     }
-    let (token, cookie) = csrf_for(v);
-    with_cookie(Reply::html(200, reset_page(v, &token, &ticket, (None, None))), cookie)
+    reset_page(v, 200, &ticket, (None, None))
 }
 
 /// Checks a new password and its confirmation; the errors go next to their fields.
@@ -299,66 +220,22 @@ pub fn check_new_password<'a>(
 }
 
 pub async fn reset_submit(v: &Visit<'_>) -> Outcome {
-    let ticket = v.req.query("ticket").unwrap_or_default();
+    let ticket = ticket(v);
     let form = match read_form(v).await? {
         Ok(f) => f,
         Err(reply) => return Ok(reply),
     };
-    let hash = match live_ticket(v, &ticket, LinkPurpose::Reset).await {
-        Ok(Some(h)) => h,
-        Ok(None) => return Ok(dead_link(v, reset_next(v))),
-        Err(e) => {
-            tracing::error!(error = %e, "link lookup failed");
-            return Ok(v.unavailable());
-        }
-    };
+    // A dead link is answered before the password is even looked at.
+    if v.accounts().live_ticket(&ticket, LinkPurpose::Reset).await?.is_none() {
+        return Ok(dead_link(v, reset_next(v)));
+    }
     let password = form.get("password").unwrap_or("");
     if let Err(errors) = check_new_password(v, password, form.get("password_confirm").unwrap_or("")) {
-        let (token, _) = csrf_for(v);
-        return Ok(Reply::html(400, reset_page(v, &token, &ticket, errors)));
+        return reset_page(v, 400, &ticket, errors);
     }
-    // Hash first: a failure here must not use the link up.
-    let hashed = match v.app.hasher.hash(password.to_owned()).await {
-        Ok(h) => h,
-        Err(e) => {
-            tracing::error!(error = %e, "hashing failed");
-            return Ok(v.unavailable());
-        }
-    };
-    let user_id = match v.app.store.consume_link(&hash, LinkPurpose::Reset).await {
-        Ok(Some(id)) => id,
-        Ok(None) => return Ok(dead_link(v, reset_next(v))),
-        Err(e) => {
-            tracing::error!(error = %e, "link lookup failed");
-            return Ok(v.unavailable());
-        }
-    };
-    let had_second_factor = v.app.store.enrolment(user_id).await.map(|e| e.any()).unwrap_or(false);
-    let done = async {
-        v.app.store.set_password_hash(user_id, &hashed).await?;
-        v.app.store.unlock_user_id(user_id).await?;
-        v.app.store.reset_second_factors(user_id).await?;
-        end_all(v, user_id).await
-    };
-    if let Err(e) = done.await {
-        tracing::error!(error = %e, "password reset failed");
-        return Ok(v.unavailable());
+    match v.accounts().reset_password_by_link(&v.actor(None), &v.app.hasher, &ticket, password).await? {
+        Reset::Done(_) => page(200, &ResetDone { ui: v.ui(), title: v.t("Your new password is set", "新しいパスワードを設定しました") }),
+        Reset::DeadLink => Ok(dead_link(v, reset_next(v))),
+        Reset::Busy => Ok(v.unavailable().header("retry-after", crate::password::QUEUE_WAIT.as_secs().to_string())),
     }
-    audit(v, user_id, "password_reset").await;
-    if let Ok(Some(user)) = v.app.store.user_by_id(user_id).await {
-        notify::mail(v, &user.email, &Notice::PasswordChanged);
-        if had_second_factor {
-            notify::mail(v, &user.email, &Notice::SecondFactorReset);
-        }
-    }
-    Ok(Reply::html(
-        200,
-        v.page(
-            v.t("Your new password is set", "新しいパスワードを設定しました"),
-            v.t(
-                "<p>Sign in with your email address and the new password.</p><p><a href=\"/auth/login\">Sign in</a></p>",
-                "<p>メールアドレスと新しいパスワードでログインしてください。</p><p><a href=\"/auth/login\">ログイン</a></p>",
-            ),
-        ),
-    ))
 }

@@ -10,18 +10,18 @@ mod links;
 mod login;
 mod notify;
 pub mod routes;
-mod second;
 mod settings;
 mod sms_refusal;
 mod start;
 pub mod sudo;
+mod two_step;
 mod views;
 
 #[cfg(test)]
 pub(crate) mod testing;
 
 pub use login::{PENDING_COOKIE, REFUSED_EN};
-pub use second::DEVICE_COOKIE;
+pub use two_step::DEVICE_COOKIE;
 
 pub use crate::web::csrf::{COOKIE as CSRF_COOKIE, hidden_field};
 pub use crate::web::rd;

@@ -47,6 +47,12 @@ impl Admin {
         self.cached.rec.method == policy::LoginMethod::Password && !self.break_glass
     }
 
+    /// The user's own phone number and authenticator app: theirs only when
+    /// they sign in with a password here (others use their provider's).
+    pub fn may_change_own_second_factor(&self) -> bool {
+        self.cached.rec.method == policy::LoginMethod::Password && !self.break_glass
+    }
+
     pub fn may_set_route(&self) -> bool {
         self.is_owner()
     }
@@ -64,6 +70,7 @@ impl Admin {
         match p {
             Permission::Menu => true,
             Permission::OwnDevices => !self.break_glass,
+            Permission::OwnSecondFactor => self.may_change_own_second_factor(),
             Permission::ChangePassword => self.may_change_password(),
             Permission::ChangeEmail => self.may_change_email(),
             Permission::SetRoute => self.may_set_route(),
@@ -266,12 +273,12 @@ pub async fn login_submit(v: &Visit<'_>, gate: Gate) -> PageOutcome {
     }
     if code {
         if v.app.store.second_factor_locked(user.id).await.unwrap_or(true) {
-            return Ok(super::second::locked_reply(v));
+            return Ok(super::two_step::locked_reply(v));
         }
         if !totp_ok(v, user.id, form.get("code").unwrap_or("")).await {
             v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "reauth_failure").await;
-            if super::second::count_user_failure(v, user.id, user.tenant_id, &user.email).await {
-                return Ok(super::second::locked_reply(v));
+            if super::two_step::count_user_failure(v, user.id, user.tenant_id, &user.email).await {
+                return Ok(super::two_step::locked_reply(v));
             }
             return Ok(refused(v));
         }

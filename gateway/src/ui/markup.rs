@@ -27,6 +27,12 @@ impl Markup {
         Markup(s.to_owned())
     }
 
+    /// The QR code of an `otpauth://` URI, drawn by the QR encoder: an SVG of
+    /// squares and a fixed title, whatever the URI holds.
+    pub fn qr_code(uri: &str) -> Markup {
+        Markup(crate::second_factor::qr_svg(uri))
+    }
+
     /// A body built from escaped parts by code that has not moved to a
     /// template yet; `ui::html::page` is its one caller.
     pub(super) fn from_built(s: String) -> Markup {

@@ -43,6 +43,9 @@ pub enum Permission {
     Menu,
     /// The user's own remembered browsers (not under break-glass).
     OwnDevices,
+    /// The user's own registered phone and authenticator app, after a current
+    /// factor (not under break-glass; password users only).
+    OwnSecondFactor,
     ChangePassword,
     ChangeEmail,
     SetRoute,

@@ -4,12 +4,13 @@
 //!
 //! A guard is part of the handler's type: a settings handler takes the
 //! [`Admin`] that only `sudo::require` makes, a second-step handler the
-//! [`Pending`] login that only `second::pending` makes. The macros below wrap
+//! [`Pending`](two_step::Pending) login that only `two_step::pending` makes. The macros below wrap
 //! each handler in its guard, and the same macro writes the guard into the
 //! table, so the table cannot say one thing while the code does another.
 
 use super::sudo;
-use super::{account, admin, invite, links, login, second, settings};
+use super::two_step;
+use super::{account, admin, invite, links, login, settings};
 use crate::web::route::{Fut, Handler};
 use crate::web::{Guard, IntoOutcome, Method, Permission, Route, Visit};
 
@@ -38,7 +39,7 @@ macro_rules! guarded {
 
 macro_rules! second_step {
     ($f:path) => {
-        guarded!(Guard::SecondStep, |v| second::pending(v), $f)
+        guarded!(Guard::SecondStep, |v| two_step::pending(v), $f)
     };
 }
 
@@ -67,14 +68,15 @@ pub static ROUTES: &[Route] = &[
     post("/auth/login", open!(login::submit)),
     post("/auth/logout", open!(login::logout)),
     post("/auth/line-consent", open!(login::line_consent)),
-    get("/auth/2fa", second_step!(second::chooser)),
-    post("/auth/2fa/sms", second_step!(second::sms)),
-    get("/auth/2fa/totp", second_step!(second::totp_form)),
-    post("/auth/2fa/totp", second_step!(second::totp_submit)),
-    get("/auth/2fa/recovery", second_step!(second::recovery_form)),
-    post("/auth/2fa/recovery", second_step!(second::recovery_submit)),
-    get("/auth/recovery-code", second_step!(second::recovery_code)),
-    post("/auth/recovery-code", second_step!(second::recovery_code_saved)),
+    get("/auth/2fa", second_step!(two_step::chooser)),
+    post("/auth/2fa/sms", second_step!(two_step::sms)),
+    get("/auth/2fa/totp", second_step!(two_step::totp_form)),
+    post("/auth/2fa/totp", second_step!(two_step::totp_submit)),
+    get("/auth/2fa/recovery", second_step!(two_step::recovery_form)),
+    post("/auth/2fa/recovery", second_step!(two_step::recovery_submit)),
+    get("/auth/recovery-code", second_step!(two_step::recovery_code)),
+    post("/auth/recovery-code", second_step!(two_step::recovery_code_saved)),
+    get("/auth/verified", open!(two_step::verified)),
     get("/auth/invite", open!(invite::show)),
     post("/auth/invite", open!(invite::submit)),
     get("/auth/unlock", open!(links::unlock)),
@@ -87,8 +89,12 @@ pub static ROUTES: &[Route] = &[
     get("/auth/settings/login", signed_in!(sudo::login_form)),
     post("/auth/settings/login", signed_in!(sudo::login_submit)),
     get("/auth/settings", settings!(Menu, account::menu)),
-    get("/auth/devices", settings!(OwnDevices, second::devices_page)),
-    post("/auth/devices", settings!(OwnDevices, second::devices_revoke)),
+    get("/auth/devices", settings!(OwnDevices, two_step::devices_page)),
+    post("/auth/devices", settings!(OwnDevices, two_step::devices_revoke)),
+    get("/auth/settings/phone", settings!(OwnSecondFactor, two_step::phone_form)),
+    post("/auth/settings/phone", settings!(OwnSecondFactor, two_step::phone_submit)),
+    get("/auth/settings/authenticator", settings!(OwnSecondFactor, two_step::app_form)),
+    post("/auth/settings/authenticator", settings!(OwnSecondFactor, two_step::app_submit)),
     get("/auth/password/change", settings!(ChangePassword, account::password_form)),
     post("/auth/password/change", settings!(ChangePassword, account::password_submit)),
     get("/auth/email/change", settings!(ChangeEmail, account::email_form)),

@@ -84,7 +84,7 @@ async fn a_plain_user_is_refused_every_route_their_role_lacks() {
         let t = token(&w.user);
         let reply = call(&w, request(r.method, r.path, Some(&w.user), Some(&t))).await;
         match p {
-            Permission::Menu | Permission::OwnDevices | Permission::ChangePassword => {
+            Permission::Menu | Permission::OwnDevices | Permission::OwnSecondFactor | Permission::ChangePassword => {
                 assert_ne!(reply.status, 403, "{} should be open to a user", r.path)
             }
             _ => assert_eq!(reply.status, 403, "{} must be refused to a user", r.path),

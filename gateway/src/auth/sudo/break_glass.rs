@@ -8,7 +8,7 @@
 use policy::Role;
 
 use super::{Admin, SUDO_SECS, totp_ok};
-use crate::auth::second::{count_user_failure, locked_reply, throttled};
+use crate::auth::two_step::{count_user_failure, locked_reply, throttled};
 use crate::auth::{Visit, hidden_field, notify};
 use crate::mail::Notice;
 use crate::second_factor::recovery;

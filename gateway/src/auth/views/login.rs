@@ -13,3 +13,22 @@ pub struct LoginPage<'a> {
     pub error: Option<&'a str>,
     pub line_auth: bool,
 }
+
+/// Too many sign-in attempts from this network.
+#[derive(Template)]
+#[template(path = "auth/login_throttled.html")]
+pub struct LoginThrottled<'a> {
+    pub ui: Ui<'a>,
+    pub title: &'static str,
+}
+
+/// A line-auth sign-in waits for consent to use the line's information.
+#[derive(Template)]
+#[template(path = "auth/line_consent.html")]
+pub struct LineConsent<'a> {
+    pub ui: Ui<'a>,
+    pub title: &'static str,
+    pub csrf: &'a str,
+    pub rd: &'a str,
+    pub line: &'a str,
+}

@@ -2,6 +2,8 @@
 //! holding exactly what the page shows. Every value is escaped by the template
 //! unless it is a [`Markup`](crate::ui::markup::Markup).
 
+pub mod links;
 mod login;
+pub mod two_step;
 
-pub use login::LoginPage;
+pub use login::{LineConsent, LoginPage, LoginThrottled};
