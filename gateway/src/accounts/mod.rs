@@ -19,7 +19,11 @@ pub use sign_in::{PasswordCheck, SignIn};
 pub use two_step::{Checked, Proof, Purpose, REMEMBER_SECS, sms_hash};
 
 #[cfg(test)]
+mod sign_in_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod two_step_tests;
 
 use std::sync::Arc;
 
