@@ -126,3 +126,53 @@ pub async fn call(w: &World, req: Request) -> Reply {
 pub fn location(r: &Reply) -> &str {
     r.header_value("location").unwrap_or("")
 }
+
+impl World {
+    /// A new session of `email` (a user of the world) on the ordinary
+    /// hostname: `factor` None is a sign-in between password and second step.
+    pub async fn session(&self, email: &str, factor: Option<Factor>, sudo: bool) -> String {
+        let user = self.app.store.user_by_email(email).await.unwrap().unwrap();
+        let token = tokens::random_token();
+        let hash = tokens::hash_bytes(&tokens::decode_token(&token).unwrap());
+        self.app
+            .store
+            .insert_session(NewSession {
+                id_hash: &hash,
+                user_id: user.id,
+                host: HostKind::Ordinary,
+                factor,
+                line: None,
+                client_ip: None,
+                expires_at: now() + 3600,
+                pending_factor: None,
+                pending_remember: false,
+            })
+            .await
+            .unwrap();
+        if sudo {
+            self.app.store.grant_sudo(&hash, now() + 600).await.unwrap();
+        }
+        token
+    }
+}
+
+/// A POST of `fields` from the browser holding `session`, with its form token.
+pub fn post(path: &str, session: &str, fields: &[(&str, &str)]) -> Request {
+    let mut req = request(Method::Post, path, Some(session), None);
+    let mut body = form_urlencoded::Serializer::new(String::new());
+    body.append_pair("csrf", &token(session));
+    for (k, v) in fields {
+        body.append_pair(k, v);
+    }
+    req.body = Body::Read(body.finish().into_bytes());
+    req
+}
+
+/// The session cookie's value a reply sets, if any.
+pub fn session_set(r: &Reply) -> Option<String> {
+    r.headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        .find_map(|(_, v)| v.strip_prefix("gw_session=").map(|rest| rest.split(';').next().unwrap_or("").to_owned()))
+        .filter(|v| !v.is_empty())
+}
