@@ -194,6 +194,16 @@ impl Browser {
         }
     }
 
+    /// Saves a screenshot of the page as it is now, as `<name>.png` beside the
+    /// tests' own (for pages a test passes through, in both languages).
+    pub async fn snap(&self, name: &str) {
+        let dir = screenshot_dir();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::create_dir_all(&dir).expect("screenshot folder");
+        self.driver().screenshot(&path).await.unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+        eprintln!("screenshot: {}", path.display());
+    }
+
     /// Runs a script and converts what it returns (`return …;`).
     pub async fn script<T: serde::de::DeserializeOwned>(&self, js: &str) -> T {
         let ret = self.driver().execute(js, Vec::new()).await.unwrap_or_else(|e| panic!("script {js}: {e}"));

@@ -44,6 +44,9 @@ async fn first_login_with_authenticator_and_recovery_code() {
     b.click("input[name=saved]").await;
     b.click("form[action='/auth/recovery-code'] button[type=submit]").await;
 
+    // The manual's "verification complete" screen, then on to where the user was going.
+    b.wait_path("/auth/verified").await;
+    b.click("main a[href='/files']").await;
     // Back where the user was going; the origin lists what the gateway told it.
     b.wait_path("/files").await;
     assert_eq!(origin_saw(&b, "x-auth-method").await, "password+totp");

@@ -1,5 +1,7 @@
-//! 2-step verification on the ordinary hostname, remembered browsers, and the
-//! line as the second factor on the line-auth hostname.
+//! 2-step verification on the ordinary hostname, remembered browsers,
+//! changing the registered phone, and the line as the second factor on the
+//! line-auth hostname. A finished second step goes through the manual's
+//! "verification complete" screen (`/auth/verified`) on its way back.
 
 use crate::on_both_databases;
 use crate::support::*;
@@ -31,6 +33,17 @@ fn location(r: &reqwest::Response) -> String {
     r.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
 }
 
+/// Where a finished second step leads first: the completion screen.
+const VERIFIED: &str = "/auth/verified?rd=%2Ffiles";
+
+/// The completion screen, and its way on to where the user was going.
+async fn verified(c: &reqwest::Client, env: &Env) {
+    let page = c.get(env.url(ORDINARY, VERIFIED)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("2-step verification is complete") && page.contains("href=\"/files\""), "{page}");
+}
+
 /// Shows the recovery code, confirms it saved; returns the code shown.
 async fn save_recovery_code(c: &reqwest::Client, env: &Env) -> String {
     let page = c.get(env.url(ORDINARY, "/auth/recovery-code?rd=/files")).send().await.unwrap().text().await.unwrap();
@@ -38,7 +51,8 @@ async fn save_recovery_code(c: &reqwest::Client, env: &Env) -> String {
     assert_eq!(code.len(), 24, "recovery code format: {code}");
     let r = form(c, env, "/auth/recovery-code", &[("saved", "1"), ("rd", "/files")]).await;
     assert_eq!(r.status(), 303);
-    assert_eq!(location(&r), "/files");
+    assert_eq!(location(&r), VERIFIED);
+    verified(c, env).await;
     code
 }
 
@@ -89,7 +103,8 @@ async fn sms_enrolment(db: Db) {
     assert_eq!(form(&c2, &env, "/auth/2fa/sms", &[("send", "1"), ("rd", "/files")]).await.status(), 200);
     let code = env.sms_codes(PHONE).pop().unwrap();
     let r = form(&c2, &env, "/auth/2fa/sms", &[("code", &code), ("rd", "/files")]).await;
-    assert_eq!(location(&r), "/files", "an enrolled user goes straight back");
+    assert_eq!(location(&r), VERIFIED, "an enrolled user goes back through the completion screen");
+    verified(&c2, &env).await;
     assert_eq!(c2.get(env.url(ORDINARY, "/files")).send().await.unwrap().status(), 200);
     env.cleanup().await;
 }
@@ -115,7 +130,7 @@ async fn totp_and_recovery(db: Db) {
     let next = gateway::second_factor::code_at(&secret, now + 30);
     let r = form(&c2, &env, "/auth/2fa/totp", &[("code", &next), ("rd", "/files")]).await;
     assert_eq!(r.status(), 303);
-    assert_eq!(location(&r), "/files");
+    assert_eq!(location(&r), VERIFIED);
 
     // The recovery code as a person pastes it: lower case, spaces, hyphens.
     let c3 = env.client("127.0.0.6");
@@ -215,6 +230,52 @@ async fn reset_asks_again(db: Db) {
     env.cleanup().await;
 }
 on_both_databases!(reset_asks_again);
+
+/// A signed-in user registers a new phone after a code from the current one;
+/// the session cookie alone (no current code) changes nothing.
+async fn change_phone(db: Db) {
+    let Some(env) = started(db).await else { return };
+    let c = env.client(INTERNET);
+    assert_eq!(login(&c, &env, ORDINARY, ALICE, PASSWORD, &[]).await.status(), 303);
+    assert_eq!(form(&c, &env, "/auth/2fa/sms", &[("phone", "090-1234-5678"), ("rd", "/files")]).await.status(), 200);
+    let code = env.sms_codes(PHONE).pop().unwrap();
+    assert_eq!(form(&c, &env, "/auth/2fa/sms", &[("code", &code), ("rd", "/files")]).await.status(), 303);
+    save_recovery_code(&c, &env).await;
+    sudo(&c, &env, ORDINARY, PASSWORD).await;
+    let page = c.get(env.url(ORDINARY, "/auth/settings/phone")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+
+    const NEW: &str = "+819087654321";
+    let guess = [("step", "prove"), ("method", "sms"), ("code", "000000"), ("phone", "090-8765-4321")];
+    assert_eq!(form(&c, &env, "/auth/settings/phone", &guess).await.status(), 400, "no current code");
+    let forged = [("step", "confirm"), ("ticket", "made-up"), ("code", "123456"), ("phone", NEW)];
+    assert_eq!(form(&c, &env, "/auth/settings/phone", &forged).await.status(), 400, "no proof");
+    assert!(env.sms_codes(NEW).is_empty(), "nothing sent to the new number without a proof");
+
+    assert_eq!(form(&c, &env, "/auth/settings/phone", &[("step", "send")]).await.status(), 200);
+    let current = env.sms_codes(PHONE).pop().unwrap();
+    let prove = [("step", "prove"), ("method", "sms"), ("code", current.as_str()), ("phone", "090-8765-4321")];
+    let r = form(&c, &env, "/auth/settings/phone", &prove).await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    let ticket = between(&page, "name=\"ticket\" value=\"", "\"").to_owned();
+    let code = env.sms_codes(NEW).pop().expect("a code to the new number");
+    let confirm = [("step", "confirm"), ("ticket", ticket.as_str()), ("code", code.as_str()), ("phone", NEW)];
+    let r = form(&c, &env, "/auth/settings/phone", &confirm).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("new phone number is registered"));
+    env.wait_mail(ALICE, "phone number", 1).await;
+    let audit = env.ok(&["audit", "--tenant", "acme"]);
+    assert!(audit.contains("second_factor_changed:sms"), "{audit}");
+
+    // The next sign-in texts the new number.
+    let c2 = env.client("127.0.0.5");
+    assert_eq!(login(&c2, &env, ORDINARY, ALICE, PASSWORD, &[]).await.status(), 303);
+    assert_eq!(form(&c2, &env, "/auth/2fa/sms", &[("send", "1"), ("rd", "/files")]).await.status(), 200);
+    assert_eq!(env.sms_codes(NEW).len(), 2, "the second code went to the new number");
+    env.cleanup().await;
+}
+on_both_databases!(change_phone);
 
 async fn line_consent_once(db: Db) {
     let Some(mut env) = Env::new(db).await else { return };
