@@ -239,3 +239,7 @@ pub async fn reset_submit(v: &Visit<'_>) -> Outcome {
         Reset::Busy => Ok(v.unavailable().header("retry-after", crate::password::QUEUE_WAIT.as_secs().to_string())),
     }
 }
+
+#[cfg(test)]
+#[path = "links_tests.rs"]
+mod tests;

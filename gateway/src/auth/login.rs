@@ -237,3 +237,7 @@ pub async fn line_consent(v: &Visit<'_>) -> Outcome {
     });
     Ok(Reply::redirect(303, rd.into_string()).header("set-cookie", cookie).header("set-cookie", clear))
 }
+
+#[cfg(test)]
+#[path = "login_tests.rs"]
+mod tests;
