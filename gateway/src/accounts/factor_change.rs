@@ -53,7 +53,9 @@ pub enum Changed {
     /// The proof is missing, used, expired, or another user's or change's.
     NoProof,
     /// The code for the new phone or app was not right; counted.
-    Wrong { locked: bool },
+    Wrong {
+        locked: bool,
+    },
     /// SMS only: no live code for the new number; send a new one.
     Dead,
     Locked,
@@ -146,7 +148,8 @@ impl Accounts<'_> {
     /// Uses the ticket up (one conditional UPDATE: of two racing changes, one wins).
     async fn use_proof(&self, user: &UserRow, changing: Changing, ticket: &str) -> Result<Option<Proved>> {
         let Some(hash) = tokens::hash_token(ticket) else { return Ok(None) };
-        let Some((owner, payload)) = self.store.consume_link_with_payload(&hash, LinkPurpose::FactorChange).await? else {
+        let Some((owner, payload)) = self.store.consume_link_with_payload(&hash, LinkPurpose::FactorChange).await?
+        else {
             return Ok(None);
         };
         Ok(proved(user, changing, owner, payload.as_deref()))

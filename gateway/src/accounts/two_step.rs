@@ -207,7 +207,14 @@ impl Accounts<'_> {
     }
 
     /// Forgets one of the user's remembered browsers; false when it was not theirs.
-    pub async fn forget_browser(&self, by: &Actor<'_>, user_id: i64, tenant_id: i64, email: &str, id: i64) -> Result<bool> {
+    pub async fn forget_browser(
+        &self,
+        by: &Actor<'_>,
+        user_id: i64,
+        tenant_id: i64,
+        email: &str,
+        id: i64,
+    ) -> Result<bool> {
         let removed = self.store.revoke_device(user_id, id).await?;
         if removed {
             self.audit(by, Some(tenant_id), Some(email), "remembered_browser_forgotten").await;

@@ -14,7 +14,12 @@ const PHONE: &str = "+819012345678";
 const NEW_PHONE: &str = "+819087654321";
 
 fn by() -> Actor<'static> {
-    Actor { name: Some("user@acme.example"), client_ip: Some("198.51.100.7"), host: Some(HostKind::Ordinary), lang: Lang::En }
+    Actor {
+        name: Some("user@acme.example"),
+        client_ip: Some("198.51.100.7"),
+        host: Some(HostKind::Ordinary),
+        lang: Lang::En,
+    }
 }
 
 async fn user(w: &World) -> UserRow {
@@ -52,9 +57,15 @@ async fn right_codes_pass_and_wrong_ones_of_every_kind_lock() {
     let u = user(&w).await;
     let (secret, recovery) = enrolled(&w, &u).await;
     let code = sms_code_to(&w, &u, PHONE).await;
-    assert_eq!(check(&w, &u, Proof::Sms(&code), Purpose::SignIn).await, Checked::Right { factor: Factor::Sms, enrolled: false });
+    assert_eq!(
+        check(&w, &u, Proof::Sms(&code), Purpose::SignIn).await,
+        Checked::Right { factor: Factor::Sms, enrolled: false }
+    );
     let totp = sf::code_at(&secret, now());
-    assert_eq!(check(&w, &u, Proof::Totp(&totp), Purpose::SignIn).await, Checked::Right { factor: Factor::Totp, enrolled: false });
+    assert_eq!(
+        check(&w, &u, Proof::Totp(&totp), Purpose::SignIn).await,
+        Checked::Right { factor: Factor::Totp, enrolled: false }
+    );
     assert_eq!(check(&w, &u, Proof::Totp(&totp), Purpose::SignIn).await, Checked::Wrong { locked: false }, "no replay");
     assert_eq!(count(&w, "second_factor_failure").await, 1);
 
@@ -74,9 +85,16 @@ async fn right_codes_pass_and_wrong_ones_of_every_kind_lock() {
     // Locked: even the recovery code is not looked at (and not used up).
     assert_eq!(check(&w, &u, Proof::Recovery(&recovery), Purpose::SignIn).await, Checked::Locked);
     w.accounts().unlock(&by(), &u).await.unwrap();
-    assert_eq!(check(&w, &u, Proof::Recovery(&recovery), Purpose::SignIn).await, Checked::Right { factor: Factor::Recovery, enrolled: false });
+    assert_eq!(
+        check(&w, &u, Proof::Recovery(&recovery), Purpose::SignIn).await,
+        Checked::Right { factor: Factor::Recovery, enrolled: false }
+    );
     assert_eq!(count(&w, "recovery_code_used").await, 1);
-    assert_eq!(check(&w, &u, Proof::Recovery(&recovery), Purpose::SignIn).await, Checked::Wrong { locked: false }, "once");
+    assert_eq!(
+        check(&w, &u, Proof::Recovery(&recovery), Purpose::SignIn).await,
+        Checked::Wrong { locked: false },
+        "once"
+    );
 }
 
 #[tokio::test]
@@ -88,7 +106,10 @@ async fn a_first_code_sets_the_method_up_and_completion_remembers_the_browser() 
     // Only a sign-in sets a method up; a change needs one set up already.
     let code = sf::code_at(&secret, now());
     assert_eq!(check(&w, &u, Proof::Totp(&code), Purpose::Change).await, Checked::NotEnrolled);
-    assert_eq!(check(&w, &u, Proof::Totp(&code), Purpose::SignIn).await, Checked::Right { factor: Factor::Totp, enrolled: true });
+    assert_eq!(
+        check(&w, &u, Proof::Totp(&code), Purpose::SignIn).await,
+        Checked::Right { factor: Factor::Totp, enrolled: true }
+    );
     assert!(w.app.store.enrolment(u.id).await.unwrap().totp_secret.is_some());
     assert_eq!(count(&w, "second_factor_enrolled:totp").await, 1);
 
@@ -130,7 +151,10 @@ async fn changing_the_phone_needs_a_current_factor_then_the_new_numbers_code() {
     assert!(w.accounts().change_proof(&u, Changing::Authenticator, &ticket).await.unwrap().is_none());
 
     let code = sms_code_to(&w, &u, NEW_PHONE).await;
-    assert_eq!(w.accounts().change_phone(&by(), &u, &ticket, "000000").await.unwrap(), Changed::Wrong { locked: false });
+    assert_eq!(
+        w.accounts().change_phone(&by(), &u, &ticket, "000000").await.unwrap(),
+        Changed::Wrong { locked: false }
+    );
     assert_eq!(count(&w, "second_factor_failure").await, 2, "a wrong code for the new number counts too");
     let done = w.accounts().change_phone(&by(), &u, &ticket, &code).await.unwrap();
     assert_eq!(done, Changed::Done(super::Proved { by: Factor::Totp }));
@@ -161,5 +185,8 @@ async fn changing_the_app_with_the_recovery_code() {
     let old_code = sf::code_at(&old, now() + 30);
     assert_eq!(check(&w, &u, Proof::Totp(&old_code), Purpose::SignIn).await, Checked::Wrong { locked: false });
     let next = sf::code_at(&new, now() + 30);
-    assert_eq!(check(&w, &u, Proof::Totp(&next), Purpose::SignIn).await, Checked::Right { factor: Factor::Totp, enrolled: false });
+    assert_eq!(
+        check(&w, &u, Proof::Totp(&next), Purpose::SignIn).await,
+        Checked::Right { factor: Factor::Totp, enrolled: false }
+    );
 }

@@ -16,7 +16,11 @@ use crate::web::{Outcome, Refusal, Reply, page};
 /// One page for every link that cannot be used, whatever the reason: telling
 /// "expired" from "never existed" would only help someone guessing tickets.
 pub fn dead_link(v: &Visit<'_>, next_step: &'static str) -> Reply {
-    let view = Dead { ui: v.ui(), title: v.t("This link can no longer be used", "このリンクは使用できません"), next: next_step };
+    let view = Dead {
+        ui: v.ui(),
+        title: v.t("This link can no longer be used", "このリンクは使用できません"),
+        next: next_step,
+    };
     match page(410, &view) {
         Ok(reply) | Err(Refusal::Answer(reply)) => reply,
         Err(Refusal::Broken { what, cause }) => {
@@ -51,7 +55,12 @@ pub async fn unlock(v: &Visit<'_>) -> Outcome {
         "まだロックされている場合は、ログインページの「パスワードをお忘れの方」から再設定するか、管理者にお問い合わせください。",
     );
     match v.accounts().unlock_by_link(&v.actor(None), &ticket(v)).await? {
-        Some(_) => page(200, &Unlocked { ui: v.ui(), title: v.t("Your account is unlocked", "アカウントのロックを解除しました") }),
+        Some(_) => page(
+            200,
+            &Unlocked {
+                ui: v.ui(), title: v.t("Your account is unlocked", "アカウントのロックを解除しました")
+            },
+        ),
         None => Ok(dead_link(v, next)),
     }
 }
@@ -64,7 +73,10 @@ pub async fn forgot_page(v: &Visit<'_>) -> Outcome {
 pub fn forgot_form(v: &Visit<'_>, email: &str, error: Option<&str>) -> Outcome {
     let (token, cookie) = csrf_for(v);
     let status = if error.is_some() { 400 } else { 200 };
-    let view = Forgot { ui: v.ui(), title: v.t("Reset your password", "パスワードの再設定"), csrf: &token, email, error };
+    let view =
+        Forgot {
+            ui: v.ui(), title: v.t("Reset your password", "パスワードの再設定"), csrf: &token, email, error
+        };
     Ok(with_cookie(page(status, &view)?, cookie))
 }
 
@@ -102,7 +114,12 @@ pub async fn forgot_submit(v: &Visit<'_>) -> Outcome {
     };
     super::background::spawn("password reset request", request.run());
     let days = v.app.cfg.links.validity.as_secs() / 86400;
-    page(200, &ForgotSent { ui: v.ui(), title: v.t("Check your mail", "メールをご確認ください"), email: &email, days })
+    page(
+        200,
+        &ForgotSent {
+            ui: v.ui(), title: v.t("Check your mail", "メールをご確認ください"), email: &email, days
+        },
+    )
 }
 
 /// Per address, a minute: what a stranger can make one mailbox receive.
@@ -175,7 +192,12 @@ impl ResetRequest {
     }
 }
 
-fn reset_page(v: &Visit<'_>, status: u16, ticket: &str, errors: (Option<&'static str>, Option<&'static str>)) -> Outcome {
+fn reset_page(
+    v: &Visit<'_>,
+    status: u16,
+    ticket: &str,
+    errors: (Option<&'static str>, Option<&'static str>),
+) -> Outcome {
     let (token, cookie) = csrf_for(v);
     let view = ResetPage {
         ui: v.ui(),
@@ -234,7 +256,12 @@ pub async fn reset_submit(v: &Visit<'_>) -> Outcome {
         return reset_page(v, 400, &ticket, errors);
     }
     match v.accounts().reset_password_by_link(&v.actor(None), &v.app.hasher, &ticket, password).await? {
-        Reset::Done(_) => page(200, &ResetDone { ui: v.ui(), title: v.t("Your new password is set", "新しいパスワードを設定しました") }),
+        Reset::Done(_) => page(
+            200,
+            &ResetDone {
+                ui: v.ui(), title: v.t("Your new password is set", "新しいパスワードを設定しました")
+            },
+        ),
         Reset::DeadLink => Ok(dead_link(v, reset_next(v))),
         Reset::Busy => Ok(v.unavailable().header("retry-after", crate::password::QUEUE_WAIT.as_secs().to_string())),
     }

@@ -58,13 +58,16 @@ async fn the_reset_form_puts_each_error_next_to_its_field() {
     let r = call(&w, request(Method::Get, &path, None, None)).await;
     assert_eq!(r.status, 200);
     assert!(r.body_text().contains("id=\"password-hint\""), "the rule under the field");
-    let r = call(&w, anonymous_post(&path, &[("password", "Correct-Horse1"), ("password_confirm", "Other-Horse1")])).await;
+    let r =
+        call(&w, anonymous_post(&path, &[("password", "Correct-Horse1"), ("password_confirm", "Other-Horse1")])).await;
     assert_eq!(r.status, 400);
     assert!(r.body_text().contains("id=\"password_confirm-error\" class=\"field-error\""), "{}", r.body_text());
-    let r = call(&w, anonymous_post(&path, &[("password", "Correct-Horse1"), ("password_confirm", "Correct-Horse1")])).await;
+    let r = call(&w, anonymous_post(&path, &[("password", "Correct-Horse1"), ("password_confirm", "Correct-Horse1")]))
+        .await;
     assert_eq!(r.status, 200);
     assert!(r.body_text().contains("Your new password is set"));
-    let r = call(&w, anonymous_post(&path, &[("password", "Correct-Horse1"), ("password_confirm", "Correct-Horse1")])).await;
+    let r = call(&w, anonymous_post(&path, &[("password", "Correct-Horse1"), ("password_confirm", "Correct-Horse1")]))
+        .await;
     assert_eq!(r.status, 410, "the link worked once");
 }
 

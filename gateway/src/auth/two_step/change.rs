@@ -8,7 +8,7 @@ use super::super::sudo::Admin;
 use super::super::views::two_step::{Change, ChangeAppSetup, ChangePhoneCode, ChangeProve, Changed as ChangedPage};
 use super::super::{Visit, csrf_for, read_form, to_login, with_cookie};
 use super::app::app_setup;
-use super::sms::{Sent, send_code, send_problem};
+use super::sms::{Sending, send_code, send_problem};
 use super::{locked_reply, throttled};
 use crate::accounts::{Changed, Changing, Checked, Proof, Proved};
 use crate::sms::{mask_phone, normalize_phone};
@@ -168,7 +168,7 @@ async fn send_to_current(v: &Visit<'_>, user: &UserRow, change: Change) -> Outco
         return prove_page(v, user, change, Again { status: 400, ..Again::default() }).await;
     };
     let sent = send_code(v, (user.id, user.tenant_id, &user.email), &phone, &back(change)).await?;
-    if let Sent::Refused(reply) = sent {
+    if let Sending::Refused(reply) = sent {
         return Ok(reply);
     }
     match send_problem(v, &sent) {
@@ -195,7 +195,8 @@ async fn prove(v: &Visit<'_>, user: &UserRow, change: Change, form: &Form) -> Ou
                     "That is not a phone number we can send to. Enter a mobile number such as 090-1234-5678 or +81 90 1234 5678.",
                     "送信できる電話番号ではありません。090-1234-5678 や +81 90 1234 5678 のような携帯電話番号を入力してください。",
                 );
-                let again = Again { status: 400, method, new_phone: typed, new_phone_error: Some(why), ..Again::default() };
+                let again =
+                    Again { status: 400, method, new_phone: typed, new_phone_error: Some(why), ..Again::default() };
                 return prove_page(v, user, change, again).await;
             }
         },
@@ -207,8 +208,13 @@ async fn prove(v: &Visit<'_>, user: &UserRow, change: Change, form: &Form) -> Ou
         "recovery" => Proof::Recovery(code),
         _ => {
             let why = v.t("Choose how you confirm it is you.", "確認の方法を選択してください。");
-            return prove_page(v, user, change, Again { status: 400, new_phone: typed, error: Some(why), ..Again::default() })
-                .await;
+            return prove_page(
+                v,
+                user,
+                change,
+                Again { status: 400, new_phone: typed, error: Some(why), ..Again::default() },
+            )
+            .await;
         }
     };
     let by = v.actor(Some(&user.email));
@@ -240,7 +246,7 @@ async fn prove(v: &Visit<'_>, user: &UserRow, change: Change, form: &Form) -> Ou
 /// The code to the new number, with the proof's ticket.
 async fn send_to_new(v: &Visit<'_>, user: &UserRow, ticket: &str, phone: &str) -> Outcome {
     let sent = send_code(v, (user.id, user.tenant_id, &user.email), phone, &back(Change::Phone)).await?;
-    if let Sent::Refused(reply) = sent {
+    if let Sending::Refused(reply) = sent {
         return Ok(reply);
     }
     match send_problem(v, &sent) {

@@ -13,7 +13,12 @@ use crate::web::rd::ReturnPath;
 use crate::web::{Outcome, Reply, page};
 
 fn recovery_page(v: &Visit<'_>, status: u16, csrf: &str, rd: &ReturnPath, error: Option<&str>) -> Outcome {
-    page(status, &Recovery { ui: v.ui(), title: v.t("Use your recovery code", "リカバリーコードの使用"), csrf, rd, error })
+    page(
+        status,
+        &Recovery {
+            ui: v.ui(), title: v.t("Use your recovery code", "リカバリーコードの使用"), csrf, rd, error
+        },
+    )
 }
 
 pub async fn recovery_form(v: &Visit<'_>, _: Pending) -> Outcome {
@@ -29,9 +34,7 @@ pub async fn recovery_submit(v: &Visit<'_>, p: Pending) -> Outcome {
     let code = form.get("code").unwrap_or("");
     let by = v.actor(Some(&user.email));
     match v.accounts().check_second_factor(&by, &v.app.totp_key, &user, Proof::Recovery(code), Purpose::SignIn).await? {
-        Checked::Right { .. } => {
-            hold_until_saved(v, &p, Factor::Recovery, form.get("remember").is_some(), &rd).await
-        }
+        Checked::Right { .. } => hold_until_saved(v, &p, Factor::Recovery, form.get("remember").is_some(), &rd).await,
         Checked::Locked => locked_now(v).await,
         Checked::Wrong { locked } => {
             let msg = v.t(

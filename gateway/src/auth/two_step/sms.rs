@@ -20,7 +20,7 @@ const SMS_TTL: i64 = 300;
 const SMS_GAP: i64 = 30;
 
 /// What became of a code to send.
-pub(super) enum Sent {
+pub(super) enum Sending {
     Sent,
     /// The transport refused it: try again in a moment.
     Failed,
@@ -38,19 +38,19 @@ pub(super) async fn send_code(
     user: (i64, i64, &str),
     phone: &str,
     back: &ReturnPath,
-) -> Result<Sent, Refusal> {
+) -> Result<Sending, Refusal> {
     let (user_id, tenant_id, email) = user;
     let back = back.encoded();
     let who = super::super::sms_refusal::Sender { tenant_id, email, rd_query: &back };
     if let Some(r) = super::super::sms_refusal::refuse_country(v, &who, phone).await {
-        return Ok(Sent::Refused(r));
+        return Ok(Sending::Refused(r));
     }
     let code = crate::sms::new_code();
     if let Err(wait) = v.app.store.put_sms_code(user_id, phone, &sms_hash(user_id, &code), SMS_TTL, SMS_GAP).await? {
-        return Ok(Sent::Wait(wait));
+        return Ok(Sending::Wait(wait));
     }
     if let Some(r) = super::super::sms_refusal::refuse_over_budget(v, &who).await {
-        return Ok(Sent::Refused(r));
+        return Ok(Sending::Refused(r));
     }
     let product = &v.app.cfg.ui.product_name;
     let body = match v.lang {
@@ -58,19 +58,19 @@ pub(super) async fn send_code(
         Lang::En => format!("{product}: your code is {code}. It works for 5 minutes. Never share it."),
     };
     match v.app.sms.send(&SmsMessage { to: phone.to_owned(), body, code }).await {
-        Ok(()) => Ok(Sent::Sent),
+        Ok(()) => Ok(Sending::Sent),
         Err(e) => {
             tracing::error!(error = %e, "sending an SMS code failed");
-            Ok(Sent::Failed)
+            Ok(Sending::Failed)
         }
     }
 }
 
 /// The words for a code that could not go out, or must wait.
-pub(super) fn send_problem(v: &Visit<'_>, sent: &Sent) -> Option<(u16, String)> {
+pub(super) fn send_problem(v: &Visit<'_>, sent: &Sending) -> Option<(u16, String)> {
     match sent {
-        Sent::Sent | Sent::Refused(_) => None,
-        Sent::Failed => Some((
+        Sending::Sent | Sending::Refused(_) => None,
+        Sending::Failed => Some((
             502,
             v.t(
                 "The code could not be sent. Try again in a moment.",
@@ -78,7 +78,7 @@ pub(super) fn send_problem(v: &Visit<'_>, sent: &Sent) -> Option<(u16, String)> 
             )
             .to_owned(),
         )),
-        Sent::Wait(wait) => Some((
+        Sending::Wait(wait) => Some((
             429,
             match v.lang {
                 Lang::Ja => format!("新しいコードは{wait}秒後に送信できます。届いたコードを入力してください。"),
@@ -118,7 +118,11 @@ pub async fn sms(v: &Visit<'_>, p: Pending) -> Outcome {
         let shown = enrolment.sms_phone.clone().or_else(|| form.get("phone").map(str::to_owned)).unwrap_or_default();
         let by = v.actor(Some(&user.email));
         let remember = form.get("remember").is_some();
-        return match v.accounts().check_second_factor(&by, &v.app.totp_key, &user, Proof::Sms(code), Purpose::SignIn).await? {
+        return match v
+            .accounts()
+            .check_second_factor(&by, &v.app.totp_key, &user, Proof::Sms(code), Purpose::SignIn)
+            .await?
+        {
             Checked::Right { enrolled: true, .. } => hold_until_saved(v, &p, Factor::Sms, remember, &rd).await,
             Checked::Right { .. } => complete(v, &p, &user, Factor::Sms, remember, &rd).await,
             Checked::Wrong { locked } => {
@@ -156,13 +160,13 @@ pub async fn sms(v: &Visit<'_>, p: Pending) -> Outcome {
     }
     let r = &p.cached.rec;
     let sent = send_code(v, (user_id, r.tenant_id, &r.email), &phone, &rd).await?;
-    if let Sent::Refused(reply) = sent {
+    if let Sending::Refused(reply) = sent {
         return Ok(reply);
     }
     match send_problem(v, &sent) {
         None => code_page(v, 200, &token, &rd, &phone, None),
         Some((429, msg)) => {
-            let Sent::Wait(wait) = sent else { return code_page(v, 429, &token, &rd, &phone, Some(&msg)) };
+            let Sending::Wait(wait) = sent else { return code_page(v, 429, &token, &rd, &phone, Some(&msg)) };
             Ok(code_page(v, 429, &token, &rd, &phone, Some(&msg))?.header("retry-after", wait.to_string()))
         }
         Some((status, msg)) => code_page(v, status, &token, &rd, &phone, Some(&msg)),

@@ -169,7 +169,11 @@ async fn changing_the_app_with_the_recovery_code_shows_a_new_one() {
     let w = world().await;
     let (old, recovery) = enrolled(&w).await;
     let s = w.user.clone();
-    let r = call(&w, post("/auth/settings/authenticator", &s, &[("step", "prove"), ("method", "recovery"), ("code", &recovery)])).await;
+    let r = call(
+        &w,
+        post("/auth/settings/authenticator", &s, &[("step", "prove"), ("method", "recovery"), ("code", &recovery)]),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body_text());
     assert!(r.body_text().contains("<svg"), "a QR code for the new app");
     let ticket = hidden(&r, "ticket");
@@ -178,7 +182,11 @@ async fn changing_the_app_with_the_recovery_code_shows_a_new_one() {
     let secret = base32(key);
     assert_ne!(secret, old);
     let code = sf::code_at(&secret, now());
-    let r = call(&w, post("/auth/settings/authenticator", &s, &[("step", "confirm"), ("ticket", &ticket), ("code", &code)])).await;
+    let r = call(
+        &w,
+        post("/auth/settings/authenticator", &s, &[("step", "confirm"), ("ticket", &ticket), ("code", &code)]),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body_text());
     let body = r.body_text();
     assert!(body.contains("new authenticator app is registered"), "{body}");

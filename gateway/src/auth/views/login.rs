@@ -8,7 +8,7 @@ pub struct LoginPage<'a> {
     pub ui: Ui<'a>,
     pub title: &'static str,
     pub csrf: &'a str,
-    /// Where to go after signing in (already checked by `rd::safe_return`).
+    /// Where to go after signing in (a checked `ReturnPath`).
     pub rd: &'a str,
     pub error: Option<&'a str>,
     pub line_auth: bool,
