@@ -83,6 +83,14 @@ impl Accounts<'_> {
         Ok(if right && !user.locked { PasswordCheck::Right } else { PasswordCheck::Wrong })
     }
 
+    /// On the line-auth hostname in a region that asks: the user agreed once
+    /// for this line to the use of its information.
+    pub async fn consent_to_line(&self, by: &Actor<'_>, user: &UserRow, line: &str) -> Result<()> {
+        self.store.record_line_consent(line, user.id).await?;
+        self.audit(by, Some(user.tenant_id), Some(line), "line_consent").await;
+        Ok(())
+    }
+
     /// A sign-in went through and its session exists. `complete` when nothing
     /// is left to ask (no second step, or the line was it): the user's last
     /// access, which keeps remembered browsers alive, moves then.

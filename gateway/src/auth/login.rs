@@ -223,8 +223,7 @@ pub async fn line_consent(v: &Visit<'_>) -> Outcome {
         return Ok(Reply::html(403, pages::line_auth_failed(&v.ui())));
     }
     let Some(user) = v.app.store.user_by_id(user_id).await? else { return back() };
-    v.app.store.record_line_consent(line.as_str(), user_id).await?;
-    v.audit(Some(user.tenant_id), Some(&user.email), Some(line.as_str()), "line_consent").await;
+    v.accounts().consent_to_line(&v.actor(Some(&user.email)), &user, line.as_str()).await?;
     let cookie = start(v, new_login(&user, Some(Factor::Line), Some(line))).await?;
     end_current(v).await;
     v.accounts().signed_in(&v.actor(Some(&user.email)), &user, true).await?;
