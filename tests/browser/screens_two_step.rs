@@ -2,7 +2,7 @@
 //! in Japanese, each saved as a screenshot: the "verification complete"
 //! screen after a first sign-in, then changing the registered phone (proved
 //! with the authenticator app) and the authenticator app (proved with the
-//! recovery code, which is then replaced).
+//! recovery code, which is replaced at once).
 
 use crate::harness::{self, Browser};
 use crate::support::{Env, ORDINARY, PASSWORD, base32_decode};
@@ -79,14 +79,15 @@ async fn screens(lang: &'static str, accept_language: &str, name: &'static str) 
     b.click("form[action='/auth/settings/authenticator'] input[value=prove] ~ button").await;
     b.el("main svg").await;
     b.snap(&format!("two_step_change_app_setup_{lang}")).await;
+    // The used recovery code was replaced at once; the new one is shown above the QR code.
+    let fresh = b.text("main p strong").await;
+    assert_eq!(fresh.len(), 24, "a new recovery code: {fresh}");
+    assert_ne!(fresh, recovery);
     let new = shown_secret(&b).await;
     assert_ne!(new, secret);
     b.fill("#code", &gateway::second_factor::code_at(&new, unix_now())).await;
     b.click("form input[value=confirm] ~ button").await;
     b.el("p.ok").await;
-    let fresh = b.text("main p strong").await;
-    assert_eq!(fresh.len(), 24, "a new recovery code: {fresh}");
-    assert_ne!(fresh, recovery);
     b.close().await;
 }
 

@@ -10,7 +10,7 @@ use super::super::{Visit, csrf_for, read_form, to_login, with_cookie};
 use super::app::app_setup;
 use super::sms::{Sending, send_code, send_problem};
 use super::{locked_reply, throttled};
-use crate::accounts::{Changed, Changing, Checked, Proof, Proved};
+use crate::accounts::{Changed, Changing, Checked, Proof};
 use crate::sms::{mask_phone, normalize_phone};
 use crate::store::UserRow;
 use crate::web::form::Form;
@@ -74,7 +74,15 @@ async fn prove_page(v: &Visit<'_>, user: &UserRow, change: Change, again: Again<
     Ok(with_cookie(page(status, &view)?, cookie))
 }
 
-fn phone_code_page(v: &Visit<'_>, status: u16, ticket: &str, phone: &str, error: Option<&str>) -> Outcome {
+/// What the page after the proof shows besides its form.
+#[derive(Default, Clone, Copy)]
+struct Shown<'a> {
+    error: Option<&'a str>,
+    /// After the recovery code proved it: the new one, shown once.
+    recovery: Option<&'a str>,
+}
+
+fn phone_code_page(v: &Visit<'_>, status: u16, ticket: &str, phone: &str, shown: Shown<'_>) -> Outcome {
     let (token, _) = csrf_for(v);
     let view = ChangePhoneCode {
         ui: v.ui(),
@@ -83,12 +91,13 @@ fn phone_code_page(v: &Visit<'_>, status: u16, ticket: &str, phone: &str, error:
         ticket,
         masked: mask_phone(phone),
         phone,
-        error,
+        error: shown.error,
+        recovery: shown.recovery,
     };
     page(status, &view)
 }
 
-async fn app_setup_page(v: &Visit<'_>, user: &UserRow, status: u16, ticket: &str, error: Option<&str>) -> Outcome {
+async fn app_setup_page(v: &Visit<'_>, user: &UserRow, status: u16, ticket: &str, shown: Shown<'_>) -> Outcome {
     let secret = v.accounts().authenticator_to_set_up(&v.app.totp_key, user.id).await?;
     let (token, _) = csrf_for(v);
     let view = ChangeAppSetup {
@@ -97,19 +106,14 @@ async fn app_setup_page(v: &Visit<'_>, user: &UserRow, status: u16, ticket: &str
         csrf: &token,
         ticket,
         setup: app_setup(v, &user.email, &secret),
-        error,
+        error: shown.error,
+        recovery: shown.recovery,
     };
     page(status, &view)
 }
 
-async fn done_page(v: &Visit<'_>, user: &UserRow, change: Change, proved: Proved) -> Outcome {
-    // The recovery code proved it and is used up: a new one, shown once.
-    let recovery = match proved.by {
-        policy::Factor::Recovery => Some(v.accounts().new_recovery_code(user).await?),
-        _ => None,
-    };
-    let view = ChangedPage { ui: v.ui(), title: title(v, change), change, recovery: recovery.as_deref() };
-    page(200, &view)
+fn done_page(v: &Visit<'_>, change: Change) -> Outcome {
+    page(200, &ChangedPage { ui: v.ui(), title: title(v, change), change })
 }
 
 pub async fn phone_form(v: &Visit<'_>, a: Admin) -> Outcome {
@@ -202,6 +206,16 @@ async fn prove(v: &Visit<'_>, user: &UserRow, change: Change, form: &Form) -> Ou
         },
         Change::App => None,
     };
+    if let Some(phone) = &new_phone
+        && !crate::sms::country_allowed(phone, &v.app.cfg.sms.allowed_country_codes)
+    {
+        let why = v.t(
+            "We cannot send text messages to this number's country. Enter a mobile number of a country we send to, or use an authenticator app.",
+            "この電話番号の国・地域にはSMSを送信できません。送信できる国・地域の携帯電話番号を入力するか、認証アプリをご利用ください。",
+        );
+        let again = Again { status: 400, method, new_phone: typed, new_phone_error: Some(why), ..Again::default() };
+        return prove_page(v, user, change, again).await;
+    }
     let proof = match method {
         "sms" => Proof::Sms(code),
         "totp" => Proof::Totp(code),
@@ -237,21 +251,28 @@ async fn prove(v: &Visit<'_>, user: &UserRow, change: Change, form: &Form) -> Ou
             return prove_page(v, user, change, again).await;
         }
     };
+    // A used recovery code is replaced at once, so that leaving the change
+    // half-way never leaves the user without one.
+    let recovery = match proof {
+        Proof::Recovery(_) => Some(v.accounts().new_recovery_code(user).await?),
+        _ => None,
+    };
+    let shown = Shown { error: None, recovery: recovery.as_deref() };
     match new_phone {
-        Some(phone) => send_to_new(v, user, &ticket, &phone).await,
-        None => app_setup_page(v, user, 200, &ticket, None).await,
+        Some(phone) => send_to_new(v, user, &ticket, &phone, shown).await,
+        None => app_setup_page(v, user, 200, &ticket, shown).await,
     }
 }
 
 /// The code to the new number, with the proof's ticket.
-async fn send_to_new(v: &Visit<'_>, user: &UserRow, ticket: &str, phone: &str) -> Outcome {
+async fn send_to_new(v: &Visit<'_>, user: &UserRow, ticket: &str, phone: &str, shown: Shown<'_>) -> Outcome {
     let sent = send_code(v, (user.id, user.tenant_id, &user.email), phone, &back(Change::Phone)).await?;
     if let Sending::Refused(reply) = sent {
         return Ok(reply);
     }
     match send_problem(v, &sent) {
-        None => phone_code_page(v, 200, ticket, phone, None),
-        Some((status, msg)) => phone_code_page(v, status, ticket, phone, Some(&msg)),
+        None => phone_code_page(v, 200, ticket, phone, shown),
+        Some((status, msg)) => phone_code_page(v, status, ticket, phone, Shown { error: Some(&msg), ..shown }),
     }
 }
 
@@ -261,7 +282,7 @@ async fn resend(v: &Visit<'_>, user: &UserRow, form: &Form) -> Outcome {
     let ticket = form.get("ticket").unwrap_or("");
     let proof = v.accounts().change_proof(user, Changing::Phone, ticket).await?;
     match (proof, normalize_phone(form.get("phone").unwrap_or(""))) {
-        (Some(_), Ok(phone)) => send_to_new(v, user, ticket, &phone).await,
+        (Some(_), Ok(phone)) => send_to_new(v, user, ticket, &phone, Shown::default()).await,
         _ => start_again(v, user, Change::Phone).await,
     }
 }
@@ -285,17 +306,21 @@ async fn confirm(v: &Visit<'_>, user: &UserRow, change: Change, form: &Form) -> 
     let wrong = v.t("That code is not correct.", "認証コードが正しくありません。");
     let phone = form.get("phone").unwrap_or("");
     match (changed, change) {
-        (Changed::Done(proved), _) => done_page(v, user, change, proved).await,
+        (Changed::Done(_), _) => done_page(v, change),
         (Changed::NoProof, _) => start_again(v, user, change).await,
         (Changed::Locked | Changed::Wrong { locked: true }, _) => Ok(locked_reply(v)),
-        (Changed::Wrong { .. }, Change::Phone) => phone_code_page(v, 400, ticket, phone, Some(wrong)),
+        (Changed::Wrong { .. }, Change::Phone) => {
+            phone_code_page(v, 400, ticket, phone, Shown { error: Some(wrong), ..Shown::default() })
+        }
         (Changed::Dead, Change::Phone) => {
             let why = v.t(
                 "This code has expired or was tried too often. Send a new one.",
                 "このコードは期限切れか、入力回数の上限に達しました。新しいコードを送信してください。",
             );
-            phone_code_page(v, 400, ticket, phone, Some(why))
+            phone_code_page(v, 400, ticket, phone, Shown { error: Some(why), ..Shown::default() })
         }
-        (Changed::Wrong { .. } | Changed::Dead, Change::App) => app_setup_page(v, user, 400, ticket, Some(wrong)).await,
+        (Changed::Wrong { .. } | Changed::Dead, Change::App) => {
+            app_setup_page(v, user, 400, ticket, Shown { error: Some(wrong), ..Shown::default() }).await
+        }
     }
 }

@@ -176,6 +176,7 @@ async fn changing_the_app_with_the_recovery_code_shows_a_new_one() {
     .await;
     assert_eq!(r.status, 200, "{}", r.body_text());
     assert!(r.body_text().contains("<svg"), "a QR code for the new app");
+    assert!(r.body_text().contains("letter-spacing:.05em\"><strong>"), "the used recovery code is replaced at once");
     let ticket = hidden(&r, "ticket");
     let body = r.body_text();
     let key = body.split("word-break:break-all\">").nth(1).unwrap().split('<').next().unwrap();
@@ -190,7 +191,6 @@ async fn changing_the_app_with_the_recovery_code_shows_a_new_one() {
     assert_eq!(r.status, 200, "{}", r.body_text());
     let body = r.body_text();
     assert!(body.contains("new authenticator app is registered"), "{body}");
-    assert!(body.contains("letter-spacing:.05em\"><strong>"), "the used recovery code is replaced, shown once");
     // The old recovery code is gone: signing in with it fails.
     let pending = w.session(USER, None, false).await;
     let r = call(&w, post("/auth/2fa/recovery", &pending, &[("code", &recovery)])).await;
@@ -209,4 +209,21 @@ fn base32(text: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+#[tokio::test]
+async fn a_number_we_cannot_text_is_refused_before_the_recovery_code_is_used() {
+    let w = world().await;
+    let (_, recovery) = enrolled(&w).await;
+    let s = w.user.clone();
+    let abroad = [("step", "prove"), ("method", "recovery"), ("code", recovery.as_str()), ("phone", "+44 7700 900123")];
+    let r = call(&w, post("/auth/settings/phone", &s, &abroad)).await;
+    assert_eq!(r.status, 400);
+    assert!(r.body_text().contains("id=\"phone-error\""), "{}", r.body_text());
+    assert!(sms_to(&w, "+447700900123").is_none());
+    // The recovery code was not looked at: it still proves it.
+    let home = [("step", "prove"), ("method", "recovery"), ("code", recovery.as_str()), ("phone", "090-8765-4321")];
+    let r = call(&w, post("/auth/settings/phone", &s, &home)).await;
+    assert_eq!(r.status, 200, "{}", r.body_text());
+    assert!(r.body_text().contains("letter-spacing:.05em\"><strong>"), "a new recovery code, shown at once");
 }

@@ -175,6 +175,8 @@ pub struct ChangePhoneCode<'a> {
     pub masked: String,
     pub phone: &'a str,
     pub error: Option<&'a str>,
+    /// After the recovery code proved it: the new one, shown once.
+    pub recovery: Option<&'a str>,
 }
 
 /// The new app's QR code and its first code.
@@ -187,6 +189,8 @@ pub struct ChangeAppSetup<'a> {
     pub ticket: &'a str,
     pub setup: AppSetup,
     pub error: Option<&'a str>,
+    /// After the recovery code proved it: the new one, shown once.
+    pub recovery: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -195,6 +199,4 @@ pub struct Changed<'a> {
     pub ui: Ui<'a>,
     pub title: &'static str,
     pub change: Change,
-    /// After the recovery code proved it: the new one, shown once.
-    pub recovery: Option<&'a str>,
 }
