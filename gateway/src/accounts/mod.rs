@@ -3,14 +3,28 @@
 //! own audit event, once: who did it comes in an [`Actor`], never from a
 //! request. Pages reach the store for account changes only through here.
 
+mod email;
+mod lines;
+mod networks;
+mod password;
+mod route;
 mod second_factor;
 mod sessions;
+mod tenant;
+mod two_factor_switch;
 mod unlock;
 
 #[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
+
+pub use email::{EmailConfirm, EmailRequest};
+pub use lines::{LinesAdded, LinesRemoved};
+pub use networks::{NetworksAdded, NetworksRemoved};
+pub use route::RouteSet;
+pub use tenant::TenantRef;
+pub use two_factor_switch::SwitchSet;
 
 use policy::HostKind;
 

@@ -73,6 +73,29 @@ impl Store {
         }))
     }
 
+    /// As [`Store::peek_link`], also returning the link's payload (the new
+    /// address of an email change, which its confirm page shows).
+    pub async fn peek_link_with_payload(
+        &self,
+        token_hash: &str,
+        purpose: LinkPurpose,
+    ) -> Result<Option<(i64, Option<String>)>> {
+        use sqlx::Row;
+        let row = on_pool!(self, p => {
+            sqlx::query(
+                "SELECT user_id, payload FROM link_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+            )
+            .bind(token_hash)
+            .bind(purpose.as_str())
+            .bind(now())
+            .fetch_optional(p)
+            .await?
+            .map(|r| -> std::result::Result<(i64, Option<String>), sqlx::Error> { Ok((r.try_get("user_id")?, r.try_get("payload")?)) })
+            .transpose()?
+        });
+        Ok(row)
+    }
+
     /// Uses the link up in one statement, so two concurrent uses cannot both succeed.
     pub async fn consume_link(&self, token_hash: &str, purpose: LinkPurpose) -> Result<Option<i64>> {
         let t = now();
