@@ -78,7 +78,10 @@ async fn permission_table(db: Db) {
                     post(&c, &env, "/auth/settings/route", &[("route", "line-only"), ("step", "apply")]).await.status(),
                     403
                 );
-                assert_eq!(post(&c, &env, "/auth/settings/2fa", &[("state", "on")]).await.status(), 403);
+                for step in ["confirm", "apply"] {
+                    let r = post(&c, &env, "/auth/settings/2fa", &[("state", "on"), ("step", step)]).await;
+                    assert_eq!(r.status(), 403, "{email} 2FA switch {step}");
+                }
             }
             if who == "user" {
                 assert_eq!(
@@ -243,18 +246,29 @@ async fn two_factor_switch_and_lines() {
     assert_eq!(login(&boss, &env, LINE_HOST, "boss@acme.example", PASSWORD, &[]).await.status(), 303);
     sudo(&boss, &env, LINE_HOST, PASSWORD).await;
     let page = boss.get(env.url(LINE_HOST, "/auth/settings/2fa")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("risk_accepted"), "turning off asks for the risk to be read:\n{page}");
     let csrf = csrf_from(&page);
+    // A confirm screen in both directions: current and new setting.
     let r = boss
         .post(env.url(LINE_HOST, "/auth/settings/2fa"))
-        .form(&[("state", "off"), ("csrf", csrf.as_str())])
+        .form(&[("state", "off"), ("step", "confirm"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let confirm = r.text().await.unwrap();
+    assert!(confirm.contains("risk_accepted"), "turning off asks for the risk to be read:\n{confirm}");
+    assert!(confirm.contains("On</td>") && confirm.contains("<strong>Off</strong>"), "{confirm}");
+    assert!(confirm.contains("use that service"), "federated users are told apart:\n{confirm}");
+    let r = boss
+        .post(env.url(LINE_HOST, "/auth/settings/2fa"))
+        .form(&[("state", "off"), ("step", "apply"), ("csrf", csrf.as_str())])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 400, "off without reading the risk");
     let r = boss
         .post(env.url(LINE_HOST, "/auth/settings/2fa"))
-        .form(&[("state", "off"), ("risk_accepted", "1"), ("csrf", csrf.as_str())])
+        .form(&[("state", "off"), ("step", "apply"), ("risk_accepted", "1"), ("csrf", csrf.as_str())])
         .send()
         .await
         .unwrap();
@@ -264,7 +278,15 @@ async fn two_factor_switch_and_lines() {
     assert!(out.contains("two_factor_off"), "{out}");
     let r = boss
         .post(env.url(LINE_HOST, "/auth/settings/2fa"))
-        .form(&[("state", "on"), ("csrf", csrf.as_str())])
+        .form(&[("state", "on"), ("step", "confirm"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let confirm = r.text().await.unwrap();
+    assert!(confirm.contains("<strong>On</strong>") && !confirm.contains("risk_accepted"), "{confirm}");
+    let r = boss
+        .post(env.url(LINE_HOST, "/auth/settings/2fa"))
+        .form(&[("state", "on"), ("step", "apply"), ("csrf", csrf.as_str())])
         .send()
         .await
         .unwrap();

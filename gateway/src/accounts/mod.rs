@@ -17,6 +17,12 @@ mod unlock;
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+mod own_account_tests;
+
+#[cfg(test)]
+mod tenant_settings_tests;
+
 use std::sync::Arc;
 
 pub use email::{EmailConfirm, EmailRequest};

@@ -5,3 +5,6 @@
 mod login;
 
 pub use login::LoginPage;
+pub mod account;
+pub mod sudo;
+pub mod settings;
