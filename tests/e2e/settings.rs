@@ -377,3 +377,31 @@ async fn tenants_in_the_policy_file_are_read_only() {
     );
     env.cleanup().await;
 }
+
+/// The command line goes through the same operations as the pages: the same
+/// refusals, the same audit events, the owner told of a new network.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_follows_the_pages_rules() {
+    let Some(env) = Env::new(Db::Sqlite).await else { return };
+    env.ok(&["tenant", "create", "acme", "--owner", "boss@acme.example"]);
+    env.ok(&["tenant", "networks", "add", "acme", "10.0.0.0/16"]);
+    let mail = env.wait_mail("boss@acme.example", "10.0.0.0/16", 1).await;
+    assert!(mail.contains("command line"), "by whom and from where:\n{mail}");
+    // Inside a registered network: refused, as on the page.
+    let out = env.cli(&["tenant", "networks", "add", "acme", "10.0.1.0/24"], None);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already covered by the registered network 10.0.0.0/16"), "{err}");
+    let out = env.ok(&["tenant", "networks", "add", "acme", "10.0.0.0/16"]);
+    assert!(out.contains("0 network(s) added, 1 already registered"), "{out}");
+    env.ok(&["tenant", "lines", "add", "acme", "CAF0000000001", "cop1234abcd"]);
+    env.ok(&["tenant", "lines", "remove", "acme", "COP1234ABCD"]);
+    env.ok(&["tenant", "set-2fa", "acme", "off"]);
+    env.ok(&["tenant", "set-route", "acme", "line-only"]);
+    let audit = env.ok(&["audit", "--tenant", "acme"]);
+    for event in ["network_added", "line_added", "line_removed", "2fa_off", "route_set:line-only"] {
+        assert!(audit.contains(event), "{event}:\n{audit}");
+    }
+    assert!(audit.contains("CAF0000000001, COP1234ABCD"), "the lines are the subject:\n{audit}");
+    assert_eq!(audit.matches("network_added").count(), 1, "nothing new, no event:\n{audit}");
+}
