@@ -2,9 +2,9 @@
 //! holding exactly what the page shows. Every value is escaped by the template
 //! unless it is a [`Markup`](crate::ui::markup::Markup).
 
+pub mod account;
 mod login;
+pub mod settings;
+pub mod sudo;
 
 pub use login::LoginPage;
-pub mod account;
-pub mod sudo;
-pub mod settings;
