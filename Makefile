@@ -24,6 +24,13 @@ deps:
 	  else \
 	    echo "chromium or chromedriver is missing: install them (e.g. 'sudo apt-get install chromium chromium-driver'); without them the browser tests are skipped, and fail under CI=true" >&2; \
 	  fi; }
+	@dpkg -s fonts-ipafont-gothic >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing fonts-ipafont-gothic (Japanese text in the browser tests' screenshots)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-ipafont-gothic >/dev/null; \
+	  else \
+	    echo "fonts-ipafont-gothic is missing: Japanese pages in screenshots will show boxes (sudo apt-get install fonts-ipafont-gothic)" >&2; \
+	  fi; }
 	@python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosmtpd
 	@rustup toolchain list 2>/dev/null | grep -q '^nightly' || { \
 	  echo "installing the nightly toolchain (cargo fuzz needs it)"; rustup toolchain install nightly --profile minimal; }

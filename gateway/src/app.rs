@@ -39,6 +39,16 @@ impl App {
         })
     }
 
+    /// The account operations, with this gateway's session cache.
+    pub fn accounts(&self) -> crate::accounts::Accounts<'_> {
+        crate::accounts::Accounts {
+            store: &self.store,
+            cfg: &self.cfg,
+            mailer: &self.mailer,
+            sessions: Some(&self.sessions),
+        }
+    }
+
     pub fn product(&self) -> &str {
         &self.cfg.ui.product_name
     }

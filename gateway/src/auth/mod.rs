@@ -12,6 +12,7 @@ mod notify;
 pub mod routes;
 mod second;
 mod settings;
+mod sms_refusal;
 mod start;
 pub mod sudo;
 mod views;

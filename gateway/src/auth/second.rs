@@ -363,14 +363,15 @@ pub async fn sms(v: &Visit<'_>, p: Pending) -> Outcome {
         return Ok(r);
     }
     let rd_q = rd_query(&rd);
-    let who = crate::sms::Sender { tenant_id: p.cached.rec.tenant_id, email: &p.cached.rec.email, rd_query: &rd_q };
-    if let Some(r) = crate::sms::refuse_country(v, &who, &phone).await {
+    let who =
+        super::sms_refusal::Sender { tenant_id: p.cached.rec.tenant_id, email: &p.cached.rec.email, rd_query: &rd_q };
+    if let Some(r) = super::sms_refusal::refuse_country(v, &who, &phone).await {
         return Ok(r);
     }
     let code = crate::sms::new_code();
     match v.app.store.put_sms_code(user_id, &phone, &sms_hash(user_id, &code), SMS_TTL, SMS_GAP).await {
         Ok(Ok(())) => {
-            if let Some(r) = crate::sms::refuse_over_budget(v, &who).await {
+            if let Some(r) = super::sms_refusal::refuse_over_budget(v, &who).await {
                 return Ok(r);
             }
             let body = match v.lang {

@@ -82,14 +82,8 @@ pub async fn world() -> World {
 }
 
 impl World {
-    /// The account operations as the pages see them.
     pub fn accounts(&self) -> crate::accounts::Accounts<'_> {
-        crate::accounts::Accounts {
-            store: &self.app.store,
-            cfg: &self.app.cfg,
-            mailer: &self.app.mailer,
-            sessions: Some(&self.app.sessions),
-        }
+        self.app.accounts()
     }
 }
 

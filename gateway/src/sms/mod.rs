@@ -15,7 +15,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use code::new_code;
-pub use limits::{Sender, country_allowed, refuse_country, refuse_over_budget};
+pub use limits::{count_refusal, country_allowed};
 pub use phone::{PhoneError, mask_phone, normalize_phone};
 
 use transport::Transport;

@@ -2,21 +2,7 @@
 
 use super::lang::Lang;
 use super::markup::Markup;
-
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use super::markup::escape;
 
 /// The text in the page's language.
 pub fn t(lang: Lang, en: &'static str, ja: &'static str) -> &'static str {

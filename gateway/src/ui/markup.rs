@@ -18,7 +18,7 @@ impl Markup {
 
     /// Plain text, escaped.
     pub fn text(s: &str) -> Markup {
-        Markup(super::html::escape(s))
+        Markup(escape(s))
     }
 
     /// Markup written in the source (a bilingual paragraph with a link, say).
@@ -53,6 +53,22 @@ impl fmt::Display for Markup {
 }
 
 impl askama::filters::HtmlSafe for Markup {}
+
+/// Text made safe to place in HTML, as element content or a quoted attribute.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 #[cfg(test)]
 mod tests {

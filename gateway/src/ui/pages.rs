@@ -1,90 +1,119 @@
-//! Pages the proxy answers with on its own: refusals and errors.
+//! Pages the proxy answers with on its own: refusals and errors. Each is a
+//! template under `templates/pages/`; they return the whole page as text
+//! because the proxy and the web layer both send them.
 
+use askama::Template;
 use policy::DenyKind;
 
-use super::html::{Ui, escape, page};
+use super::html::Ui;
+
+/// A title and one sentence: most refusals.
+#[derive(Template)]
+#[template(path = "pages/message.html")]
+struct Message<'a> {
+    ui: &'a Ui<'a>,
+    title: &'a str,
+    text: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "pages/line_auth_failed.html")]
+struct LineAuthFailed<'a> {
+    ui: &'a Ui<'a>,
+    title: &'a str,
+}
+
+/// A page whose template failed (only a failing `Display` can do that):
+/// logged, and a bare page stands in.
+fn rendered(page: &impl Template) -> String {
+    page.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a page could not be rendered");
+        String::from("<!doctype html><title>Error</title><p>This page could not be shown.</p>")
+    })
+}
+
+fn message(ui: &Ui<'_>, title: &str, text: &str) -> String {
+    rendered(&Message { ui, title, text })
+}
 
 pub fn denied(ui: &Ui<'_>, kind: DenyKind) -> String {
     match kind {
         DenyKind::LineRequired => line_auth_failed(ui),
-        DenyKind::PathRule => page(
+        DenyKind::PathRule => message(
             ui,
             ui.t("This address is not available", "このアドレスはご利用いただけません"),
             ui.t(
-                "<p>The service does not offer this address to anyone. If you followed a link, it may be out of date.</p>",
-                "<p>このアドレスは提供されていません。リンクからお越しの場合は、リンクが古くなっている可能性があります。</p>",
+                "The service does not offer this address to anyone. If you followed a link, it may be out of date.",
+                "このアドレスは提供されていません。リンクからお越しの場合は、リンクが古くなっている可能性があります。",
             ),
         ),
-        DenyKind::Role => page(
+        DenyKind::Role => message(
             ui,
             ui.t("You do not have access to this page", "このページへのアクセス権がありません"),
             ui.t(
-                "<p>This page is for users with a higher role in your organisation. Ask your organisation's administrator if you need it.</p>",
-                "<p>このページは、組織内でより上位の権限を持つユーザー向けです。必要な場合は組織の管理者にお問い合わせください。</p>",
+                "This page is for users with a higher role in your organisation. Ask your organisation's administrator if you need it.",
+                "このページは、組織内でより上位の権限を持つユーザー向けです。必要な場合は組織の管理者にお問い合わせください。",
             ),
         ),
     }
 }
 
 pub fn line_auth_failed(ui: &Ui<'_>) -> String {
-    page(
-        ui,
-        ui.t("Line authentication failed", "回線認証に失敗しました"),
-        ui.t(
-            "<p>Your organisation allows access to this service only from its registered carrier lines \
-             or networks, and this connection was not recognised as one of them.</p>\
-             <p>Please check:</p><ol>\
-             <li>that you are connected through your organisation's registered line or network;</li>\
-             <li>that your organisation's access route setting is what you expect \
-             (\"line authentication only\" blocks access from the internet);</li>\
-             <li>that the line number is registered correctly: CAF followed by 10 letters or digits, \
-             or COP followed by 8.</li></ol>\
-             <p class=\"hint\">Your organisation's administrator can check the registered lines and the access route.</p>",
-            "<p>ご利用の組織では、登録済みの回線またはネットワークからのみアクセスできるよう設定されています。\
-             今回の接続は登録済みの回線として確認できませんでした。</p>\
-             <p>次の点をご確認ください。</p><ol>\
-             <li>組織の登録済み回線またはネットワーク経由で接続していること</li>\
-             <li>組織のアクセス経路の設定が想定どおりであること（「回線認証のみ」ではインターネットからアクセスできません）</li>\
-             <li>回線番号が正しく登録されていること（CAF＋英数字10桁、またはCOP＋英数字8桁）</li></ol>\
-             <p class=\"hint\">登録済みの回線とアクセス経路は、組織の管理者が確認できます。</p>",
-        ),
-    )
+    rendered(&LineAuthFailed { ui, title: ui.t("Line authentication failed", "回線認証に失敗しました") })
 }
 
 pub fn misdirected(ui: &Ui<'_>) -> String {
-    page(
+    message(
         ui,
         ui.t("Unknown address", "不明なアドレス"),
         ui.t(
-            "<p>This server does not serve the host name in your request.</p>",
-            "<p>このサーバーは、リクエストされたホスト名を扱っていません。</p>",
+            "This server does not serve the host name in your request.",
+            "このサーバーは、リクエストされたホスト名を扱っていません。",
         ),
     )
 }
 
+/// `what` says what could not be read; it is text, escaped by the template.
 pub fn bad_request(ui: &Ui<'_>, what: &str) -> String {
-    page(
-        ui,
-        ui.t("The request could not be read", "リクエストを読み取れませんでした"),
-        &format!("<p>{}</p>", escape(what)),
-    )
+    message(ui, ui.t("The request could not be read", "リクエストを読み取れませんでした"), what)
 }
 
 pub fn not_found(ui: &Ui<'_>) -> String {
-    page(
+    message(
         ui,
         ui.t("Page not found", "ページが見つかりません"),
-        ui.t("<p>There is no page at this address.</p>", "<p>このアドレスにページはありません。</p>"),
+        ui.t("There is no page at this address.", "このアドレスにページはありません。"),
     )
 }
 
 pub fn unavailable(ui: &Ui<'_>) -> String {
-    page(
+    message(
         ui,
         ui.t("The service is temporarily unavailable", "一時的にご利用いただけません"),
         ui.t(
-            "<p>The sign-in service cannot reach its database right now. Please try again in a moment.</p>",
-            "<p>現在、認証サービスがデータベースに接続できません。しばらくしてから再度お試しください。</p>",
+            "The sign-in service cannot reach its database right now. Please try again in a moment.",
+            "現在、認証サービスがデータベースに接続できません。しばらくしてから再度お試しください。",
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::lang::Lang;
+
+    #[test]
+    fn both_languages_and_escaped_details() {
+        for (lang, code) in [(Lang::En, "lang=\"en\""), (Lang::Ja, "lang=\"ja\"")] {
+            let ui = Ui::plain(lang, "Acme <Drive>");
+            let page = bad_request(&ui, "<script>");
+            assert!(page.contains(code));
+            assert!(page.contains("Acme &#60;Drive&#62;") || page.contains("Acme &lt;Drive&gt;"), "{page}");
+            assert!(!page.contains("<script>"));
+            for kind in [DenyKind::LineRequired, DenyKind::PathRule, DenyKind::Role] {
+                assert!(denied(&ui, kind).contains("</main>"));
+            }
+        }
+        assert!(line_auth_failed(&Ui::plain(Lang::Ja, "x")).contains("CAF＋英数字10桁"));
+    }
 }

@@ -97,12 +97,7 @@ impl<'a> Visit<'a> {
 
     /// The account operations, with this gateway's session cache.
     pub fn accounts(&self) -> crate::accounts::Accounts<'a> {
-        crate::accounts::Accounts {
-            store: &self.app.store,
-            cfg: &self.app.cfg,
-            mailer: &self.app.mailer,
-            sessions: Some(&self.app.sessions),
-        }
+        self.app.accounts()
     }
 
     /// The visitor acting as `name` (their email; `None` for someone holding

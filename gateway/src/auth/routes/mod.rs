@@ -8,8 +8,7 @@
 //! each handler in its guard, and the same macro writes the guard into the
 //! table, so the table cannot say one thing while the code does another.
 
-use super::second::Pending;
-use super::sudo::{self, Admin, Gate};
+use super::sudo;
 use super::{account, admin, invite, links, login, second, settings};
 use crate::web::route::{Fut, Handler};
 use crate::web::{Guard, IntoOutcome, Method, Permission, Route, Visit};
@@ -23,40 +22,36 @@ macro_rules! open {
     }};
 }
 
-macro_rules! second_step {
-    ($f:path) => {{
-        fn h<'a>(v: &'a Visit<'a>) -> Fut<'a> {
+/// A handler behind a guard: `$pass` makes the guard's product (or the
+/// refusal), which the handler takes as its second argument.
+macro_rules! guarded {
+    ($guard:expr, |$v:ident| $pass:expr, $f:path) => {{
+        fn h<'a>($v: &'a Visit<'a>) -> Fut<'a> {
             Box::pin(async move {
-                let p: Pending = second::pending(v).await?;
-                IntoOutcome::into_outcome($f(v, p).await)
+                let passed = $pass.await?;
+                IntoOutcome::into_outcome($f($v, passed).await)
             })
         }
-        (Guard::SecondStep, h as Handler)
+        ($guard, h as Handler)
     }};
+}
+
+macro_rules! second_step {
+    ($f:path) => {
+        guarded!(Guard::SecondStep, |v| second::pending(v), $f)
+    };
 }
 
 macro_rules! signed_in {
-    ($f:path) => {{
-        fn h<'a>(v: &'a Visit<'a>) -> Fut<'a> {
-            Box::pin(async move {
-                let g: Gate = sudo::signed_in(v).await?;
-                IntoOutcome::into_outcome($f(v, g).await)
-            })
-        }
-        (Guard::SignedIn, h as Handler)
-    }};
+    ($f:path) => {
+        guarded!(Guard::SignedIn, |v| sudo::signed_in(v), $f)
+    };
 }
 
 macro_rules! settings {
-    ($p:ident, $f:path) => {{
-        fn h<'a>(v: &'a Visit<'a>) -> Fut<'a> {
-            Box::pin(async move {
-                let a: Admin = sudo::require(v, Permission::$p).await?;
-                IntoOutcome::into_outcome($f(v, a).await)
-            })
-        }
-        (Guard::Settings(Permission::$p), h as Handler)
-    }};
+    ($p:ident, $f:path) => {
+        guarded!(Guard::Settings(Permission::$p), |v| sudo::require(v, Permission::$p), $f)
+    };
 }
 
 const fn get(path: &'static str, (guard, handler): (Guard, Handler)) -> Route {
