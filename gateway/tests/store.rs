@@ -432,6 +432,9 @@ mod suite {
         // A removed line is free for another tenant.
         assert_eq!(store.add_lines(beta, &[a]).await.expect("move a"), 1);
         assert_eq!(tenant_row(store, beta).await.lines, sorted(&["CAF0000000001", "COP0000000A"]));
+        // One tenant's lines alone, in order.
+        let beta_lines = store.tenant_lines(beta).await.expect("beta's lines");
+        assert_eq!(beta_lines, sorted(&["CAF0000000001", "COP0000000A"]));
     }
 
     pub async fn networks(store: &Store, _url: &str) {
@@ -471,6 +474,9 @@ mod suite {
         assert_eq!(missing, vec![net("198.51.100.0/24")]);
         assert_eq!(tenant_row(store, acme).await.networks, sorted(&["172.16.0.0/12", "192.168.1.0/24"]));
         assert_eq!(tenant_row(store, beta).await.networks, vec!["10.0.0.0/8".to_string()], "beta's copy was removed");
+        // One tenant's networks alone, in order.
+        let acme_nets = store.tenant_networks(acme).await.expect("acme's networks");
+        assert_eq!(acme_nets, sorted(&["172.16.0.0/12", "192.168.1.0/24"]));
         assert_eq!(
             store.remove_networks(acme, &[net("10.0.0.0/8")]).await.expect("remove again"),
             vec![net("10.0.0.0/8")]
@@ -681,11 +687,19 @@ mod suite {
             })
             .await
             .expect("create");
+        // Its confirm page reads the new address without using the link up.
+        let pending = Some((bob, Some("bob@new.example.com".to_owned())));
+        for _ in 0..2 {
+            let peeked = store.peek_link_with_payload(&email_change, LinkPurpose::EmailChange).await.expect("peek");
+            assert_eq!(peeked, pending);
+        }
         for wrong in [LinkPurpose::Invite, LinkPurpose::Unlock, LinkPurpose::Reset] {
+            assert_eq!(store.peek_link_with_payload(&email_change, wrong).await.expect("peek"), None);
             assert_eq!(store.peek_link(&email_change, wrong).await.expect("peek"), None);
             assert_eq!(store.consume_link(&email_change, wrong).await.expect("consume"), None, "{wrong:?}");
         }
         assert_eq!(store.consume_link(&email_change, LinkPurpose::EmailChange).await.expect("consume"), Some(bob));
+        assert_eq!(store.peek_link_with_payload(&email_change, LinkPurpose::EmailChange).await.expect("peek"), None);
 
         // Expired links open nothing.
         let expired = token_hash();

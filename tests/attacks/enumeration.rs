@@ -142,7 +142,11 @@ async fn admin_doors(env: &Env, boss: &reqwest::Client) {
             vec![("user", ALICE.to_owned()), ("action", "email-change".to_owned()), ("new_email", to.to_owned())]
         }),
         ("owner's own email change", "/auth/email/change", |to| {
-            vec![("new_email", to.to_owned()), ("current_password", PASSWORD.to_owned())]
+            vec![
+                ("new_email", to.to_owned()),
+                ("new_email_confirm", to.to_owned()),
+                ("current_password", PASSWORD.to_owned()),
+            ]
         }),
     ];
     for (door, path, fields) in doors {

@@ -35,9 +35,14 @@ impl Form {
                 "/auth/password/change",
                 vec![("current_password", password), ("password", NEW_PASSWORD), ("password_confirm", NEW_PASSWORD)],
             ),
-            Form::EmailChange => {
-                ("/auth/email/change", vec![("current_password", password), ("new_email", "elsewhere@example.net")])
-            }
+            Form::EmailChange => (
+                "/auth/email/change",
+                vec![
+                    ("current_password", password),
+                    ("new_email", "elsewhere@example.net"),
+                    ("new_email_confirm", "elsewhere@example.net"),
+                ],
+            ),
         };
         let mut fields = fields;
         fields.push(("csrf", &csrf));

@@ -213,7 +213,12 @@ async fn invitation_and_email_change(db: Db) {
 
     // The owner changes their email: a link to the new address, a notice to the old one.
     let page = boss.get(env.url(ORDINARY, "/auth/email/change")).send().await.unwrap().text().await.unwrap();
-    let form = [("new_email", "chief@acme.example"), ("current_password", PASSWORD), ("csrf", &csrf_from(&page))];
+    let form = [
+        ("new_email", "chief@acme.example"),
+        ("new_email_confirm", "chief@acme.example"),
+        ("current_password", PASSWORD),
+        ("csrf", &csrf_from(&page)),
+    ];
     assert_eq!(boss.post(env.url(ORDINARY, "/auth/email/change")).form(&form).send().await.unwrap().status(), 200);
     let mail = env.wait_mail("chief@acme.example", "/auth/email/confirm?ticket=", 1).await;
     let confirm = link_path(&mail, "/auth/email/confirm?ticket=");

@@ -78,7 +78,10 @@ async fn permission_table(db: Db) {
                     post(&c, &env, "/auth/settings/route", &[("route", "line-only"), ("step", "apply")]).await.status(),
                     403
                 );
-                assert_eq!(post(&c, &env, "/auth/settings/2fa", &[("state", "on")]).await.status(), 403);
+                for step in ["confirm", "apply"] {
+                    let r = post(&c, &env, "/auth/settings/2fa", &[("state", "on"), ("step", step)]).await;
+                    assert_eq!(r.status(), 403, "{email} 2FA switch {step}");
+                }
             }
             if who == "user" {
                 assert_eq!(
@@ -243,18 +246,29 @@ async fn two_factor_switch_and_lines() {
     assert_eq!(login(&boss, &env, LINE_HOST, "boss@acme.example", PASSWORD, &[]).await.status(), 303);
     sudo(&boss, &env, LINE_HOST, PASSWORD).await;
     let page = boss.get(env.url(LINE_HOST, "/auth/settings/2fa")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("risk_accepted"), "turning off asks for the risk to be read:\n{page}");
     let csrf = csrf_from(&page);
+    // A confirm screen in both directions: current and new setting.
     let r = boss
         .post(env.url(LINE_HOST, "/auth/settings/2fa"))
-        .form(&[("state", "off"), ("csrf", csrf.as_str())])
+        .form(&[("state", "off"), ("step", "confirm"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let confirm = r.text().await.unwrap();
+    assert!(confirm.contains("risk_accepted"), "turning off asks for the risk to be read:\n{confirm}");
+    assert!(confirm.contains("On</td>") && confirm.contains("<strong>Off</strong>"), "{confirm}");
+    assert!(confirm.contains("use that service"), "federated users are told apart:\n{confirm}");
+    let r = boss
+        .post(env.url(LINE_HOST, "/auth/settings/2fa"))
+        .form(&[("state", "off"), ("step", "apply"), ("csrf", csrf.as_str())])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 400, "off without reading the risk");
     let r = boss
         .post(env.url(LINE_HOST, "/auth/settings/2fa"))
-        .form(&[("state", "off"), ("risk_accepted", "1"), ("csrf", csrf.as_str())])
+        .form(&[("state", "off"), ("step", "apply"), ("risk_accepted", "1"), ("csrf", csrf.as_str())])
         .send()
         .await
         .unwrap();
@@ -264,7 +278,15 @@ async fn two_factor_switch_and_lines() {
     assert!(out.contains("two_factor_off"), "{out}");
     let r = boss
         .post(env.url(LINE_HOST, "/auth/settings/2fa"))
-        .form(&[("state", "on"), ("csrf", csrf.as_str())])
+        .form(&[("state", "on"), ("step", "confirm"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let confirm = r.text().await.unwrap();
+    assert!(confirm.contains("<strong>On</strong>") && !confirm.contains("risk_accepted"), "{confirm}");
+    let r = boss
+        .post(env.url(LINE_HOST, "/auth/settings/2fa"))
+        .form(&[("state", "on"), ("step", "apply"), ("csrf", csrf.as_str())])
         .send()
         .await
         .unwrap();
@@ -354,4 +376,32 @@ async fn tenants_in_the_policy_file_are_read_only() {
         409
     );
     env.cleanup().await;
+}
+
+/// The command line goes through the same operations as the pages: the same
+/// refusals, the same audit events, the owner told of a new network.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_follows_the_pages_rules() {
+    let Some(env) = Env::new(Db::Sqlite).await else { return };
+    env.ok(&["tenant", "create", "acme", "--owner", "boss@acme.example"]);
+    env.ok(&["tenant", "networks", "add", "acme", "10.0.0.0/16"]);
+    let mail = env.wait_mail("boss@acme.example", "10.0.0.0/16", 1).await;
+    assert!(mail.contains("command line"), "by whom and from where:\n{mail}");
+    // Inside a registered network: refused, as on the page.
+    let out = env.cli(&["tenant", "networks", "add", "acme", "10.0.1.0/24"], None);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already covered by the registered network 10.0.0.0/16"), "{err}");
+    let out = env.ok(&["tenant", "networks", "add", "acme", "10.0.0.0/16"]);
+    assert!(out.contains("0 network(s) added, 1 already registered"), "{out}");
+    env.ok(&["tenant", "lines", "add", "acme", "CAF0000000001", "cop1234abcd"]);
+    env.ok(&["tenant", "lines", "remove", "acme", "COP1234ABCD"]);
+    env.ok(&["tenant", "set-2fa", "acme", "off"]);
+    env.ok(&["tenant", "set-route", "acme", "line-only"]);
+    let audit = env.ok(&["audit", "--tenant", "acme"]);
+    for event in ["network_added", "line_added", "line_removed", "2fa_off", "route_set:line-only"] {
+        assert!(audit.contains(event), "{event}:\n{audit}");
+    }
+    assert!(audit.contains("CAF0000000001, COP1234ABCD"), "the lines are the subject:\n{audit}");
+    assert_eq!(audit.matches("network_added").count(), 1, "nothing new, no event:\n{audit}");
 }

@@ -3,12 +3,19 @@
 //! own audit event, once: who did it comes in an [`Actor`], never from a
 //! request. Pages reach the store for account changes only through here.
 
+mod email;
 mod factor_change;
+mod lines;
 mod lock;
 mod mailed_links;
+mod networks;
+mod password;
+mod route;
 mod second_factor;
 mod sessions;
 mod sign_in;
+mod tenant;
+mod two_factor_switch;
 mod two_step;
 mod unlock;
 
@@ -25,7 +32,20 @@ mod tests;
 #[cfg(test)]
 mod two_step_tests;
 
+#[cfg(test)]
+mod own_account_tests;
+
+#[cfg(test)]
+mod tenant_settings_tests;
+
 use std::sync::Arc;
+
+pub use email::{EmailConfirm, EmailRequest};
+pub use lines::{LinesAdded, LinesRemoved};
+pub use networks::{NetworksAdded, NetworksRemoved};
+pub use route::RouteSet;
+pub use tenant::TenantRef;
+pub use two_factor_switch::SwitchSet;
 
 use policy::HostKind;
 

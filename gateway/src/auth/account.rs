@@ -1,85 +1,59 @@
 //! The signed-in user's own account: the settings menu, password change and
-//! email change.
+//! email change. The changes themselves are `accounts` operations; these pages
+//! check the forms and show the outcome.
 
 use super::links::{check_new_password, dead_link};
-use super::start::{NewLogin, end_all, start};
+use super::start::{NewLogin, start};
 use super::sudo::Admin;
-use super::{Visit, csrf_for, hidden_field, notify, read_form, to_login, with_cookie};
-use crate::mail::Notice;
-use crate::store::LinkPurpose;
-use crate::tokens;
-use crate::ui::html::{error_box, escape, password_field};
-use crate::web::{Outcome, Reply};
+use super::views::account::{
+    EmailChanged, EmailConfirmPage, EmailPage, EmailSent, MenuItems, MenuPage, Notice, PasswordDone, PasswordPage,
+};
+use super::{Visit, csrf_for, read_form, to_login, with_cookie};
+use crate::accounts::{EmailConfirm, EmailRequest, Mailed};
+use crate::store::{Plan, canonical_email, valid_email};
+use crate::web::{Outcome, Refusal, page};
 
-pub async fn menu(v: &Visit<'_>, a: Admin) -> Reply {
-    let item = |href: &str, label: &str| format!("<li><a href=\"{href}\">{}</a></li>", escape(label));
-    let mut items = Vec::new();
-    if a.may_change_password() {
-        items.push(item("/auth/password/change", v.t("Change password", "パスワードの変更")));
-    }
-    if a.may_change_email() {
-        items.push(item("/auth/email/change", v.t("Change email address", "メールアドレスの変更")));
-    }
-    if a.may_set_route() {
-        items.push(item("/auth/settings/route", v.t("Access route", "アクセス経路")));
-    }
-    if a.may_set_two_factor() {
-        items.push(item("/auth/settings/2fa", v.t("2-step verification for the organisation", "組織の2段階認証")));
-    }
-    if a.may_administer() {
-        items.push(item("/auth/settings/lines", v.t("Line numbers and networks", "回線番号・ネットワーク")));
-        items.push(item("/auth/admin/users", v.t("Users", "ユーザー管理")));
-        items.push(item("/auth/admin/audit", v.t("Audit log", "操作ログ")));
-    }
-    if !a.break_glass {
-        items.push(item("/auth/devices", v.t("Remembered browsers", "記憶済みのブラウザ")));
-    }
-    let banner = if a.break_glass {
-        format!(
-            "<p class=\"error\" role=\"alert\">{}</p>",
-            v.t(
-                "Your organisation allows line authentication only, and this connection is not a registered line or network. You can switch the access route back here; storage stays closed from this connection.",
-                "組織のアクセス経路が「回線認証のみ」で、この接続は登録済みの回線・ネットワークではありません。ここからアクセス経路を元に戻せます。この接続からストレージは利用できません。",
-            )
-        )
-    } else {
-        String::new()
+pub async fn menu(v: &Visit<'_>, a: Admin) -> Outcome {
+    let (token, cookie) = csrf_for(v);
+    let may = MenuItems {
+        change_email: a.may_change_email(),
+        change_password: a.may_change_password(),
+        own_devices: !a.break_glass,
+        set_route: a.may_set_route(),
+        set_two_factor: a.may_set_two_factor(),
+        administer: a.may_administer(),
     };
-    let (token, cookie) = csrf_for(v);
-    let body = v.page(
-        v.t("Settings", "設定メニュー"),
-        &format!(
-            "{banner}<p class=\"hint\">{signed} {email}</p><ul>{items}</ul>\
-             <form method=\"post\" action=\"/auth/logout\">{csrf}<button type=\"submit\">{out}</button></form>",
-            signed = v.t("Signed in as", "ログイン中:"),
-            email = escape(&a.cached.rec.email),
-            items = items.join(""),
-            csrf = hidden_field(&token),
-            out = v.t("Sign out", "ログアウト"),
-        ),
-    );
-    with_cookie(Reply::html(200, body), cookie)
+    let plan = match a.plan {
+        Plan::Basic => v.t("Basic", "基本プラン"),
+        Plan::Trial => v.t("Free trial", "無料トライアル"),
+    };
+    let view = MenuPage {
+        ui: v.ui(),
+        title: v.t("Settings", "設定メニュー"),
+        csrf: &token,
+        email: &a.cached.rec.email,
+        organisation: &a.tenant.name,
+        plan,
+        may,
+        break_glass: a.break_glass,
+    };
+    Ok(with_cookie(page(200, &view)?, cookie))
 }
 
-fn password_page(v: &Visit<'_>, csrf_token: &str, errors: [Option<&str>; 3]) -> String {
-    v.page(
-        v.t("Change password", "パスワードの変更"),
-        &format!(
-            "<form method=\"post\" action=\"/auth/password/change\">{csrf}{p0}{p1}{p2}<button type=\"submit\">{submit}</button></form>\
-             <p class=\"hint\">{note}</p>",
-            csrf = hidden_field(csrf_token),
-            p0 = password_field(&v.ui(), "current_password", v.t("Current password", "現在のパスワード"), "current-password", false, errors[0]),
-            p1 = password_field(&v.ui(), "password", v.t("New password", "新しいパスワード"), "new-password", true, errors[1]),
-            p2 = password_field(&v.ui(), "password_confirm", v.t("New password again", "新しいパスワード（確認）"), "new-password", false, errors[2]),
-            submit = v.t("Change password", "パスワードを変更"),
-            note = v.t("Your other devices will be signed out.", "他の端末ではログアウトされます。"),
-        ),
-    )
+fn password_page(v: &Visit<'_>, csrf: &str, errors: [Option<&str>; 3], status: u16) -> Outcome {
+    let view = PasswordPage {
+        ui: v.ui(),
+        title: v.t("Change password", "パスワードの変更"),
+        csrf,
+        rule: crate::password::rule_text(v.lang),
+        errors,
+    };
+    page(status, &view)
 }
 
-pub async fn password_form(v: &Visit<'_>, _: Admin) -> Reply {
+pub async fn password_form(v: &Visit<'_>, _: Admin) -> Outcome {
     let (token, cookie) = csrf_for(v);
-    with_cookie(Reply::html(200, password_page(v, &token, [None, None, None])), cookie)
+    Ok(with_cookie(password_page(v, &token, [None, None, None], 200)?, cookie))
 }
 
 pub async fn password_submit(v: &Visit<'_>, a: Admin) -> Outcome {
@@ -89,31 +63,26 @@ pub async fn password_submit(v: &Visit<'_>, a: Admin) -> Outcome {
         Err(reply) => return Ok(reply),
     };
     let (token, _) = csrf_for(v);
-    let user = match v.app.store.user_by_id(c.rec.user_id).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return Ok(to_login(v)),
-        Err(_) => return Ok(v.unavailable()),
-    };
+    let Some(user) = v.app.store.user_by_id(c.rec.user_id).await? else { return Ok(to_login(v)) };
     // Counted toward the lock like a login, so a stolen session cannot guess it.
     if let Some(r) = super::login::throttled(v) {
         return Ok(r);
     }
-    let current_ok = match super::login::check_password(v, &user, form.get("current_password").unwrap_or("")).await {
-        Ok(ok) => ok,
-        Err(r) => return Ok(r),
-    };
-    if !current_ok {
-        let err = v.t("The current password is not correct.", "現在のパスワードが正しくありません。");
-        return Ok(Reply::html(400, password_page(v, &token, [Some(err), None, None])));
+    match super::login::check_password(v, &user, form.get("current_password").unwrap_or("")).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let err = v.t("The current password is not correct.", "現在のパスワードが正しくありません。");
+            return password_page(v, &token, [Some(err), None, None], 400);
+        }
+        Err(reply) => return Ok(reply),
     }
     let password = form.get("password").unwrap_or("");
     if let Err((a, b)) = check_new_password(v, password, form.get("password_confirm").unwrap_or("")) {
-        return Ok(Reply::html(400, password_page(v, &token, [None, a, b])));
+        return password_page(v, &token, [None, a, b], 400);
     }
-    let hashed = match v.app.hasher.hash(password.to_owned()).await {
-        Ok(h) => h,
-        Err(_) => return Ok(v.unavailable()),
-    };
+    let hashed = v.app.hasher.hash(password.to_owned()).await.map_err(|e| Refusal::broken("password hashing", e))?;
+    let mailed = v.accounts().change_password(&v.actor(Some(&user.email)), &user, &hashed).await?;
+    // Every session ended, this one included; this browser gets a new id.
     let login = NewLogin {
         user_id: user.id,
         tenant_id: user.tenant_id,
@@ -124,56 +93,46 @@ pub async fn password_submit(v: &Visit<'_>, a: Admin) -> Outcome {
         pending_factor: None,
         pending_remember: false,
     };
-    // Every session ends, this one included; this browser gets a new id.
-    let done = async {
-        v.app.store.set_password_hash(user.id, &hashed).await?;
-        end_all(v, user.id).await?;
-        start(v, login).await
+    let cookie = start(v, login).await?;
+    let view = PasswordDone {
+        ui: v.ui(),
+        title: v.t("Password changed", "パスワードを変更しました"),
+        mailed: mailed == Mailed::Sent,
     };
-    let cookie = match done.await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "password change failed");
-            return Ok(v.unavailable());
-        }
-    };
-    v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "password_changed").await;
-    notify::mail(v, &user.email, &Notice::PasswordChanged);
-    let body = v.page(
-        v.t("Password changed", "パスワードを変更しました"),
-        v.t(
-            "<p class=\"ok\">Your password is changed.</p><p><a href=\"/auth/settings\">Back to settings</a></p>",
-            "<p class=\"ok\">パスワードを変更しました。</p><p><a href=\"/auth/settings\">設定メニューに戻る</a></p>",
-        ),
-    );
-    Ok(Reply::html(200, body).header("set-cookie", cookie))
+    Ok(page(200, &view)?.header("set-cookie", cookie))
 }
 
-fn email_page(v: &Visit<'_>, csrf_token: &str, errors: [Option<&str>; 2]) -> String {
-    let err0 = errors[0]
-        .map(|e| format!("<p id=\"new_email-error\" class=\"field-error\" role=\"alert\">{}</p>", escape(e)))
-        .unwrap_or_default();
-    v.page(
-        v.t("Change email address", "メールアドレスの変更"),
-        &format!(
-            "<p>{intro}</p><form method=\"post\" action=\"/auth/email/change\">{csrf}\
-             <label for=\"new_email\">{label}</label><input id=\"new_email\" name=\"new_email\" type=\"email\" required>{err0}\
-             {pw}<button type=\"submit\">{submit}</button></form>",
-            intro = v.t(
-                "We will send a confirmation link to the new address. The change happens when you open it; you will then set your password again and set up 2-step verification again.",
-                "新しいメールアドレスに確認用のリンクをお送りします。リンクを開いた時点で変更され、パスワードと2段階認証を再設定していただきます。",
-            ),
-            csrf = hidden_field(csrf_token),
-            label = v.t("New email address", "新しいメールアドレス"),
-            pw = password_field(&v.ui(), "current_password", v.t("Current password", "現在のパスワード"), "current-password", false, errors[1]),
-            submit = v.t("Send the confirmation link", "確認リンクを送信"),
-        ),
-    )
+/// The email form with what was typed and the errors next to their fields.
+struct EmailForm<'f> {
+    new_email: &'f str,
+    again: &'f str,
+    errors: [Option<&'static str>; 3],
 }
 
-pub async fn email_form(v: &Visit<'_>, _: Admin) -> Reply {
+fn email_page(v: &Visit<'_>, csrf: &str, current: &str, f: EmailForm<'_>, status: u16) -> Outcome {
+    let view = EmailPage {
+        ui: v.ui(),
+        title: v.t("Change email address", "メールアドレスの変更"),
+        csrf,
+        current_email: current,
+        new_email: f.new_email,
+        new_email_confirm: f.again,
+        errors: f.errors,
+    };
+    page(status, &view)
+}
+
+pub async fn email_form(v: &Visit<'_>, a: Admin) -> Outcome {
     let (token, cookie) = csrf_for(v);
-    with_cookie(Reply::html(200, email_page(v, &token, [None, None])), cookie)
+    let blank = EmailForm { new_email: "", again: "", errors: [None, None, None] };
+    Ok(with_cookie(email_page(v, &token, &a.cached.rec.email, blank, 200)?, cookie))
+}
+
+fn not_an_address(v: &Visit<'_>) -> &'static str {
+    v.t(
+        "Enter an email address such as name@example.com.",
+        "name@example.com のような形式でメールアドレスを入力してください。",
+    )
 }
 
 pub async fn email_submit(v: &Visit<'_>, a: Admin) -> Outcome {
@@ -183,54 +142,44 @@ pub async fn email_submit(v: &Visit<'_>, a: Admin) -> Outcome {
         Err(reply) => return Ok(reply),
     };
     let (token, _) = csrf_for(v);
-    let user = match v.app.store.user_by_id(c.rec.user_id).await {
-        Ok(Some(u)) => u,
-        _ => return Ok(v.unavailable()),
-    };
+    let Some(user) = v.app.store.user_by_id(c.rec.user_id).await? else { return Ok(to_login(v)) };
+    let (new_email, again) = (form.get("new_email").unwrap_or(""), form.get("new_email_confirm").unwrap_or(""));
+    let refused = |errors| email_page(v, &token, &user.email, EmailForm { new_email, again, errors }, 400);
     // Counted toward the lock like a login, so a stolen session cannot guess it.
     if let Some(r) = super::login::throttled(v) {
         return Ok(r);
     }
-    let current_ok = match super::login::check_password(v, &user, form.get("current_password").unwrap_or("")).await {
-        Ok(ok) => ok,
-        Err(r) => return Ok(r),
-    };
-    if !current_ok {
-        let err = v.t("The current password is not correct.", "現在のパスワードが正しくありません。");
-        return Ok(Reply::html(400, email_page(v, &token, [None, Some(err)])));
+    match super::login::check_password(v, &user, form.get("current_password").unwrap_or("")).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let err = v.t("The current password is not correct.", "現在のパスワードが正しくありません。");
+            return refused([None, None, Some(err)]);
+        }
+        Err(reply) => return Ok(reply),
     }
-    let new_email = crate::store::canonical_email(form.get("new_email").unwrap_or(""));
-    let problem = if !crate::store::valid_email(&new_email) {
-        Some(v.t(
-            "Enter an email address such as name@example.com.",
-            "name@example.com のような形式でメールアドレスを入力してください。",
-        ))
-    } else if new_email == user.email {
-        Some(v.t("This is already your email address.", "現在と同じメールアドレスです。"))
-    } else {
-        None
-    };
-    if let Some(p) = problem {
-        return Ok(Reply::html(400, email_page(v, &token, [Some(p), None])));
+    // Typed twice, so that a typo does not send the link (and later the
+    // account) to somebody else's mailbox.
+    let shape = (!valid_email(&canonical_email(new_email))).then(|| not_an_address(v));
+    let same = canonical_email(new_email) == canonical_email(again);
+    let mismatch = (!same).then(|| v.t("The two addresses are not the same.", "2つのメールアドレスが一致しません。"));
+    if shape.is_some() || mismatch.is_some() {
+        return refused([shape, mismatch, None]);
     }
-    // Whether the new address is taken is checked when the link is used, so this
-    // page cannot be used to find out which addresses have accounts.
-    let link =
-        match notify::new_link(&v.app.cfg, &v.app.store, user.id, LinkPurpose::EmailChange, Some(&new_email)).await {
-            Ok(t) => v.link(&format!("/auth/email/confirm?ticket={t}")),
-            Err(_) => return Ok(v.unavailable()),
-        };
-    notify::mail(v, &new_email, &Notice::EmailChangeConfirm { link: &link, new_email: &new_email });
-    v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "email_change_requested").await;
-    let body = v.page(
-        v.t("Check the new mailbox", "新しいメールアドレスをご確認ください"),
-        &format!(
-            "<p>{} <strong>{}</strong></p>",
-            v.t("We sent a confirmation link to", "確認用のリンクを次のアドレスにお送りしました:"),
-            escape(&new_email)
-        ),
-    );
-    Ok(Reply::html(200, body))
+    match v.accounts().request_email_change(&v.actor(Some(&user.email)), &user, new_email).await? {
+        EmailRequest::Sent { new_email, mailed } => {
+            let view = EmailSent {
+                ui: v.ui(),
+                title: v.t("Check the new mailbox", "新しいメールアドレスをご確認ください"),
+                new_email: &new_email,
+                mailed: mailed == Mailed::Sent,
+            };
+            page(200, &view)
+        }
+        EmailRequest::NotAnAddress => refused([Some(not_an_address(v)), None, None]),
+        EmailRequest::Unchanged => {
+            refused([Some(v.t("This is already your email address.", "現在と同じメールアドレスです。")), None, None])
+        }
+    }
 }
 
 fn confirm_next(v: &Visit<'_>) -> &'static str {
@@ -243,36 +192,30 @@ fn confirm_next(v: &Visit<'_>) -> &'static str {
 fn confirm_page(
     v: &Visit<'_>,
     ticket: &str,
-    csrf_token: &str,
+    csrf: &str,
+    new_email: &str,
     errors: (Option<&str>, Option<&str>),
-    top: Option<&str>,
-) -> String {
-    v.page(
-        v.t("Confirm your new email address", "新しいメールアドレスの確認"),
-        &format!(
-            "{top}<p>{intro}</p><form method=\"post\" action=\"/auth/email/confirm?ticket={ticket}\">{csrf}{p1}{p2}<button type=\"submit\">{submit}</button></form>",
-            top = top.map(error_box).unwrap_or_default(),
-            intro = v.t("To finish the change, set your password again.", "変更を完了するため、パスワードを再設定してください。"),
-            ticket = escape(ticket),
-            csrf = hidden_field(csrf_token),
-            p1 = password_field(&v.ui(), "password", v.t("New password", "新しいパスワード"), "new-password", true, errors.0),
-            p2 = password_field(&v.ui(), "password_confirm", v.t("New password again", "新しいパスワード（確認）"), "new-password", false, errors.1),
-            submit = v.t("Confirm", "確定"),
-        ),
-    )
+    status: u16,
+) -> Outcome {
+    let view = EmailConfirmPage {
+        ui: v.ui(),
+        title: v.t("Confirm your new email address", "メールアドレス変更の確認"),
+        csrf,
+        ticket,
+        new_email,
+        rule: crate::password::rule_text(v.lang),
+        errors,
+    };
+    page(status, &view)
 }
 
-pub async fn email_confirm_form(v: &Visit<'_>) -> Reply {
+pub async fn email_confirm_form(v: &Visit<'_>) -> Outcome {
     let ticket = v.req.query("ticket").unwrap_or_default();
-    let live = match tokens::hash_token(&ticket) {
-        Some(h) => matches!(v.app.store.peek_link(&h, LinkPurpose::EmailChange).await, Ok(Some(_))),
-        None => false,
+    let Some(new_email) = v.accounts().pending_email_change(&ticket).await? else {
+        return Ok(dead_link(v, confirm_next(v)));
     };
-    if !live {
-        return dead_link(v, confirm_next(v));
-    }
     let (token, cookie) = csrf_for(v);
-    with_cookie(Reply::html(200, confirm_page(v, &ticket, &token, (None, None), None)), cookie)
+    Ok(with_cookie(confirm_page(v, &ticket, &token, &new_email, (None, None), 200)?, cookie))
 }
 
 pub async fn email_confirm_submit(v: &Visit<'_>) -> Outcome {
@@ -281,65 +224,42 @@ pub async fn email_confirm_submit(v: &Visit<'_>) -> Outcome {
         Ok(f) => f,
         Err(reply) => return Ok(reply),
     };
-    let hash = match super::links::live_ticket(v, &ticket, LinkPurpose::EmailChange).await {
-        Ok(Some(h)) => h,
-        Ok(None) => return Ok(dead_link(v, confirm_next(v))),
-        Err(_) => return Ok(v.unavailable()),
+    // A dead link costs a query, not an argon2 run.
+    let Some(new_email) = v.accounts().pending_email_change(&ticket).await? else {
+        return Ok(dead_link(v, confirm_next(v)));
     };
     let (token, _) = csrf_for(v);
     let password = form.get("password").unwrap_or("");
     if let Err(errors) = check_new_password(v, password, form.get("password_confirm").unwrap_or("")) {
-        return Ok(Reply::html(400, confirm_page(v, &ticket, &token, errors, None)));
+        return confirm_page(v, &ticket, &token, &new_email, errors, 400);
     }
-    let hashed = match v.app.hasher.hash(password.to_owned()).await {
-        Ok(h) => h,
-        Err(_) => return Ok(v.unavailable()),
-    };
-    let (user_id, new_email) = match v.app.store.consume_link_with_payload(&hash, LinkPurpose::EmailChange).await {
-        Ok(Some((id, Some(email)))) => (id, email),
-        Ok(_) => return Ok(dead_link(v, confirm_next(v))),
-        Err(_) => return Ok(v.unavailable()),
-    };
-    let Ok(Some(user)) = v.app.store.user_by_id(user_id).await else { return Ok(dead_link(v, confirm_next(v))) };
-    let old_email = user.email.clone();
-    match v.app.store.set_email(user_id, &new_email).await {
-        Ok(()) => {}
-        Err(crate::store::StoreError::Conflict(_)) => {
-            let msg = v.t(
-                "This address now belongs to another account, so the change could not be made. Start again with a different address.",
-                "このメールアドレスは別のアカウントで使用されているため、変更できませんでした。別のアドレスで再度お申し込みください。",
-            );
-            return Ok(Reply::html(
-                409,
-                v.page(v.t("The change could not be made", "変更できませんでした"), &error_box(msg)),
-            ));
+    // Hashed before the link is used, so a failure here never burns it.
+    let hashed = v.app.hasher.hash(password.to_owned()).await.map_err(|e| Refusal::broken("password hashing", e))?;
+    match v.accounts().confirm_email_change(&v.actor(None), &ticket, &hashed).await? {
+        EmailConfirm::Changed { new_email, .. } => {
+            let view = EmailChanged {
+                ui: v.ui(),
+                title: v.t("Your email address is changed", "メールアドレスを変更しました"),
+                new_email: &new_email,
+            };
+            page(200, &view)
         }
-        Err(_) => return Ok(v.unavailable()),
+        EmailConfirm::DeadLink => Ok(dead_link(v, confirm_next(v))),
+        EmailConfirm::Taken => {
+            let view = Notice {
+                ui: v.ui(),
+                title: v.t("The change could not be made", "変更できませんでした"),
+                text: v.t(
+                    "This address now belongs to another account, so the change could not be made. Start again with a different address.",
+                    "このメールアドレスは別のアカウントで使用されているため、変更できませんでした。別のアドレスで再度お申し込みください。",
+                ),
+                error: true,
+                back_to_settings: false,
+            };
+            page(409, &view)
+        }
     }
-    let had_second_factor = v.app.store.enrolment(user_id).await.map(|e| e.any()).unwrap_or(false);
-    let done = async {
-        v.app.store.set_password_hash(user_id, &hashed).await?;
-        v.app.store.reset_second_factors(user_id).await?;
-        end_all(v, user_id).await
-    };
-    if done.await.is_err() {
-        return Ok(v.unavailable());
-    }
-    v.audit(Some(user.tenant_id), Some(&new_email), Some(&old_email), "email_changed").await;
-    notify::mail(v, &old_email, &Notice::EmailChanged { new_email: &new_email });
-    if had_second_factor {
-        notify::mail(v, &new_email, &Notice::SecondFactorReset);
-    }
-    Ok(Reply::html(
-        200,
-        v.page(
-            v.t("Your email address is changed", "メールアドレスを変更しました"),
-            &format!(
-                "<p>{} <strong>{}</strong></p><p><a href=\"/auth/login\">{}</a></p>",
-                v.t("From now on, sign in with", "今後は次のアドレスでログインしてください:"),
-                escape(&new_email),
-                v.t("Sign in", "ログイン")
-            ),
-        ),
-    ))
 }
+
+#[cfg(test)]
+mod tests;

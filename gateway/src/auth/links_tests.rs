@@ -1,9 +1,9 @@
 //! The mailed links' pages through `web::handle`, without a proxy.
 
-use crate::auth::testing::{World, call, request, world};
+use crate::auth::testing::{World, call, post, request, world};
 use crate::store::{LinkPurpose, NewLink, now};
 use crate::tokens;
-use crate::web::{Body, Method, Request, csrf};
+use crate::web::{Method, Request};
 
 /// A live ticket of `purpose` for the world's user.
 async fn ticket(w: &World, purpose: LinkPurpose) -> String {
@@ -15,18 +15,9 @@ async fn ticket(w: &World, purpose: LinkPurpose) -> String {
     ticket
 }
 
-/// A form posted before sign-in: the token is bound to the pre-session cookie.
+/// A form posted before sign-in: the token is bound to a pre-session cookie.
 fn anonymous_post(path: &str, fields: &[(&str, &str)]) -> Request {
-    let pre = tokens::random_token();
-    let mut req = request(Method::Post, path, None, None);
-    req.headers.insert("cookie", format!("gw_csrf={pre}").parse().unwrap());
-    let mut body = form_urlencoded::Serializer::new(String::new());
-    body.append_pair("csrf", &csrf::token_for(&req, "gw_session").0);
-    for (k, v) in fields {
-        body.append_pair(k, v);
-    }
-    req.body = Body::Read(body.finish().into_bytes());
-    req
+    post(path, None, fields)
 }
 
 #[tokio::test]

@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use policy::{DenyKind, Outcome, PathFact, Request, Role, SessionFact, SessionView, TenantPolicy};
 
-use super::{Visit, csrf_for, hidden_field, rd, read_form, to_login, with_cookie};
+use super::views::account::Notice;
+use super::views::sudo::SudoLoginPage;
+use super::{Visit, csrf_for, rd, read_form, to_login, with_cookie};
 use crate::session::{Cached, CookieFact, read_cookie};
-use crate::store::now;
+use crate::store::{StoreError, now};
 use crate::tokens;
-use crate::ui::html::{error_box, escape, password_field};
-use crate::web::{Outcome as PageOutcome, Permission, Reply};
+use crate::web::{Outcome as PageOutcome, Permission, Refusal, Reply, page};
 
 mod break_glass;
 
@@ -88,20 +89,18 @@ pub enum Gate {
 }
 
 /// The session and what policy says of it here, without asking for the password.
-pub async fn signed_in(v: &Visit<'_>) -> Result<Gate, Reply> {
+pub async fn signed_in(v: &Visit<'_>) -> Result<Gate, Refusal> {
     let req = &v.req;
     let CookieFact::Present(id) =
         read_cookie(req.headers.get_all("cookie").iter().map(|h| h.as_bytes()), &v.app.cfg.session.cookie_name)
     else {
-        return Err(to_login(v));
+        return Err(to_login(v).into());
     };
-    let cached = match v.app.sessions.lookup(&v.app.store, &id, now()).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return Err(to_login(v)),
-        Err(_) => return Err(v.unavailable()),
+    let Some(cached) = v.app.sessions.lookup(&v.app.store, &id, now()).await? else {
+        return Err(to_login(v).into());
     };
     let snapshot = v.app.policy.load_full();
-    let Some(tenant) = snapshot.tenant(cached.rec.tenant_id).cloned() else { return Err(to_login(v)) };
+    let Some(tenant) = snapshot.tenant(cached.rec.tenant_id).cloned() else { return Err(to_login(v).into()) };
     let r = &cached.rec;
     let request = Request {
         host: Some(v.facts.host),
@@ -128,15 +127,11 @@ pub async fn signed_in(v: &Visit<'_>) -> Result<Gate, Reply> {
         {
             true
         }
-        Outcome::SecondFactor => return Err(Reply::redirect(303, "/auth/2fa?rd=%2Fauth%2Fsettings".into())),
-        Outcome::Deny(kind) => return Err(Reply::html(403, crate::ui::pages::denied(&v.ui(), kind))),
-        _ => return Err(to_login(v)),
+        Outcome::SecondFactor => return Err(Reply::redirect(303, "/auth/2fa?rd=%2Fauth%2Fsettings".into()).into()),
+        Outcome::Deny(kind) => return Err(Reply::html(403, crate::ui::pages::denied(&v.ui(), kind)).into()),
+        _ => return Err(to_login(v).into()),
     };
-    let plan = match v.app.store.tenant_plan(r.tenant_id).await {
-        Ok(Some(plan)) => plan,
-        Ok(None) => return Err(to_login(v)),
-        Err(_) => return Err(v.unavailable()),
-    };
+    let Some(plan) = v.app.store.tenant_plan(r.tenant_id).await? else { return Err(to_login(v).into()) };
     let fresh = r.sudo_until.is_some_and(|t| t > now());
     let admin = Admin { cached: cached.clone(), tenant, plan, from_line, break_glass };
     Ok(if fresh { Gate::Ready(admin) } else { Gate::NeedsSudo(admin, id) })
@@ -145,77 +140,56 @@ pub async fn signed_in(v: &Visit<'_>) -> Result<Gate, Reply> {
 /// The settings guard (`web::Guard::Settings`): Ok when the user is signed in,
 /// allowed here, re-authenticated within the last few minutes and holds the
 /// permission; otherwise the reply that gets them there or says no.
-pub async fn require(v: &Visit<'_>, permission: Permission) -> Result<Admin, Reply> {
+pub async fn require(v: &Visit<'_>, permission: Permission) -> Result<Admin, Refusal> {
     match signed_in(v).await? {
         Gate::Ready(a) if a.may(permission) => Ok(a),
         Gate::Ready(_) => Err(not_permitted(v, permission)),
         Gate::NeedsSudo(..) => {
             let back = if v.req.is_get() { v.req.path_and_query() } else { "/auth/settings" };
             let rd = percent_encoding::utf8_percent_encode(back, percent_encoding::NON_ALPHANUMERIC).to_string();
-            Err(Reply::redirect(303, format!("/auth/settings/login?rd={rd}")))
+            Err(Reply::redirect(303, format!("/auth/settings/login?rd={rd}")).into())
         }
     }
 }
 
-fn not_permitted(v: &Visit<'_>, permission: Permission) -> Reply {
+fn not_permitted(v: &Visit<'_>, permission: Permission) -> Refusal {
     if permission != Permission::ChangeEmail {
-        return Reply::html(403, crate::ui::pages::denied(&v.ui(), DenyKind::Role));
+        return Reply::html(403, crate::ui::pages::denied(&v.ui(), DenyKind::Role)).into();
     }
-    Reply::html(
-        403,
-        v.page(
-            v.t("Not available for your account", "このアカウントではご利用いただけません"),
-            v.t(
-                "<p>Only the contract holder of a basic-plan organisation changes their own email address here. Ask your administrator.</p>",
-                "<p>ここでメールアドレスを変更できるのは、ベーシックプランの契約者ご本人のみです。管理者にお問い合わせください。</p>",
-            ),
+    let view = Notice {
+        ui: v.ui(),
+        title: v.t("Not available for your account", "このアカウントではご利用いただけません"),
+        text: v.t(
+            "Only the contract holder of a basic-plan organisation changes their own email address here. Ask your administrator to send you a link for the change.",
+            "ここでメールアドレスを変更できるのは、基本プランの契約者のみです。ご自身のメールアドレスの変更は、組織の管理者にご依頼ください。",
         ),
-    )
+        error: false,
+        back_to_settings: true,
+    };
+    page(403, &view).map_or_else(|refusal| refusal, Refusal::Answer)
 }
 
 /// A second factor is asked again when this session did not pass one (2FA off
 /// for the route) and the user has one: a password alone must not open the
 /// settings from the internet. Break-glass has its own second step.
-async fn needs_code(v: &Visit<'_>, a: &Admin) -> bool {
-    a.cached.rec.factor.is_none()
-        && !a.from_line
-        && !a.break_glass
-        && v.app.store.enrolment(a.cached.rec.user_id).await.map(|e| e.totp_secret.is_some()).unwrap_or(false)
+async fn needs_code(v: &Visit<'_>, a: &Admin) -> Result<bool, StoreError> {
+    if a.cached.rec.factor.is_some() || a.from_line || a.break_glass {
+        return Ok(false);
+    }
+    Ok(v.app.store.enrolment(a.cached.rec.user_id).await?.totp_secret.is_some())
 }
 
-fn login_page(v: &Visit<'_>, token: &str, rd: &str, code: bool, error: Option<&str>) -> String {
-    let code_field = if code {
-        format!(
-            "<label for=\"code\">{}</label><input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>",
-            v.t("Code from your authenticator app", "認証アプリのコード")
-        )
-    } else {
-        String::new()
-    };
-    v.page(
-        v.t("Confirm it is you", "本人確認"),
-        &format!(
-            "<p>{intro}</p>{err}<form method=\"post\" action=\"/auth/settings/login\">{csrf}<input type=\"hidden\" name=\"rd\" value=\"{rd}\">{pw}{code_field}\
-             <button type=\"submit\">{go}</button></form>",
-            intro = v.t(
-                "Settings change how your organisation signs in. Enter your password again to continue; you will not be asked again for 10 minutes.",
-                "設定の変更は組織のログイン方法に影響します。続けるには、パスワードを再度入力してください。10分間は再入力は不要です。",
-            ),
-            err = error.map(error_box).unwrap_or_default(),
-            csrf = hidden_field(token),
-            rd = escape(rd),
-            pw = password_field(&v.ui(), "password", v.t("Password", "パスワード"), "current-password", false, None),
-            go = v.t("Continue", "続ける"),
-        ),
-    )
+fn login_page(v: &Visit<'_>, csrf: &str, rd: &str, code: bool, error: Option<&str>, status: u16) -> PageOutcome {
+    let view = SudoLoginPage { ui: v.ui(), title: v.t("Confirm it is you", "ご本人確認"), csrf, rd, code, error };
+    page(status, &view)
 }
 
-pub async fn login_form(v: &Visit<'_>, gate: Gate) -> Reply {
+pub async fn login_form(v: &Visit<'_>, gate: Gate) -> PageOutcome {
     let (Gate::Ready(admin) | Gate::NeedsSudo(admin, _)) = gate;
     let rd = rd::safe_return(&v.req.query("rd").unwrap_or_else(|| "/auth/settings".into()));
     let (token, cookie) = csrf_for(v);
-    let code = needs_code(v, &admin).await;
-    with_cookie(Reply::html(200, login_page(v, &token, &rd, code, None)), cookie)
+    let code = needs_code(v, &admin).await?;
+    Ok(with_cookie(login_page(v, &token, &rd, code, None, 200)?, cookie))
 }
 
 pub async fn login_submit(v: &Visit<'_>, gate: Gate) -> PageOutcome {
@@ -238,22 +212,19 @@ pub async fn login_submit(v: &Visit<'_>, gate: Gate) -> PageOutcome {
     };
     let rd = rd::safe_return(form.get("rd").unwrap_or("/auth/settings"));
     let (token, _) = csrf_for(v);
-    let user = match v.app.store.user_by_id(admin.cached.rec.user_id).await {
-        Ok(Some(u)) => u,
-        _ => return Ok(to_login(v)),
-    };
+    let Some(user) = v.app.store.user_by_id(admin.cached.rec.user_id).await? else { return Ok(to_login(v)) };
     if form.get("step") == Some("code") {
         if !admin.break_glass {
             // The gate changed under the page (e.g. the route): start again, nothing counted.
             return Ok(Reply::redirect(303, "/auth/settings/login?rd=%2Fauth%2Fsettings".into()));
         }
         let entered = form.get("code").unwrap_or("");
-        return Ok(break_glass::check_code(v, &admin, &id, &user, entered, &rd, &token).await);
+        return break_glass::check_code(v, &admin, &id, &user, entered, &rd, &token).await;
     }
     if let Some(r) = super::login::throttled(v) {
         return Ok(r);
     }
-    let code = needs_code(v, &admin).await;
+    let code = needs_code(v, &admin).await?;
     // Counted toward the lock like a login, so a stolen session cannot guess it.
     let password_ok = match super::login::check_password(v, &user, form.get("password").unwrap_or("")).await {
         Ok(ok) => ok,
@@ -261,43 +232,44 @@ pub async fn login_submit(v: &Visit<'_>, gate: Gate) -> PageOutcome {
     };
     let refused = |v: &Visit<'_>| {
         let msg = v.t("That is not correct. Try again.", "入力内容が正しくありません。もう一度お試しください。");
-        Reply::html(401, login_page(v, &token, &rd, code, Some(msg)))
+        login_page(v, &token, &rd, code, Some(msg), 401)
     };
     if !password_ok {
         v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "reauth_failure").await;
-        return Ok(refused(v));
+        return refused(v);
     }
     // Break-glass: the password alone is not enough; a mailed code must follow.
     if admin.break_glass {
-        return Ok(break_glass::challenge(v, &id, &user, &rd, &token).await);
+        return break_glass::challenge(v, &id, &user, &rd, &token).await;
     }
     if code {
-        if v.app.store.second_factor_locked(user.id).await.unwrap_or(true) {
+        if v.app.store.second_factor_locked(user.id).await? {
             return Ok(super::two_step::locked_reply(v));
         }
-        if !totp_ok(v, user.id, form.get("code").unwrap_or("")).await {
+        if !totp_ok(v, user.id, form.get("code").unwrap_or("")).await? {
             v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "reauth_failure").await;
             if super::two_step::count_user_failure(v, user.id, user.tenant_id, &user.email).await {
                 return Ok(super::two_step::locked_reply(v));
             }
-            return Ok(refused(v));
+            return refused(v);
         }
-        let _ = v.app.store.reset_user_factor_failures(user.id).await;
+        v.app.store.reset_user_factor_failures(user.id).await?;
     }
-    if v.app.store.grant_sudo(&tokens::hash_bytes(&id), now() + SUDO_SECS).await.is_err() {
-        return Ok(v.unavailable());
-    }
+    v.app.store.grant_sudo(&tokens::hash_bytes(&id), now() + SUDO_SECS).await?;
     v.app.sessions.remove(&id);
     v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "reauth_success").await;
     Ok(Reply::redirect(303, rd))
 }
 
-async fn totp_ok(v: &Visit<'_>, user_id: i64, code: &str) -> bool {
-    let Ok(e) = v.app.store.enrolment(user_id).await else { return false };
-    let Some(secret) = e.totp_secret.and_then(|s| v.app.totp_key.decrypt(user_id, &s)) else { return false };
+/// Whether `code` is the authenticator's current one, never accepted twice. A
+/// store that cannot say is an error, never a wrong code (which would count
+/// toward the lock).
+async fn totp_ok(v: &Visit<'_>, user_id: i64, code: &str) -> Result<bool, StoreError> {
+    let e = v.app.store.enrolment(user_id).await?;
+    let Some(secret) = e.totp_secret.and_then(|s| v.app.totp_key.decrypt(user_id, &s)) else { return Ok(false) };
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     match crate::second_factor::verify(&secret, &code, now()) {
-        Some(step) => v.app.store.accept_totp_step(user_id, step).await.unwrap_or(false),
-        None => false,
+        Some(step) => v.app.store.accept_totp_step(user_id, step).await,
+        None => Ok(false),
     }
 }

@@ -128,6 +128,32 @@ pub fn location(r: &Reply) -> &str {
 }
 
 impl World {
+    /// A new user of the tenant with a session past the second factor and
+    /// re-authenticated; returns the session's cookie value.
+    pub async fn signed_in_as(&self, email: &str, role: Role) -> String {
+        let store = &self.app.store;
+        let user =
+            store.create_user(NewUser { tenant_id: self.tenant, email, role, password_hash: None }).await.unwrap();
+        let token = tokens::random_token();
+        let hash = tokens::hash_bytes(&tokens::decode_token(&token).unwrap());
+        store
+            .insert_session(NewSession {
+                id_hash: &hash,
+                user_id: user,
+                host: HostKind::Ordinary,
+                factor: Some(Factor::Totp),
+                line: None,
+                client_ip: None,
+                expires_at: now() + 3600,
+                pending_factor: None,
+                pending_remember: false,
+            })
+            .await
+            .unwrap();
+        store.grant_sudo(&hash, now() + 600).await.unwrap();
+        token
+    }
+
     /// A new session of `email` (a user of the world) on the ordinary
     /// hostname: `factor` None is a sign-in between password and second step.
     pub async fn session(&self, email: &str, factor: Option<Factor>, sudo: bool) -> String {
@@ -154,13 +180,35 @@ impl World {
         }
         token
     }
+
+    /// Mails written by the file transport to `to`, oldest first: (subject, body).
+    pub fn mails_to(&self, to: &str) -> Vec<(String, String)> {
+        let Ok(entries) = std::fs::read_dir(self.dir.path().join("mail")) else { return Vec::new() };
+        let mut files: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        files
+            .iter()
+            .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("eml"))
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .filter(|raw| {
+                raw.lines().any(|l| l.to_ascii_lowercase().starts_with("to:") && l.to_ascii_lowercase().contains(to))
+            })
+            .map(|raw| crate::mail::decode_message(&raw))
+            .collect()
+    }
 }
 
-/// A POST of `fields` from the browser holding `session`, with its form token.
-pub fn post(path: &str, session: &str, fields: &[(&str, &str)]) -> Request {
-    let mut req = request(Method::Post, path, Some(session), None);
+/// A POST of `fields` with the CSRF token its browser's form would carry:
+/// bound to the session, or without one to a fresh pre-session cookie.
+pub fn post(path: &str, session: Option<&str>, fields: &[(&str, &str)]) -> Request {
+    let mut req = request(Method::Post, path, session, None);
+    if session.is_none() {
+        let cookie = format!("{}={}", csrf::COOKIE, tokens::random_token());
+        req.headers.insert("cookie", http::HeaderValue::from_str(&cookie).unwrap());
+    }
+    let token = csrf::token_for(&req, "gw_session").0;
     let mut body = form_urlencoded::Serializer::new(String::new());
-    body.append_pair("csrf", &token(session));
+    body.append_pair("csrf", &token);
     for (k, v) in fields {
         body.append_pair(k, v);
     }

@@ -2,6 +2,12 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::{Subcommand, ValueEnum};
+use std::sync::Arc;
+
+use gateway::accounts::{
+    Accounts, Actor, LinesAdded, LinesRemoved, Mailed, NetworksAdded, NetworksRemoved, RouteSet, SwitchSet, TenantRef,
+};
+use gateway::mail::Mailer;
 use gateway::store::{LinkPurpose, NewLink, NewUser, Store, now};
 use gateway::tokens;
 use policy::{LineId, Role, Route};
@@ -67,16 +73,26 @@ pub enum AddRemove {
     Remove,
 }
 
-/// Tenants declared in the policy file are the operator's: changing them
-/// anywhere else would be silently undone by the next reload.
-fn refuse_if_declared(cfg: &config::GatewayConfig, name: &str) -> anyhow::Result<()> {
-    if let Some(ops) = gateway::serve::initial_ops_policy(cfg)?
-        && ops.tenants.iter().any(|t| t.name == name)
-    {
-        let file = cfg.policy_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
-        bail!("tenant {name:?} is declared in {file} and managed by the operator there; change it in that file");
-    }
-    Ok(())
+/// Whether the tenant is declared in the policy file: the operator's there,
+/// since a change made anywhere else would be silently undone by the next reload.
+fn declared(cfg: &config::GatewayConfig, name: &str) -> anyhow::Result<bool> {
+    Ok(gateway::serve::initial_ops_policy(cfg)?.is_some_and(|ops| ops.tenants.iter().any(|t| t.name == name)))
+}
+
+fn managed(cfg: &config::GatewayConfig, name: &str) -> anyhow::Error {
+    let file = cfg.policy_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    anyhow::anyhow!("tenant {name:?} is declared in {file} and managed by the operator there; change it in that file")
+}
+
+/// The operator at the command line; mails go out in the service's default language.
+fn actor(cfg: &config::GatewayConfig) -> Actor<'static> {
+    Actor::cli(cfg.ui.default_language.into())
+}
+
+/// The account operations without a session cache: the gateways see the
+/// change through the store's change log.
+fn accounts<'a>(cfg: &'a config::GatewayConfig, store: &'a Store, mailer: &'a Arc<Mailer>) -> Accounts<'a> {
+    Accounts { store, cfg, mailer, sessions: None }
 }
 
 /// Parses every argument, reporting each bad one; nothing is changed unless all are good.
@@ -164,15 +180,19 @@ pub async fn run(cfg: config::GatewayConfig, cmd: TenantCommand) -> anyhow::Resu
             println!("{link}");
         }
         TenantCommand::SetRoute { name, route } => {
-            refuse_if_declared(&cfg, &name)?;
             // By id alone: this is how a route this version cannot read is set right.
-            let t_id = store.require_tenant_id(&name).await?;
+            let id = store.require_tenant_id(&name).await?;
+            let tenant = TenantRef { id, name: &name, managed_by_file: declared(&cfg, &name)? };
             let route = match route {
                 RouteArg::LineOnly => Route::LineOnly,
                 RouteArg::LineAndInternet => Route::LineAndInternet,
             };
-            store.set_route(t_id, route).await?;
-            store.audit(Some(t_id), Some("cli"), None, &format!("route_set:{route}"), None, None).await?;
+            let mailer = Arc::new(Mailer::new(&cfg.mail)?);
+            if accounts(&cfg, &store, &mailer).set_route(&actor(&cfg), &tenant, route, false).await?
+                == RouteSet::ManagedByFile
+            {
+                return Err(managed(&cfg, &name));
+            }
             println!("tenant {name}: access route is now {route}");
             if route == Route::LineOnly {
                 println!(
@@ -181,11 +201,15 @@ pub async fn run(cfg: config::GatewayConfig, cmd: TenantCommand) -> anyhow::Resu
             }
         }
         TenantCommand::Set2fa { name, state } => {
-            refuse_if_declared(&cfg, &name)?;
             let t = store.require_tenant(&name).await?;
+            let tenant = TenantRef { id: t.id, name: &name, managed_by_file: declared(&cfg, &name)? };
             let on = matches!(state, OnOff::On);
-            store.set_two_factor(t.id, on).await?;
-            store.audit(Some(t.id), Some("cli"), None, if on { "2fa_on" } else { "2fa_off" }, None, None).await?;
+            let mailer = Arc::new(Mailer::new(&cfg.mail)?);
+            if accounts(&cfg, &store, &mailer).set_two_factor(&actor(&cfg), &tenant, on).await?
+                == SwitchSet::ManagedByFile
+            {
+                return Err(managed(&cfg, &name));
+            }
             println!("tenant {name}: 2-step verification switch is now {}", if on { "on" } else { "off" });
             if t.route == Route::LineOnly {
                 println!(
@@ -194,90 +218,73 @@ pub async fn run(cfg: config::GatewayConfig, cmd: TenantCommand) -> anyhow::Resu
             }
         }
         TenantCommand::Lines { action, name, lines } => {
-            refuse_if_declared(&cfg, &name)?;
             let t = store.require_tenant(&name).await?;
+            let tenant = TenantRef { id: t.id, name: &name, managed_by_file: declared(&cfg, &name)? };
             let parsed = parse_all(&lines, |l| LineId::parse(l).map_err(|e| e.to_string()), "line number")?;
+            let mailer = Arc::new(Mailer::new(&cfg.mail)?);
+            let accounts = accounts(&cfg, &store, &mailer);
             match action {
-                AddRemove::Add => {
-                    let n = store.add_lines(t.id, &parsed).await?;
-                    store.audit(Some(t.id), Some("cli"), None, "lines_added", None, None).await?;
-                    println!("tenant {name}: {n} line(s) added, {} already registered", parsed.len() - n);
-                }
-                AddRemove::Remove => {
-                    let missing = store.remove_lines(t.id, &parsed).await?;
-                    store.audit(Some(t.id), Some("cli"), None, "lines_removed", None, None).await?;
-                    println!("tenant {name}: {} line(s) removed", parsed.len() - missing.len());
-                    for m in missing {
-                        println!("  {m} was not registered to this tenant");
+                AddRemove::Add => match accounts.add_lines(&actor(&cfg), &tenant, &parsed).await? {
+                    LinesAdded::Added { added, already } => {
+                        println!("tenant {name}: {} line(s) added, {} already registered", added.len(), already.len())
                     }
-                }
+                    LinesAdded::OtherTenant => {
+                        bail!("a line is already registered to another tenant; nothing was added")
+                    }
+                    LinesAdded::ManagedByFile => return Err(managed(&cfg, &name)),
+                },
+                AddRemove::Remove => match accounts.remove_lines(&actor(&cfg), &tenant, &parsed).await? {
+                    LinesRemoved::Removed { removed, missing } => {
+                        println!("tenant {name}: {} line(s) removed", removed.len());
+                        for m in missing {
+                            println!("  {m} was not registered to this tenant");
+                        }
+                    }
+                    LinesRemoved::ManagedByFile => return Err(managed(&cfg, &name)),
+                },
             }
         }
         TenantCommand::Networks { action, name, networks } => {
-            refuse_if_declared(&cfg, &name)?;
             let t = store.require_tenant(&name).await?;
+            let tenant = TenantRef { id: t.id, name: &name, managed_by_file: declared(&cfg, &name)? };
+            let parsed = parse_all(&networks, config::parse_net, "network")?;
+            let mailer = Arc::new(Mailer::new(&cfg.mail)?);
+            let accounts = accounts(&cfg, &store, &mailer);
             match action {
-                AddRemove::Add => {
-                    // SPEC section 11: the same limits as the settings page and the policy file.
-                    let limits = cfg.tenant_networks.limits();
-                    let check = |s: &str| config::parse_net(s).and_then(|n| limits.check(n).map_err(|e| e.to_string()));
-                    let parsed = parse_all(&networks, check, "network")?;
-                    let n = store.add_networks(t.id, &parsed).await?;
-                    store.audit(Some(t.id), Some("cli"), None, "networks_added", None, None).await?;
-                    println!("tenant {name}: {n} network(s) added, {} already registered", parsed.len() - n);
-                    if n > 0 {
-                        notify_owner_of_networks(&cfg, &store, t.id, &name, &parsed).await;
+                // SPEC section 11: the same limits as the settings page and the policy file.
+                AddRemove::Add => match accounts.add_networks(&actor(&cfg), &tenant, &parsed).await? {
+                    NetworksAdded::Added { added, already, owner_told } => {
+                        println!(
+                            "tenant {name}: {} network(s) added, {} already registered",
+                            added.len(),
+                            already.len()
+                        );
+                        if owner_told == Mailed::Failed {
+                            eprintln!("warning: the notice to the owner could not be sent; tell them yourself");
+                        }
                     }
-                }
-                AddRemove::Remove => {
-                    // Removing never widens anything: any network that parses may go.
-                    let parsed = parse_all(&networks, config::parse_net, "network")?;
-                    let missing = store.remove_networks(t.id, &parsed).await?;
-                    store.audit(Some(t.id), Some("cli"), None, "networks_removed", None, None).await?;
-                    println!("tenant {name}: {} network(s) removed", parsed.len() - missing.len());
-                    for m in missing {
-                        println!("  {m} was not registered to this tenant");
+                    NetworksAdded::Refused(refusals) => {
+                        for r in &refusals {
+                            eprintln!("{r}");
+                        }
+                        bail!("{} network(s) rejected; nothing was changed", refusals.len());
                     }
-                }
+                    NetworksAdded::Covered { net, within } => {
+                        bail!("{net} is already covered by the registered network {within}; nothing was changed")
+                    }
+                    NetworksAdded::ManagedByFile => return Err(managed(&cfg, &name)),
+                },
+                AddRemove::Remove => match accounts.remove_networks(&actor(&cfg), &tenant, &parsed).await? {
+                    NetworksRemoved::Removed { removed, missing } => {
+                        println!("tenant {name}: {} network(s) removed", removed.len());
+                        for m in missing {
+                            println!("  {m} was not registered to this tenant");
+                        }
+                    }
+                    NetworksRemoved::ManagedByFile => return Err(managed(&cfg, &name)),
+                },
             }
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// SPEC section 11: the owner hears of networks added from the command line
-/// too, with the operator's login name and machine as "by whom" and "from where".
-async fn notify_owner_of_networks(
-    cfg: &config::GatewayConfig,
-    store: &Store,
-    tenant_id: i64,
-    tenant: &str,
-    networks: &[ipnet::IpNet],
-) {
-    let owners = match store.tenant_users(tenant_id).await {
-        Ok(users) => users.into_iter().filter(|u| u.role == Role::Owner).collect::<Vec<_>>(),
-        Err(e) => {
-            eprintln!("warning: the owner could not be notified: {e}");
-            return;
-        }
-    };
-    let mailer = match gateway::mail::Mailer::new(&cfg.mail) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("warning: the owner could not be notified: {e}");
-            return;
-        }
-    };
-    let user = std::env::var("USER").unwrap_or_else(|_| "?".to_owned());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let by = format!("the gateway command line (user {user})");
-    let from = format!("{} (command line)", host.trim());
-    let list = networks.iter().map(|n| n.trunc().to_string()).collect::<Vec<_>>().join(", ");
-    let notice = gateway::mail::NetworkAdded { tenant, network: &list, by: &by, from: &from };
-    for owner in owners {
-        let msg = gateway::mail::network_added(&notice, gateway::ui::lang::Lang::Ja, &cfg.ui.product_name);
-        if let Err(e) = mailer.send(&owner.email, &msg).await {
-            eprintln!("warning: the notice to the owner could not be sent: {e}");
-        }
-    }
 }

@@ -78,7 +78,9 @@ impl Store {
         }))
     }
 
-    /// As [`Store::peek_link`], also returning the link's payload.
+    /// As [`Store::peek_link`], also returning the link's payload (the new
+    /// address of an email change, which its confirm page shows; what a
+    /// factor change changes and which factor proved it).
     pub async fn peek_link_with_payload(
         &self,
         token_hash: &str,

@@ -258,6 +258,26 @@ impl Store {
         Ok(missing)
     }
 
+    /// The tenant's registered lines, as stored.
+    pub async fn tenant_lines(&self, tenant_id: i64) -> Result<Vec<String>> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar("SELECT line FROM tenant_lines WHERE tenant_id = $1 ORDER BY line")
+                .bind(tenant_id)
+                .fetch_all(p)
+                .await?
+        }))
+    }
+
+    /// The tenant's registered source networks, as stored.
+    pub async fn tenant_networks(&self, tenant_id: i64) -> Result<Vec<String>> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar("SELECT cidr FROM tenant_networks WHERE tenant_id = $1 ORDER BY cidr")
+                .bind(tenant_id)
+                .fetch_all(p)
+                .await?
+        }))
+    }
+
     /// Every tenant with its lines and networks: the input of a policy snapshot.
     /// A tenant whose row cannot be read is its error (logged), in id order
     /// with the others, so one bad row does not hold back everyone's changes.

@@ -14,7 +14,7 @@ pub fn t(lang: Lang, en: &'static str, ja: &'static str) -> &'static str {
 
 pub const STYLE: &str = "body{font-family:system-ui,'Hiragino Sans','Noto Sans JP',sans-serif;margin:0;background:#f4f5f7;color:#1d2430}\
 main{max-width:34rem;margin:3rem auto;background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 3px #0002}\
-h1{font-size:1.35rem;margin-top:0}label{display:block;margin:1rem 0 .25rem;font-weight:600}\
+h1{font-size:1.35rem;margin-top:0}h2{font-size:1.05rem;margin:1.5rem 0 .5rem}label{display:block;margin:1rem 0 .25rem;font-weight:600}\
 input[type=email],input[type=password],input[type=text],input[type=tel],select{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #9aa3b0;border-radius:4px}\
 button{margin-top:1.25rem;padding:.6rem 1.2rem;font-size:1rem;border:0;border-radius:4px;background:#1f5fbf;color:#fff;cursor:pointer}\
 .error{background:#fdecec;border-left:4px solid #c62828;padding:.6rem .8rem;margin:1rem 0}\

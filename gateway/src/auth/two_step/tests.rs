@@ -58,7 +58,7 @@ async fn a_right_code_leads_to_the_verification_complete_screen_then_on() {
     let (secret, _) = enrolled(&w).await;
     let pending = w.session(USER, None, false).await;
     let code = sf::code_at(&secret, now());
-    let r = call(&w, post("/auth/2fa/totp", &pending, &[("code", &code), ("rd", "/files/a.txt")])).await;
+    let r = call(&w, post("/auth/2fa/totp", Some(&pending), &[("code", &code), ("rd", "/files/a.txt")])).await;
     assert_eq!(r.status, 303, "{}", r.body_text());
     assert_eq!(location(&r), "/auth/verified?rd=%2Ffiles%2Fa%2Etxt");
     let signed_in = session_set(&r).expect("a new session");
@@ -81,12 +81,12 @@ async fn a_recovery_code_sign_in_shows_the_new_code_before_completing() {
     let w = world().await;
     let (_, recovery) = enrolled(&w).await;
     let pending = w.session(USER, None, false).await;
-    let r = call(&w, post("/auth/2fa/recovery", &pending, &[("code", &recovery), ("rd", "/files")])).await;
+    let r = call(&w, post("/auth/2fa/recovery", Some(&pending), &[("code", &recovery), ("rd", "/files")])).await;
     assert_eq!((r.status, location(&r)), (303, "/auth/recovery-code?rd=%2Ffiles"));
     let held = session_set(&r).unwrap();
     let page = call(&w, request(Method::Get, "/auth/recovery-code?rd=%2Ffiles", Some(&held), None)).await;
     assert!(page.body_text().contains("letter-spacing:.05em\"><strong>"), "{}", page.body_text());
-    let r = call(&w, post("/auth/recovery-code", &held, &[("saved", "1"), ("rd", "/files")])).await;
+    let r = call(&w, post("/auth/recovery-code", Some(&held), &[("saved", "1"), ("rd", "/files")])).await;
     assert_eq!((r.status, location(&r)), (303, "/auth/verified?rd=%2Ffiles"));
 }
 
@@ -95,7 +95,7 @@ async fn a_wrong_code_is_shown_next_to_its_field() {
     let w = world().await;
     enrolled(&w).await;
     let pending = w.session(USER, None, false).await;
-    let r = call(&w, post("/auth/2fa/totp", &pending, &[("code", "000000")])).await;
+    let r = call(&w, post("/auth/2fa/totp", Some(&pending), &[("code", "000000")])).await;
     assert_eq!(r.status, 400);
     assert!(r.body_text().contains("id=\"code-error\" class=\"field-error\""), "{}", r.body_text());
 }
@@ -108,10 +108,10 @@ async fn a_stolen_session_cookie_without_a_current_factor_cannot_change_the_phon
     // No proof: a made-up or missing ticket changes nothing, and sends no SMS.
     for ticket in ["", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "made-up"] {
         let fields = [("step", "confirm"), ("ticket", ticket), ("code", "123456")];
-        let r = call(&w, post("/auth/settings/phone", &stolen, &fields)).await;
+        let r = call(&w, post("/auth/settings/phone", Some(&stolen), &fields)).await;
         assert_eq!(r.status, 400, "{ticket}: {}", r.body_text());
         let fields = [("step", "resend"), ("ticket", ticket), ("phone", "090-8765-4321")];
-        assert_eq!(call(&w, post("/auth/settings/phone", &stolen, &fields)).await.status, 400);
+        assert_eq!(call(&w, post("/auth/settings/phone", Some(&stolen), &fields)).await.status, 400);
     }
     assert!(sms_to(&w, "+819087654321").is_none(), "no SMS to a number of the thief's choosing");
     assert_eq!(phone_of(&w).await.as_deref(), Some(PHONE));
@@ -122,8 +122,8 @@ async fn a_stolen_session_cookie_without_a_current_factor_cannot_change_the_phon
         w.app.store.record_user_factor_failure(u.id).await.unwrap();
     }
     let guess = [("step", "prove"), ("method", "totp"), ("code", "000000"), ("phone", "090-8765-4321")];
-    assert_eq!(call(&w, post("/auth/settings/phone", &stolen, &guess)).await.status, 400);
-    let r = call(&w, post("/auth/settings/phone", &stolen, &guess)).await;
+    assert_eq!(call(&w, post("/auth/settings/phone", Some(&stolen), &guess)).await.status, 400);
+    let r = call(&w, post("/auth/settings/phone", Some(&stolen), &guess)).await;
     assert_eq!(r.status, 403, "the limit locks the second factor");
     assert!(r.body_text().contains("locked"), "{}", r.body_text());
     assert!(w.app.store.second_factor_locked(u.id).await.unwrap());
@@ -140,27 +140,27 @@ async fn changing_the_phone_with_a_code_from_the_current_one() {
     assert_eq!(r.status, 200);
     assert!(r.body_text().contains("value=\"recovery\""), "the recovery code is offered");
 
-    let r = call(&w, post("/auth/settings/phone", &s, &[("step", "send")])).await;
+    let r = call(&w, post("/auth/settings/phone", Some(&s), &[("step", "send")])).await;
     assert_eq!(r.status, 200, "{}", r.body_text());
     let current = sms_to(&w, PHONE).expect("a code to the current phone");
     // A typo in the new number is caught before the code is looked at.
     let typo = [("step", "prove"), ("method", "sms"), ("code", &current), ("phone", "12")];
-    let r = call(&w, post("/auth/settings/phone", &s, &typo)).await;
+    let r = call(&w, post("/auth/settings/phone", Some(&s), &typo)).await;
     assert_eq!(r.status, 400);
     assert!(r.body_text().contains("id=\"phone-error\""), "{}", r.body_text());
 
     let prove = [("step", "prove"), ("method", "sms"), ("code", &current), ("phone", "090-8765-4321")];
-    let r = call(&w, post("/auth/settings/phone", &s, &prove)).await;
+    let r = call(&w, post("/auth/settings/phone", Some(&s), &prove)).await;
     assert_eq!(r.status, 200, "{}", r.body_text());
     let ticket = hidden(&r, "ticket");
     let new = sms_to(&w, "+819087654321").expect("a code to the new number");
     let fields = [("step", "confirm"), ("ticket", ticket.as_str()), ("code", &new), ("phone", "+819087654321")];
-    let r = call(&w, post("/auth/settings/phone", &s, &fields)).await;
+    let r = call(&w, post("/auth/settings/phone", Some(&s), &fields)).await;
     assert_eq!(r.status, 200, "{}", r.body_text());
     assert!(r.body_text().contains("new phone number is registered"));
     assert_eq!(phone_of(&w).await.as_deref(), Some("+819087654321"));
     // The ticket worked once.
-    let r = call(&w, post("/auth/settings/phone", &s, &fields)).await;
+    let r = call(&w, post("/auth/settings/phone", Some(&s), &fields)).await;
     assert_eq!(r.status, 400);
 }
 
@@ -171,7 +171,7 @@ async fn changing_the_app_with_the_recovery_code_shows_a_new_one() {
     let s = w.user.clone();
     let r = call(
         &w,
-        post("/auth/settings/authenticator", &s, &[("step", "prove"), ("method", "recovery"), ("code", &recovery)]),
+        post("/auth/settings/authenticator", Some(&s), &[("step", "prove"), ("method", "recovery"), ("code", &recovery)]),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body_text());
@@ -185,7 +185,7 @@ async fn changing_the_app_with_the_recovery_code_shows_a_new_one() {
     let code = sf::code_at(&secret, now());
     let r = call(
         &w,
-        post("/auth/settings/authenticator", &s, &[("step", "confirm"), ("ticket", &ticket), ("code", &code)]),
+        post("/auth/settings/authenticator", Some(&s), &[("step", "confirm"), ("ticket", &ticket), ("code", &code)]),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body_text());
@@ -193,7 +193,7 @@ async fn changing_the_app_with_the_recovery_code_shows_a_new_one() {
     assert!(body.contains("new authenticator app is registered"), "{body}");
     // The old recovery code is gone: signing in with it fails.
     let pending = w.session(USER, None, false).await;
-    let r = call(&w, post("/auth/2fa/recovery", &pending, &[("code", &recovery)])).await;
+    let r = call(&w, post("/auth/2fa/recovery", Some(&pending), &[("code", &recovery)])).await;
     assert_eq!(r.status, 400);
 }
 
@@ -217,13 +217,13 @@ async fn a_number_we_cannot_text_is_refused_before_the_recovery_code_is_used() {
     let (_, recovery) = enrolled(&w).await;
     let s = w.user.clone();
     let abroad = [("step", "prove"), ("method", "recovery"), ("code", recovery.as_str()), ("phone", "+44 7700 900123")];
-    let r = call(&w, post("/auth/settings/phone", &s, &abroad)).await;
+    let r = call(&w, post("/auth/settings/phone", Some(&s), &abroad)).await;
     assert_eq!(r.status, 400);
     assert!(r.body_text().contains("id=\"phone-error\""), "{}", r.body_text());
     assert!(sms_to(&w, "+447700900123").is_none());
     // The recovery code was not looked at: it still proves it.
     let home = [("step", "prove"), ("method", "recovery"), ("code", recovery.as_str()), ("phone", "090-8765-4321")];
-    let r = call(&w, post("/auth/settings/phone", &s, &home)).await;
+    let r = call(&w, post("/auth/settings/phone", Some(&s), &home)).await;
     assert_eq!(r.status, 200, "{}", r.body_text());
     assert!(r.body_text().contains("letter-spacing:.05em\"><strong>"), "a new recovery code, shown at once");
 }

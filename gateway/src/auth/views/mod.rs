@@ -2,8 +2,11 @@
 //! holding exactly what the page shows. Every value is escaped by the template
 //! unless it is a [`Markup`](crate::ui::markup::Markup).
 
+pub mod account;
 pub mod links;
 mod login;
+pub mod settings;
+pub mod sudo;
 pub mod two_step;
 
 pub use login::{LineConsent, LoginPage, LoginThrottled};

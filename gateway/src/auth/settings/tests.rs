@@ -1,0 +1,127 @@
+//! The organisation's settings pages through `web::handle`, without a proxy:
+//! the 2FA switch's confirm screen in both directions, and that a lower role
+//! cannot change what the owner sets (SPEC section 6).
+
+use policy::{Role, Route};
+
+use crate::auth::testing::{World, call, location, post, request, world};
+use crate::web::Method;
+
+async fn tenant(w: &World) -> crate::store::TenantSummary {
+    w.app.store.require_tenant("acme").await.unwrap()
+}
+
+async fn send(w: &World, path: &str, session: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+    let reply = call(w, post(path, Some(session), fields)).await;
+    (reply.status, location(&reply).to_owned(), reply.body_text().into_owned())
+}
+
+#[tokio::test]
+async fn the_2fa_switch_is_confirmed_in_both_directions() {
+    let w = world().await;
+    assert!(tenant(&w).await.two_factor);
+    let page = call(&w, request(Method::Get, "/auth/settings/2fa", Some(&w.owner), None)).await;
+    let page = page.body_text();
+    assert!(
+        page.contains("value=\"confirm\"") && !page.contains("risk_accepted"),
+        "the first screen only chooses:\n{page}"
+    );
+
+    // Off: current and new setting, the risk, the federated users' note, and the box to tick.
+    let (status, _, confirm) = send(&w, "/auth/settings/2fa", &w.owner, &[("state", "off"), ("step", "confirm")]).await;
+    assert_eq!(status, 200);
+    assert!(confirm.contains("<td>On</td>") && confirm.contains("<strong>Off</strong>"), "{confirm}");
+    assert!(confirm.contains("stolen password") && confirm.contains("use that service"), "{confirm}");
+    assert!(confirm.contains("name=\"risk_accepted\""));
+    assert!(tenant(&w).await.two_factor, "confirming changes nothing");
+    let (status, _, again) = send(&w, "/auth/settings/2fa", &w.owner, &[("state", "off"), ("step", "apply")]).await;
+    assert_eq!(status, 400, "off needs the risk read");
+    assert!(again.contains("class=\"error\""));
+    assert!(tenant(&w).await.two_factor);
+    let fields = [("state", "off"), ("step", "apply"), ("risk_accepted", "1")];
+    let (status, to, _) = send(&w, "/auth/settings/2fa", &w.owner, &fields).await;
+    assert_eq!((status, to.as_str()), (303, "/auth/settings/2fa?done=off"));
+    assert!(!tenant(&w).await.two_factor);
+    let done = call(&w, request(Method::Get, "/auth/settings/2fa?done=off", Some(&w.owner), None)).await;
+    assert!(done.body_text().contains("2-step verification is now off."));
+
+    // On: a confirm screen too, without the risk box.
+    let (status, _, confirm) =
+        send(&w, "/auth/settings/2fa?lang=ja", &w.owner, &[("state", "on"), ("step", "confirm")]).await;
+    assert_eq!(status, 200);
+    for text in [
+        "現在の設定",
+        "変更後の設定",
+        "<td>無効</td>",
+        "<strong>有効</strong>",
+        "多要素認証",
+        "ご契約内のすべてのユーザー",
+    ] {
+        assert!(confirm.contains(text), "{text}:\n{confirm}");
+    }
+    assert!(!confirm.contains("risk_accepted"));
+    let (status, _, _) = send(&w, "/auth/settings/2fa", &w.owner, &[("state", "on"), ("step", "apply")]).await;
+    assert_eq!(status, 303);
+    assert!(tenant(&w).await.two_factor);
+    let ev: Vec<String> =
+        w.app.store.audit_entries(w.tenant, 0, 100).await.unwrap().into_iter().map(|e| e.event).collect();
+    assert_eq!(ev, vec!["2fa_off".to_owned(), "2fa_on".to_owned()]);
+}
+
+/// What the owner set, an admin or a user cannot change (nor even reach the
+/// confirm screen of): the route and the 2FA switch. A user cannot add lines
+/// or networks, which would widen who counts as on a registered line.
+#[tokio::test]
+async fn a_lower_role_cannot_change_what_the_owner_set() {
+    let w = world().await;
+    let admin = w.signed_in_as("adm@acme.example", Role::Admin).await;
+    for session in [&admin, &w.user] {
+        for step in ["confirm", "apply"] {
+            let r = send(&w, "/auth/settings/route", session, &[("route", "line-and-internet"), ("step", step)]).await;
+            assert_eq!(r.0, 403, "route {step}");
+            let fields = [("state", "off"), ("step", step), ("risk_accepted", "1")];
+            assert_eq!(send(&w, "/auth/settings/2fa", session, &fields).await.0, 403, "2FA {step}");
+        }
+    }
+    for (action, value) in
+        [("add_line", "CAF0000000001"), ("add_network", "203.0.113.0/24"), ("remove_line", "CAF0000000002")]
+    {
+        let r = send(&w, "/auth/settings/lines", &w.user, &[("action", action), ("value", value)]).await;
+        assert_eq!(r.0, 403, "{action}");
+    }
+    let t = tenant(&w).await;
+    assert_eq!((t.route, t.two_factor), (Route::LineAndInternet, true));
+    assert!(w.app.store.tenant_networks(w.tenant).await.unwrap().is_empty());
+    assert!(w.app.store.audit_entries(w.tenant, 0, 100).await.unwrap().is_empty());
+
+    // An admin may register a network (SPEC section 6); the owner hears of it.
+    let r = send(&w, "/auth/settings/lines", &admin, &[("action", "add_network"), ("network", "203.0.113.0/24")]).await;
+    assert_eq!((r.0, r.1.as_str()), (303, "/auth/settings/lines?done=added"));
+    let mail = w.mails_to("owner@acme.example").pop().expect("the owner is told").1;
+    assert!(mail.contains("203.0.113.0/24") && mail.contains("adm@acme.example"), "{mail}");
+    let r = send(&w, "/auth/settings/lines", &admin, &[("action", "add_network"), ("network", "0.0.0.0/0")]).await;
+    assert_eq!(r.0, 400);
+    assert!(r.2.contains("id=\"network-error\"") && r.2.contains("every address"), "{}", r.2);
+}
+
+#[tokio::test]
+async fn the_route_confirm_screen_warns_the_owner_in_their_language() {
+    let w = world().await;
+    let (status, _, ja) =
+        send(&w, "/auth/settings/route?lang=ja", &w.owner, &[("route", "line-only"), ("step", "confirm")]).await;
+    assert_eq!(status, 200);
+    for text in [
+        "回線認証＋インターネット</strong> → <strong>回線認証のみ",
+        "ご自身も",
+        "198.51.100.7（回線：なし）",
+        "アクセス経路：",
+    ] {
+        assert!(ja.contains(text), "{text}:\n{ja}");
+    }
+    assert_eq!(tenant(&w).await.route, Route::LineAndInternet, "confirming changes nothing");
+    let (status, _, done) =
+        send(&w, "/auth/settings/route", &w.owner, &[("route", "line-only"), ("step", "apply")]).await;
+    assert_eq!(status, 200);
+    assert!(done.contains("class=\"ok\""));
+    assert_eq!(tenant(&w).await.route, Route::LineOnly);
+}
