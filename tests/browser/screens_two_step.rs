@@ -56,8 +56,13 @@ async fn screens(lang: &'static str, accept_language: &str, name: &'static str) 
     let b = Browser::open(name, accept_language).await;
     let (secret, recovery) = first_sign_in(&b, &env, lang).await;
 
+    // The settings menu offers changing the app that is set up.
+    settings_page(&b, &env, "/auth/settings").await;
+    b.el("main a[href='/auth/settings/authenticator']").await;
+
     // A new phone, proved with the app's next code.
-    settings_page(&b, &env, "/auth/settings/phone").await;
+    b.goto(&env.url(ORDINARY, "/auth/settings/phone")).await;
+    b.wait_path("/auth/settings/phone").await;
     b.snap(&format!("two_step_change_phone_{lang}")).await;
     b.click("input[name=method][value=totp]").await;
     b.fill("#code", &gateway::second_factor::code_at(&secret, unix_now() + 30)).await;
@@ -72,7 +77,9 @@ async fn screens(lang: &'static str, accept_language: &str, name: &'static str) 
     b.snap(&format!("two_step_phone_changed_{lang}")).await;
 
     // A new app, proved with the recovery code; a new recovery code follows.
-    settings_page(&b, &env, "/auth/settings/authenticator").await;
+    b.goto(&env.url(ORDINARY, "/auth/settings")).await;
+    b.click("main a[href='/auth/settings/authenticator']").await;
+    b.wait_path("/auth/settings/authenticator").await;
     b.snap(&format!("two_step_change_app_{lang}")).await;
     b.click("input[name=method][value=recovery]").await;
     b.fill("#code", &recovery).await;

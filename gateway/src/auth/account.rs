@@ -15,10 +15,14 @@ use crate::web::{Outcome, Refusal, page};
 
 pub async fn menu(v: &Visit<'_>, a: Admin) -> Outcome {
     let (token, cookie) = csrf_for(v);
+    // Changing the phone or app is offered for what the user has set up.
+    let enrolment = v.app.store.enrolment(a.cached.rec.user_id).await?;
     let may = MenuItems {
         change_email: a.may_change_email(),
         change_password: a.may_change_password(),
         own_devices: !a.break_glass,
+        own_phone: a.may_change_own_second_factor() && enrolment.sms_phone.is_some(),
+        own_app: a.may_change_own_second_factor() && enrolment.totp_secret.is_some(),
         set_route: a.may_set_route(),
         set_two_factor: a.may_set_two_factor(),
         administer: a.may_administer(),

@@ -9,6 +9,9 @@ pub struct MenuItems {
     pub change_email: bool,
     pub change_password: bool,
     pub own_devices: bool,
+    /// The registered phone and authenticator app (`/auth/settings/{phone,authenticator}`).
+    pub own_phone: bool,
+    pub own_app: bool,
     pub set_route: bool,
     pub set_two_factor: bool,
     pub administer: bool,
@@ -29,7 +32,7 @@ pub struct MenuPage<'a> {
 
 impl MenuPage<'_> {
     fn own_group(&self) -> bool {
-        self.may.change_email || self.may.change_password || self.may.own_devices
+        self.may.change_email || self.may.change_password || self.may.own_devices || self.may.own_phone || self.may.own_app
     }
 
     fn organisation_group(&self) -> bool {
