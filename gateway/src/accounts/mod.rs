@@ -3,12 +3,21 @@
 //! own audit event, once: who did it comes in an [`Actor`], never from a
 //! request. Pages reach the store for account changes only through here.
 
+mod email_link;
+mod invite;
+mod mailed_link;
+mod registration;
+mod role;
 mod second_factor;
 mod sessions;
 mod unlock;
 
 #[cfg(test)]
 mod tests;
+
+pub use email_link::EmailLink;
+pub use invite::Invited;
+pub use registration::{NewPassword, Registration};
 
 use std::sync::Arc;
 
