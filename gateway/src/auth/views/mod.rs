@@ -2,6 +2,9 @@
 //! holding exactly what the page shows. Every value is escaped by the template
 //! unless it is a [`Markup`](crate::ui::markup::Markup).
 
+pub mod admin;
+mod invite;
 mod login;
 
+pub use invite::{InviteConfirm, InviteDone, InviteForm};
 pub use login::LoginPage;
