@@ -32,7 +32,8 @@ impl Accounts<'_> {
         self.audit(by, Some(user.tenant_id), Some(&user.email), "admin_email_change_link").await;
         let base = self.cfg.public_url(by.host == Some(HostKind::LineAuth));
         let link = format!("{base}/auth/email/confirm?ticket={token}");
-        let mailed = self.mail(by, &new_email, &Notice::EmailChangeConfirm { link: &link, new_email: &new_email }).await;
+        let mailed =
+            self.mail(by, &new_email, &Notice::EmailChangeConfirm { link: &link, new_email: &new_email }).await;
         Ok(EmailLink::Sent(mailed))
     }
 }

@@ -207,7 +207,8 @@ impl InvitationJob {
         let failure = self.failure();
         match self.send().await {
             Ok(()) => {
-                let sent = self.store.invitation_mailed(self.tenant_id, &self.email, self.attempt, InvitationMail::Sent);
+                let sent =
+                    self.store.invitation_mailed(self.tenant_id, &self.email, self.attempt, InvitationMail::Sent);
                 if let Err(e) = sent.await {
                     tracing::error!(error = %e, "recording a sent invitation mail failed");
                 }

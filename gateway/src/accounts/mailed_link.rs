@@ -15,7 +15,13 @@ pub(crate) async fn new_link(
     let token = tokens::random_token();
     let hash = tokens::hash_token(&token).ok_or_else(|| StoreError::Invalid("token generation failed".into()))?;
     store
-        .create_link(NewLink { token_hash: &hash, purpose, user_id, payload, expires_at: now() + validity.as_secs() as i64 })
+        .create_link(NewLink {
+            token_hash: &hash,
+            purpose,
+            user_id,
+            payload,
+            expires_at: now() + validity.as_secs() as i64,
+        })
         .await?;
     Ok(token)
 }

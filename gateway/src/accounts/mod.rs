@@ -5,13 +5,15 @@
 
 mod email_link;
 mod invite;
-mod mailed_link;
+pub(crate) mod mailed_link;
 mod registration;
 mod role;
 mod second_factor;
 mod sessions;
 mod unlock;
 
+#[cfg(test)]
+mod invite_tests;
 #[cfg(test)]
 mod tests;
 

@@ -494,3 +494,6 @@ pub async fn audit(v: &Visit<'_>, a: Admin) -> Outcome {
     };
     page(200, &view)
 }
+
+#[cfg(test)]
+mod tests;

@@ -99,3 +99,6 @@ async fn complete(v: &Visit<'_>, ticket: &str, hash: &str, user: &UserRow, passw
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

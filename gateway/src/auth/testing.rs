@@ -51,26 +51,7 @@ pub async fn world() -> World {
             Some(u) => u.id,
             None => store.create_user(NewUser { tenant_id: tenant, email, role, password_hash: None }).await.unwrap(),
         };
-        let token = tokens::random_token();
-        let hash = tokens::hash_bytes(&tokens::decode_token(&token).unwrap());
-        store
-            .insert_session(NewSession {
-                id_hash: &hash,
-                user_id: user,
-                host: HostKind::Ordinary,
-                factor: Some(Factor::Totp),
-                line: None,
-                client_ip: None,
-                expires_at: now() + 3600,
-                pending_factor: None,
-                pending_remember: false,
-            })
-            .await
-            .unwrap();
-        if sudo {
-            store.grant_sudo(&hash, now() + 600).await.unwrap();
-        }
-        cookies.push(token);
+        cookies.push(session_for(&store, user, sudo).await);
     }
     let policy = Arc::new(PolicyState::new());
     policy.set_db_at(store.generation().await.unwrap(), store.load_tenants().await.unwrap());
@@ -81,7 +62,66 @@ pub async fn world() -> World {
     World { dir, app, tenant, user, owner, owner_stale }
 }
 
+/// A session cookie value for a user: past the second factor and, with
+/// `sudo`, re-authenticated.
+async fn session_for(store: &Store, user_id: i64, sudo: bool) -> String {
+    let token = tokens::random_token();
+    let hash = tokens::hash_bytes(&tokens::decode_token(&token).unwrap());
+    store
+        .insert_session(NewSession {
+            id_hash: &hash,
+            user_id,
+            host: HostKind::Ordinary,
+            factor: Some(Factor::Totp),
+            line: None,
+            client_ip: None,
+            expires_at: now() + 3600,
+            pending_factor: None,
+            pending_remember: false,
+        })
+        .await
+        .unwrap();
+    if sudo {
+        store.grant_sudo(&hash, now() + 600).await.unwrap();
+    }
+    token
+}
+
 impl World {
+    /// A registered user (with a password hash placeholder) of `tenant`, and
+    /// a re-authenticated session cookie for them; the policy snapshot is
+    /// reloaded so a new tenant's users can pass the settings gate.
+    pub async fn signed_in(&self, tenant: i64, email: &str, role: Role) -> String {
+        let store = &self.app.store;
+        let user = store
+            .create_user(NewUser { tenant_id: tenant, email, role, password_hash: Some("$argon2id$placeholder") })
+            .await
+            .unwrap();
+        self.app.policy.set_db_at(store.generation().await.unwrap(), store.load_tenants().await.unwrap());
+        session_for(store, user, true).await
+    }
+
+    /// The mails written by the file transport: recipient and decoded body.
+    pub fn mails(&self) -> Vec<(String, String)> {
+        let Ok(dir) = std::fs::read_dir(self.dir.path().join("mail")) else { return Vec::new() };
+        let mut out = Vec::new();
+        for entry in dir {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "eml") {
+                let raw = std::fs::read_to_string(&path).unwrap();
+                let to = raw
+                    .lines()
+                    .find_map(|l| l.strip_prefix("To: "))
+                    .unwrap_or("")
+                    .trim()
+                    .trim_matches(['<', '>'])
+                    .to_owned();
+                out.push((to, crate::mail::decode_message(&raw).1));
+            }
+        }
+        out
+    }
+
     /// The account operations as the pages see them.
     pub fn accounts(&self) -> crate::accounts::Accounts<'_> {
         crate::accounts::Accounts {
@@ -123,6 +163,16 @@ pub fn request(method: Method, path: &str, session: Option<&str>, csrf_field: Op
 /// The CSRF token the browser holding this session would have in its forms.
 pub fn token(session: &str) -> String {
     csrf::token_for(&request(Method::Get, "/", Some(session), None), "gw_session").0
+}
+
+/// A POST of `fields` with this session's CSRF token, as its browser would send it.
+pub fn post(path: &str, session: &str, fields: &[(&str, &str)]) -> Request {
+    let mut req = request(Method::Post, path, Some(session), None);
+    let mut body = form_urlencoded::Serializer::new(String::new());
+    body.append_pair("csrf", &token(session));
+    body.extend_pairs(fields);
+    req.body = Body::Read(body.finish().into_bytes());
+    req
 }
 
 pub async fn call(w: &World, req: Request) -> Reply {
