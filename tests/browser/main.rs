@@ -14,5 +14,6 @@ mod support;
 mod harness;
 
 mod login_page;
+mod screens_admin;
 mod settings;
 mod two_factor;
