@@ -57,7 +57,11 @@ async fn screens_admin_invitation_pages() {
             "Register",
             ["screens_admin_invite_form_en", "screens_admin_invite_confirm_en", "screens_admin_invite_done_en"],
         ),
-        ("ja", "登録", ["screens_admin_invite_form_ja", "screens_admin_invite_confirm_ja", "screens_admin_invite_done_ja"]),
+        (
+            "ja",
+            "登録",
+            ["screens_admin_invite_form_ja", "screens_admin_invite_confirm_ja", "screens_admin_invite_done_ja"],
+        ),
     ];
     for ((lang, register, [form, confirm, done]), invitee) in shots.into_iter().zip(INVITEES) {
         invite(&env, invitee).await;

@@ -4,5 +4,6 @@
 -- again). `attempt` counts the sends of the row, so that the outcome of an
 -- older send that finishes late never overwrites a newer one's. Invitations
 -- from before this column were sent as far as anyone knows.
-ALTER TABLE invitations ADD COLUMN mail_state TEXT NOT NULL DEFAULT 'sent';
+ALTER TABLE invitations ADD COLUMN mail_state TEXT NOT NULL DEFAULT 'sent'
+    CHECK (mail_state IN ('queued', 'sent', 'failed'));
 ALTER TABLE invitations ADD COLUMN attempt BIGINT NOT NULL DEFAULT 0;
