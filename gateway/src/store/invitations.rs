@@ -29,12 +29,12 @@ impl InvitationMail {
         }
     }
 
-    pub fn parse(s: &str) -> std::result::Result<InvitationMail, ()> {
-        Ok(match s {
+    pub fn parse(s: &str) -> Option<InvitationMail> {
+        Some(match s {
             "queued" => InvitationMail::Queued,
             "sent" => InvitationMail::Sent,
             "failed" => InvitationMail::Failed,
-            _ => return Err(()),
+            _ => return None,
         })
     }
 }
@@ -75,7 +75,7 @@ where
             "mail_state",
             || format!("tenant_id {tenant_id}"),
             r.try_get("mail_state")?,
-            InvitationMail::parse,
+            |s| InvitationMail::parse(s).ok_or(()),
         )?,
         attempt: r.try_get("attempt")?,
     })
