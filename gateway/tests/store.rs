@@ -1097,6 +1097,18 @@ mod suite {
         let used = store.consume_staged_invitation(&hash).await.expect("consume");
         assert_eq!(used, Some((x, "$argon2id$staged".to_owned())));
         assert_eq!(store.consume_staged_invitation(&hash).await.expect("twice"), None, "single use");
+        let other = token_hash();
+        let link = NewLink {
+            token_hash: &other,
+            purpose: LinkPurpose::Invite,
+            user_id: x,
+            payload: None,
+            expires_at: now() + 60,
+        };
+        store.create_link(link).await.expect("another link");
+        assert!(store.stage_invitation_password(&other, "$argon2id$abandoned").await.expect("stage"));
+        store.forget_staged_passwords(x).await.expect("forget");
+        assert_eq!(store.consume_staged_invitation(&other).await.expect("forgotten"), None, "nothing staged any more");
         assert!(
             !store.stage_invitation_password(&hash, "$argon2id$late").await.expect("used"),
             "dead links take nothing"

@@ -265,6 +265,11 @@ impl InvitationJob {
         let lang = self.by.lang;
         let msg = match invitee {
             Some(user_id) => {
+                // The links this one replaces die; so does a password chosen on them.
+                if let Err(e) = self.store.forget_staged_passwords(user_id).await {
+                    tracing::error!(error = %e, "forgetting staged passwords failed");
+                    return Err(Unsent::Failed);
+                }
                 let token = match new_link(&self.store, self.validity, user_id, LinkPurpose::Invite, None).await {
                     Ok(t) => t,
                     Err(e) => {

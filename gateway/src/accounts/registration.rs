@@ -77,6 +77,7 @@ impl Accounts<'_> {
             },
         };
         self.store.set_password_hash(user_id, &hash).await?;
+        self.store.forget_staged_passwords(user_id).await?;
         self.store.invitation_accepted(invitee.tenant_id, &invitee.email).await?;
         let me = Actor { name: Some(&invitee.email), ..*by };
         self.audit(&me, Some(invitee.tenant_id), Some(&invitee.email), "invitation_accepted").await;

@@ -191,6 +191,20 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Forgets every password staged on a user's invitation links: once they
+    /// have registered, or when a new link replaces the old ones, a chosen but
+    /// unconfirmed password has no business staying in the database.
+    pub async fn forget_staged_passwords(&self, user_id: i64) -> Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("UPDATE link_tokens SET payload = NULL WHERE user_id = $1 AND purpose = $2 AND payload IS NOT NULL")
+                .bind(user_id)
+                .bind(LinkPurpose::Invite.as_str())
+                .execute(p)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// Uses up a live invitation link that has a staged password, in one
     /// statement; returns its user and that password's hash. `None`: dead,
     /// or nothing staged (then the link stays live).
