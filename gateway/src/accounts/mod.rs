@@ -4,9 +4,14 @@
 //! request. Pages reach the store for account changes only through here.
 
 mod email;
+mod email_link;
+mod invite;
 mod lines;
+pub(crate) mod mailed_link;
 mod networks;
 mod password;
+mod registration;
+mod role;
 mod route;
 mod second_factor;
 mod sessions;
@@ -15,6 +20,8 @@ mod two_factor_switch;
 mod unlock;
 
 #[cfg(test)]
+mod invite_tests;
+#[cfg(test)]
 mod tests;
 
 #[cfg(test)]
@@ -22,6 +29,9 @@ mod own_account_tests;
 
 #[cfg(test)]
 mod tenant_settings_tests;
+pub use email_link::EmailLink;
+pub use invite::Invited;
+pub use registration::{NewPassword, Registration};
 
 use std::sync::Arc;
 

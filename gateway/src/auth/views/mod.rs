@@ -3,8 +3,11 @@
 //! unless it is a [`Markup`](crate::ui::markup::Markup).
 
 pub mod account;
+pub mod admin;
+mod invite;
 mod login;
 pub mod settings;
 pub mod sudo;
 
+pub use invite::{InviteConfirm, InviteDone, InviteForm};
 pub use login::LoginPage;
