@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod app;
 pub mod auth;
+pub mod background;
 pub mod demo_origin;
 pub mod mail;
 pub mod metrics;

@@ -135,6 +135,7 @@ both! {
     unknown_tenant_values, sqlite_unknown_tenant_values, postgres_unknown_tenant_values;
     unknown_user_values, sqlite_unknown_user_values, postgres_unknown_user_values;
     unknown_invitation_role, sqlite_unknown_invitation_role, postgres_unknown_invitation_role;
+    invitation_mail_and_withdrawal, sqlite_invitation_mail_and_withdrawal, postgres_invitation_mail_and_withdrawal;
 }
 
 // ---------------------------------------------------------------------------
@@ -1065,5 +1066,86 @@ mod suite {
         write_unknown(url, "invitations", "role", "owner-ish", "email = 'x@example.com'").await;
         assert_corrupt(store.invitation(acme, "x@example.com").await, "invitations", "role", "owner-ish");
         assert_corrupt(store.tenant_invitations(acme).await, "invitations", "role", "owner-ish");
+        write_unknown(url, "invitations", "role", "user", "email = 'x@example.com'").await;
+        write_unknown(url, "invitations", "mail_state", "bounced", "email = 'x@example.com'").await;
+        assert_corrupt(store.invitation(acme, "x@example.com").await, "invitations", "mail_state", "bounced");
+    }
+
+    /// An invitation's mail outcome per send, its withdrawal (the invitee's
+    /// password-less user goes, a registered one or a re-invited one stays),
+    /// and a password staged on its link until the confirmation uses it up.
+    pub async fn invitation_mail_and_withdrawal(store: &Store, _url: &str) {
+        use gateway::store::InvitationMail;
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let beta = tenant(store, "beta").await;
+        let first = store.record_invitation(acme, "x@fresh.example", Role::User, now() + 60).await.expect("record");
+        let row = store.invitation(acme, "x@fresh.example").await.expect("lookup").expect("row");
+        assert_eq!((row.mail, row.attempt), (InvitationMail::Queued, first));
+        let second = store.record_invitation(acme, "x@fresh.example", Role::User, now() + 60).await.expect("again");
+        assert_eq!(second, first + 1, "each send is numbered");
+        assert!(!store.invitation_mailed(acme, "x@fresh.example", first, InvitationMail::Sent).await.expect("late"));
+        assert!(store.invitation_mailed(acme, "X@fresh.example", second, InvitationMail::Failed).await.expect("now"));
+        let listed = store.tenant_invitations(acme).await.expect("list");
+        assert_eq!(listed[0].mail, InvitationMail::Failed);
+        assert!(!store.invitation_mailed(beta, "x@fresh.example", second, InvitationMail::Sent).await.expect("beta"));
+
+        // A password staged on the invitee's link, then used up with it.
+        let x = store
+            .create_user(NewUser { tenant_id: acme, email: "x@fresh.example", role: Role::User, password_hash: None })
+            .await
+            .expect("invitee");
+        let hash = token_hash();
+        let link = NewLink {
+            token_hash: &hash,
+            purpose: LinkPurpose::Invite,
+            user_id: x,
+            payload: None,
+            expires_at: now() + 60,
+        };
+        store.create_link(link).await.expect("link");
+        assert_eq!(store.consume_staged_invitation(&hash).await.expect("nothing staged"), None);
+        assert_eq!(store.peek_link(&hash, LinkPurpose::Invite).await.expect("peek"), Some(x), "still live");
+        assert!(store.stage_invitation_password(&hash, "$argon2id$staged").await.expect("stage"));
+        assert!(!store.stage_invitation_password(&token_hash(), "$argon2id$x").await.expect("unknown link"));
+        let used = store.consume_staged_invitation(&hash).await.expect("consume");
+        assert_eq!(used, Some((x, "$argon2id$staged".to_owned())));
+        assert_eq!(store.consume_staged_invitation(&hash).await.expect("twice"), None, "single use");
+        let other = token_hash();
+        let link = NewLink {
+            token_hash: &other,
+            purpose: LinkPurpose::Invite,
+            user_id: x,
+            payload: None,
+            expires_at: now() + 60,
+        };
+        store.create_link(link).await.expect("another link");
+        assert!(store.stage_invitation_password(&other, "$argon2id$abandoned").await.expect("stage"));
+        store.forget_staged_passwords(x).await.expect("forget");
+        assert_eq!(store.consume_staged_invitation(&other).await.expect("forgotten"), None, "nothing staged any more");
+        assert!(
+            !store.stage_invitation_password(&hash, "$argon2id$late").await.expect("used"),
+            "dead links take nothing"
+        );
+
+        // Withdrawn: per tenant, once; the password-less invitee is removed
+        // only while no invitation of the address is pending.
+        assert!(!store.withdraw_invitation(beta, "x@fresh.example").await.expect("beta has none"));
+        store.record_invitation(acme, "x@fresh.example", Role::User, now() + 60).await.expect("pending again");
+        assert!(!store.forget_withdrawn_invitee(acme, "x@fresh.example").await.expect("pending"), "kept while invited");
+        assert!(store.withdraw_invitation(acme, "x@fresh.example").await.expect("withdraw"));
+        assert!(!store.withdraw_invitation(acme, "x@fresh.example").await.expect("again"), "once");
+        assert!(store.invitation(acme, "x@fresh.example").await.expect("lookup").is_none());
+        assert!(store.forget_withdrawn_invitee(acme, "x@fresh.example").await.expect("forget"));
+        assert!(store.user_by_email("x@fresh.example").await.expect("lookup").is_none(), "the address is free");
+        let owner = store
+            .create_user(NewUser { tenant_id: acme, email: "o@acme.example", role: Role::Owner, password_hash: None })
+            .await
+            .expect("owner");
+        let registered = user(store, acme, "r@acme.example", Role::User).await;
+        for (email, id) in [("o@acme.example", owner), ("r@acme.example", registered)] {
+            assert!(!store.forget_withdrawn_invitee(acme, email).await.expect("forget"), "{email} stays");
+            assert!(store.user_by_id(id).await.expect("lookup").is_some());
+        }
     }
 }

@@ -2,7 +2,8 @@
 //! admin whether an e-mail address has an account." — the admin console after
 //! the invitation: an address that has an account in another tenant is invited
 //! "like any other", so the users list, the actions on its row, a second
-//! invitation and the audit view must not tell it from a fresh address either.
+//! invitation, sending it again, withdrawing it and the audit view must not
+//! tell it from a fresh address either.
 
 use crate::support::*;
 
@@ -78,6 +79,14 @@ async fn invite(c: &reqwest::Client, env: &Env, to: &str, role: &str) -> Seen {
     post(c, env, "/auth/admin/users", &[("email", to), ("role", role)]).await
 }
 
+async fn resend(c: &reqwest::Client, env: &Env, to: &str) -> Seen {
+    post(c, env, "/auth/admin/invitations/resend", &[("email", to)]).await
+}
+
+async fn withdraw(c: &reqwest::Client, env: &Env, to: &str) -> Seen {
+    post(c, env, "/auth/admin/invitations/withdraw", &[("email", to)]).await
+}
+
 /// On PostgreSQL, a connection holding the link table against writes (reads go on).
 async fn held_links(env: &Env) -> Option<sqlx::PgConnection> {
     use sqlx::Connection;
@@ -147,16 +156,47 @@ async fn invite_probing(db: Db) {
     assert_rows_alike(&users, "after the second invitation");
     assert!(rows_of(&users, FRESH).concat().contains("Administrator"), "the new role shows");
 
+    // Sent again from the pending list (keeping the role): alike.
+    let resent = [resend(&admin, &env, FRESH).await, resend(&admin, &env, TAKEN).await];
+    assert_eq!(resent[0], resent[1], "sending again");
+    assert_eq!(resent[0].status, 303, "sent again");
+    assert_rows_alike(&page(&admin, &env, "/auth/admin/users").await, "after sending again");
+
+    // Withdrawn: the same answer, at once even while the link table is held
+    // (removing a fresh invitee's user and links waits in the queue), and
+    // both rows gone; the fresh address's link is dead.
+    let fresh_link = link_path(&env.wait_mail(FRESH, "/auth/invite?ticket=", 3).await, "/auth/invite?ticket=");
+    let held = held_links(&env).await;
+    let start = std::time::Instant::now();
+    let withdrawn = [withdraw(&admin, &env, FRESH).await, withdraw(&admin, &env, TAKEN).await];
+    let took = start.elapsed();
+    if let Some(mut c) = held {
+        sqlx::query("ROLLBACK").execute(&mut c).await.unwrap();
+        assert!(took < std::time::Duration::from_secs(2), "the withdrawals waited for the link table: {took:?}");
+    }
+    assert_eq!(withdrawn[0], withdrawn[1], "the withdrawal");
+    assert_eq!(withdrawn[0].status, 303, "withdrawn");
+    let users = page(&admin, &env, "/auth/admin/users").await;
+    assert!(rows_of(&users, FRESH).is_empty() && rows_of(&users, TAKEN).is_empty(), "both rows are gone");
+    assert_eq!(env.client("127.0.0.8").get(env.url(ORDINARY, &fresh_link)).send().await.unwrap().status(), 410);
+    let twice = [withdraw(&admin, &env, FRESH).await, withdraw(&admin, &env, TAKEN).await];
+    assert_eq!(twice[0], twice[1], "nothing left to withdraw");
+    assert_eq!(twice[0].status, 404);
+    let again = [invite(&admin, &env, FRESH, "admin").await, invite(&admin, &env, TAKEN, "admin").await];
+    assert_eq!(again[0], again[1], "invited once more");
+    assert_rows_alike(&page(&admin, &env, "/auth/admin/users").await, "after inviting once more");
+
     // The audit view, searched for either address (times blanked).
     let digits = |s: String| s.chars().map(|c| if c.is_ascii_digit() { '0' } else { c }).collect::<String>();
     let audit = |who: &str| format!("/auth/admin/audit?user={}", who.replace('@', "%40"));
     let fresh = digits(blanked(&page(&admin, &env, &audit(FRESH)).await, ""));
     let taken = digits(blanked(&page(&admin, &env, &audit(TAKEN)).await, ""));
     assert!(fresh.contains("invitation_sent"), "the audit view shows the invitation");
+    assert!(fresh.contains("invitation_withdrawn"), "and the withdrawal");
     assert_eq!(fresh, taken, "the audit view");
 
     // The real invitee registers from the latest link: a user now, no longer pending.
-    let mail = env.wait_mail(FRESH, "/auth/invite?ticket=", 2).await;
+    let mail = env.wait_mail(FRESH, "/auth/invite?ticket=", 4).await;
     let link = link_path(&mail, "/auth/invite?ticket=");
     let invitee = env.client("127.0.0.9");
     let token = csrf_from(&page(&invitee, &env, &link).await);

@@ -14,6 +14,7 @@ mod support;
 mod harness;
 
 mod login_page;
+mod screens_admin;
 mod screens_settings;
 mod screens_two_step;
 mod settings;

@@ -32,6 +32,9 @@ async fn register(b: &Browser, env: &Env, link: &str) {
     b.fill("#password", PASSWORD).await;
     b.fill("#password_confirm", PASSWORD).await;
     b.click("form button[type=submit]").await;
+    // The confirmation screen (the manual's step 3), then registered.
+    b.el("input[name=step][value=confirm]").await;
+    b.click("form button[type=submit]").await;
     b.el("main p a[href='/auth/login']").await;
 }
 

@@ -1,6 +1,7 @@
 //! The admin console: who gets in (re-authentication, role), what an admin can
-//! do to users (unlock, reset 2FA, sign out, role, email change), and the audit
-//! log with its filters and pages.
+//! do to users (unlock, reset 2FA, sign out, role, email change), invitations
+//! (registered through the confirmation screen, expired and sent again,
+//! withdrawn, failed to send), and the audit log with its filters and pages.
 
 use crate::on_both_databases;
 use crate::support::*;
@@ -101,7 +102,7 @@ async fn gates_and_refusals(db: Db) {
     }
     assert!(!page.contains("globex"), "another tenant's users never show");
     let (_, ja) = text(&admin, &env, "/auth/admin/users?lang=ja").await;
-    assert!(ja.contains("ユーザー管理") && ja.contains("監査ログ"), "Japanese users page");
+    assert!(ja.contains("ユーザー管理") && ja.contains("操作ログ"), "Japanese users page (one term for the audit log)");
     let (_, ja) = text(&admin, &env, "/auth/admin/audit?lang=ja").await;
     assert!(ja.contains("イベント"), "Japanese audit page");
     let (_, en) = text(&admin, &env, "/auth/admin/audit?lang=en").await;
@@ -297,15 +298,22 @@ async fn user_actions_and_audit_log(db: Db) {
     // The audit log, newest first.
     let (status, log) = text(&admin, &env, "/auth/admin/audit").await;
     assert_eq!(status, 200);
-    let order: Vec<usize> = ["admin_email_change_link", "admin_role:admin", "second_factor_reset", "unlock"]
-        .iter()
-        .map(|e| log.find(&format!("<td>{e}</td>")).unwrap_or_else(|| panic!("{e} missing from:\n{log}")))
-        .collect();
-    // "Sign out everywhere" came between the 2FA reset and the role change (and
-    // the role change ends sessions too, just before its own event).
-    let revoked = log[order[1]..order[2]].matches("<td>sessions_revoked:").count();
-    assert!(revoked >= 2, "the revocation and the role change's sign-out, between them: {revoked}");
+    // One event per action: the role change's signing out is part of it. The
+    // revoke is told from the email change's own ending of sessions by its actor.
+    let order: Vec<usize> = [
+        "admin_email_change_link</td>",
+        "admin_role:admin</td>",
+        &format!("sessions_revoked:2</td><td>{ADMIN}</td>"),
+        "second_factor_reset</td>",
+        "unlock</td>",
+    ]
+    .iter()
+    .map(|e| log.find(&format!("<td>{e}")).unwrap_or_else(|| panic!("{e} missing from:\n{log}")))
+    .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "newest first: {order:?}");
+    let role = log.find("<td>admin_role:admin</td>").unwrap_or_default();
+    let next = &log[role..].split("<tr>").nth(1).unwrap_or_default();
+    assert!(!next.contains("sessions_revoked"), "the role change writes one event");
     assert!(log.contains(&format!("<td>{ADMIN}</td><td>{BOB}</td><td>127.0.0.1</td><td>ordinary</td>")));
 
     // Filters: by user (actor or subject) and by the start of the event name.
@@ -345,3 +353,108 @@ async fn user_actions_and_audit_log(db: Db) {
     env.cleanup().await;
 }
 on_both_databases!(user_actions_and_audit_log);
+
+const CAROL: &str = "carol@acme.example";
+const DAVE: &str = "dave@acme.example";
+const ERIN: &str = "erin@acme.example";
+const FRANK: &str = "frank@acme.example";
+const INVITE_LINK: &str = "/auth/invite?ticket=";
+
+/// Posts one of the console's invitation forms with `email`.
+async fn on_invitation(c: &reqwest::Client, env: &Env, path: &str, email: &str) -> reqwest::Response {
+    let token = csrf(c, env).await;
+    let mut fields = vec![("email", email), ("csrf", token.as_str())];
+    if path == "/auth/admin/users" {
+        fields.push(("role", "user"));
+    }
+    c.post(env.url(ORDINARY, path)).form(&fields).send().await.unwrap()
+}
+
+async fn signed_in_admin(env: &Env) -> reqwest::Client {
+    let admin = env.client(INTERNET);
+    assert_eq!(login(&admin, env, ORDINARY, ADMIN, PASSWORD, &[]).await.status(), 303);
+    assert_eq!(reauth(&admin, env, PASSWORD).await.status(), 303);
+    admin
+}
+
+async fn invitations_from_the_console(db: Db) {
+    let Some(mut env) = Env::new(db).await else { return };
+    env.seed_tenant("acme", ADMIN, "admin");
+    env.ok(&["tenant", "set-2fa", "acme", "off"]);
+    env.start().await;
+    let admin = signed_in_admin(&env).await;
+
+    // Carol opens her link: her address, the password twice, then a screen
+    // that shows what will be registered; only its button registers her.
+    let done = follow(&admin, &env, on_invitation(&admin, &env, "/auth/admin/users", CAROL).await).await;
+    assert!(done.contains("The invitation is being sent."), "never 'sent' before the relay answered");
+    let link = link_path(&env.wait_mail(CAROL, INVITE_LINK, 1).await, INVITE_LINK);
+    let carol = env.client("127.0.0.5");
+    let (status, page) = text(&carol, &env, &link).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&format!("<dd id=\"invitee\">{CAROL}</dd>")), "the address being registered");
+    let token = csrf_from(&page);
+    let fields = [("step", "review"), ("password", PASSWORD), ("password_confirm", PASSWORD), ("csrf", &token)];
+    let r = carol.post(env.url(ORDINARY, &link)).form(&fields).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let confirm = r.text().await.unwrap();
+    assert!(confirm.contains(&format!("<dd id=\"invitee\">{CAROL}</dd>")) && confirm.contains("value=\"confirm\""));
+    assert_eq!(login(&env.client("127.0.0.6"), &env, ORDINARY, CAROL, PASSWORD, &[]).await.status(), 401);
+    let token = csrf_from(&confirm);
+    let r = carol.post(env.url(ORDINARY, &link)).form(&[("step", "confirm"), ("csrf", &token)]).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("href=\"/auth/login\""));
+    assert_eq!(login(&carol, &env, ORDINARY, CAROL, PASSWORD, &[]).await.status(), 303);
+
+    // Dave's invitation will expire; Erin's is withdrawn and its link dies.
+    on_invitation(&admin, &env, "/auth/admin/users", DAVE).await;
+    let dave_old = link_path(&env.wait_mail(DAVE, INVITE_LINK, 1).await, INVITE_LINK);
+    on_invitation(&admin, &env, "/auth/admin/users", ERIN).await;
+    let erin_link = link_path(&env.wait_mail(ERIN, INVITE_LINK, 1).await, INVITE_LINK);
+    let r = on_invitation(&admin, &env, "/auth/admin/invitations/withdraw", ERIN).await;
+    let users = follow(&admin, &env, r).await;
+    assert!(users.contains("The invitation was withdrawn.") && !users.contains(ERIN), "Erin is off the list");
+    assert_eq!(text(&env.client("127.0.0.7"), &env, &erin_link).await.0, 410, "the withdrawn link is dead");
+    let again = on_invitation(&admin, &env, "/auth/admin/invitations/withdraw", ERIN).await;
+    assert_eq!(again.status(), 404, "nothing left to withdraw");
+
+    // Fifteen days later Dave's link has expired, as his mail says it would;
+    // the console says so and sends it again, which the mail told him to ask for.
+    env.restart_with(&[("GATEWAY_CLOCK_OFFSET", "1296000")]).await;
+    let admin = signed_in_admin(&env).await;
+    let (_, users) = text(&admin, &env, "/auth/admin/users").await;
+    assert!(users.contains(&format!("<tr><td>{DAVE}</td><td>User</td><td>invitation expired</td>")), "{users}");
+    let (status, dead) = text(&env.client("127.0.0.8"), &env, &dave_old).await;
+    assert_eq!(status, 410);
+    assert!(dead.contains("Ask your organisation's administrator to send a new invitation."));
+    let users = follow(&admin, &env, on_invitation(&admin, &env, "/auth/admin/invitations/resend", DAVE).await).await;
+    assert!(users.contains(&format!("<tr><td>{DAVE}</td><td>User</td><td>invited</td>")), "{users}");
+    let dave_new = link_path(&env.wait_mail(DAVE, INVITE_LINK, 2).await, INVITE_LINK);
+    assert_ne!(dave_new, dave_old);
+    assert_eq!(text(&env.client("127.0.0.8"), &env, &dave_new).await.0, 200, "the new link works");
+    assert_eq!(text(&env.client("127.0.0.8"), &env, &dave_old).await.0, 410);
+
+    // The relay is down: Frank's invitation shows as failed, with the button
+    // to send it again, and the audit log records it.
+    let closed = free_port();
+    env.tweak_config(
+        "mail:\n  transport: file\n  dir: mail\n",
+        &format!("mail:\n  transport: smtp\n  smtp:\n    host: 127.0.0.1\n    port: {closed}\n    tls: none\n"),
+    );
+    env.restart_with(&[("GATEWAY_CLOCK_OFFSET", "1296000")]).await;
+    let r = on_invitation(&admin, &env, "/auth/admin/users", FRANK).await;
+    assert_eq!(location(&r), "/auth/admin/users?done=invited", "the answer does not wait for the relay");
+    let failed = format!("<tr><td>{FRANK}</td><td>User</td><td>sending failed</td>");
+    eventually("the failed mail shows", || async { text(&admin, &env, "/auth/admin/users").await.1.contains(&failed) })
+        .await;
+    let (_, users) = text(&admin, &env, "/auth/admin/users").await;
+    let block = users.split("<details").find(|b| b.contains(&format!("<summary>{FRANK}</summary>"))).unwrap_or("");
+    assert!(block.contains("action=\"/auth/admin/invitations/resend\""), "a button to send it again: {block}");
+    let (_, log) = text(&admin, &env, "/auth/admin/audit?event=invitation_").await;
+    for event in ["invitation_mail_failed", "invitation_withdrawn", "invitation_accepted", "invitation_sent"] {
+        assert!(log.contains(&format!("<td>{event}</td>")), "{event} missing from:\n{log}");
+    }
+    assert!(log.contains(&format!("<td>invitation_mail_failed</td><td>{ADMIN}</td><td>{FRANK}</td>")));
+    env.cleanup().await;
+}
+on_both_databases!(invitations_from_the_console);

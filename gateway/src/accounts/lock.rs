@@ -5,8 +5,7 @@
 
 use super::{Accounts, Actor, Result};
 use crate::mail::{Notice, render};
-use crate::store::{LinkPurpose, NewLink, StoreError, UserRow, now};
-use crate::tokens;
+use crate::store::{LinkPurpose, UserRow};
 
 /// Consecutive wrong passwords that lock an account.
 pub const LOCK_AFTER: i64 = 10;
@@ -65,11 +64,8 @@ impl Accounts<'_> {
         payload: Option<&str>,
         secs: i64,
     ) -> Result<String> {
-        let ticket = tokens::random_token();
-        let hash = tokens::hash_token(&ticket).ok_or_else(|| StoreError::Invalid("ticket generation failed".into()))?;
-        let expires_at = now() + secs;
-        self.store.create_link(NewLink { token_hash: &hash, purpose, user_id, payload, expires_at }).await?;
-        Ok(ticket)
+        let validity = std::time::Duration::from_secs(secs.max(0) as u64);
+        Ok(super::mailed_link::new_link(self.store, validity, user_id, purpose, payload).await?)
     }
 
     /// An absolute URL for a mail, on the hostname the actor is on: from

@@ -4,12 +4,17 @@
 //! request. Pages reach the store for account changes only through here.
 
 mod email;
+mod email_link;
 mod factor_change;
+mod invite;
 mod lines;
 mod lock;
-mod mailed_links;
+pub(crate) mod mailed_link;
 mod networks;
+mod opened_links;
 mod password;
+mod registration;
+mod role;
 mod route;
 mod second_factor;
 mod sessions;
@@ -21,12 +26,14 @@ mod unlock;
 
 pub use factor_change::{CHANGE_SECS, Changed, Changing, Proved};
 pub use lock::LOCK_AFTER;
-pub use mailed_links::Reset;
+pub use opened_links::Reset;
 pub use sign_in::{PasswordCheck, SignIn};
 pub use two_step::{Checked, Proof, Purpose, REMEMBER_SECS, sms_hash};
 
 #[cfg(test)]
 mod sign_in_tests;
+#[cfg(test)]
+mod invite_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -37,6 +44,9 @@ mod own_account_tests;
 
 #[cfg(test)]
 mod tenant_settings_tests;
+pub use email_link::EmailLink;
+pub use invite::Invited;
+pub use registration::{NewPassword, Registration};
 
 use std::sync::Arc;
 

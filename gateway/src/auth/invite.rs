@@ -1,11 +1,16 @@
-//! Accepting an invitation: the invitee sets a password from the emailed link.
+//! Accepting an invitation from the emailed link, as the service manual shows
+//! it: the address being registered with the password (twice), a screen that
+//! shows what will be registered, then the completion. A POST without `step`
+//! (the interface of SPEC section 8: `password`, `password_confirm`) registers
+//! at once, as scripts expect.
 
-use super::links::{check_new_password, dead_link, live_ticket};
-use super::{Visit, csrf_for, hidden_field, read_form, with_cookie};
-use crate::store::LinkPurpose;
+use super::links::{check_new_password, dead_link};
+use super::views::{InviteConfirm, InviteDone, InviteForm};
+use super::{Visit, csrf_for, read_form, with_cookie};
+use crate::accounts::{NewPassword, Registration};
+use crate::store::UserRow;
 use crate::tokens;
-use crate::ui::html::{escape, password_field};
-use crate::web::{Outcome, Reply};
+use crate::web::{Outcome, Refusal, page};
 
 fn next_step(v: &Visit<'_>) -> &'static str {
     v.t(
@@ -14,103 +19,86 @@ fn next_step(v: &Visit<'_>) -> &'static str {
     )
 }
 
-fn form_page(v: &Visit<'_>, ticket: &str, csrf_token: &str, errors: (Option<&str>, Option<&str>)) -> String {
-    v.page(
-        v.t("Set your password", "パスワードの設定"),
-        &format!(
-            "<p>{intro}</p><form method=\"post\" action=\"/auth/invite?ticket={ticket}\">{csrf}{p1}{p2}\
-             <button type=\"submit\">{submit}</button></form>",
-            intro =
-                v.t("Choose the password you will sign in with.", "ログインに使用するパスワードを設定してください。"),
-            ticket = escape(ticket),
-            csrf = hidden_field(csrf_token),
-            p1 = password_field(
-                &v.ui(),
-                "password",
-                v.t("New password", "新しいパスワード"),
-                "new-password",
-                true,
-                errors.0
-            ),
-            p2 = password_field(
-                &v.ui(),
-                "password_confirm",
-                v.t("New password again", "新しいパスワード（確認）"),
-                "new-password",
-                false,
-                errors.1
-            ),
-            submit = v.t("Set password", "パスワードを設定"),
-        ),
-    )
+/// The live invitation the request's ticket is for: the ticket, its hash
+/// and the invitee. `None` for any dead ticket, withdrawn invitations included.
+async fn invitee(v: &Visit<'_>) -> Result<Option<(String, String, UserRow)>, Refusal> {
+    let ticket = v.req.query("ticket").unwrap_or_default();
+    let Some(hash) = tokens::hash_token(&ticket) else { return Ok(None) };
+    Ok(v.accounts().invitee(&hash).await?.map(|user| (ticket, hash, user)))
 }
 
-pub async fn show(v: &Visit<'_>) -> Reply {
-    let ticket = v.req.query("ticket").unwrap_or_default();
-    let live = match tokens::hash_token(&ticket) {
-        Some(h) => matches!(v.app.store.peek_link(&h, LinkPurpose::Invite).await, Ok(Some(_))),
-        None => false,
-    };
-    if !live {
-        return dead_link(v, next_step(v));
-    }
+fn form_page(
+    v: &Visit<'_>,
+    status: u16,
+    ticket: &str,
+    email: &str,
+    (password_error, confirm_error): (Option<&'static str>, Option<&'static str>),
+) -> Outcome {
     let (token, cookie) = csrf_for(v);
-    with_cookie(Reply::html(200, form_page(v, &ticket, &token, (None, None))), cookie)
+    let view = InviteForm {
+        ui: v.ui(),
+        title: v.t("Register as a user", "利用者登録"),
+        csrf: &token,
+        ticket,
+        email,
+        rule: crate::password::rule_text(v.lang),
+        password_error,
+        confirm_error,
+    };
+    Ok(with_cookie(page(status, &view)?, cookie))
+}
+
+pub async fn show(v: &Visit<'_>) -> Outcome {
+    let Some((ticket, _, user)) = invitee(v).await? else { return Ok(dead_link(v, next_step(v))) };
+    form_page(v, 200, &ticket, &user.email, (None, None))
 }
 
 pub async fn submit(v: &Visit<'_>) -> Outcome {
-    let ticket = v.req.query("ticket").unwrap_or_default();
     let form = match read_form(v).await? {
         Ok(f) => f,
         Err(reply) => return Ok(reply),
     };
-    let hash = match live_ticket(v, &ticket, LinkPurpose::Invite).await {
-        Ok(Some(h)) => h,
-        Ok(None) => return Ok(dead_link(v, next_step(v))),
-        Err(e) => {
-            tracing::error!(error = %e, "link lookup failed");
-            return Ok(v.unavailable());
-        }
-    };
+    // Checked before any hashing: a dead ticket costs a query, not an argon2 run.
+    let Some((ticket, hash, user)) = invitee(v).await? else { return Ok(dead_link(v, next_step(v))) };
+    let step = form.get("step");
+    if step == Some("confirm") {
+        return complete(v, &ticket, &hash, &user, NewPassword::Staged).await;
+    }
     let password = form.get("password").unwrap_or("");
     if let Err(errors) = check_new_password(v, password, form.get("password_confirm").unwrap_or("")) {
-        let (token, _) = csrf_for(v);
-        return Ok(Reply::html(400, form_page(v, &ticket, &token, errors)));
+        return form_page(v, 400, &ticket, &user.email, errors);
     }
-    let hashed = match v.app.hasher.hash(password.to_owned()).await {
-        Ok(h) => h,
-        Err(e) => {
-            tracing::error!(error = %e, "hashing failed");
-            return Ok(v.unavailable());
-        }
+    let hashed = v.app.hasher.hash(password.to_owned()).await.map_err(|e| Refusal::broken("password hashing", e))?;
+    if step.is_none() {
+        return complete(v, &ticket, &hash, &user, NewPassword::Hashed(&hashed)).await;
+    }
+    // Any other step is the browser's first one: show what will be registered.
+    if !v.accounts().stage_invitation_password(&hash, &hashed).await? {
+        return Ok(dead_link(v, next_step(v)));
+    }
+    let (token, cookie) = csrf_for(v);
+    let view = InviteConfirm {
+        ui: v.ui(),
+        title: v.t("Confirm your registration", "登録内容の確認"),
+        csrf: &token,
+        ticket: &ticket,
+        email: &user.email,
     };
-    let user_id = match v.app.store.consume_link(&hash, LinkPurpose::Invite).await {
-        Ok(Some(id)) => id,
-        Ok(None) => return Ok(dead_link(v, next_step(v))),
-        Err(e) => {
-            tracing::error!(error = %e, "link lookup failed");
-            return Ok(v.unavailable());
-        }
-    };
-    if let Err(e) = v.app.store.set_password_hash(user_id, &hashed).await {
-        tracing::error!(error = %e, "password update failed");
-        return Ok(v.unavailable());
-    }
-    if let Ok(Some(u)) = v.app.store.user_by_id(user_id).await {
-        // A user now: the console lists them as such, no longer as an invitation.
-        if let Err(e) = v.app.store.invitation_accepted(u.tenant_id, &u.email).await {
-            tracing::error!(error = %e, "invitation cleanup failed");
-        }
-        v.audit(Some(u.tenant_id), Some(&u.email), Some(&u.email), "invitation_accepted").await;
-    }
-    Ok(Reply::html(
-        200,
-        v.page(
-            v.t("Registration complete", "登録が完了しました"),
-            v.t(
-                "<p>Your password is set. You can now sign in with your email address and the new password.</p><p><a href=\"/auth/login\">Sign in</a></p>",
-                "<p>パスワードを設定しました。メールアドレスと新しいパスワードでログインできます。</p><p><a href=\"/auth/login\">ログイン</a></p>",
-            ),
-        ),
-    ))
+    Ok(with_cookie(page(200, &view)?, cookie))
 }
+
+async fn complete(v: &Visit<'_>, ticket: &str, hash: &str, user: &UserRow, password: NewPassword<'_>) -> Outcome {
+    match v.accounts().complete_invitation(&v.actor(None), hash, password).await? {
+        Registration::Done(user) => {
+            page(200, &InviteDone { ui: v.ui(), title: v.t("Registration complete", "登録完了"), email: &user.email })
+        }
+        Registration::DeadLink => Ok(dead_link(v, next_step(v))),
+        Registration::NothingStaged => {
+            let first = v.t("Choose your password first.", "先にパスワードを設定してください。");
+            form_page(v, 400, ticket, &user.email, (Some(first), None))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

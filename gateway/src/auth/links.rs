@@ -30,20 +30,6 @@ pub fn dead_link(v: &Visit<'_>, next_step: &'static str) -> Reply {
     }
 }
 
-/// The stored hash of `ticket` when it is live for `purpose` (known, unused,
-/// unexpired, made for this form); `Ok(None)` for any dead ticket. Set-password
-/// forms ask this before hashing the new password, so a post with a made-up
-/// ticket costs a query, not an argon2 run. The link is used up only later, by
-/// the conditional `UPDATE`, once the hash is ready: a failure never burns it.
-pub async fn live_ticket(
-    v: &Visit<'_>,
-    ticket: &str,
-    purpose: LinkPurpose,
-) -> Result<Option<String>, crate::store::StoreError> {
-    let Some(hash) = tokens::hash_token(ticket) else { return Ok(None) };
-    Ok(v.app.store.peek_link(&hash, purpose).await?.map(|_| hash))
-}
-
 /// The `ticket` of the link that was opened.
 fn ticket(v: &Visit<'_>) -> String {
     v.req.query("ticket").unwrap_or_default()

@@ -4,7 +4,6 @@
 
 mod account;
 mod admin;
-mod background;
 mod invite;
 mod links;
 mod login;
@@ -21,6 +20,9 @@ mod views;
 pub(crate) mod testing;
 
 pub use login::{PENDING_COOKIE, REFUSED_EN};
+
+// The queue is the accounts layer's too; its old path still works here.
+use crate::background;
 pub use two_step::DEVICE_COOKIE;
 
 pub use crate::web::csrf::{COOKIE as CSRF_COOKIE, hidden_field};

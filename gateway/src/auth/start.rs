@@ -79,17 +79,6 @@ pub async fn end_current(v: &Visit<'_>) {
     }
 }
 
-/// Ends every session of a user, here at once and elsewhere within a poll.
-pub async fn end_all(v: &Visit<'_>, user_id: i64) -> Result<u64, StoreError> {
-    let n = v.app.store.delete_user_sessions(user_id).await?;
-    v.app.sessions.clear();
-    if let Ok(Some(u)) = v.app.store.user_by_id(user_id).await {
-        let event = format!("sessions_revoked:{n}");
-        v.audit(Some(u.tenant_id), None, Some(&u.email), &event).await;
-    }
-    Ok(n)
-}
-
 pub fn clear_cookie(v: &Visit<'_>) -> String {
     set_cookie(&CookieSpec {
         name: &v.app.cfg.session.cookie_name,

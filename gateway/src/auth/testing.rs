@@ -51,26 +51,7 @@ pub async fn world() -> World {
             Some(u) => u.id,
             None => store.create_user(NewUser { tenant_id: tenant, email, role, password_hash: None }).await.unwrap(),
         };
-        let token = tokens::random_token();
-        let hash = tokens::hash_bytes(&tokens::decode_token(&token).unwrap());
-        store
-            .insert_session(NewSession {
-                id_hash: &hash,
-                user_id: user,
-                host: HostKind::Ordinary,
-                factor: Some(Factor::Totp),
-                line: None,
-                client_ip: None,
-                expires_at: now() + 3600,
-                pending_factor: None,
-                pending_remember: false,
-            })
-            .await
-            .unwrap();
-        if sudo {
-            store.grant_sudo(&hash, now() + 600).await.unwrap();
-        }
-        cookies.push(token);
+        cookies.push(session_for(&store, user, sudo).await);
     }
     let policy = Arc::new(PolicyState::new());
     policy.set_db_at(store.generation().await.unwrap(), store.load_tenants().await.unwrap());
@@ -81,7 +62,66 @@ pub async fn world() -> World {
     World { dir, app, tenant, user, owner, owner_stale }
 }
 
+/// A session cookie value for a user: past the second factor and, with
+/// `sudo`, re-authenticated.
+async fn session_for(store: &Store, user_id: i64, sudo: bool) -> String {
+    let token = tokens::random_token();
+    let hash = tokens::hash_bytes(&tokens::decode_token(&token).unwrap());
+    store
+        .insert_session(NewSession {
+            id_hash: &hash,
+            user_id,
+            host: HostKind::Ordinary,
+            factor: Some(Factor::Totp),
+            line: None,
+            client_ip: None,
+            expires_at: now() + 3600,
+            pending_factor: None,
+            pending_remember: false,
+        })
+        .await
+        .unwrap();
+    if sudo {
+        store.grant_sudo(&hash, now() + 600).await.unwrap();
+    }
+    token
+}
+
 impl World {
+    /// A registered user (with a password hash placeholder) of `tenant`, and
+    /// a re-authenticated session cookie for them; the policy snapshot is
+    /// reloaded so a new tenant's users can pass the settings gate.
+    pub async fn signed_in(&self, tenant: i64, email: &str, role: Role) -> String {
+        let store = &self.app.store;
+        let user = store
+            .create_user(NewUser { tenant_id: tenant, email, role, password_hash: Some("$argon2id$placeholder") })
+            .await
+            .unwrap();
+        self.app.policy.set_db_at(store.generation().await.unwrap(), store.load_tenants().await.unwrap());
+        session_for(store, user, true).await
+    }
+
+    /// The mails written by the file transport: recipient and decoded body.
+    pub fn mails(&self) -> Vec<(String, String)> {
+        let Ok(dir) = std::fs::read_dir(self.dir.path().join("mail")) else { return Vec::new() };
+        let mut out = Vec::new();
+        for entry in dir {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "eml") {
+                let raw = std::fs::read_to_string(&path).unwrap();
+                let to = raw
+                    .lines()
+                    .find_map(|l| l.strip_prefix("To: "))
+                    .unwrap_or("")
+                    .trim()
+                    .trim_matches(['<', '>'])
+                    .to_owned();
+                out.push((to, crate::mail::decode_message(&raw).1));
+            }
+        }
+        out
+    }
+
     pub fn accounts(&self) -> crate::accounts::Accounts<'_> {
         self.app.accounts()
     }
@@ -128,30 +168,10 @@ pub fn location(r: &Reply) -> &str {
 }
 
 impl World {
-    /// A new user of the tenant with a session past the second factor and
+    /// A new user of the world's tenant, signed in past the second factor and
     /// re-authenticated; returns the session's cookie value.
     pub async fn signed_in_as(&self, email: &str, role: Role) -> String {
-        let store = &self.app.store;
-        let user =
-            store.create_user(NewUser { tenant_id: self.tenant, email, role, password_hash: None }).await.unwrap();
-        let token = tokens::random_token();
-        let hash = tokens::hash_bytes(&tokens::decode_token(&token).unwrap());
-        store
-            .insert_session(NewSession {
-                id_hash: &hash,
-                user_id: user,
-                host: HostKind::Ordinary,
-                factor: Some(Factor::Totp),
-                line: None,
-                client_ip: None,
-                expires_at: now() + 3600,
-                pending_factor: None,
-                pending_remember: false,
-            })
-            .await
-            .unwrap();
-        store.grant_sudo(&hash, now() + 600).await.unwrap();
-        token
+        self.signed_in(self.tenant, email, role).await
     }
 
     /// A new session of `email` (a user of the world) on the ordinary

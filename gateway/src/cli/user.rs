@@ -6,7 +6,6 @@ use clap::{Subcommand, ValueEnum};
 use std::sync::Arc;
 
 use gateway::accounts::{Accounts, Actor, Mailed};
-use gateway::store::NewUser;
 use policy::Role;
 
 use super::connect_current;
@@ -61,9 +60,10 @@ pub async fn run(cfg: config::GatewayConfig, cmd: UserCommand) -> anyhow::Result
                 RoleArg::User => Role::User,
                 RoleArg::Admin => Role::Admin,
             };
-            store.create_user(NewUser { tenant_id: t.id, email: &email, role, password_hash: Some(&hash) }).await?;
+            let mailer = Arc::new(gateway::mail::Mailer::new(&cfg.mail)?);
+            let accounts = Accounts { store: &store, cfg: &cfg, mailer: &mailer, sessions: None };
+            accounts.add_user(&Actor::cli(cfg.ui.default_language.into()), t.id, &email, role, &hash).await?;
             let email = gateway::store::canonical_email(&email);
-            store.audit(Some(t.id), Some("cli"), Some(&email), "user_created", None, None).await?;
             println!("user {email} added to tenant {tenant} as {}", role.as_str());
         }
         UserCommand::Unlock { email } => {

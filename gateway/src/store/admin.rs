@@ -45,7 +45,9 @@ pub fn like_literal(text: &str) -> String {
 impl Store {
     /// The users of a tenant by email, with what an administrator needs to see.
     /// Users who have not registered from a console invitation are left out:
-    /// the console shows them as their [`super::Invitation`].
+    /// the console shows them as their [`super::Invitation`], and not at all
+    /// once it is withdrawn (until the queue removes the user row). Only the
+    /// owner, invited by the operator, is listed before registering.
     /// `live_since`: sessions last seen before this count as idle (ended).
     pub async fn tenant_user_overview(&self, tenant_id: i64, live_since: i64) -> Result<Vec<UserOverview>> {
         let t = now();
@@ -54,8 +56,7 @@ impl Store {
                 "SELECT u.id, u.email, u.role, u.locked_at, u.password_hash, u.sms_phone, u.totp_secret, \
                  (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > $2 AND s.last_seen_at >= $3) AS live \
                  FROM users u WHERE u.tenant_id = $1 \
-                 AND NOT (u.password_hash IS NULL AND EXISTS \
-                 (SELECT 1 FROM invitations i WHERE i.tenant_id = u.tenant_id AND i.email = u.email)) \
+                 AND NOT (u.password_hash IS NULL AND u.role <> 'owner' AND u.login_method = 'password') \
                  ORDER BY u.email",
             )
             .bind(tenant_id)

@@ -25,7 +25,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use admin::{AuditFilter, UserOverview};
 pub use audit::AuditEntry;
-pub use invitations::Invitation;
+pub use invitations::{Invitation, InvitationMail};
 pub use links::{LinkPurpose, NewLink};
 pub use second_factor::{BREAK_GLASS_ATTEMPTS, BreakGlassCheck, Device, Enrolment, SMS_ATTEMPTS, SmsCheck};
 pub use sessions::{NewSession, SessionRecord};

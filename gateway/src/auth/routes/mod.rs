@@ -108,6 +108,8 @@ pub static ROUTES: &[Route] = &[
     get("/auth/admin/users", settings!(Administer, admin::users)),
     post("/auth/admin/users", settings!(Administer, admin::invite)),
     post("/auth/admin/users/action", settings!(Administer, admin::action)),
+    post("/auth/admin/invitations/resend", settings!(Administer, admin::resend)),
+    post("/auth/admin/invitations/withdraw", settings!(Administer, admin::withdraw)),
     get("/auth/admin/audit", settings!(Administer, admin::audit)),
 ];
 

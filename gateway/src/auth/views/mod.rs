@@ -3,10 +3,13 @@
 //! unless it is a [`Markup`](crate::ui::markup::Markup).
 
 pub mod account;
+pub mod admin;
+mod invite;
 pub mod links;
 mod login;
 pub mod settings;
 pub mod sudo;
 pub mod two_step;
 
+pub use invite::{InviteConfirm, InviteDone, InviteForm};
 pub use login::{LineConsent, LoginPage, LoginThrottled};
