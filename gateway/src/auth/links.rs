@@ -11,6 +11,7 @@ use crate::accounts::Reset;
 use crate::mail::Notice;
 use crate::store::LinkPurpose;
 use crate::tokens;
+use crate::ui::markup::Markup;
 use crate::web::{Outcome, Refusal, Reply, page};
 
 /// One page for every link that cannot be used, whatever the reason: telling
@@ -19,7 +20,7 @@ pub fn dead_link(v: &Visit<'_>, next_step: &'static str) -> Reply {
     let view = Dead {
         ui: v.ui(),
         title: v.t("This link can no longer be used", "このリンクは使用できません"),
-        next: next_step,
+        next: Markup::literal(next_step),
     };
     match page(410, &view) {
         Ok(reply) | Err(Refusal::Answer(reply)) => reply,

@@ -3,6 +3,7 @@
 use askama::Template;
 
 use crate::ui::html::Ui;
+use crate::ui::markup::Markup;
 
 /// Every link that cannot be used, whatever the reason, and what to do next.
 #[derive(Template)]
@@ -10,7 +11,8 @@ use crate::ui::html::Ui;
 pub struct Dead<'a> {
     pub ui: Ui<'a>,
     pub title: &'static str,
-    pub next: &'static str,
+    /// What to do instead: a literal of the page that sent here.
+    pub next: Markup,
 }
 
 #[derive(Template)]
