@@ -171,7 +171,11 @@ async fn changing_the_app_with_the_recovery_code_shows_a_new_one() {
     let s = w.user.clone();
     let r = call(
         &w,
-        post("/auth/settings/authenticator", Some(&s), &[("step", "prove"), ("method", "recovery"), ("code", &recovery)]),
+        post(
+            "/auth/settings/authenticator",
+            Some(&s),
+            &[("step", "prove"), ("method", "recovery"), ("code", &recovery)],
+        ),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body_text());
