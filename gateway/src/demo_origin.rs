@@ -6,8 +6,6 @@ use http::Response;
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
 
-use crate::ui::html::{escape, page};
-
 /// The demo origin. With a log file, every request it receives is appended to it
 /// as one JSON line, so the attack suite can prove that nothing reached it.
 #[derive(Default)]
@@ -49,26 +47,13 @@ impl ServeHttp for DemoOrigin {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("text/html"));
         let (ctype, body) = if html {
-            let rows: String = headers
+            let shown: Vec<(&str, &str)> = headers
                 .iter()
                 .filter(|(k, _)| k.starts_with("x-auth-") || k == "x-forwarded-for")
-                .map(|(k, v)| format!("<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(v)))
+                .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
-            let body = format!(
-                "<p>This is the demo storage origin. The gateway let <code>{} {}</code> through and told it:</p>\
-                 <table>{rows}</table>\
-                 <p><a href=\"/auth/settings\">Settings and sign-out</a></p>",
-                escape(&method),
-                escape(&path)
-            );
-            (
-                "text/html; charset=utf-8",
-                page(
-                    &crate::ui::html::Ui::plain(crate::ui::lang::Lang::En, "Demo storage"),
-                    "Welcome to the storage origin",
-                    &body,
-                ),
-            )
+            let ui = crate::ui::html::Ui::plain(crate::ui::lang::Lang::En, "Demo storage");
+            ("text/html; charset=utf-8", crate::ui::pages::demo_origin(&ui, &method, &path, shown))
         } else {
             let json = serde_json::json!({ "method": method, "path": path, "headers": headers });
             ("application/json", json.to_string())

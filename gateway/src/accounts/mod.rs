@@ -31,9 +31,9 @@ pub use sign_in::{PasswordCheck, SignIn};
 pub use two_step::{Checked, Proof, Purpose, REMEMBER_SECS, sms_hash};
 
 #[cfg(test)]
-mod sign_in_tests;
-#[cfg(test)]
 mod invite_tests;
+#[cfg(test)]
+mod sign_in_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub use login::{PENDING_COOKIE, REFUSED_EN};
 use crate::background;
 pub use two_step::DEVICE_COOKIE;
 
-pub use crate::web::csrf::{COOKIE as CSRF_COOKIE, hidden_field};
+pub use crate::web::csrf::COOKIE as CSRF_COOKIE;
 pub use crate::web::rd;
 pub use crate::web::{Facts, Visit};
 use crate::web::{Refusal, Reply, Request, csrf, form};

@@ -1,8 +1,6 @@
 //! Server-rendered pages: one layout, escaped text, no JavaScript.
 
 use super::lang::Lang;
-use super::markup::Markup;
-pub use super::markup::escape;
 
 /// The text in the page's language.
 pub fn t(lang: Lang, en: &'static str, ja: &'static str) -> &'static str {
@@ -55,60 +53,6 @@ impl<'a> Ui<'a> {
             Lang::En => "日本語",
         }
     }
-}
-
-/// The layout around a body built by code that has not moved to its own
-/// template yet (`templates/page.html`).
-#[derive(askama::Template)]
-#[template(path = "page.html")]
-struct Page<'a> {
-    ui: &'a Ui<'a>,
-    title: &'a str,
-    body: Markup,
-}
-
-/// A whole page: `title` and the product name are escaped by the layout;
-/// `body` is trusted HTML built by the callers from escaped parts.
-pub fn page(ui: &Ui<'_>, title: &str, body: &str) -> String {
-    let page = Page { ui, title, body: Markup::from_built(body.to_owned()) };
-    askama::Template::render(&page).unwrap_or_else(|e| {
-        tracing::error!(error = %e, "a page could not be rendered");
-        String::from("<!doctype html><title>Error</title><p>This page could not be shown.</p>")
-    })
-}
-
-/// An error box, announced to screen readers.
-pub fn error_box(text: &str) -> String {
-    format!("<p class=\"error\" role=\"alert\">{}</p>", escape(text))
-}
-
-/// A password input with its label and the rule stated under it.
-pub fn password_field(
-    ui: &Ui<'_>,
-    name: &str,
-    label: &str,
-    autocomplete: &str,
-    with_rule: bool,
-    error: Option<&str>,
-) -> String {
-    let rule = if with_rule {
-        format!("<p id=\"{name}-rule\" class=\"hint\">{}</p>", escape(crate::password::rule_text(ui.lang)))
-    } else {
-        String::new()
-    };
-    let err = error
-        .map(|e| format!("<p id=\"{name}-error\" class=\"field-error\" role=\"alert\">{}</p>", escape(e)))
-        .unwrap_or_default();
-    let described = match (with_rule, error.is_some()) {
-        (true, true) => format!(" aria-describedby=\"{name}-rule {name}-error\""),
-        (true, false) => format!(" aria-describedby=\"{name}-rule\""),
-        (false, true) => format!(" aria-describedby=\"{name}-error\""),
-        (false, false) => String::new(),
-    };
-    format!(
-        "<label for=\"{name}\">{label}</label><input id=\"{name}\" name=\"{name}\" type=\"password\" autocomplete=\"{autocomplete}\" required{described}>{rule}{err}",
-        label = escape(label)
-    )
 }
 
 /// `YYYY-MM-DD HH:MM` in UTC, for lists and the audit log.

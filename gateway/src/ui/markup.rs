@@ -33,12 +33,6 @@ impl Markup {
         Markup(crate::second_factor::qr_svg(uri))
     }
 
-    /// A body built from escaped parts by code that has not moved to a
-    /// template yet; `ui::html::page` is its one caller.
-    pub(super) fn from_built(s: String) -> Markup {
-        Markup(s)
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }

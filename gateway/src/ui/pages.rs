@@ -23,6 +23,23 @@ struct LineAuthFailed<'a> {
     title: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "pages/form_expired.html")]
+struct FormExpired<'a> {
+    ui: &'a Ui<'a>,
+    title: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "pages/demo_origin.html")]
+struct DemoOrigin<'a> {
+    ui: &'a Ui<'a>,
+    title: &'a str,
+    method: &'a str,
+    path: &'a str,
+    headers: Vec<(&'a str, &'a str)>,
+}
+
 /// A page whose template failed (only a failing `Display` can do that):
 /// logged, and a bare page stands in.
 fn rendered(page: &impl Template) -> String {
@@ -76,6 +93,16 @@ pub fn misdirected(ui: &Ui<'_>) -> String {
 /// `what` says what could not be read; it is text, escaped by the template.
 pub fn bad_request(ui: &Ui<'_>, what: &str) -> String {
     message(ui, ui.t("The request could not be read", "リクエストを読み取れませんでした"), what)
+}
+
+/// A form whose CSRF token or origin did not check out.
+pub fn form_expired(ui: &Ui<'_>) -> String {
+    rendered(&FormExpired { ui, title: ui.t("The form has expired", "フォームの有効期限が切れました") })
+}
+
+/// The demo origin's page: what the gateway told it about the request.
+pub fn demo_origin(ui: &Ui<'_>, method: &str, path: &str, headers: Vec<(&str, &str)>) -> String {
+    rendered(&DemoOrigin { ui, title: "Welcome to the storage origin", method, path, headers })
 }
 
 pub fn not_found(ui: &Ui<'_>) -> String {

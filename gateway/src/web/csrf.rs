@@ -60,10 +60,6 @@ pub fn cookie_header(token: &str, secure: bool) -> String {
     set_cookie(&CookieSpec { name: COOKIE, value: token, secure, http_only: true, max_age: None })
 }
 
-pub fn hidden_field(token: &str) -> String {
-    format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", crate::ui::html::escape(token))
-}
-
 /// Whether a POST carries the token of the browser's own session (or pre-session
 /// cookie) and, when the browser says where it comes from, comes from this very host.
 pub fn verify(req: &Request, submitted: Option<&str>, session_cookie: &str) -> bool {

@@ -90,13 +90,7 @@ fn checked_form(v: &Visit<'_>) -> Result<form::Form, Reply> {
         }
     };
     if !csrf::verify(&v.req, f.get("csrf"), &v.app.cfg.session.cookie_name) {
-        let body = v.page(
-            v.t("The form has expired", "フォームの有効期限が切れました"),
-            v.t(
-                "<p>For your security the form could not be accepted. Go back, reload the page and try again.</p><p><a href=\"/auth/login\">Go to the sign-in page</a></p>",
-                "<p>安全のため、このフォームは受け付けられませんでした。前のページに戻り、再読み込みしてからもう一度お試しください。</p><p><a href=\"/auth/login\">ログインページへ</a></p>",
-            ),
-        );
+        let body = pages::form_expired(&v.ui());
         return Err(Reply::html(403, body));
     }
     Ok(f)

@@ -8,7 +8,7 @@ use policy::{HostKind, LineFact};
 use super::form::Form;
 use super::{Reply, Request};
 use crate::app::App;
-use crate::ui::html::{Ui, page, t};
+use crate::ui::html::{Ui, t};
 use crate::ui::lang::{self, Lang};
 use crate::ui::pages;
 
@@ -66,10 +66,6 @@ impl<'a> Visit<'a> {
         }
         ser.append_pair("lang", self.lang.other().code());
         Ui { lang: self.lang, product: &self.app.cfg.ui.product_name, switch_href: format!("{path}?{}", ser.finish()) }
-    }
-
-    pub fn page(&self, title: &str, body: &str) -> String {
-        page(&self.ui(), title, body)
     }
 
     /// An absolute URL on the hostname the user is on, for mails: from

@@ -32,7 +32,11 @@ pub struct MenuPage<'a> {
 
 impl MenuPage<'_> {
     fn own_group(&self) -> bool {
-        self.may.change_email || self.may.change_password || self.may.own_devices || self.may.own_phone || self.may.own_app
+        self.may.change_email
+            || self.may.change_password
+            || self.may.own_devices
+            || self.may.own_phone
+            || self.may.own_app
     }
 
     fn organisation_group(&self) -> bool {
