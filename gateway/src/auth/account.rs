@@ -4,7 +4,7 @@
 
 use super::links::{check_new_password, dead_link};
 use super::start::{NewLogin, start};
-use super::sudo::Admin;
+use super::sudo::Gated;
 use super::views::account::{
     EmailChanged, EmailConfirmPage, EmailPage, EmailSent, MenuItems, MenuPage, Notice, PasswordDone, PasswordPage,
 };
@@ -13,7 +13,7 @@ use crate::accounts::{EmailConfirm, EmailRequest, Mailed};
 use crate::store::{Plan, canonical_email, valid_email};
 use crate::web::{Outcome, Refusal, page};
 
-pub async fn menu(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn menu(v: &Visit<'_>, a: Gated) -> Outcome {
     let (token, cookie) = csrf_for(v);
     // Changing the phone or app is offered for what the user has set up.
     let enrolment = v.app.store.enrolment(a.cached.rec.user_id).await?;
@@ -55,12 +55,12 @@ fn password_page(v: &Visit<'_>, csrf: &str, errors: [Option<&str>; 3], status: u
     page(status, &view)
 }
 
-pub async fn password_form(v: &Visit<'_>, _: Admin) -> Outcome {
+pub async fn password_form(v: &Visit<'_>, _: Gated) -> Outcome {
     let (token, cookie) = csrf_for(v);
     Ok(with_cookie(password_page(v, &token, [None, None, None], 200)?, cookie))
 }
 
-pub async fn password_submit(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn password_submit(v: &Visit<'_>, a: Gated) -> Outcome {
     let c = a.cached;
     let form = match read_form(v).await? {
         Ok(f) => f,
@@ -126,7 +126,7 @@ fn email_page(v: &Visit<'_>, csrf: &str, current: &str, f: EmailForm<'_>, status
     page(status, &view)
 }
 
-pub async fn email_form(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn email_form(v: &Visit<'_>, a: Gated) -> Outcome {
     let (token, cookie) = csrf_for(v);
     let blank = EmailForm { new_email: "", again: "", errors: [None, None, None] };
     Ok(with_cookie(email_page(v, &token, &a.cached.rec.email, blank, 200)?, cookie))
@@ -139,7 +139,7 @@ fn not_an_address(v: &Visit<'_>) -> &'static str {
     )
 }
 
-pub async fn email_submit(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn email_submit(v: &Visit<'_>, a: Gated) -> Outcome {
     let c = a.cached;
     let form = match read_form(v).await? {
         Ok(f) => f,

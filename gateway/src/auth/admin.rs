@@ -1,14 +1,14 @@
 //! The admin console (owner and admins, after re-authentication): the tenant's
 //! users with what can be done to each, invitations, and the audit log.
 //!
-//! Every handler takes the [`Admin`] that only the settings gate makes (the
+//! Every handler takes the [`Gated`] that only the settings gate makes (the
 //! route table's `settings!(Administer, …)`), so a page never renders, and a
 //! form never acts, for someone who has not re-entered their password
 //! recently. The changes themselves are account operations (`crate::accounts`).
 
 use policy::Role;
 
-use super::sudo::Admin;
+use super::sudo::Gated;
 use super::views::admin::{AuditPage, AuditRow, Manage, Refusal, Row, State, UserControls, UsersPage};
 use super::{Visit, csrf_for, read_form, with_cookie};
 use crate::accounts::{EmailLink, Invited, Mailed};
@@ -44,7 +44,7 @@ impl Action {
 
 /// One rule for what the page offers and what the POST accepts, so a form
 /// crafted by hand cannot do more than the buttons shown.
-fn permitted(me: &Admin, target_id: i64, target_role: Role, action: Action) -> bool {
+fn permitted(me: &Gated, target_id: i64, target_role: Role, action: Action) -> bool {
     let is_self = target_id == me.cached.rec.user_id;
     // The owner's account is the contract holder's: an admin may only help them
     // back in (unlock) or throw out a stolen session (revoke).
@@ -140,7 +140,7 @@ fn state_of_invitation(i: &Invitation, at: i64) -> State {
     }
 }
 
-fn user_row<'a>(a: &Admin, n: usize, u: &'a UserOverview, problem: Option<&Problem>) -> Row<'a> {
+fn user_row<'a>(a: &Gated, n: usize, u: &'a UserOverview, problem: Option<&Problem>) -> Row<'a> {
     let may = |action| permitted(a, u.id, u.role, action);
     let role_error = match problem {
         Some(Problem::Role(id, text)) if *id == u.id => Some(*text),
@@ -171,7 +171,7 @@ fn user_row<'a>(a: &Admin, n: usize, u: &'a UserOverview, problem: Option<&Probl
 
 async fn users_page(
     v: &Visit<'_>,
-    a: &Admin,
+    a: &Gated,
     status: u16,
     note: Option<&'static str>,
     problem: Option<Problem>,
@@ -220,7 +220,7 @@ async fn users_page(
     Ok(with_cookie(page(status, &view)?, cookie))
 }
 
-pub async fn users(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn users(v: &Visit<'_>, a: Gated) -> Outcome {
     let done = v.req.query("done");
     let note = done.as_deref().and_then(|k| done_message(v, k));
     users_page(v, &a, 200, note, None).await
@@ -244,7 +244,7 @@ fn asked_role(form: &crate::web::form::Form) -> Result<Option<Role>, ()> {
     }
 }
 
-pub async fn invite(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn invite(v: &Visit<'_>, a: Gated) -> Outcome {
     let form = match read_form(v).await? {
         Ok(f) => f,
         Err(reply) => return Ok(reply),
@@ -269,7 +269,7 @@ pub async fn invite(v: &Visit<'_>, a: Admin) -> Outcome {
 
 /// Sends one of the tenant's pending invitations again (expired, failed, or
 /// to change the role): a new link, a new expiry.
-pub async fn resend(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn resend(v: &Visit<'_>, a: Gated) -> Outcome {
     let form = match read_form(v).await? {
         Ok(f) => f,
         Err(reply) => return Ok(reply),
@@ -306,7 +306,7 @@ pub async fn resend(v: &Visit<'_>, a: Admin) -> Outcome {
 }
 
 /// Withdraws one of the tenant's pending invitations; its link dies at once.
-pub async fn withdraw(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn withdraw(v: &Visit<'_>, a: Gated) -> Outcome {
     let form = match read_form(v).await? {
         Ok(f) => f,
         Err(reply) => return Ok(reply),
@@ -371,7 +371,7 @@ fn not_permitted(v: &Visit<'_>) -> Outcome {
     back_to_users(v, 403, v.t("This cannot be done here", "この操作はできません"), text)
 }
 
-pub async fn action(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn action(v: &Visit<'_>, a: Gated) -> Outcome {
     let form = match read_form(v).await? {
         Ok(f) => f,
         Err(reply) => return Ok(reply),
@@ -458,7 +458,7 @@ fn audit_href(user: Option<&str>, event: Option<&str>, page: i64) -> String {
     format!("/auth/admin/audit?{}", ser.finish())
 }
 
-pub async fn audit(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn audit(v: &Visit<'_>, a: Gated) -> Outcome {
     let req = &v.req;
     // Over-long filters match nothing real; capping them keeps the query cheap.
     let user = req.query("user").map(|u| canonical_email(&u)).filter(|u| !u.is_empty() && u.len() <= 254);

@@ -6,7 +6,7 @@
 use ipnet::IpNet;
 use policy::{LineId, Route};
 
-use super::sudo::Admin;
+use super::sudo::Gated;
 use super::views::account::Notice;
 use super::views::settings::{
     LinesPage, RouteConfirmPage, RouteDonePage, RouteOption, RoutePage, TwoFactorConfirmPage, TwoFactorPage,
@@ -19,7 +19,7 @@ use crate::web::{Outcome, Refusal, Reply, page};
 
 /// What every settings change starts with: the posted form, and the refusal
 /// for a tenant the ops policy file manages.
-async fn change(v: &Visit<'_>, a: &Admin) -> Result<Form, Refusal> {
+async fn change(v: &Visit<'_>, a: &Gated) -> Result<Form, Refusal> {
     let form = match read_form(v).await? {
         Ok(f) => f,
         Err(r) => return Err(r.into()),
@@ -44,7 +44,7 @@ fn managed(v: &Visit<'_>) -> Outcome {
     page(409, &view)
 }
 
-fn tenant(a: &Admin) -> TenantRef<'_> {
+fn tenant(a: &Gated) -> TenantRef<'_> {
     TenantRef { id: a.tenant.id, name: &a.tenant.name, managed_by_file: a.tenant.managed_by_file }
 }
 
@@ -71,7 +71,7 @@ async fn reload(v: &Visit<'_>) {
     }
 }
 
-pub async fn route_form(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn route_form(v: &Visit<'_>, a: Gated) -> Outcome {
     let (token, cookie) = csrf_for(v);
     let current = a.tenant.route;
     let option =
@@ -102,7 +102,7 @@ pub async fn route_form(v: &Visit<'_>, a: Admin) -> Outcome {
     Ok(with_cookie(page(200, &view)?, cookie))
 }
 
-pub async fn route_submit(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn route_submit(v: &Visit<'_>, a: Gated) -> Outcome {
     let form = change(v, &a).await?;
     let Some(route) = form.get("route").and_then(|r| Route::parse(r).ok()) else {
         return Ok(Reply::redirect(303, "/auth/settings/route".into()));
@@ -135,7 +135,7 @@ pub async fn route_submit(v: &Visit<'_>, a: Admin) -> Outcome {
 }
 
 /// The second screen: what will change, and who it will cut off.
-async fn confirm_route(v: &Visit<'_>, a: &Admin, route: Route) -> Outcome {
+async fn confirm_route(v: &Visit<'_>, a: &Gated, route: Route) -> Outcome {
     let (token, _) = csrf_for(v);
     let (mut self_lockout, mut cut_off) = (None, None);
     if route == Route::LineOnly {
@@ -179,7 +179,7 @@ async fn confirm_route(v: &Visit<'_>, a: &Admin, route: Route) -> Outcome {
 
 /// Users with live sessions signed in from neither a registered line nor a
 /// registered network (by the address recorded at sign-in).
-async fn outside_users(v: &Visit<'_>, a: &Admin) -> Result<usize, Refusal> {
+async fn outside_users(v: &Visit<'_>, a: &Gated) -> Result<usize, Refusal> {
     let sessions = v.app.store.tenant_sessions(a.tenant.id).await?;
     let mut users: Vec<i64> = sessions
         .into_iter()
@@ -196,7 +196,7 @@ async fn outside_users(v: &Visit<'_>, a: &Admin) -> Result<usize, Refusal> {
     Ok(users.len())
 }
 
-pub async fn two_factor_form(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn two_factor_form(v: &Visit<'_>, a: Gated) -> Outcome {
     let (token, cookie) = csrf_for(v);
     let done = match v.req.query("done").as_deref() {
         Some("on") => Some(v.t("2-step verification is now on.", "2段階認証を有効にしました。")),
@@ -215,7 +215,7 @@ pub async fn two_factor_form(v: &Visit<'_>, a: Admin) -> Outcome {
     Ok(with_cookie(page(200, &view)?, cookie))
 }
 
-fn confirm_two_factor(v: &Visit<'_>, a: &Admin, on: bool, error: Option<&'static str>) -> Outcome {
+fn confirm_two_factor(v: &Visit<'_>, a: &Gated, on: bool, error: Option<&'static str>) -> Outcome {
     let (token, _) = csrf_for(v);
     let view = TwoFactorConfirmPage {
         ui: v.ui(),
@@ -228,7 +228,7 @@ fn confirm_two_factor(v: &Visit<'_>, a: &Admin, on: bool, error: Option<&'static
     page(if error.is_some() { 400 } else { 200 }, &view)
 }
 
-pub async fn two_factor_submit(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn two_factor_submit(v: &Visit<'_>, a: Gated) -> Outcome {
     let form = change(v, &a).await?;
     // Under line-only the switch has no effect; the page does not offer it.
     if a.tenant.route == Route::LineOnly {
@@ -262,7 +262,7 @@ struct LinesForm<'f> {
     network: (&'f str, Option<&'f str>),
 }
 
-fn lines_view(v: &Visit<'_>, a: &Admin, csrf: &str, f: LinesForm<'_>, status: u16) -> Outcome {
+fn lines_view(v: &Visit<'_>, a: &Gated, csrf: &str, f: LinesForm<'_>, status: u16) -> Outcome {
     let mut lines: Vec<String> = a.tenant.lines.iter().map(|l| l.to_string()).collect();
     lines.sort();
     let mut networks: Vec<String> = a.tenant.networks.iter().map(|n| n.to_string()).collect();
@@ -283,7 +283,7 @@ fn lines_view(v: &Visit<'_>, a: &Admin, csrf: &str, f: LinesForm<'_>, status: u1
     page(status, &view)
 }
 
-pub async fn lines_page(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn lines_page(v: &Visit<'_>, a: Gated) -> Outcome {
     let (token, cookie) = csrf_for(v);
     let ok = match v.req.query("done").as_deref() {
         Some("added") => Some(v.t("Added.", "追加しました。")),
@@ -293,7 +293,7 @@ pub async fn lines_page(v: &Visit<'_>, a: Admin) -> Outcome {
     Ok(with_cookie(lines_view(v, &a, &token, LinesForm { ok, ..LinesForm::default() }, 200)?, cookie))
 }
 
-pub async fn lines_submit(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn lines_submit(v: &Visit<'_>, a: Gated) -> Outcome {
     let form = change(v, &a).await?;
     let (token, _) = csrf_for(v);
     let by = v.actor(Some(&a.cached.rec.email));

@@ -19,8 +19,9 @@ mod break_glass;
 /// How long a re-authentication keeps settings and admin pages open.
 pub const SUDO_SECS: i64 = 600;
 
-/// Who is on a settings or admin page, and what they may do there.
-pub struct Admin {
+/// Someone who passed the settings gate: a settings or admin page's
+/// visitor, whatever their role, and what they may do there (`may`).
+pub struct Gated {
     pub cached: Arc<Cached>,
     pub tenant: TenantPolicy,
     pub plan: crate::store::Plan,
@@ -30,7 +31,7 @@ pub struct Admin {
     pub break_glass: bool,
 }
 
-impl Admin {
+impl Gated {
     pub fn role(&self) -> Role {
         self.cached.rec.role
     }
@@ -84,8 +85,8 @@ impl Admin {
 /// Signed in and allowed here, with or without a fresh re-authentication:
 /// what the re-authentication page itself needs (`web::Guard::SignedIn`).
 pub enum Gate {
-    Ready(Admin),
-    NeedsSudo(Admin, [u8; 32]),
+    Ready(Gated),
+    NeedsSudo(Gated, [u8; 32]),
 }
 
 /// The session and what policy says of it here, without asking for the password.
@@ -133,14 +134,14 @@ pub async fn signed_in(v: &Visit<'_>) -> Result<Gate, Refusal> {
     };
     let Some(plan) = v.app.store.tenant_plan(r.tenant_id).await? else { return Err(to_login(v).into()) };
     let fresh = r.sudo_until.is_some_and(|t| t > now());
-    let admin = Admin { cached: cached.clone(), tenant, plan, from_line, break_glass };
+    let admin = Gated { cached: cached.clone(), tenant, plan, from_line, break_glass };
     Ok(if fresh { Gate::Ready(admin) } else { Gate::NeedsSudo(admin, id) })
 }
 
 /// The settings guard (`web::Guard::Settings`): Ok when the user is signed in,
 /// allowed here, re-authenticated within the last few minutes and holds the
 /// permission; otherwise the reply that gets them there or says no.
-pub async fn require(v: &Visit<'_>, permission: Permission) -> Result<Admin, Refusal> {
+pub async fn require(v: &Visit<'_>, permission: Permission) -> Result<Gated, Refusal> {
     match signed_in(v).await? {
         Gate::Ready(a) if a.may(permission) => Ok(a),
         Gate::Ready(_) => Err(not_permitted(v, permission)),
@@ -172,7 +173,7 @@ fn not_permitted(v: &Visit<'_>, permission: Permission) -> Refusal {
 /// A second factor is asked again when this session did not pass one (2FA off
 /// for the route) and the user has one: a password alone must not open the
 /// settings from the internet. Break-glass has its own second step.
-async fn needs_code(v: &Visit<'_>, a: &Admin) -> Result<bool, StoreError> {
+async fn needs_code(v: &Visit<'_>, a: &Gated) -> Result<bool, StoreError> {
     if a.cached.rec.factor.is_some() || a.from_line || a.break_glass {
         return Ok(false);
     }

@@ -3,7 +3,7 @@
 //! POST's form and CSRF token before the handler runs.
 //!
 //! A guard is part of the handler's type: a settings handler takes the
-//! [`Admin`] that only `sudo::require` makes, a second-step handler the
+//! [`Gated`] that only `sudo::require` makes, a second-step handler the
 //! [`Pending`](two_step::Pending) login that only `two_step::pending` makes. The macros below wrap
 //! each handler in its guard, and the same macro writes the guard into the
 //! table, so the table cannot say one thing while the code does another.

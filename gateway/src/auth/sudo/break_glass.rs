@@ -7,7 +7,7 @@
 
 use policy::Role;
 
-use super::{Admin, SUDO_SECS, totp_ok};
+use super::{Gated, SUDO_SECS, totp_ok};
 use crate::auth::two_step::{count_user_failure, locked_reply, throttled};
 use crate::auth::views::sudo::BreakGlassCodePage;
 use crate::auth::{Visit, notify};
@@ -72,7 +72,7 @@ pub(super) async fn challenge(v: &Visit<'_>, id: &[u8; 32], user: &UserRow, rd: 
 /// The second step: the mailed code (or the authenticator's) opens the gate.
 pub(super) async fn check_code(
     v: &Visit<'_>,
-    admin: &Admin,
+    admin: &Gated,
     id: &[u8; 32],
     user: &UserRow,
     entered: &str,
@@ -115,7 +115,7 @@ pub(super) async fn check_code(
 
 /// The owner and every admin of the tenant learn that the settings were opened
 /// off the lines.
-async fn tell_the_admins(v: &Visit<'_>, admin: &Admin, user: &UserRow) {
+async fn tell_the_admins(v: &Visit<'_>, admin: &Gated, user: &UserRow) {
     let from = v.facts.ip_text().unwrap_or_else(|| "?".to_owned());
     let users = match v.app.store.tenant_users(admin.tenant.id).await {
         Ok(u) => u,

@@ -4,7 +4,7 @@
 //! The rules are `accounts::factor_change`; every code entry is throttled
 //! like the second step's, and every wrong code counts toward the lock.
 
-use super::super::sudo::Admin;
+use super::super::sudo::Gated;
 use super::super::views::two_step::{Change, ChangeAppSetup, ChangePhoneCode, ChangeProve, Changed as ChangedPage};
 use super::super::{Visit, csrf_for, read_form, to_login, with_cookie};
 use super::app::app_setup;
@@ -116,32 +116,32 @@ fn done_page(v: &Visit<'_>, change: Change) -> Outcome {
     page(200, &ChangedPage { ui: v.ui(), title: title(v, change), change })
 }
 
-pub async fn phone_form(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn phone_form(v: &Visit<'_>, a: Gated) -> Outcome {
     let user = user(v, &a).await?;
     prove_page(v, &user, Change::Phone, Again::default()).await
 }
 
-pub async fn app_form(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn app_form(v: &Visit<'_>, a: Gated) -> Outcome {
     let user = user(v, &a).await?;
     prove_page(v, &user, Change::App, Again::default()).await
 }
 
-pub async fn phone_submit(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn phone_submit(v: &Visit<'_>, a: Gated) -> Outcome {
     submit(v, a, Change::Phone).await
 }
 
-pub async fn app_submit(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn app_submit(v: &Visit<'_>, a: Gated) -> Outcome {
     submit(v, a, Change::App).await
 }
 
-async fn user(v: &Visit<'_>, a: &Admin) -> Result<UserRow, crate::web::Refusal> {
+async fn user(v: &Visit<'_>, a: &Gated) -> Result<UserRow, crate::web::Refusal> {
     match v.app.store.user_by_id(a.cached.rec.user_id).await? {
         Some(u) => Ok(u),
         None => Err(to_login(v).into()),
     }
 }
 
-async fn submit(v: &Visit<'_>, a: Admin, change: Change) -> Outcome {
+async fn submit(v: &Visit<'_>, a: Gated, change: Change) -> Outcome {
     let form = match read_form(v).await? {
         Ok(f) => f,
         Err(reply) => return Ok(reply),

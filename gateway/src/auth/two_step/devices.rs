@@ -1,16 +1,16 @@
 //! The signed-in user's remembered browsers, and the way to change the
 //! registered phone or app.
 
-use super::super::sudo::Admin;
+use super::super::sudo::Gated;
 use super::super::views::two_step::{DeviceRow, Devices};
 use super::super::{Visit, csrf_for, read_form, with_cookie};
 use crate::web::{Outcome, page};
 
-pub async fn devices_page(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn devices_page(v: &Visit<'_>, a: Gated) -> Outcome {
     devices(v, &a, None).await
 }
 
-async fn devices(v: &Visit<'_>, a: &Admin, note: Option<&str>) -> Outcome {
+async fn devices(v: &Visit<'_>, a: &Gated, note: Option<&str>) -> Outcome {
     let user_id = a.cached.rec.user_id;
     let rows = v
         .app
@@ -38,7 +38,7 @@ async fn devices(v: &Visit<'_>, a: &Admin, note: Option<&str>) -> Outcome {
     Ok(with_cookie(page(200, &view)?, cookie))
 }
 
-pub async fn devices_revoke(v: &Visit<'_>, a: Admin) -> Outcome {
+pub async fn devices_revoke(v: &Visit<'_>, a: Gated) -> Outcome {
     let r = &a.cached.rec;
     let form = match read_form(v).await? {
         Ok(f) => f,

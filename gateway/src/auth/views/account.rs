@@ -4,7 +4,7 @@ use askama::Template;
 
 use crate::ui::html::Ui;
 
-/// What the menu offers: SPEC section 6's table, as `sudo::Admin` answers it.
+/// What the menu offers: SPEC section 6's table, as `sudo::Gated` answers it.
 pub struct MenuItems {
     pub change_email: bool,
     pub change_password: bool,
