@@ -3,9 +3,10 @@
 
 use policy::HostKind;
 
+use super::mailed_link::new_link;
 use super::{Accounts, Actor, Mailed, Result};
 use crate::mail::Notice;
-use crate::store::{LinkPurpose, NewLink, StoreError, UserRow, canonical_email, now, valid_email};
+use crate::store::{LinkPurpose, StoreError, UserRow, canonical_email, valid_email};
 use crate::tokens;
 
 /// What became of a request to change an address.
@@ -45,17 +46,8 @@ impl Accounts<'_> {
         if new_email == user.email {
             return Ok(EmailRequest::Unchanged);
         }
-        let token = tokens::random_token();
-        let hash = tokens::hash_token(&token).ok_or_else(|| StoreError::Invalid("token generation failed".into()))?;
-        self.store
-            .create_link(NewLink {
-                token_hash: &hash,
-                purpose: LinkPurpose::EmailChange,
-                user_id: user.id,
-                payload: Some(&new_email),
-                expires_at: now() + self.cfg.links.validity.as_secs() as i64,
-            })
-            .await?;
+        let token =
+            new_link(self.store, self.cfg.links.validity, user.id, LinkPurpose::EmailChange, Some(&new_email)).await?;
         // From `public_urls` only, never from a request's Host.
         let link =
             format!("{}/auth/email/confirm?ticket={token}", self.cfg.public_url(by.host == Some(HostKind::LineAuth)));

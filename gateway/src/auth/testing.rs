@@ -65,6 +65,12 @@ pub async fn world() -> World {
 /// A session cookie value for a user: past the second factor and, with
 /// `sudo`, re-authenticated.
 async fn session_for(store: &Store, user_id: i64, sudo: bool) -> String {
+    session_with(store, user_id, Some(Factor::Totp), sudo).await
+}
+
+/// A session cookie value for a user with this factor (None: between the
+/// password and the second step), re-authenticated with `sudo`.
+async fn session_with(store: &Store, user_id: i64, factor: Option<Factor>, sudo: bool) -> String {
     let token = tokens::random_token();
     let hash = tokens::hash_bytes(&tokens::decode_token(&token).unwrap());
     store
@@ -72,7 +78,7 @@ async fn session_for(store: &Store, user_id: i64, sudo: bool) -> String {
             id_hash: &hash,
             user_id,
             host: HostKind::Ordinary,
-            factor: Some(Factor::Totp),
+            factor,
             line: None,
             client_ip: None,
             expires_at: now() + 3600,
@@ -178,27 +184,7 @@ impl World {
     /// hostname: `factor` None is a sign-in between password and second step.
     pub async fn session(&self, email: &str, factor: Option<Factor>, sudo: bool) -> String {
         let user = self.app.store.user_by_email(email).await.unwrap().unwrap();
-        let token = tokens::random_token();
-        let hash = tokens::hash_bytes(&tokens::decode_token(&token).unwrap());
-        self.app
-            .store
-            .insert_session(NewSession {
-                id_hash: &hash,
-                user_id: user.id,
-                host: HostKind::Ordinary,
-                factor,
-                line: None,
-                client_ip: None,
-                expires_at: now() + 3600,
-                pending_factor: None,
-                pending_remember: false,
-            })
-            .await
-            .unwrap();
-        if sudo {
-            self.app.store.grant_sudo(&hash, now() + 600).await.unwrap();
-        }
-        token
+        session_with(&self.app.store, user.id, factor, sudo).await
     }
 
     /// Mails written by the file transport to `to`, oldest first: (subject, body).
