@@ -84,6 +84,9 @@ fn page(v: &Visit<'_>, who: &Sender<'_>, status: u16, text: &str) -> Reply {
     };
     match crate::web::page(status, &view) {
         Ok(r) => r,
-        Err(_) => v.unavailable(),
+        Err(e) => {
+            tracing::error!(error = ?e, "the SMS refusal page could not be rendered");
+            v.unavailable()
+        }
     }
 }
