@@ -76,6 +76,17 @@ impl Accounts<'_> {
                 None => return Ok(Registration::DeadLink),
             },
         };
+        // The role is the invitation's as it stands now, not the one the
+        // user row got when this link was sent: sending again with another
+        // role changes the row at once, while the queue changes the user and
+        // the links later (doing it in the console's request would let its
+        // timing tell a fresh address from one with an account elsewhere).
+        if invitee.role != Role::Owner
+            && let Some(invitation) = self.store.invitation(invitee.tenant_id, &invitee.email).await?
+            && invitation.role != invitee.role
+        {
+            self.store.set_user_role(invitee.tenant_id, user_id, invitation.role).await?;
+        }
         self.store.set_password_hash(user_id, &hash).await?;
         self.store.forget_staged_passwords(user_id).await?;
         self.store.invitation_accepted(invitee.tenant_id, &invitee.email).await?;

@@ -68,6 +68,15 @@ pub async fn submit(v: &Visit<'_>) -> Outcome {
     if let Err(errors) = check_new_password(v, password, form.get("password_confirm").unwrap_or("")) {
         return form_page(v, 400, &ticket, &user.email, errors);
     }
+    // A review does not use the link up, so whoever holds one could have the
+    // server hash again and again: counted per address and per invitee.
+    if let Some(reply) = super::login::throttled(v) {
+        return Ok(reply);
+    }
+    if !v.app.code_throttle_user.allow_key(user.id) {
+        let reply = super::login::throttled_reply(v);
+        return Ok(reply);
+    }
     let hashed = v.app.hasher.hash(password.to_owned()).await.map_err(|e| Refusal::broken("password hashing", e))?;
     if step.is_none() {
         return complete(v, &ticket, &hash, &user, NewPassword::Hashed(&hashed)).await;

@@ -133,12 +133,17 @@ pub(super) fn throttled(v: &Visit<'_>) -> Option<Reply> {
         return None;
     }
     metrics::LOGINS.with_label_values(&["throttled"]).inc();
+    Some(throttled_reply(v))
+}
+
+/// The "too many attempts, wait a minute" page (429).
+pub(super) fn throttled_reply(v: &Visit<'_>) -> Reply {
     let title = v.t("Too many sign-in attempts", "ログインの試行回数が多すぎます");
     let reply = match page(429, &LoginThrottled { ui: v.ui(), title }) {
         Ok(reply) | Err(Refusal::Answer(reply)) => reply,
         Err(Refusal::Broken { .. }) => Reply::text(429, "too many sign-in attempts\n"),
     };
-    Some(reply.header("retry-after", crate::throttle::WINDOW.as_secs().to_string()))
+    reply.header("retry-after", crate::throttle::WINDOW.as_secs().to_string())
 }
 
 /// A password check for a signed-in user (re-authentication, password and

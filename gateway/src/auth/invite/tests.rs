@@ -119,3 +119,26 @@ async fn a_withdrawn_invitation_link_is_dead_on_every_step() {
     assert_eq!(call(&w, form_post(&link, &me, &one_post)).await.status, 410);
     assert!(!registered(&w, INVITEE).await);
 }
+
+/// A review keeps the link alive, so reviews are counted: one invitee's link
+/// cannot keep the password hashers busy.
+#[tokio::test]
+async fn reviews_of_one_link_are_limited() {
+    let w = world().await;
+    let link = invited(&w, INVITEE).await;
+    let me = stranger();
+    let mut refused = 0;
+    for _ in 0..12 {
+        let r = call(
+            &w,
+            form_post(&link, &me, &[("step", "review"), ("password", PASSWORD), ("password_confirm", PASSWORD)]),
+        )
+        .await;
+        if r.status == 429 {
+            refused += 1;
+        } else {
+            assert_eq!(r.status, 200, "{}", r.body_text());
+        }
+    }
+    assert!(refused >= 2, "ten reviews a minute per invitee, then 429: {refused} refused");
+}
