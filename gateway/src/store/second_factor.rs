@@ -160,6 +160,13 @@ impl Store {
         Ok(Ok(()))
     }
 
+    /// The number the user's latest SMS code went to, live or not.
+    pub async fn sms_code_phone(&self, user_id: i64) -> Result<Option<String>> {
+        Ok(on_pool!(self, p => {
+            sqlx::query_scalar("SELECT phone FROM sms_codes WHERE user_id = $1").bind(user_id).fetch_optional(p).await?
+        }))
+    }
+
     /// Checks an SMS code: a right one is used up; a wrong one counts against it.
     pub async fn check_sms_code(&self, user_id: i64, code_hash: &str) -> Result<SmsCheck> {
         let t = now();

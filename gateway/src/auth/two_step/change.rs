@@ -276,13 +276,17 @@ async fn send_to_new(v: &Visit<'_>, user: &UserRow, ticket: &str, phone: &str, s
     }
 }
 
-/// "Send a new code" to the new number: only with a live proof, so nobody
-/// makes the server text a number of their choosing without one.
+/// "Send a new code" to the new number: only with a live proof, and only to
+/// the number the last code went to, so one proof cannot make the server
+/// text number after number of someone's choosing.
 async fn resend(v: &Visit<'_>, user: &UserRow, form: &Form) -> Outcome {
     let ticket = form.get("ticket").unwrap_or("");
     let proof = v.accounts().change_proof(user, Changing::Phone, ticket).await?;
+    let last = v.app.store.sms_code_phone(user.id).await?;
     match (proof, normalize_phone(form.get("phone").unwrap_or(""))) {
-        (Some(_), Ok(phone)) => send_to_new(v, user, ticket, &phone, Shown::default()).await,
+        (Some(_), Ok(phone)) if last.as_deref() == Some(phone.as_str()) => {
+            send_to_new(v, user, ticket, &phone, Shown::default()).await
+        }
         _ => start_again(v, user, Change::Phone).await,
     }
 }

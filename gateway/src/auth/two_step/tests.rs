@@ -154,6 +154,13 @@ async fn changing_the_phone_with_a_code_from_the_current_one() {
     assert_eq!(r.status, 200, "{}", r.body_text());
     let ticket = hidden(&r, "ticket");
     let new = sms_to(&w, "+819087654321").expect("a code to the new number");
+    // "Send a new code" goes only to the number the code went to: one proof
+    // does not let anyone text numbers of their choosing.
+    let elsewhere = [("step", "resend"), ("ticket", ticket.as_str()), ("phone", "090-1111-2222")];
+    let r = call(&w, post("/auth/settings/phone", Some(&s), &elsewhere)).await;
+    assert_eq!(r.status, 400);
+    assert!(r.body_text().contains("Confirm that it is you again"), "{}", r.body_text());
+    assert!(sms_to(&w, "+819011112222").is_none(), "nothing went to the other number");
     let fields = [("step", "confirm"), ("ticket", ticket.as_str()), ("code", &new), ("phone", "+819087654321")];
     let r = call(&w, post("/auth/settings/phone", Some(&s), &fields)).await;
     assert_eq!(r.status, 200, "{}", r.body_text());
