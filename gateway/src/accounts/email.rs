@@ -91,6 +91,9 @@ impl Accounts<'_> {
         let had_second_factor = self.store.enrolment(user_id).await?.any();
         self.store.set_password_hash(user_id, password_hash).await?;
         self.store.reset_second_factors(user_id).await?;
+        // Links mailed to the old address die with it: a reset link there
+        // would otherwise let whoever reads the old mailbox take the account.
+        self.store.void_links(user_id, &[LinkPurpose::Reset, LinkPurpose::Unlock, LinkPurpose::EmailChange]).await?;
         self.store.delete_user_sessions(user_id).await?;
         if let Some(cache) = self.sessions {
             cache.clear();

@@ -279,22 +279,3 @@ async fn a_resend_with_another_role_binds_even_the_old_link() {
     let Registration::Done(user) = done.unwrap() else { panic!("registered") };
     assert_eq!(user.role, Role::User, "the demotion holds");
 }
-
-/// A withdrawn link stays dead even when the queued clean-up never ran and
-/// the address is invited again (which reuses the password-less invitee).
-#[tokio::test]
-async fn a_withdrawn_link_does_not_come_back_with_a_new_invitation() {
-    let w = world().await;
-    let ticket = invitee_with_link(&w, FRESH).await;
-    assert!(w.accounts().withdraw_invitation(&admin(), w.tenant, FRESH).await.unwrap());
-    // As if the clean-up had been dropped: the invitee is back with a row.
-    let store = &w.app.store;
-    if store.user_by_email(FRESH).await.unwrap().is_none() {
-        store
-            .create_user(NewUser { tenant_id: w.tenant, email: FRESH, role: Role::User, password_hash: None })
-            .await
-            .unwrap();
-    }
-    store.record_invitation(w.tenant, FRESH, Role::User, now() + 600).await.unwrap();
-    assert!(w.accounts().invitee(&hash(&ticket)).await.unwrap().is_none(), "the withdrawn link stays dead");
-}

@@ -101,11 +101,28 @@ async fn an_email_change_resets_two_step_verification_and_every_session() {
     assert!(store.enrolment(user.id).await.unwrap().any());
     assert_eq!(store.devices(user.id).await.unwrap().len(), 1);
 
+    // A reset link mailed to the old address before the change.
+    let reset = super::mailed_link::new_link(
+        store,
+        std::time::Duration::from_secs(600),
+        user.id,
+        crate::store::LinkPurpose::Reset,
+        None,
+    )
+    .await
+    .unwrap();
+    let reset_hash = crate::tokens::hash_token(&reset).unwrap();
+
     let accounts = w.accounts();
     accounts.request_email_change(&owner_acting(), &user, "chief@acme.example").await.unwrap();
     let t = ticket(&w, "chief@acme.example");
     let hash = crate::password::hash_blocking("Chief-Pass9").unwrap();
     let done = accounts.confirm_email_change(&link_holder(), &t, &hash).await.unwrap();
+    assert_eq!(
+        store.peek_link(&reset_hash, crate::store::LinkPurpose::Reset).await.unwrap(),
+        None,
+        "a reset link in the old mailbox dies with the old address"
+    );
     assert_eq!(done, EmailConfirm::Changed { old_email: OWNER.into(), new_email: "chief@acme.example".into() });
 
     let after = store.user_by_id(user.id).await.unwrap().unwrap();

@@ -38,6 +38,21 @@ pub struct NewLink<'a> {
 
 impl Store {
     /// Stores a link; older unused links of the same purpose for the user are voided.
+    /// Voids every live link of a user of these purposes.
+    pub async fn void_links(&self, user_id: i64, purposes: &[LinkPurpose]) -> Result<()> {
+        for purpose in purposes {
+            on_pool!(self, p => {
+                sqlx::query("UPDATE link_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
+                    .bind(now())
+                    .bind(user_id)
+                    .bind(purpose.as_str())
+                    .execute(p)
+                    .await?;
+            });
+        }
+        Ok(())
+    }
+
     pub async fn create_link(&self, l: NewLink<'_>) -> Result<()> {
         let t = now();
         on_pool!(self, p => {
