@@ -1104,13 +1104,22 @@ mod suite {
             expires_at: now() + 60,
         };
         store.create_link(link).await.expect("link");
-        assert_eq!(store.consume_staged_invitation(&hash).await.expect("nothing staged"), None);
+        assert_eq!(store.consume_staged_invitation(&hash, "$argon2id$staged").await.expect("nothing staged"), None);
         assert_eq!(store.peek_link(&hash, LinkPurpose::Invite).await.expect("peek"), Some(x), "still live");
         assert!(store.stage_invitation_password(&hash, "$argon2id$staged").await.expect("stage"));
         assert!(!store.stage_invitation_password(&token_hash(), "$argon2id$x").await.expect("unknown link"));
-        let used = store.consume_staged_invitation(&hash).await.expect("consume");
+        assert_eq!(
+            store.consume_staged_invitation(&hash, "$argon2id$other").await.expect("another"),
+            None,
+            "only the password this browser staged"
+        );
+        let used = store.consume_staged_invitation(&hash, "$argon2id$staged").await.expect("consume");
         assert_eq!(used, Some((x, "$argon2id$staged".to_owned())));
-        assert_eq!(store.consume_staged_invitation(&hash).await.expect("twice"), None, "single use");
+        assert_eq!(
+            store.consume_staged_invitation(&hash, "$argon2id$staged").await.expect("twice"),
+            None,
+            "single use"
+        );
         let other = token_hash();
         let link = NewLink {
             token_hash: &other,
@@ -1122,7 +1131,11 @@ mod suite {
         store.create_link(link).await.expect("another link");
         assert!(store.stage_invitation_password(&other, "$argon2id$abandoned").await.expect("stage"));
         store.forget_staged_passwords(x).await.expect("forget");
-        assert_eq!(store.consume_staged_invitation(&other).await.expect("forgotten"), None, "nothing staged any more");
+        assert_eq!(
+            store.consume_staged_invitation(&other, "$argon2id$abandoned").await.expect("forgotten"),
+            None,
+            "nothing staged any more"
+        );
         assert!(
             !store.stage_invitation_password(&hash, "$argon2id$late").await.expect("used"),
             "dead links take nothing"

@@ -401,7 +401,9 @@ async fn invitations_from_the_console(db: Db) {
     assert!(confirm.contains(&format!("<dd id=\"invitee\">{CAROL}</dd>")) && confirm.contains("value=\"confirm\""));
     assert_eq!(login(&env.client("127.0.0.6"), &env, ORDINARY, CAROL, PASSWORD, &[]).await.status(), 401);
     let token = csrf_from(&confirm);
-    let r = carol.post(env.url(ORDINARY, &link)).form(&[("step", "confirm"), ("csrf", &token)]).send().await.unwrap();
+    let staged = confirm.split("name=\"staged\" value=\"").nth(1).and_then(|t| t.split('"').next()).unwrap_or("");
+    let fields = [("step", "confirm"), ("staged", staged), ("csrf", &token)];
+    let r = carol.post(env.url(ORDINARY, &link)).form(&fields).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("href=\"/auth/login\""));
     assert_eq!(login(&carol, &env, ORDINARY, CAROL, PASSWORD, &[]).await.status(), 303);

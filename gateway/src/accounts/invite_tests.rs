@@ -194,18 +194,25 @@ async fn registration_takes_the_confirmed_password_and_ends_the_invitation() {
     let h = hash(&ticket);
     let invitee = Actor { name: None, ..admin() };
     // A confirmation with nothing chosen before it keeps the link.
-    let early = w.accounts().complete_invitation(&invitee, &h, NewPassword::Staged).await.unwrap();
+    let chosen = super::staged_digest("$argon2id$chosen");
+    let staged = NewPassword::Staged { digest: &chosen };
+    let early = w.accounts().complete_invitation(&invitee, &h, staged).await.unwrap();
     assert!(matches!(early, Registration::NothingStaged));
     assert!(w.accounts().stage_invitation_password(&h, "$argon2id$chosen").await.unwrap());
     assert!(w.app.store.user_by_email(FRESH).await.unwrap().unwrap().password_hash.is_none(), "not before confirming");
-    let Registration::Done(user) = w.accounts().complete_invitation(&invitee, &h, NewPassword::Staged).await.unwrap()
-    else {
+    // Someone else holding the link stages another password: the first
+    // browser's confirmation registers neither, and theirs is not the one shown.
+    assert!(w.accounts().stage_invitation_password(&h, "$argon2id$theirs").await.unwrap());
+    let crossed = w.accounts().complete_invitation(&invitee, &h, staged).await.unwrap();
+    assert!(matches!(crossed, Registration::NothingStaged), "another password was staged since");
+    assert!(w.accounts().stage_invitation_password(&h, "$argon2id$chosen").await.unwrap());
+    let Registration::Done(user) = w.accounts().complete_invitation(&invitee, &h, staged).await.unwrap() else {
         panic!("registered")
     };
     assert_eq!(user.password_hash.as_deref(), Some("$argon2id$chosen"));
     assert!(w.app.store.invitation(w.tenant, FRESH).await.unwrap().is_none(), "a user now, no longer invited");
     assert_eq!(events(&w, "invitation_accepted").await, [(Some(FRESH.into()), Some(FRESH.into()))]);
-    let again = w.accounts().complete_invitation(&invitee, &h, NewPassword::Staged).await.unwrap();
+    let again = w.accounts().complete_invitation(&invitee, &h, staged).await.unwrap();
     assert!(matches!(again, Registration::DeadLink), "single use");
     // In one post, as SPEC section 8's interface does it.
     let other = "other@fresh.example";

@@ -46,7 +46,7 @@ mod own_account_tests;
 mod tenant_settings_tests;
 pub use email_link::EmailLink;
 pub use invite::Invited;
-pub use registration::{NewPassword, Registration};
+pub use registration::{NewPassword, Registration, staged_digest};
 
 use std::sync::Arc;
 

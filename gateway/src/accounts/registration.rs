@@ -12,8 +12,18 @@ use crate::store::{LinkPurpose, NewUser, UserRow, canonical_email};
 pub enum NewPassword<'a> {
     /// Chosen and hashed in this request (one form post).
     Hashed(&'a str),
-    /// Chosen on the previous screen and kept on the link until confirmed.
-    Staged,
+    /// Chosen on the previous screen and kept on the link until confirmed;
+    /// the digest ([`staged_digest`]) the confirm screen carried, so the
+    /// confirmation registers the password this browser chose and no other.
+    Staged { digest: &'a str },
+}
+
+/// What the confirm screen carries of the staged password: a digest of its
+/// hash, so the hash itself never reaches a page.
+pub fn staged_digest(staged_hash: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(staged_hash.as_bytes());
+    d.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 /// What a registration from an invitation link came to.
@@ -64,17 +74,27 @@ impl Accounts<'_> {
         password: NewPassword<'_>,
     ) -> Result<Registration> {
         let Some(invitee) = self.invitee(ticket_hash).await? else { return Ok(Registration::DeadLink) };
-        let (user_id, hash) = match password {
-            NewPassword::Hashed(hash) => match self.store.consume_link(ticket_hash, LinkPurpose::Invite).await? {
-                Some(id) => (id, hash.to_owned()),
-                None => return Ok(Registration::DeadLink),
-            },
-            NewPassword::Staged => match self.store.consume_staged_invitation(ticket_hash).await? {
-                Some(used) => used,
-                // Live but nothing staged: not used up, the form is shown again.
-                None if self.invitee(ticket_hash).await?.is_some() => return Ok(Registration::NothingStaged),
-                None => return Ok(Registration::DeadLink),
-            },
+        let used = match password {
+            NewPassword::Hashed(hash) => {
+                self.store.consume_link(ticket_hash, LinkPurpose::Invite).await?.map(|id| (id, hash.to_owned()))
+            }
+            NewPassword::Staged { digest } => {
+                let staged = self.store.peek_link_with_payload(ticket_hash, LinkPurpose::Invite).await?;
+                let staged = staged
+                    .and_then(|(_, payload)| payload)
+                    .filter(|p| crate::tokens::constant_time_eq(staged_digest(p).as_bytes(), digest.as_bytes()));
+                match staged {
+                    Some(staged) => self.store.consume_staged_invitation(ticket_hash, &staged).await?,
+                    None => None,
+                }
+            }
+        };
+        let (user_id, hash) = match used {
+            Some(used) => used,
+            // Live, but nothing staged or another password staged since this
+            // screen: not used up, the form is shown again.
+            None if self.invitee(ticket_hash).await?.is_some() => return Ok(Registration::NothingStaged),
+            None => return Ok(Registration::DeadLink),
         };
         // The role is the invitation's as it stands now, not the one the
         // user row got when this link was sent: sending again with another

@@ -62,7 +62,8 @@ pub async fn submit(v: &Visit<'_>) -> Outcome {
     let Some((ticket, hash, user)) = invitee(v).await? else { return Ok(dead_link(v, next_step(v))) };
     let step = form.get("step");
     if step == Some("confirm") {
-        return complete(v, &ticket, &hash, &user, NewPassword::Staged).await;
+        let digest = form.get("staged").unwrap_or("");
+        return complete(v, &ticket, &hash, &user, NewPassword::Staged { digest }).await;
     }
     let password = form.get("password").unwrap_or("");
     if let Err(errors) = check_new_password(v, password, form.get("password_confirm").unwrap_or("")) {
@@ -92,6 +93,7 @@ pub async fn submit(v: &Visit<'_>) -> Outcome {
         csrf: &token,
         ticket: &ticket,
         email: &user.email,
+        staged: &crate::accounts::staged_digest(&hashed),
     };
     Ok(with_cookie(page(200, &view)?, cookie))
 }

@@ -205,19 +205,21 @@ impl Store {
         Ok(())
     }
 
-    /// Uses up a live invitation link that has a staged password, in one
-    /// statement; returns its user and that password's hash. `None`: dead,
-    /// or nothing staged (then the link stays live).
-    pub async fn consume_staged_invitation(&self, token_hash: &str) -> Result<Option<(i64, String)>> {
+    /// Uses up a live invitation link whose staged password is `staged`, in
+    /// one statement; returns its user and that password's hash. `None`:
+    /// dead, nothing staged, or another password staged since (then the link
+    /// stays live).
+    pub async fn consume_staged_invitation(&self, token_hash: &str, staged: &str) -> Result<Option<(i64, String)>> {
         let t = now();
         let row = on_pool!(self, p => {
             sqlx::query(
                 "UPDATE link_tokens SET used_at = $1 WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL \
-                 AND expires_at > $1 AND payload IS NOT NULL RETURNING user_id, payload",
+                 AND expires_at > $1 AND payload = $4 RETURNING user_id, payload",
             )
             .bind(t)
             .bind(token_hash)
             .bind(LinkPurpose::Invite.as_str())
+            .bind(staged)
             .fetch_optional(p)
             .await?
             .map(|r| -> std::result::Result<(i64, String), sqlx::Error> { Ok((r.try_get("user_id")?, r.try_get("payload")?)) })

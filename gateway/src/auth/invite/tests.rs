@@ -68,8 +68,14 @@ async fn the_page_shows_the_address_and_asks_to_confirm_before_registering() {
     assert!(!body.contains(PASSWORD), "the password is not carried in the page");
     assert!(!registered(&w, INVITEE).await, "not before the confirmation");
 
-    // Confirmed: registered with the password chosen before, and done.
+    // The confirmation names what was staged; without that it registers nothing.
+    let staged = body.split("name=\"staged\" value=\"").nth(1).and_then(|t| t.split('"').next()).unwrap().to_owned();
     let r = call(&w, form_post(&link, &me, &[("step", "confirm")])).await;
+    assert_eq!(r.status, 400, "a confirmation that names no staged password");
+    assert!(!registered(&w, INVITEE).await);
+
+    // Confirmed: registered with the password chosen before, and done.
+    let r = call(&w, form_post(&link, &me, &[("step", "confirm"), ("staged", &staged)])).await;
     assert_eq!(r.status, 200);
     assert!(r.body_text().contains("href=\"/auth/login\"") && r.body_text().contains(INVITEE));
     let user = w.app.store.user_by_email(INVITEE).await.unwrap().unwrap();
@@ -77,7 +83,7 @@ async fn the_page_shows_the_address_and_asks_to_confirm_before_registering() {
     assert!(ok, "the password chosen before the confirmation");
     assert!(w.app.store.invitation(w.tenant, INVITEE).await.unwrap().is_none());
     assert_eq!(call(&w, request(Method::Get, &link, None, None)).await.status, 410, "used up");
-    let r = call(&w, form_post(&link, &me, &[("step", "confirm")])).await;
+    let r = call(&w, form_post(&link, &me, &[("step", "confirm"), ("staged", &staged)])).await;
     assert_eq!(r.status, 410, "and cannot be confirmed twice");
 }
 

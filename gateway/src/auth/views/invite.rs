@@ -29,6 +29,8 @@ pub struct InviteConfirm<'a> {
     pub csrf: &'a str,
     pub ticket: &'a str,
     pub email: &'a str,
+    /// Which staged password this screen confirms (`accounts::staged_digest`).
+    pub staged: &'a str,
 }
 
 #[derive(Template)]
