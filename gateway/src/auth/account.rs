@@ -62,10 +62,7 @@ pub async fn password_form(v: &Visit<'_>, _: Gated) -> Outcome {
 
 pub async fn password_submit(v: &Visit<'_>, a: Gated) -> Outcome {
     let c = a.cached;
-    let form = match read_form(v).await? {
-        Ok(f) => f,
-        Err(reply) => return Ok(reply),
-    };
+    let form = read_form(v)?;
     let (token, _) = csrf_for(v);
     let Some(user) = v.app.store.user_by_id(c.rec.user_id).await? else { return Ok(to_login(v)) };
     // Counted toward the lock like a login, so a stolen session cannot guess it.
@@ -141,10 +138,7 @@ fn not_an_address(v: &Visit<'_>) -> &'static str {
 
 pub async fn email_submit(v: &Visit<'_>, a: Gated) -> Outcome {
     let c = a.cached;
-    let form = match read_form(v).await? {
-        Ok(f) => f,
-        Err(reply) => return Ok(reply),
-    };
+    let form = read_form(v)?;
     let (token, _) = csrf_for(v);
     let Some(user) = v.app.store.user_by_id(c.rec.user_id).await? else { return Ok(to_login(v)) };
     let (new_email, again) = (form.get("new_email").unwrap_or(""), form.get("new_email_confirm").unwrap_or(""));
@@ -224,10 +218,7 @@ pub async fn email_confirm_form(v: &Visit<'_>) -> Outcome {
 
 pub async fn email_confirm_submit(v: &Visit<'_>) -> Outcome {
     let ticket = v.req.query("ticket").unwrap_or_default();
-    let form = match read_form(v).await? {
-        Ok(f) => f,
-        Err(reply) => return Ok(reply),
-    };
+    let form = read_form(v)?;
     // A dead link costs a query, not an argon2 run.
     let Some(new_email) = v.accounts().pending_email_change(&ticket).await? else {
         return Ok(dead_link(v, confirm_next(v)));

@@ -245,10 +245,7 @@ fn asked_role(form: &crate::web::form::Form) -> Result<Option<Role>, ()> {
 }
 
 pub async fn invite(v: &Visit<'_>, a: Gated) -> Outcome {
-    let form = match read_form(v).await? {
-        Ok(f) => f,
-        Err(reply) => return Ok(reply),
-    };
+    let form = read_form(v)?;
     let Ok(role) = asked_role(&form) else {
         let msg = v.t("Choose User or Administrator.", "一般ユーザーか管理者を選んでください。");
         return users_page(v, &a, 400, None, Some(Problem::Invite(msg))).await;
@@ -270,10 +267,7 @@ pub async fn invite(v: &Visit<'_>, a: Gated) -> Outcome {
 /// Sends one of the tenant's pending invitations again (expired, failed, or
 /// to change the role): a new link, a new expiry.
 pub async fn resend(v: &Visit<'_>, a: Gated) -> Outcome {
-    let form = match read_form(v).await? {
-        Ok(f) => f,
-        Err(reply) => return Ok(reply),
-    };
+    let form = read_form(v)?;
     let Ok(role) = asked_role(&form) else {
         let what = v.t("Choose User or Administrator.", "一般ユーザーか管理者を選んでください。");
         return Ok(Reply::html(400, crate::ui::pages::bad_request(&v.ui(), what)));
@@ -307,10 +301,7 @@ pub async fn resend(v: &Visit<'_>, a: Gated) -> Outcome {
 
 /// Withdraws one of the tenant's pending invitations; its link dies at once.
 pub async fn withdraw(v: &Visit<'_>, a: Gated) -> Outcome {
-    let form = match read_form(v).await? {
-        Ok(f) => f,
-        Err(reply) => return Ok(reply),
-    };
+    let form = read_form(v)?;
     let email = form.get("email").unwrap_or("");
     let by = v.actor(Some(&a.cached.rec.email));
     if v.accounts().withdraw_invitation(&by, a.cached.rec.tenant_id, email).await? {
@@ -372,10 +363,7 @@ fn not_permitted(v: &Visit<'_>) -> Outcome {
 }
 
 pub async fn action(v: &Visit<'_>, a: Gated) -> Outcome {
-    let form = match read_form(v).await? {
-        Ok(f) => f,
-        Err(reply) => return Ok(reply),
-    };
+    let form = read_form(v)?;
     let Some(action) = form.get("action").and_then(Action::parse) else {
         let what = v.t("Choose one of the actions on the users page.", "ユーザー管理ページの操作を選んでください。");
         return Ok(Reply::html(400, crate::ui::pages::bad_request(&v.ui(), what)));

@@ -54,10 +54,7 @@ pub async fn show(v: &Visit<'_>) -> Outcome {
 }
 
 pub async fn submit(v: &Visit<'_>) -> Outcome {
-    let form = match read_form(v).await? {
-        Ok(f) => f,
-        Err(reply) => return Ok(reply),
-    };
+    let form = read_form(v)?;
     // Checked before any hashing: a dead ticket costs a query, not an argon2 run.
     let Some((ticket, hash, user)) = invitee(v).await? else { return Ok(dead_link(v, next_step(v))) };
     let step = form.get("step");

@@ -74,10 +74,7 @@ pub async fn forgot_submit(v: &Visit<'_>) -> Outcome {
         return Ok(page(429, &TooMany { ui: v.ui(), title })?
             .header("retry-after", crate::throttle::WINDOW.as_secs().to_string()));
     }
-    let form = match read_form(v).await? {
-        Ok(f) => f,
-        Err(reply) => return Ok(reply),
-    };
+    let form = read_form(v)?;
     let email = form.get("email").unwrap_or("").trim().to_owned();
     if !crate::store::valid_email(&crate::store::canonical_email(&email)) {
         let why = v.t(
@@ -230,10 +227,7 @@ pub fn check_new_password<'a>(
 
 pub async fn reset_submit(v: &Visit<'_>) -> Outcome {
     let ticket = ticket(v);
-    let form = match read_form(v).await? {
-        Ok(f) => f,
-        Err(reply) => return Ok(reply),
-    };
+    let form = read_form(v)?;
     // A dead link is answered before the password is even looked at.
     if v.accounts().live_ticket(&ticket, LinkPurpose::Reset).await?.is_none() {
         return Ok(dead_link(v, reset_next(v)));

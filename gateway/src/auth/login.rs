@@ -57,10 +57,7 @@ pub async fn submit(v: &Visit<'_>) -> Outcome {
     if let Some(reply) = throttled(v) {
         return Ok(reply);
     }
-    let form = match read_form(v).await? {
-        Ok(f) => f,
-        Err(reply) => return Ok(reply),
-    };
+    let form = read_form(v)?;
     let email = form.get("email").unwrap_or("").trim();
     let password = form.get("password").unwrap_or("");
     let rd = ReturnPath::from_form(&form, "/");
@@ -163,9 +160,7 @@ pub(super) async fn check_password(v: &Visit<'_>, user: &UserRow, password: &str
 }
 
 pub async fn logout(v: &Visit<'_>) -> Outcome {
-    if let Err(reply) = read_form(v).await? {
-        return Ok(reply);
-    }
+    read_form(v)?;
     end_current(v).await;
     v.audit(None, None, None, "logout").await;
     Ok(Reply::redirect(303, "/auth/login".into()).header("set-cookie", clear_cookie(v)))
@@ -207,10 +202,7 @@ async fn ask_line_consent(v: &Visit<'_>, user_id: i64, line: policy::LineId, rd:
 
 /// The answer to the consent screen: the login it held back goes ahead.
 pub async fn line_consent(v: &Visit<'_>) -> Outcome {
-    let form = match read_form(v).await? {
-        Ok(f) => f,
-        Err(reply) => return Ok(reply),
-    };
+    let form = read_form(v)?;
     let rd = ReturnPath::from_form(&form, "/");
     let back = || Ok(Reply::redirect(303, "/auth/login".into()));
     let hash = v.req.cookie(PENDING_COOKIE).as_deref().and_then(crate::tokens::hash_token);

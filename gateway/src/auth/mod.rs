@@ -28,12 +28,7 @@ pub use two_step::DEVICE_COOKIE;
 pub use crate::web::csrf::COOKIE as CSRF_COOKIE;
 pub use crate::web::rd;
 pub use crate::web::{Facts, Visit};
-use crate::web::{Refusal, Reply, Request, csrf, form};
-
-/// The value of one query parameter of the request, decoded.
-pub fn query_param(req: &Request, name: &str) -> Option<String> {
-    req.query(name)
-}
+use crate::web::{Refusal, Reply, csrf, form};
 
 /// Pages that need a signed-in user send others to the login form and back.
 pub fn to_login(v: &Visit<'_>) -> Reply {
@@ -45,12 +40,12 @@ pub fn to_login(v: &Visit<'_>) -> Reply {
 /// The POST's form, already read and CSRF-checked by the dispatcher; a handler
 /// reached without one (a GET route calling this) is a programming error,
 /// answered 405 and logged.
-pub async fn read_form(v: &Visit<'_>) -> Result<Result<form::Form, Reply>, Refusal> {
+pub fn read_form(v: &Visit<'_>) -> Result<form::Form, Refusal> {
     match v.form() {
-        Some(f) => Ok(Ok(f.clone())),
+        Some(f) => Ok(f.clone()),
         None => {
             tracing::error!(path = v.req.path(), "an auth handler asked for a form that was not checked");
-            Ok(Err(Reply::text(405, "method not allowed\n")))
+            Err(Reply::text(405, "method not allowed\n").into())
         }
     }
 }

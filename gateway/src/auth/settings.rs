@@ -20,10 +20,7 @@ use crate::web::{Outcome, Refusal, Reply, page};
 /// What every settings change starts with: the posted form, and the refusal
 /// for a tenant the ops policy file manages.
 async fn change(v: &Visit<'_>, a: &Gated) -> Result<Form, Refusal> {
-    let form = match read_form(v).await? {
-        Ok(f) => f,
-        Err(r) => return Err(r.into()),
-    };
+    let form = read_form(v)?;
     if a.tenant.managed_by_file {
         return Err(managed(v)?.into());
     }

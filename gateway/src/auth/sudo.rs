@@ -207,10 +207,7 @@ pub async fn login_submit(v: &Visit<'_>, gate: Gate) -> PageOutcome {
         }
         Gate::NeedsSudo(a, id) => (a, id),
     };
-    let form = match read_form(v).await? {
-        Ok(f) => f,
-        Err(r) => return Ok(r),
-    };
+    let form = read_form(v)?;
     let rd = rd::safe_return(form.get("rd").unwrap_or("/auth/settings"));
     let (token, _) = csrf_for(v);
     let Some(user) = v.app.store.user_by_id(admin.cached.rec.user_id).await? else { return Ok(to_login(v)) };

@@ -43,7 +43,7 @@ impl Gateway {
 }
 
 /// The language for a page the proxy writes itself (refusals): the visitor's
-/// explicit choice, else `Accept-Language`.
+/// explicit choice, else `Accept-Language`, else `ui.default_language`.
 fn ui_for<'a>(app: &'a App, req: &RequestHeader) -> crate::ui::html::Ui<'a> {
     use crate::ui::lang::{self, Lang};
     let cookie = crate::session::cookie_value(header_values(req, "cookie"), lang::COOKIE);

@@ -172,7 +172,7 @@ impl Store {
 
     /// Keeps the hash of the password an invitee chose on their live
     /// invitation link until they confirm it on the next screen; the
-    /// confirmation uses the link up ([`Store::consume_link_with_payload`])
+    /// confirmation uses the link up ([`Store::consume_staged_invitation`])
     /// and sets this hash. False: the link is not live.
     pub async fn stage_invitation_password(&self, token_hash: &str, password_hash: &str) -> Result<bool> {
         let n = on_pool!(self, p => {

@@ -40,10 +40,6 @@ impl Markup {
     pub fn into_string(self) -> String {
         self.0
     }
-
-    pub fn push(&mut self, other: &Markup) {
-        self.0.push_str(&other.0);
-    }
 }
 
 impl fmt::Display for Markup {

@@ -142,10 +142,7 @@ async fn user(v: &Visit<'_>, a: &Gated) -> Result<UserRow, crate::web::Refusal> 
 }
 
 async fn submit(v: &Visit<'_>, a: Gated, change: Change) -> Outcome {
-    let form = match read_form(v).await? {
-        Ok(f) => f,
-        Err(reply) => return Ok(reply),
-    };
+    let form = read_form(v)?;
     let user = user(v, &a).await?;
     // Every step sends a code or checks one: all are throttled like the second step.
     if let Some(r) = throttled(v, user.id) {

@@ -40,10 +40,7 @@ async fn devices(v: &Visit<'_>, a: &Gated, note: Option<&str>) -> Outcome {
 
 pub async fn devices_revoke(v: &Visit<'_>, a: Gated) -> Outcome {
     let r = &a.cached.rec;
-    let form = match read_form(v).await? {
-        Ok(f) => f,
-        Err(reply) => return Ok(reply),
-    };
+    let form = read_form(v)?;
     let id = form.get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(-1);
     let by = v.actor(Some(&r.email));
     let removed = v.accounts().forget_browser(&by, r.user_id, r.tenant_id, &r.email, id).await?;

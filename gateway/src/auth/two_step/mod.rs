@@ -163,10 +163,7 @@ async fn locked_now(v: &Visit<'_>) -> Outcome {
 /// What every code-entry POST starts with: the form (CSRF checked by the
 /// dispatcher), the per-address and per-user limits, and the return path.
 async fn code_entry(v: &Visit<'_>, p: &Pending) -> Result<(Form, ReturnPath), Refusal> {
-    let form = match read_form(v).await? {
-        Ok(f) => f,
-        Err(r) => return Err(r.into()),
-    };
+    let form = read_form(v)?;
     if let Some(r) = throttled(v, p.cached.rec.user_id) {
         return Err(r.into());
     }

@@ -91,10 +91,7 @@ pub async fn recovery_code(v: &Visit<'_>, p: Pending) -> Outcome {
 }
 
 pub async fn recovery_code_saved(v: &Visit<'_>, p: Pending) -> Outcome {
-    let form = match read_form(v).await? {
-        Ok(f) => f,
-        Err(r) => return Ok(r),
-    };
+    let form = read_form(v)?;
     let rd = ReturnPath::from_form(&form, "/");
     let Some(factor) = p.cached.rec.pending_factor else {
         return Ok(Reply::redirect(303, rd.on("/auth/2fa")));

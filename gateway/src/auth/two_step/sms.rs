@@ -102,10 +102,7 @@ fn code_page(v: &Visit<'_>, status: u16, csrf: &str, rd: &ReturnPath, phone: &st
 }
 
 pub async fn sms(v: &Visit<'_>, p: Pending) -> Outcome {
-    let form = match read_form(v).await? {
-        Ok(f) => f,
-        Err(r) => return Ok(r),
-    };
+    let form = read_form(v)?;
     let user_id = p.cached.rec.user_id;
     let rd = ReturnPath::from_form(&form, "/");
     let (token, _) = csrf_for(v);
