@@ -198,6 +198,7 @@ pub fn ordinary_session() -> SessionView<'static> {
         tenant: BIG,
         role: Role::User,
         method: LoginMethod::Password,
+        provider: None,
         factor: Some(Factor::Totp),
         host: HostKind::Ordinary,
     }

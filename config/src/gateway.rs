@@ -237,6 +237,23 @@ pub struct LoginSettings {
     /// break-glass), across logins, that lock the user's second factor.
     #[serde(deserialize_with = "at_least_one_u32")]
     pub second_factor_lock_after: u32,
+    /// PLACEHOLDER until the providers config lands (h/fedproto).
+    #[serde(skip)]
+    pub providers: Vec<LoginProvider>,
+}
+
+/// PLACEHOLDER until the providers config lands (h/fedproto).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginProvider {
+    pub id: String,
+    pub label: ProviderLabel,
+}
+
+/// PLACEHOLDER until the providers config lands (h/fedproto).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderLabel {
+    pub en: String,
+    pub ja: String,
 }
 
 impl Default for LoginSettings {
@@ -246,6 +263,7 @@ impl Default for LoginSettings {
             hash_concurrency: 2,
             throttle_per_minute: 30,
             second_factor_lock_after: 10,
+            providers: Vec::new(),
         }
     }
 }

@@ -25,9 +25,9 @@ pub use database::{normalize_database_url, redact_database_url};
 pub use duration::parse_duration;
 pub use error::ConfigError;
 pub use gateway::{
-    Carrier, ConnectionLimits, GatewayConfig, Hosts, Language, LinkSettings, LoginSettings, MailSettings,
-    MailTransport, MetricsSettings, PublicUrls, SecretSettings, SessionSettings, SmsSettings, SmsTransport,
-    SmtpSettings, SmtpTls, TenantNetworkSettings, UiSettings, WebhookSettings,
+    Carrier, ConnectionLimits, GatewayConfig, Hosts, Language, LinkSettings, LoginProvider, LoginSettings,
+    MailSettings, MailTransport, MetricsSettings, ProviderLabel, PublicUrls, SecretSettings, SessionSettings,
+    SmsSettings, SmsTransport, SmtpSettings, SmtpTls, TenantNetworkSettings, UiSettings, WebhookSettings,
 };
 pub use gateway_load::{load_gateway, parse_gateway};
 pub use names::{is_token, normalize_hostname};

@@ -81,6 +81,7 @@ fuzz_target!(|input: Input| {
             tenant: (s.tenant % 4) as i64,
             role: [Role::User, Role::Admin, Role::Owner][s.role as usize % 3],
             method: if s.federated { LoginMethod::Federated } else { LoginMethod::Password },
+            provider: if s.federated { Some("google") } else { None },
             factor: [None, Some(Factor::Sms), Some(Factor::Totp), Some(Factor::Line), Some(Factor::Remembered)]
                 [s.factor as usize % 5],
             host: if s.line_host { HostKind::LineAuth } else { HostKind::Ordinary },

@@ -20,6 +20,7 @@ pub struct App {
     /// Code entries (SMS, authenticator, recovery) per client address and per user.
     pub code_throttle_ip: crate::throttle::Throttle,
     pub code_throttle_user: crate::throttle::Throttle<i64>,
+    pub federation: crate::federation::Federation,
 }
 
 impl App {
@@ -33,6 +34,7 @@ impl App {
             totp_key: crate::second_factor::TotpKey::load_or_create(&cfg)?,
             code_throttle_ip: crate::throttle::Throttle::new(30),
             code_throttle_user: crate::throttle::Throttle::new(10),
+            federation: crate::federation::Federation::new()?,
             cfg,
             store,
             policy,

@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod background;
 pub mod demo_origin;
+pub mod federation;
 pub mod mail;
 pub mod metrics;
 pub mod password;

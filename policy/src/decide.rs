@@ -34,6 +34,9 @@ pub struct SessionView<'a> {
     pub tenant: TenantId,
     pub role: Role,
     pub method: LoginMethod,
+    /// For a federated session: the provider id (`google`, `ad`, …) that the
+    /// origin is told in `X-Auth-Method`.
+    pub provider: Option<&'a str>,
     pub factor: Option<Factor>,
     /// The hostname kind the session was created on; it is valid only there.
     pub host: HostKind,
@@ -62,14 +65,26 @@ pub struct Request<'a> {
 
 /// How the user proved who they are, as told to the origin in `X-Auth-Method`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AuthMethod {
+pub struct AuthMethod<'a> {
     pub login: LoginMethod,
     pub factor: Option<Factor>,
+    /// The provider id of a federated login; `federated` is said without one.
+    pub provider: Option<&'a str>,
 }
 
-impl AuthMethod {
-    pub fn as_str(&self) -> &'static str {
-        match (self.login, self.factor) {
+impl<'a> AuthMethod<'a> {
+    pub fn as_str(&self) -> &'a str {
+        match self.static_name() {
+            Some(name) => name,
+            None => self.provider.unwrap_or("federated"),
+        }
+    }
+
+    /// The name when it is one of the fixed ones (every password method, and
+    /// a federated login without a provider id); `None` for a provider's id.
+    pub fn static_name(&self) -> Option<&'static str> {
+        Some(match (self.login, self.factor) {
+            (LoginMethod::Federated, _) if self.provider.is_some() => return None,
             (LoginMethod::Federated, _) => "federated",
             (LoginMethod::Password, None) => "password",
             (LoginMethod::Password, Some(Factor::Sms)) => "password+sms",
@@ -77,7 +92,7 @@ impl AuthMethod {
             (LoginMethod::Password, Some(Factor::Recovery)) => "password+recovery",
             (LoginMethod::Password, Some(Factor::Remembered)) => "password+remembered",
             (LoginMethod::Password, Some(Factor::Line)) => "password+line",
-        }
+        })
     }
 }
 
@@ -87,7 +102,7 @@ pub struct Identity<'a> {
     pub user: &'a str,
     pub tenant: &'a str,
     pub role: Role,
-    pub method: AuthMethod,
+    pub method: AuthMethod<'a>,
     /// The registered line the request came from, when it came from one.
     pub line: Option<LineId>,
 }
@@ -306,7 +321,7 @@ fn decide_into<'a>(snap: &'a PolicySnapshot, req: &Request<'a>, why: &mut Reason
         user: session.user,
         tenant: &tenant.name,
         role: session.role,
-        method: AuthMethod { login: session.method, factor },
+        method: AuthMethod { login: session.method, factor, provider: session.provider },
         line,
     })
 }

@@ -198,9 +198,15 @@ fn session_fact(s: SessSpec) -> SessionFact<'static> {
         SessSpec::Missing => SessionFact::Missing,
         SessSpec::Malformed => SessionFact::Malformed,
         SessSpec::Unknown => SessionFact::Unknown,
-        SessSpec::Valid { tenant, host, method, factor, role } => {
-            SessionFact::Valid(SessionView { user: "u@example.net", tenant, role, method, factor, host })
-        }
+        SessSpec::Valid { tenant, host, method, factor, role } => SessionFact::Valid(SessionView {
+            user: "u@example.net",
+            tenant,
+            role,
+            method,
+            provider: None,
+            factor,
+            host,
+        }),
     }
 }
 
@@ -208,7 +214,7 @@ fn session_fact(s: SessSpec) -> SessionFact<'static> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Summary {
     label: &'static str,
-    identity: Option<(String, policy::AuthMethod, Role, Option<LineId>)>,
+    identity: Option<(String, policy::AuthMethod<'static>, Role, Option<LineId>)>,
     reasons: policy::Reasons,
 }
 

@@ -45,7 +45,7 @@ impl Accounts<'_> {
         // console's page anyway.
         if let Some(u) = self.store.user_by_email(&email).await?
             && u.tenant_id == tenant_id
-            && (u.password_hash.is_some() || u.role == Role::Owner)
+            && (u.registered() || u.role == Role::Owner)
         {
             return Ok(Invited::Member);
         }
@@ -226,7 +226,7 @@ impl InvitationJob {
             Ok(id) => Ok(Some(id)),
             Err(StoreError::Conflict(_)) => match self.store.user_by_email(&self.email).await {
                 Ok(Some(u)) if u.tenant_id == self.tenant_id => {
-                    if u.password_hash.is_some() || u.role == Role::Owner {
+                    if u.registered() || u.role == Role::Owner {
                         return Err(Unsent::NotNeeded);
                     }
                     match self.store.set_user_role(self.tenant_id, u.id, self.role).await {

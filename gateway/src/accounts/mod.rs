@@ -9,6 +9,7 @@ mod factor_change;
 mod invite;
 mod lines;
 mod lock;
+mod login_method;
 pub(crate) mod mailed_link;
 mod networks;
 mod opened_links;
@@ -26,6 +27,7 @@ mod unlock;
 
 pub use factor_change::{CHANGE_SECS, Changed, Changing, Proved};
 pub use lock::LOCK_AFTER;
+pub use login_method::{DIRECTORY, MethodChange, subject_hash, valid_connection_id};
 pub use opened_links::Reset;
 pub use sign_in::{PasswordCheck, SignIn};
 pub use two_step::{Checked, Proof, Purpose, REMEMBER_SECS, sms_hash};

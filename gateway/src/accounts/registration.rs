@@ -45,7 +45,7 @@ impl Accounts<'_> {
             return Ok(None);
         };
         let Some(user) = self.store.user_by_id(user_id).await? else { return Ok(None) };
-        if user.password_hash.is_some() {
+        if user.registered() {
             return Ok(None);
         }
         if user.role != Role::Owner && self.store.invitation(user.tenant_id, &user.email).await?.is_none() {

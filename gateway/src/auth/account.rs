@@ -93,6 +93,7 @@ pub async fn password_submit(v: &Visit<'_>, a: Gated) -> Outcome {
         line: None,
         pending_factor: None,
         pending_remember: false,
+        provider: None,
     };
     let cookie = start(v, login).await?;
     let view = PasswordDone {

@@ -371,7 +371,7 @@ pub async fn action(v: &Visit<'_>, a: Gated) -> Outcome {
     let email = canonical_email(form.get("user").unwrap_or(""));
     let tenant_id = a.cached.rec.tenant_id;
     let target = match v.app.store.user_by_email(&email).await? {
-        Some(u) if u.tenant_id == tenant_id && u.password_hash.is_some() => u,
+        Some(u) if u.tenant_id == tenant_id && u.registered() => u,
         // Not a registered user here: an invitation of this tenant (whoever
         // holds the address) or nobody, asked the same way for every address.
         found => {

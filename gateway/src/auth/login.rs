@@ -24,6 +24,8 @@ fn login_page(v: &Visit<'_>, csrf_token: &str, rd: &ReturnPath, error: Option<&s
             rd: rd.as_str(),
             error,
             line_auth: v.facts.host == HostKind::LineAuth,
+            providers: super::federated::buttons(v, rd),
+            directory_href: format!("/auth/ad?rd={}", rd.encoded()),
         },
     )
 }
@@ -120,6 +122,7 @@ fn new_login(user: &UserRow, factor: Option<Factor>, line: Option<policy::LineId
         line,
         pending_factor: None,
         pending_remember: false,
+        provider: None,
     }
 }
 
@@ -171,7 +174,7 @@ pub const PENDING_COOKIE: &str = "gw_pending";
 /// How long the consent screen waits for an answer.
 const CONSENT_SECS: i64 = 600;
 
-async fn ask_line_consent(v: &Visit<'_>, user_id: i64, line: policy::LineId, rd: &ReturnPath) -> Outcome {
+pub(super) async fn ask_line_consent(v: &Visit<'_>, user_id: i64, line: policy::LineId, rd: &ReturnPath) -> Outcome {
     let ticket = crate::tokens::random_token();
     let hash = crate::tokens::hash_token(&ticket).ok_or_else(|| Refusal::broken("a ticket", "not generated"))?;
     let held = crate::store::NewLink {
@@ -221,7 +224,13 @@ pub async fn line_consent(v: &Visit<'_>) -> Outcome {
     }
     let Some(user) = v.app.store.user_by_id(user_id).await? else { return back() };
     v.accounts().consent_to_line(&v.actor(Some(&user.email)), &user, line.as_str()).await?;
-    let cookie = start(v, new_login(&user, Some(Factor::Line), Some(line))).await?;
+    // A federated user's session carries their provider, as at any sign-in.
+    let provider = match user.login_method {
+        policy::LoginMethod::Federated => v.app.store.federated_identity(user.id).await?.map(|i| i.provider),
+        policy::LoginMethod::Password => None,
+    };
+    let login = NewLogin { provider: provider.as_deref(), ..new_login(&user, Some(Factor::Line), Some(line)) };
+    let cookie = start(v, login).await?;
     end_current(v).await;
     v.accounts().signed_in(&v.actor(Some(&user.email)), &user, true).await?;
     let clear = crate::session::set_cookie(&crate::session::CookieSpec {

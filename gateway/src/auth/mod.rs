@@ -4,6 +4,7 @@
 
 mod account;
 mod admin;
+mod federated;
 mod invite;
 mod links;
 mod login;

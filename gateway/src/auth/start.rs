@@ -17,6 +17,8 @@ pub struct NewLogin<'a> {
     /// Earned but held back until the recovery code is confirmed saved.
     pub pending_factor: Option<Factor>,
     pub pending_remember: bool,
+    /// The provider id of a federated sign-in; `None` for a password.
+    pub provider: Option<&'a str>,
 }
 
 /// Creates a session with a fresh id; returns the `Set-Cookie` value.
@@ -47,7 +49,8 @@ pub async fn start(v: &Visit<'_>, l: NewLogin<'_>) -> Result<String, StoreError>
             tenant_id: l.tenant_id,
             email: l.email.to_owned(),
             role: l.role,
-            method: LoginMethod::Password,
+            method: if l.provider.is_some() { LoginMethod::Federated } else { LoginMethod::Password },
+            provider: l.provider.map(str::to_owned),
             factor: l.factor,
             host: v.facts.host,
             expires_at,

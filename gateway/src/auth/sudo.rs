@@ -113,6 +113,7 @@ pub async fn signed_in(v: &Visit<'_>) -> Result<Gate, Refusal> {
             tenant: r.tenant_id,
             role: r.role,
             method: r.method,
+            provider: r.provider.as_deref(),
             factor: r.factor,
             host: r.host,
         }),
@@ -181,7 +182,15 @@ async fn needs_code(v: &Visit<'_>, a: &Gated) -> Result<bool, StoreError> {
 }
 
 fn login_page(v: &Visit<'_>, csrf: &str, rd: &str, code: bool, error: Option<&str>, status: u16) -> PageOutcome {
-    let view = SudoLoginPage { ui: v.ui(), title: v.t("Confirm it is you", "ご本人確認"), csrf, rd, code, error };
+    let view = SudoLoginPage {
+        ui: v.ui(),
+        title: v.t("Confirm it is you", "ご本人確認"),
+        csrf,
+        rd,
+        code,
+        error,
+        provider: None,
+    };
     page(status, &view)
 }
 
@@ -189,8 +198,68 @@ pub async fn login_form(v: &Visit<'_>, gate: Gate) -> PageOutcome {
     let (Gate::Ready(admin) | Gate::NeedsSudo(admin, _)) = gate;
     let rd = rd::safe_return(&v.req.query("rd").unwrap_or_else(|| "/auth/settings".into()));
     let (token, cookie) = csrf_for(v);
+    if let Some(provider) = &admin.cached.rec.provider {
+        let view = SudoLoginPage {
+            ui: v.ui(),
+            title: v.t("Confirm it is you", "ご本人確認"),
+            csrf: &token,
+            rd: &rd,
+            code: false,
+            error: None,
+            provider: Some(super::federated::method_label(v, provider)),
+        };
+        return Ok(with_cookie(page(200, &view)?, cookie));
+    }
     let code = needs_code(v, &admin).await?;
     Ok(with_cookie(login_page(v, &token, &rd, code, None, 200)?, cookie))
+}
+
+/// A federated user has no password here: they sign in at their provider
+/// again (`prompt=login`, and the token's `auth_time` must be new).
+async fn federated_reauth(v: &Visit<'_>, admin: &Gated, id: &[u8; 32], provider: &str, rd: String) -> PageOutcome {
+    let spec = if provider == crate::accounts::DIRECTORY {
+        match v.app.store.directory(admin.cached.rec.tenant_id).await? {
+            Some(dir) => super::federated::directory_spec(v, &dir),
+            None => None,
+        }
+    } else {
+        super::federated::provider(v, provider)
+    };
+    let Some(spec) = spec else { return super::federated::refused(v, super::federated::Refused::ProviderError) };
+    let b = super::federated::Begin {
+        spec,
+        tenant_id: Some(admin.cached.rec.tenant_id),
+        purpose: crate::store::FlowPurpose::Reauth,
+        rd: Some(rd),
+        user_id: Some(admin.cached.rec.user_id),
+        ticket_hash: None,
+        session_hash: Some(tokens::hash_bytes(id)),
+    };
+    super::federated::begin(v, b).await
+}
+
+/// The way back from a federated re-authentication that proved the session's
+/// own user: the settings open, or under break-glass the mailed code follows.
+pub async fn federated_reauth_passed(
+    v: &Visit<'_>,
+    id: &[u8; 32],
+    user: &crate::store::UserRow,
+    rd: &str,
+) -> PageOutcome {
+    let admin = match signed_in(v).await? {
+        Gate::Ready(a) | Gate::NeedsSudo(a, _) => a,
+    };
+    if admin.cached.rec.user_id != user.id {
+        return Ok(to_login(v));
+    }
+    if admin.break_glass {
+        let (token, _) = csrf_for(v);
+        return break_glass::challenge(v, id, user, rd, &token).await;
+    }
+    v.app.store.grant_sudo(&tokens::hash_bytes(id), now() + SUDO_SECS).await?;
+    v.app.sessions.remove(id);
+    v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "reauth_success").await;
+    Ok(Reply::redirect(303, rd.to_owned()))
 }
 
 pub async fn login_submit(v: &Visit<'_>, gate: Gate) -> PageOutcome {
@@ -209,6 +278,9 @@ pub async fn login_submit(v: &Visit<'_>, gate: Gate) -> PageOutcome {
     };
     let form = read_form(v)?;
     let rd = rd::safe_return(form.get("rd").unwrap_or("/auth/settings"));
+    if let Some(provider) = admin.cached.rec.provider.clone() {
+        return federated_reauth(v, &admin, &id, &provider, rd).await;
+    }
     let (token, _) = csrf_for(v);
     let Some(user) = v.app.store.user_by_id(admin.cached.rec.user_id).await? else { return Ok(to_login(v)) };
     if form.get("step") == Some("code") {

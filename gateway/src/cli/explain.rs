@@ -114,6 +114,7 @@ pub async fn run(cfg: config::GatewayConfig, cmd: PolicyCommand) -> anyhow::Resu
             tenant: u.tenant_id,
             role,
             method: u.login_method,
+            provider: None,
             factor: factor.or((h == policy::HostKind::LineAuth).then_some(Factor::Line)),
             host: h,
         }),

@@ -164,7 +164,7 @@ pub async fn run(cfg: config::GatewayConfig, cmd: TenantCommand) -> anyhow::Resu
             let Some(owner) = users.iter().find(|u| u.role == Role::Owner) else {
                 bail!("tenant {name:?} has no owner");
             };
-            if owner.password_hash.is_some() {
+            if owner.registered() {
                 bail!(
                     "the owner {} has already registered; they can use \"Forgot your password?\" on the sign-in page",
                     owner.email

@@ -37,6 +37,9 @@ pub enum Notice<'a> {
     BreakGlassCode { code: &'a str },
     /// Break-glass was used: to the owner and every admin of the tenant.
     BreakGlassUsed { owner: &'a str, from: &'a str },
+    /// The user's login method changed; `method` is a provider's label (or
+    /// "email and password"), in the mail's language.
+    LoginMethodChanged { method: &'a str },
 }
 
 impl Notice<'_> {
@@ -57,6 +60,7 @@ impl Notice<'_> {
             Notice::SecondFactorLocked { .. } => "second_factor_locked",
             Notice::BreakGlassCode { .. } => "break_glass_code",
             Notice::BreakGlassUsed { .. } => "break_glass_used",
+            Notice::LoginMethodChanged { .. } => "login_method_changed",
         }
     }
 }
@@ -139,6 +143,14 @@ fn ja(notice: &Notice<'_>, p: &str, v: &str) -> (String, Vec<String>) {
                 greeting,
                 format!("{p}のアカウントのメールアドレスが {} に変更されました。今後のお知らせは新しいアドレスにお送りします。\nこのメールは、変更前のアドレスにお送りしています。", one_line(new_email)),
                 "お心当たりのない場合は、第三者によって変更された可能性があります。至急、ご所属の組織の管理者にご連絡ください。".to_owned(),
+            ],
+        ),
+        Notice::LoginMethodChanged { method } => (
+            format!("【{p}】ログイン方法を変更しました"),
+            vec![
+                greeting,
+                format!("{p}のアカウントのログイン方法が「{}」に変更されました。以前のログイン方法ではログインできません。", one_line(method)),
+                "ご自身で変更された場合は、このメールへの対応は不要です。\nお心当たりのない場合は、ご所属の組織の管理者にすぐにご連絡ください。".to_owned(),
             ],
         ),
         Notice::PasswordChanged => (
@@ -262,6 +274,13 @@ fn en(notice: &Notice<'_>, p: &str, v: &str) -> (String, Vec<String>) {
             vec![
                 format!("The email address of your {p} account was changed to {}. This notice goes to the previous address; from now on we write to the new one.", one_line(new_email)),
                 "If you did not make this change, contact your administrator right away.".to_owned(),
+            ],
+        ),
+        Notice::LoginMethodChanged { method } => (
+            format!("{p}: your sign-in method changed"),
+            vec![
+                format!("The sign-in method of your {p} account is now \"{}\". The previous method no longer signs you in.", one_line(method)),
+                "If you made this change, there is nothing more to do. If you did not, tell your organisation's administrator at once.".to_owned(),
             ],
         ),
         Notice::PasswordChanged => (

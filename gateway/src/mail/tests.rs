@@ -22,6 +22,7 @@ fn all_notices() -> Vec<(Notice<'static>, Option<&'static str>)> {
         (Notice::EmailChangeConfirm { link: LINK, new_email: "new@example.com" }, Some(LINK)),
         (Notice::EmailChanged { new_email: "new@example.com" }, None),
         (Notice::PasswordChanged, None),
+        (Notice::LoginMethodChanged { method: "Google" }, None),
         (Notice::SecondFactorEnrolled { method: "sms" }, None),
         (Notice::SecondFactorReset, None),
         (Notice::RecoveryCodeUsed, None),

@@ -108,7 +108,7 @@ pub struct IdentityHeaders {
     pub user: HeaderValue,
     pub tenant: HeaderValue,
     pub role: &'static str,
-    pub method: &'static str,
+    pub method: HeaderValue,
     pub line: Option<LineId>,
 }
 
@@ -148,7 +148,7 @@ pub fn rewrite_upstream(
         up.insert_header("x-auth-tenant", id.tenant)?;
         // Static: no allocation per request (the names are checked by a test).
         up.insert_header("x-auth-role", HeaderValue::from_static(id.role))?;
-        up.insert_header("x-auth-method", HeaderValue::from_static(id.method))?;
+        up.insert_header("x-auth-method", id.method)?;
         if let Some(line) = id.line {
             up.insert_header("x-auth-line", line.as_str())?;
         }
@@ -242,7 +242,7 @@ mod tests {
             user: HeaderValue::from_static("alice@example.net"),
             tenant: HeaderValue::from_static("acme"),
             role: "user",
-            method: "password+totp",
+            method: HeaderValue::from_static("password+totp"),
             line: None,
         };
         let ip: IpAddr = "198.51.100.7".parse().unwrap();

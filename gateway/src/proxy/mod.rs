@@ -161,6 +161,7 @@ impl ProxyHttp for Gateway {
                 tenant: c.rec.tenant_id,
                 role: c.rec.role,
                 method: c.rec.method,
+                provider: c.rec.provider.as_deref(),
                 factor: c.rec.factor,
                 host: c.rec.host,
             }),
@@ -179,23 +180,24 @@ impl ProxyHttp for Gateway {
                 // user (it always is today); built afresh otherwise.
                 let cached_user =
                     record.as_ref().and_then(|c| c.user_header.clone().filter(|_| c.rec.email == id.user));
+                // A provider id is `[a-z0-9-]` (checked in config and for
+                // stored rows); the password methods are static names.
+                let method = match id.method.static_name() {
+                    Some(name) => Ok(http::HeaderValue::from_static(name)),
+                    None => http::HeaderValue::from_str(id.method.as_str()),
+                };
                 let values = (
                     cached_user.map_or_else(|| http::HeaderValue::from_str(id.user), Ok),
                     http::HeaderValue::from_str(id.tenant),
                 );
-                let (Ok(user), Ok(tenant)) = values else {
+                let (Ok(user), Ok(tenant), Ok(method)) = (values.0, values.1, method) else {
                     // Stored names are checked on the way in; fail closed all the same.
                     tracing::error!("identity not representable as a header; refusing");
                     let reply = Reply::html(503, pages::unavailable(&ui_for(app, req)));
                     return send(session, reply).await;
                 };
-                ctx.inject = Some(identity::IdentityHeaders {
-                    user,
-                    tenant,
-                    role: id.role.as_str(),
-                    method: id.method.as_str(),
-                    line: id.line,
-                });
+                ctx.inject =
+                    Some(identity::IdentityHeaders { user, tenant, role: id.role.as_str(), method, line: id.line });
                 return forward(app, session, ctx, rewrite_of(&normalised)).await;
             }
             Outcome::Bypass => return forward(app, session, ctx, rewrite_of(&normalised)).await,
@@ -306,7 +308,7 @@ mod tests {
         let mut names: Vec<&str> = [Role::User, Role::Admin, Role::Owner].iter().map(|r| r.as_str()).collect();
         for login in [LoginMethod::Password, LoginMethod::Federated] {
             for factor in factors {
-                names.push(AuthMethod { login, factor }.as_str());
+                names.push(AuthMethod { login, factor, provider: None }.as_str());
             }
         }
         for n in names {

@@ -17,6 +17,9 @@ const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
 /// Binds a ciphertext to its purpose as well as to its user.
 const AAD_LABEL: &[u8] = b"gateway totp secret v1\0";
+/// A tenant directory's client secret: another purpose, so neither kind of
+/// ciphertext opens as the other.
+const DIRECTORY_LABEL: &[u8] = b"gateway directory secret v1\0";
 
 /// Why the TOTP key could not be had.
 #[derive(Debug, thiserror::Error)]
@@ -76,13 +79,24 @@ impl TotpKey {
     /// ciphertext copied into another user's row fails to decrypt.
     /// Output: `v1:` + base64(nonce ‖ ciphertext ‖ tag).
     pub fn encrypt(&self, user_id: i64, plaintext: &[u8]) -> String {
+        self.seal(&aad(AAD_LABEL, user_id), plaintext)
+    }
+
+    /// A directory's client secret, bound to its tenant.
+    pub fn seal_directory_secret(&self, tenant_id: i64, secret: &str) -> String {
+        self.seal(&aad(DIRECTORY_LABEL, tenant_id), secret.as_bytes())
+    }
+
+    pub fn open_directory_secret(&self, tenant_id: i64, stored: &str) -> Option<String> {
+        self.open(&aad(DIRECTORY_LABEL, tenant_id), stored).and_then(|b| String::from_utf8(b).ok())
+    }
+
+    fn seal(&self, aad: &[u8], plaintext: &[u8]) -> String {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
-        let aad = aad(user_id);
         // Fails only above 256 GiB of plaintext. Should it ever fail, the
         // nonce alone is stored, which decrypts to nothing: fail closed.
-        let sealed =
-            self.cipher().encrypt(&XNonce::from(nonce), Payload { msg: plaintext, aad: &aad }).unwrap_or_default();
+        let sealed = self.cipher().encrypt(&XNonce::from(nonce), Payload { msg: plaintext, aad }).unwrap_or_default();
         let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
@@ -92,14 +106,17 @@ impl TotpKey {
     /// The plaintext, or `None` for anything not sealed by this key for this
     /// user (wrong key, other user, tampered or malformed).
     pub fn decrypt(&self, user_id: i64, stored: &str) -> Option<Vec<u8>> {
+        self.open(&aad(AAD_LABEL, user_id), stored)
+    }
+
+    fn open(&self, aad: &[u8], stored: &str) -> Option<Vec<u8>> {
         let bytes = STANDARD.decode(stored.strip_prefix(PREFIX)?).ok()?;
         if bytes.len() < NONCE_LEN + TAG_LEN {
             return None;
         }
         let (nonce, sealed) = bytes.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
-        let aad = aad(user_id);
-        self.cipher().decrypt(&XNonce::from(nonce), Payload { msg: sealed, aad: &aad }).ok()
+        self.cipher().decrypt(&XNonce::from(nonce), Payload { msg: sealed, aad }).ok()
     }
 
     fn cipher(&self) -> XChaCha20Poly1305 {
@@ -107,8 +124,8 @@ impl TotpKey {
     }
 }
 
-fn aad(user_id: i64) -> Vec<u8> {
-    [AAD_LABEL, &user_id.to_be_bytes()].concat()
+fn aad(label: &[u8], id: i64) -> Vec<u8> {
+    [label, &id.to_be_bytes()].concat()
 }
 
 /// 64 hex characters, or base64 in any common alphabet, with or without

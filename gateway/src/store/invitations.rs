@@ -252,7 +252,7 @@ impl Store {
             sqlx::query(
                 "SELECT i.email, i.role, i.sent_at, i.expires_at, i.mail_state, i.attempt FROM invitations i WHERE i.tenant_id = $1 \
                  AND NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = i.tenant_id AND u.email = i.email \
-                 AND u.password_hash IS NOT NULL) ORDER BY i.email",
+                 AND (u.password_hash IS NOT NULL OR u.login_method = 'federated')) ORDER BY i.email",
             )
             .bind(tenant_id)
             .fetch_all(p)

@@ -13,6 +13,8 @@ pub enum LinkPurpose {
     /// now register a new phone or authenticator app (payload: what changes
     /// and which factor proved it), for a few minutes.
     FactorChange,
+    /// Mailed by an admin: the user chooses a new login method.
+    LoginMethod,
 }
 
 impl LinkPurpose {
@@ -24,6 +26,7 @@ impl LinkPurpose {
             LinkPurpose::EmailChange => "email-change",
             LinkPurpose::LineConsent => "line-consent",
             LinkPurpose::FactorChange => "factor-change",
+            LinkPurpose::LoginMethod => "login-method",
         }
     }
 }

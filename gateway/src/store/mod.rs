@@ -7,6 +7,7 @@
 
 mod admin;
 mod audit;
+mod federation;
 mod invitations;
 mod links;
 mod second_factor;
@@ -25,6 +26,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use admin::{AuditFilter, UserOverview};
 pub use audit::AuditEntry;
+pub use federation::{Binding, DirectoryRow, FederatedIdentity, FlowPurpose, FlowRow};
 pub use invitations::{Invitation, InvitationMail};
 pub use links::{LinkPurpose, NewLink};
 pub use second_factor::{BREAK_GLASS_ATTEMPTS, BreakGlassCheck, Device, Enrolment, SMS_ATTEMPTS, SmsCheck};

@@ -24,6 +24,8 @@ pub struct SessionRecord {
     pub email: String,
     pub role: Role,
     pub method: LoginMethod,
+    /// The provider id of a federated user (`google`, `ad`, …).
+    pub provider: Option<String>,
     pub factor: Option<Factor>,
     pub host: HostKind,
     pub expires_at: i64,
@@ -66,8 +68,8 @@ impl Store {
         let t = now();
         let row = on_pool!(self, p => {
             sqlx::query(
-                "SELECT s.user_id, s.host_kind, s.second_factor, s.expires_at, s.last_seen_at, s.pending_factor, s.pending_remember, s.sudo_until, u.tenant_id, u.email, u.role, u.login_method \
-                 FROM sessions s JOIN users u ON u.id = s.user_id \
+                "SELECT s.user_id, s.host_kind, s.second_factor, s.expires_at, s.last_seen_at, s.pending_factor, s.pending_remember, s.sudo_until, u.tenant_id, u.email, u.role, u.login_method, f.provider \
+                 FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN federated_identities f ON f.user_id = u.id \
                  WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.locked_at IS NULL",
             )
             .bind(id_hash)
@@ -88,6 +90,7 @@ impl Store {
                     r.try_get::<String, _>("email")?,
                     r.try_get::<String, _>("role")?,
                     r.try_get::<String, _>("login_method")?,
+                    r.try_get::<Option<String>, _>("provider")?,
                 ))
             })
             .transpose()?
@@ -105,6 +108,7 @@ impl Store {
             email,
             role,
             method,
+            provider,
         )) = row
         else {
             return Ok(None);
@@ -129,6 +133,7 @@ impl Store {
             email,
             role,
             method,
+            provider,
             factor,
             host,
             expires_at,

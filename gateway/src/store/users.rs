@@ -15,6 +15,14 @@ pub struct UserRow {
     pub failed_logins: i64,
 }
 
+impl UserRow {
+    /// Whether the person has finished registering: a password set, or a
+    /// provider account bound. An invitee who has not is neither.
+    pub fn registered(&self) -> bool {
+        self.password_hash.is_some() || self.login_method == LoginMethod::Federated
+    }
+}
+
 pub struct NewUser<'a> {
     pub tenant_id: i64,
     pub email: &'a str,

@@ -18,6 +18,9 @@ button{margin-top:1.25rem;padding:.6rem 1.2rem;font-size:1rem;border:0;border-ra
 .error{background:#fdecec;border-left:4px solid #c62828;padding:.6rem .8rem;margin:1rem 0}\
 .ok{background:#e8f5e9;border-left:4px solid #2e7d32;padding:.6rem .8rem;margin:1rem 0}\
 .field-error{color:#c62828;font-size:.9rem;margin:.25rem 0 0}\
+.other-ways{margin-top:1.5rem;border-top:1px solid #e1e4e8;padding-top:.5rem}\
+a.button{display:block;text-align:center;padding:.6rem 1.2rem;border:1px solid #1f5fbf;border-radius:4px;color:#1f5fbf;text-decoration:none}\
+input:not([type]){width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #9aa3b0;border-radius:4px}\
 .hint{color:#4a5566;font-size:.9rem}ol,ul{padding-left:1.3rem}li{margin:.3rem 0}\
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem;border-bottom:1px solid #e1e4e8;font-size:.9rem}\
 nav.lang{text-align:right;font-size:.85rem}footer{margin-top:2rem;font-size:.8rem;color:#6b7585}\

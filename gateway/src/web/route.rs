@@ -74,11 +74,40 @@ impl Method {
 /// other methods only (405), `Err(false)` when it does not exist (404).
 pub fn find<'t>(table: &'t [Route], method: &http::Method, path: &str) -> Result<&'t Route, bool> {
     let mut known = false;
-    for r in table.iter().filter(|r| r.path == path) {
+    for r in table.iter().filter(|r| matches(r.path, path)) {
         if r.method.admits(method) {
             return Ok(r);
         }
         known = true;
     }
     Err(known)
+}
+
+/// A route path ending in `/*` stands for one more non-empty segment (a
+/// provider id, a connection id), which the handler reads with [`segment`].
+fn matches(pattern: &str, path: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => path.strip_prefix(prefix).is_some_and(|rest| !rest.is_empty() && !rest.contains('/')),
+        None => pattern == path,
+    }
+}
+
+/// The segment a `/*` route matched: the path's last segment.
+pub fn segment(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or("")
+}
+
+#[cfg(test)]
+mod pattern_tests {
+    use super::matches;
+
+    #[test]
+    fn a_star_is_one_segment() {
+        assert!(matches("/auth/oidc/*", "/auth/oidc/google"));
+        assert!(!matches("/auth/oidc/*", "/auth/oidc/"));
+        assert!(!matches("/auth/oidc/*", "/auth/oidc/a/b"));
+        assert!(!matches("/auth/oidc/*", "/auth/oidcx"));
+        assert!(matches("/auth/login", "/auth/login"));
+        assert!(!matches("/auth/login", "/auth/login/x"));
+    }
 }

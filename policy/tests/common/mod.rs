@@ -87,5 +87,5 @@ pub fn session(
     factor: Option<policy::Factor>,
     role: Role,
 ) -> SessionView<'static> {
-    SessionView { user: "alice@example.net", tenant, role, method, factor, host }
+    SessionView { user: "alice@example.net", tenant, role, method, provider: None, factor, host }
 }

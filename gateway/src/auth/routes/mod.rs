@@ -10,7 +10,7 @@
 
 use super::sudo;
 use super::two_step;
-use super::{account, admin, invite, links, login, settings};
+use super::{account, admin, federated, invite, links, login, settings};
 use crate::web::route::{Fut, Handler};
 use crate::web::{Guard, IntoOutcome, Method, Permission, Route, Visit};
 
@@ -77,6 +77,12 @@ pub static ROUTES: &[Route] = &[
     get("/auth/recovery-code", second_step!(two_step::recovery_code)),
     post("/auth/recovery-code", second_step!(two_step::recovery_code_saved)),
     get("/auth/verified", open!(two_step::verified)),
+    // The callback before the pattern: `callback` is no provider id.
+    get("/auth/oidc/callback", open!(federated::callback)),
+    get("/auth/oidc/*", open!(federated::start_provider)),
+    get("/auth/ad", open!(federated::directory_form)),
+    post("/auth/ad", open!(federated::directory_submit)),
+    get("/auth/ad/*", open!(federated::start_directory)),
     get("/auth/invite", open!(invite::show)),
     post("/auth/invite", open!(invite::submit)),
     get("/auth/unlock", open!(links::unlock)),

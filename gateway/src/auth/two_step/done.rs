@@ -40,6 +40,7 @@ pub(super) async fn complete(
         line: None,
         pending_factor: None,
         pending_remember: false,
+        provider: None,
     };
     let cookie = start(v, login).await?;
     end_current(v).await;

@@ -65,6 +65,7 @@ pub(super) async fn hold_until_saved(
         line: None,
         pending_factor: Some(factor),
         pending_remember: remember,
+        provider: None,
     };
     let cookie = start(v, login).await?;
     end_current(v).await;

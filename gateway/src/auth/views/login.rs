@@ -12,6 +12,10 @@ pub struct LoginPage<'a> {
     pub rd: &'a str,
     pub error: Option<&'a str>,
     pub line_auth: bool,
+    /// One per configured provider, in the configured order.
+    pub providers: Vec<super::federated::ProviderButton>,
+    /// The directory button: asks for the connection id.
+    pub directory_href: String,
 }
 
 /// Too many sign-in attempts from this network.

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod federated;
 mod invite;
 pub mod links;
 mod login;

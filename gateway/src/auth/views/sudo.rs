@@ -15,6 +15,8 @@ pub struct SudoLoginPage<'a> {
     /// The authenticator's code is asked too.
     pub code: bool,
     pub error: Option<&'a str>,
+    /// A federated user confirms at this provider (its label) instead.
+    pub provider: Option<String>,
 }
 
 #[derive(Template)]

@@ -1,0 +1,180 @@
+//! `GET /auth/oidc/callback`: the provider sends the browser back here. The
+//! flow is taken (a state works once), checked against this browser, its age
+//! and hostname, the provider's answer is verified, and then the flow's
+//! purpose decides what the identity is used for.
+
+use policy::{Factor, HostKind, LineFact};
+
+use super::super::start::{NewLogin, end_current, start};
+use super::entry::{directory_spec, provider};
+use super::flow::{browser_secret, derive, redirect_uri};
+use super::pages::{Refused, refused};
+use crate::accounts::subject_hash;
+use crate::federation::ProviderSpec;
+use crate::metrics;
+use crate::session::{CookieFact, read_cookie};
+use crate::store::{FederatedIdentity, FlowPurpose, FlowRow, now};
+use crate::tokens;
+use crate::web::rd::ReturnPath;
+use crate::web::{Outcome, Reply, Visit};
+
+pub async fn callback(v: &Visit<'_>) -> Outcome {
+    let Some(state) = v.req.query("state") else { return refused(v, Refused::UnknownState) };
+    let Some(state_hash) = tokens::hash_token(&state) else { return refused(v, Refused::UnknownState) };
+    let Some(flow) = v.app.store.take_flow(&state_hash).await? else {
+        v.audit(None, None, None, "federated_refused:unknown_state").await;
+        return refused(v, Refused::UnknownState);
+    };
+    let refuse = async |why: Refused| {
+        v.audit(flow.tenant_id, None, None, &format!("federated_refused:{}:{}", flow.provider, why.code())).await;
+        refused(v, why)
+    };
+    let browser = browser_secret(v);
+    let same_browser = browser
+        .is_some_and(|b| tokens::constant_time_eq(tokens::hash_bytes(&b).as_bytes(), flow.browser_hash.as_bytes()));
+    let Some(browser) = browser.filter(|_| same_browser && flow.host == v.facts.host) else {
+        return refuse(Refused::OtherBrowser).await;
+    };
+    if flow.expires_at <= now() {
+        return refuse(Refused::Expired).await;
+    }
+    if v.req.query("error").is_some() {
+        return refuse(Refused::ProviderError).await;
+    }
+    let Some(code) = v.req.query("code").filter(|c| !c.is_empty()) else {
+        return refuse(Refused::ProviderError).await;
+    };
+    let Some(spec) = spec_of(v, &flow).await? else { return refuse(Refused::ProviderError).await };
+    let secrets = derive(&browser, &state);
+    let reauth_after = (flow.purpose == FlowPurpose::Reauth).then_some(flow.created_at);
+    let fed = match v.app.federation.finish(&spec, &redirect_uri(v), &code, &secrets, reauth_after).await {
+        Ok(fed) => fed,
+        Err(e) => {
+            tracing::warn!(provider = %spec.id, error = %e, "a provider's answer was refused");
+            v.audit(flow.tenant_id, None, None, &format!("federated_refused:{}:{}", spec.id, e.code())).await;
+            return refused(v, Refused::BadAnswer);
+        }
+    };
+    let identity = FederatedIdentity { provider: spec.id.clone(), issuer: fed.issuer, subject: fed.subject };
+    match flow.purpose {
+        FlowPurpose::Login => login(v, &flow, &identity).await,
+        FlowPurpose::Reauth => reauth(v, &flow, &identity).await,
+        FlowPurpose::Invite | FlowPurpose::MethodLink | FlowPurpose::OwnMethod => {
+            super::bind::finish(v, &flow, &identity).await
+        }
+    }
+}
+
+/// The provider a flow went to, as configured now: a provider removed from
+/// the configuration or a directory since deleted finishes nothing.
+async fn spec_of(v: &Visit<'_>, flow: &FlowRow) -> Result<Option<ProviderSpec>, crate::store::StoreError> {
+    if flow.provider != "ad" {
+        return Ok(provider(v, &flow.provider));
+    }
+    let Some(tenant_id) = flow.tenant_id else { return Ok(None) };
+    Ok(v.app.store.directory(tenant_id).await?.and_then(|d| directory_spec(v, &d)))
+}
+
+pub(super) async fn login(v: &Visit<'_>, flow: &FlowRow, id: &FederatedIdentity) -> Outcome {
+    let app = v.app;
+    let hashed = subject_hash(&id.issuer, &id.subject);
+    let unbound = async || {
+        metrics::LOGINS.with_label_values(&["failure"]).inc();
+        v.audit(flow.tenant_id, None, None, &format!("federated_unbound:{}:{hashed}", id.provider)).await;
+        refused(v, Refused::Unbound)
+    };
+    let Some(user_id) = app.store.user_id_by_identity(&id.issuer, &id.subject).await? else { return unbound().await };
+    let (Some(user), Some(bound)) =
+        (app.store.user_by_id(user_id).await?, app.store.federated_identity(user_id).await?)
+    else {
+        return unbound().await;
+    };
+    // An account signs in only through the door it was bound at: a directory
+    // account through its own tenant's directory, a provider's through that provider.
+    if bound.provider != id.provider || (id.provider == "ad" && flow.tenant_id != Some(user.tenant_id)) {
+        return unbound().await;
+    }
+    let snapshot = app.policy.load_full();
+    let tenant = snapshot.tenant(user.tenant_id);
+    let Some(tenant) = tenant.filter(|_| !user.locked) else {
+        v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "login_failure").await;
+        return refused(v, Refused::NotNow);
+    };
+    // The line check applies as for everyone; the tenant's 2FA switch does not.
+    let factor = match v.facts.host {
+        HostKind::LineAuth => {
+            if tenant.line_match(&v.facts.line, v.facts.client_ip).is_none() {
+                metrics::LOGINS.with_label_values(&["line_refused"]).inc();
+                v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "line_auth_failure").await;
+                return Ok(Reply::html(403, crate::ui::pages::line_auth_failed(&v.ui())));
+            }
+            Some(Factor::Line)
+        }
+        HostKind::Ordinary => None,
+    };
+    let line = match v.facts.line {
+        LineFact::Asserted(l) if tenant.lines.contains(&l) => Some(l),
+        _ => None,
+    };
+    let rd = ReturnPath::checked(flow.rd.as_deref().unwrap_or("/"));
+    if let (HostKind::LineAuth, true, Some(l)) = (v.facts.host, v.facts.consent_region, line)
+        && !app.store.line_consented(l.as_str()).await?
+    {
+        return super::super::login::ask_line_consent(v, user.id, l, &rd).await;
+    }
+    let cookie = start(
+        v,
+        NewLogin {
+            user_id: user.id,
+            tenant_id: user.tenant_id,
+            email: &user.email,
+            role: user.role,
+            factor,
+            line,
+            pending_factor: None,
+            pending_remember: false,
+            provider: Some(&id.provider),
+        },
+    )
+    .await?;
+    end_current(v).await;
+    v.accounts().signed_in(&v.actor(Some(&user.email)), &user, true).await?;
+    v.audit(
+        Some(user.tenant_id),
+        Some(&user.email),
+        Some(&user.email),
+        &format!("federated_login:{}:{hashed}", id.provider),
+    )
+    .await;
+    metrics::LOGINS.with_label_values(&["success"]).inc();
+    Ok(Reply::redirect(303, rd.into_string()).header("set-cookie", cookie))
+}
+
+/// The settings gate of a federated user: they signed in at their provider
+/// again, as the account this session belongs to, from this same session.
+async fn reauth(v: &Visit<'_>, flow: &FlowRow, id: &FederatedIdentity) -> Outcome {
+    let CookieFact::Present(session) =
+        read_cookie(v.req.headers.get_all("cookie").iter().map(|h| h.as_bytes()), &v.app.cfg.session.cookie_name)
+    else {
+        return refused(v, Refused::OtherBrowser);
+    };
+    let session_hash = tokens::hash_bytes(&session);
+    let same_session =
+        flow.session_hash.as_deref().is_some_and(|h| tokens::constant_time_eq(h.as_bytes(), session_hash.as_bytes()));
+    if !same_session {
+        return refused(v, Refused::OtherBrowser);
+    }
+    let Some(user) = (match flow.user_id {
+        Some(uid) => v.app.store.user_by_id(uid).await?,
+        None => None,
+    }) else {
+        return refused(v, Refused::NotNow);
+    };
+    let who = v.app.store.user_id_by_identity(&id.issuer, &id.subject).await?;
+    if who != Some(user.id) {
+        v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "reauth_failure").await;
+        return refused(v, Refused::WrongPerson);
+    }
+    let rd = crate::web::rd::safe_return(flow.rd.as_deref().unwrap_or("/auth/settings"));
+    super::super::sudo::federated_reauth_passed(v, &session, &user, &rd).await
+}
