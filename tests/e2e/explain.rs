@@ -160,3 +160,49 @@ async fn explain_matches_the_proxy() {
     }
     env.cleanup().await;
 }
+
+/// `--method` explains a federated session: the tenant's 2FA switch does not
+/// apply to it, and the origin would be told the provider's id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_method_for_federated_sessions() {
+    let Some(env) = Env::new(Db::Sqlite).await else { return };
+    env.seed_tenant("strict", "tom@strict.example", "user");
+    let explain = |method: Option<&str>| {
+        let mut args = vec!["policy", "explain", "--host", ORDINARY, "--ip", INTERNET, "--path", "/files"];
+        args.extend(["--user", "tom@strict.example", "--json"]);
+        if let Some(m) = method {
+            args.extend(["--method", m]);
+        }
+        serde_json::from_str::<serde_json::Value>(&env.ok(&args)).unwrap()
+    };
+    // Tom signs in with a password and the tenant asks for 2FA.
+    assert_eq!(explain(None)["outcome"], "second_factor");
+    assert_eq!(explain(Some("password"))["outcome"], "second_factor");
+    let v = explain(Some("ad"));
+    assert_eq!(v["outcome"], "allow", "{v}");
+    assert_eq!(v["identity"]["method"], "ad");
+    let codes: Vec<&str> = v["reasons"].as_array().unwrap().iter().filter_map(|r| r["code"].as_str()).collect();
+    assert!(codes.iter().any(|c| c.contains("federated")), "{codes:?}");
+
+    let out = env.cli(
+        &[
+            "policy",
+            "explain",
+            "--host",
+            ORDINARY,
+            "--ip",
+            INTERNET,
+            "--user",
+            "tom@strict.example",
+            "--method",
+            "nosuch",
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nosuch") && err.contains("password") && err.contains("ad"), "{err}");
+    let out = env.cli(&["policy", "explain", "--host", ORDINARY, "--ip", INTERNET, "--method", "ad"], None);
+    assert!(!out.status.success(), "--method without --user");
+    env.cleanup().await;
+}

@@ -32,6 +32,10 @@ pub struct ExplainArgs {
     /// The second factor the session completed (default: none on the ordinary hostname).
     #[arg(long, value_enum)]
     second_factor: Option<FactorArg>,
+    /// How the session signed in: `password`, a `login.providers` id, or `ad`
+    /// (default: the user's own login method).
+    #[arg(long)]
+    method: Option<String>,
     #[arg(long, default_value = "/")]
     path: String,
     /// Machine-readable output.
@@ -101,6 +105,25 @@ pub async fn run(cfg: config::GatewayConfig, cmd: PolicyCommand) -> anyhow::Resu
         None => None,
     };
     let role = user.as_ref().map(|u| u.role);
+    let (login_method, provider) = match (&user, args.method.as_deref()) {
+        (None, Some(_)) => bail!("--method describes a signed-in session: give --user too"),
+        (None, None) => (policy::LoginMethod::Password, None),
+        (Some(_), Some("password")) => (policy::LoginMethod::Password, None),
+        (Some(_), Some(m)) if m == gateway::accounts::DIRECTORY || cfg.login.providers.iter().any(|p| p.id == m) => {
+            (policy::LoginMethod::Federated, Some(m.to_owned()))
+        }
+        (Some(_), Some(m)) => {
+            let known: Vec<&str> = std::iter::once("password")
+                .chain(cfg.login.providers.iter().map(|p| p.id.as_str()))
+                .chain(std::iter::once(gateway::accounts::DIRECTORY))
+                .collect();
+            bail!("--method {m:?} is not a login method here; use one of: {}", known.join(", "))
+        }
+        (Some(u), None) => match store.federated_identity(u.id).await? {
+            Some(id) => (policy::LoginMethod::Federated, Some(id.provider)),
+            None => (u.login_method, None),
+        },
+    };
     let factor = args.second_factor.map(|f| match f {
         FactorArg::Sms => Factor::Sms,
         FactorArg::Totp => Factor::Totp,
@@ -113,8 +136,8 @@ pub async fn run(cfg: config::GatewayConfig, cmd: PolicyCommand) -> anyhow::Resu
             user: &u.email,
             tenant: u.tenant_id,
             role,
-            method: u.login_method,
-            provider: None,
+            method: login_method,
+            provider: provider.as_deref(),
             factor: factor.or((h == policy::HostKind::LineAuth).then_some(Factor::Line)),
             host: h,
         }),
