@@ -36,6 +36,7 @@ mod csrf_binding;
 mod encoded_dots;
 mod enumeration;
 mod fake_tickets;
+mod federation;
 mod file_modes;
 mod fixation;
 mod forwarded_for;

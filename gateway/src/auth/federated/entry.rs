@@ -64,6 +64,9 @@ pub async fn start_provider(v: &Visit<'_>) -> Outcome {
 
 /// `GET /auth/ad/{connection_id}`: the URL the owner hands to their users.
 pub async fn start_directory(v: &Visit<'_>) -> Outcome {
+    if let Some(reply) = super::super::login::throttled(v) {
+        return Ok(reply);
+    }
     let id = segment(v.req.path());
     match directory_by_id(v, id).await? {
         Some(b) => begin(v, b).await,
