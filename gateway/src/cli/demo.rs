@@ -21,7 +21,21 @@ pub struct DemoArgs {
     /// The metrics listener.
     #[arg(long, default_value = "127.0.0.1:9100")]
     metrics: SocketAddr,
+    /// An OpenID provider to offer as a sign-in button (`make demo` starts the
+    /// tests' provider when Node is installed and passes its issuer here).
+    #[arg(long)]
+    oidc_issuer: Option<String>,
+    /// The client id the demo is registered under at that provider.
+    #[arg(long, default_value = "gateway-demo")]
+    oidc_client_id: String,
+    /// The client secret the demo is registered with at that provider.
+    #[arg(long, default_value = "demo-secret")]
+    oidc_client_secret: String,
 }
+
+/// The provider account bound to the demo's federated user.
+const DEMO_SUBJECT: &str = "demo-user";
+const DEMO_MEMBER: &str = "member@demo.example";
 
 const DEMO_LINE: &str = "CAF0000000001";
 const POLICY: &str = "# Demo ops policy: edit me while the demo runs; changes apply at once.\n\
@@ -40,16 +54,25 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
          session:\n  secure_cookies: false\n\
          mail:\n  transport: file\n  dir: mail\n\
          sms:\n  transport: file\n  dir: sms\n\
-         metrics:\n  listen: \"{metrics}\"\npolicy_file: policy.yaml\nui:\n  product_name: \"Demo Storage\"\n",
+         metrics:\n  listen: \"{metrics}\"\npolicy_file: policy.yaml\nui:\n  product_name: \"Demo Storage\"\n{login}",
         listen = args.listen,
         origin = args.origin,
         metrics = args.metrics,
+        login = match &args.oidc_issuer {
+            Some(issuer) => format!(
+                "login:\n  providers:\n    - id: demo-id\n      kind: oidc\n      issuer: \"{issuer}\"\n\
+                 \x20     client_id: \"{}\"\n      client_secret: \"{}\"\n\
+                 \x20     label: {{ en: \"Sign in with the demo provider\", ja: \"デモ認証サービスでログイン\" }}\n",
+                args.oidc_client_id, args.oidc_client_secret
+            ),
+            None => String::new(),
+        },
     );
     let cfg_path = dir.join("gateway.yaml");
     gateway::private_fs::write(&cfg_path, yaml.as_bytes())?;
     let cfg = super::load_config(&cfg_path)?;
 
-    let seeded = super::block_on_value(seed(&cfg))?;
+    let seeded = super::block_on_value(seed(&cfg, args.oidc_issuer.as_deref()))?;
     let port = args.listen.port();
     println!("Demo gateway");
     println!("  folder:        {}", dir.display());
@@ -63,6 +86,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     println!("  email:    {}", seeded.email);
     println!("  password: {}", seeded.password);
     println!();
+    if let Some(issuer) = &args.oidc_issuer {
+        println!("Or click \"Sign in with the demo provider\" and sign in there as \"{DEMO_SUBJECT}\" (any password):");
+        println!("  that provider account ({issuer}) is bound to {DEMO_MEMBER}, a user of tenant \"demo\"");
+        println!();
+    }
     println!("Or try it with curl (R is --resolve so that no hosts file is needed):");
     println!("  R=\"--resolve storage.localhost:{port}:127.0.0.1 --resolve line.storage.localhost:{port}:127.0.0.1\"");
     println!("  # allowed: a signed-in session on the ordinary host; the origin echoes X-Auth-* headers");
@@ -90,8 +118,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Creates (or refreshes) the demo tenant, its owner and two sessions.
-async fn seed(cfg: &config::GatewayConfig) -> anyhow::Result<Seeded> {
+/// Creates (or refreshes) the demo tenant, its owner and two sessions, and
+/// with a provider, a user bound to the provider account `DEMO_SUBJECT`.
+async fn seed(cfg: &config::GatewayConfig, oidc_issuer: Option<&str>) -> anyhow::Result<Seeded> {
     let store = Store::connect(&cfg.database).await?;
     store.migrate().await?;
     let spec = SeedSpec {
@@ -102,7 +131,29 @@ async fn seed(cfg: &config::GatewayConfig) -> anyhow::Result<Seeded> {
         ordinary_factor: None,
         session_lifetime_secs: cfg.session.lifetime.as_secs() as i64,
     };
-    gateway::seed::seed(&store, &spec).await
+    let seeded = gateway::seed::seed(&store, &spec).await?;
+    if let Some(issuer) = oidc_issuer {
+        let tenant = store.require_tenant_id("demo").await?;
+        let user = match store.user_by_email(DEMO_MEMBER).await? {
+            Some(u) => u.id,
+            None => {
+                let new = gateway::store::NewUser {
+                    tenant_id: tenant,
+                    email: DEMO_MEMBER,
+                    role: policy::Role::User,
+                    password_hash: None,
+                };
+                store.create_user(new).await?
+            }
+        };
+        let id = gateway::store::FederatedIdentity {
+            provider: "demo-id".into(),
+            issuer: issuer.to_owned(),
+            subject: DEMO_SUBJECT.into(),
+        };
+        store.bind_identity(user, &id).await?;
+    }
+    Ok(seeded)
 }
 
 pub fn origin_only(listen: SocketAddr, log: Option<std::path::PathBuf>) -> anyhow::Result<ExitCode> {
