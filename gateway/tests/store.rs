@@ -136,6 +136,9 @@ both! {
     unknown_user_values, sqlite_unknown_user_values, postgres_unknown_user_values;
     unknown_invitation_role, sqlite_unknown_invitation_role, postgres_unknown_invitation_role;
     invitation_mail_and_withdrawal, sqlite_invitation_mail_and_withdrawal, postgres_invitation_mail_and_withdrawal;
+    federated_identities, sqlite_federated_identities, postgres_federated_identities;
+    federation_flows, sqlite_federation_flows, postgres_federation_flows;
+    directories, sqlite_directories, postgres_directories;
 }
 
 // ---------------------------------------------------------------------------
@@ -1160,5 +1163,125 @@ mod suite {
             assert!(!store.forget_withdrawn_invitee(acme, email).await.expect("forget"), "{email} stays");
             assert!(store.user_by_id(id).await.expect("lookup").is_some());
         }
+    }
+
+    pub async fn federated_identities(store: &Store, _url: &str) {
+        use gateway::store::{Binding, FederatedIdentity};
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let alice = user(store, acme, "alice@acme.example", Role::User).await;
+        let bob = user(store, acme, "bob@acme.example", Role::User).await;
+        store.enrol_sms(alice, "+819012345678").await.expect("enrol");
+        let google = |sub: &str| FederatedIdentity {
+            provider: "google".into(),
+            issuer: "https://accounts.example".into(),
+            subject: sub.into(),
+        };
+        assert_eq!(store.bind_identity(alice, &google("a-1")).await.expect("bind"), Binding::Bound);
+        let row = store.user_by_id(alice).await.expect("lookup").expect("alice");
+        assert_eq!(row.login_method, LoginMethod::Federated);
+        assert!(row.password_hash.is_none(), "the password goes");
+        assert!(row.registered());
+        assert!(store.enrolment(alice).await.expect("enrolment").sms_phone.is_none(), "second factors go");
+        assert_eq!(store.user_id_by_identity("https://accounts.example", "a-1").await.expect("find"), Some(alice));
+        assert_eq!(store.user_id_by_identity("https://other.example", "a-1").await.expect("find"), None, "per issuer");
+        assert_eq!(store.federated_identity(alice).await.expect("identity"), Some(google("a-1")));
+
+        // One account, one user.
+        assert_eq!(store.bind_identity(bob, &google("a-1")).await.expect("bind"), Binding::TakenByOther);
+        let bob_row = store.user_by_id(bob).await.expect("lookup").expect("bob");
+        assert_eq!(bob_row.login_method, LoginMethod::Password, "a refused binding changes nothing");
+        assert!(bob_row.password_hash.is_some());
+
+        // A session carries the provider.
+        let sid = token_hash();
+        store
+            .insert_session(NewSession {
+                id_hash: &sid,
+                user_id: alice,
+                host: HostKind::Ordinary,
+                factor: None,
+                line: None,
+                client_ip: None,
+                expires_at: now() + 60,
+                pending_factor: None,
+                pending_remember: false,
+            })
+            .await
+            .expect("session");
+        let rec = store.session_by_hash(&sid).await.expect("lookup").expect("live");
+        assert_eq!(rec.provider.as_deref(), Some("google"));
+        assert_eq!(rec.method, LoginMethod::Federated);
+
+        // Back to a password: the identity is gone and the account is free.
+        store.unbind_identity(alice, "$argon2id$new").await.expect("unbind");
+        let row = store.user_by_id(alice).await.expect("lookup").expect("alice");
+        assert_eq!(row.login_method, LoginMethod::Password);
+        assert_eq!(row.password_hash.as_deref(), Some("$argon2id$new"));
+        assert_eq!(store.federated_identity(alice).await.expect("identity"), None);
+        assert_eq!(store.bind_identity(bob, &google("a-1")).await.expect("bind"), Binding::Bound);
+    }
+
+    pub async fn federation_flows(store: &Store, _url: &str) {
+        use gateway::store::{FlowPurpose, FlowRow};
+        migrated(store).await;
+        let flow = |state: &str, expires_at: i64| FlowRow {
+            state_hash: state.into(),
+            browser_hash: "b".repeat(64),
+            provider: "google".into(),
+            tenant_id: None,
+            purpose: FlowPurpose::MethodLink,
+            host: HostKind::LineAuth,
+            rd: Some("/files".into()),
+            user_id: Some(7),
+            ticket_hash: Some("t".repeat(64)),
+            session_hash: None,
+            created_at: now(),
+            expires_at,
+        };
+        let live = flow("s1", now() + 600);
+        store.insert_flow(&live).await.expect("insert");
+        assert_eq!(store.take_flow("s1").await.expect("take"), Some(live.clone()), "everything comes back");
+        assert_eq!(store.take_flow("s1").await.expect("take again"), None, "a state works once");
+        assert_eq!(store.take_flow("nope").await.expect("unknown"), None);
+
+        // Expired a while ago: swept; recently expired: returned (the caller says "expired").
+        store.insert_flow(&flow("old", now() - 7200)).await.expect("insert old");
+        store.insert_flow(&flow("late", now() - 5)).await.expect("insert late");
+        store.sweep_flows().await.expect("sweep");
+        assert_eq!(store.take_flow("old").await.expect("take old"), None);
+        assert!(store.take_flow("late").await.expect("take late").is_some_and(|f| f.expires_at < now()));
+        // Two callbacks at once: exactly one gets the flow.
+        store.insert_flow(&flow("race", now() + 600)).await.expect("insert");
+        let (a, b) = tokio::join!(store.take_flow("race"), store.take_flow("race"));
+        assert_eq!([a.expect("a").is_some(), b.expect("b").is_some()].iter().filter(|x| **x).count(), 1, "one taker");
+    }
+
+    pub async fn directories(store: &Store, _url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let beta = tenant(store, "beta").await;
+        assert!(store.directory(acme).await.expect("none yet").is_none());
+        let (id, created) = store
+            .save_directory(acme, "adfs-aaaaaaaaaaaaaaaaaa", "https://adfs.acme.example/adfs", "client", "v1:sealed")
+            .await
+            .expect("create");
+        assert_eq!((id.as_str(), created), ("adfs-aaaaaaaaaaaaaaaaaa", true));
+        // Editing keeps the id it has.
+        let (id, created) = store
+            .save_directory(acme, "adfs-bbbbbbbbbbbbbbbbbb", "https://login.example/t/v2.0", "client2", "v1:sealed2")
+            .await
+            .expect("edit");
+        assert_eq!((id.as_str(), created), ("adfs-aaaaaaaaaaaaaaaaaa", false));
+        let dir = store.directory_by_connection("adfs-aaaaaaaaaaaaaaaaaa").await.expect("lookup").expect("found");
+        assert_eq!(
+            (dir.tenant_id, dir.issuer.as_str(), dir.client_id.as_str()),
+            (acme, "https://login.example/t/v2.0", "client2")
+        );
+        assert_eq!(dir.sealed_secret, "v1:sealed2");
+        // A connection id is one tenant's.
+        let taken = store.save_directory(beta, "adfs-aaaaaaaaaaaaaaaaaa", "https://x.example", "c", "v1:s").await;
+        assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+        assert!(store.directory_by_connection("adfs-zzzzzzzzzzzzzzzzzz").await.expect("lookup").is_none());
     }
 }
