@@ -29,7 +29,7 @@ fn refusal_of(change: &MethodChange) -> Refused {
         MethodChange::DeadLink => Refused::DeadLink,
         MethodChange::TakenByOther => Refused::TakenByOther,
         MethodChange::SameProviderOtherAccount => Refused::SameProviderOtherAccount,
-        MethodChange::OwnerMayNotUseDirectory => Refused::NotNow,
+        MethodChange::OwnerMayNotUseDirectory => Refused::OwnerDirectory,
     }
 }
 

@@ -25,6 +25,8 @@ pub enum Refused {
     SameProviderOtherAccount,
     /// The link the sign-in was finishing is no longer live.
     DeadLink,
+    /// The owner chose the tenant's directory.
+    OwnerDirectory,
     /// The re-authentication came back as someone else.
     WrongPerson,
     /// Locked, or the tenant is gone: nothing more is said.
@@ -43,6 +45,7 @@ impl Refused {
             Refused::TakenByOther => "taken",
             Refused::SameProviderOtherAccount => "same_provider_other_account",
             Refused::DeadLink => "dead_link",
+            Refused::OwnerDirectory => "owner_directory",
             Refused::WrongPerson => "wrong_person",
             Refused::NotNow => "not_now",
         }
@@ -111,6 +114,15 @@ pub fn refused(v: &Visit<'_>, why: Refused) -> Outcome {
             v.t(
                 "The link has expired, has been used, or was replaced by a newer one. Ask your administrator for a new link.",
                 "リンクの有効期限が切れているか、使用済みか、新しいリンクに置き換えられています。管理者に新しいリンクを依頼してください。",
+            ),
+            false,
+        ),
+        Refused::OwnerDirectory => (
+            403,
+            v.t("Not available to the contract holder", "契約者はご利用いただけません"),
+            v.t(
+                "The contract holder of an organisation cannot sign in through Active Directory. Choose email and password or another sign-in service.",
+                "組織の契約者は Active Directory でログインすることはできません。メールアドレスとパスワード、または別の認証サービスを選んでください。",
             ),
             false,
         ),
