@@ -223,7 +223,7 @@ impl Default for SessionSettings {
 }
 
 /// Limits on the login endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LoginSettings {
     /// Largest accepted form body.
@@ -237,23 +237,8 @@ pub struct LoginSettings {
     /// break-glass), across logins, that lock the user's second factor.
     #[serde(deserialize_with = "at_least_one_u32")]
     pub second_factor_lock_after: u32,
-    /// PLACEHOLDER until the providers config lands (h/fedproto).
-    #[serde(skip)]
-    pub providers: Vec<LoginProvider>,
-}
-
-/// PLACEHOLDER until the providers config lands (h/fedproto).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoginProvider {
-    pub id: String,
-    pub label: ProviderLabel,
-}
-
-/// PLACEHOLDER until the providers config lands (h/fedproto).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderLabel {
-    pub en: String,
-    pub ja: String,
+    /// The sign-in buttons below the password form, in this order.
+    pub providers: Vec<crate::providers::LoginProvider>,
 }
 
 impl Default for LoginSettings {

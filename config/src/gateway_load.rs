@@ -172,6 +172,25 @@ fn check(config: &GatewayConfig, text: &str) -> Result<(), ConfigError> {
             "mail.transport is smtp but there is no mail.smtp block (host, port, tls, username, password)".to_owned(),
         ));
     }
+    let mut seen = std::collections::HashSet::new();
+    for p in &config.login.providers {
+        if !seen.insert(p.id.as_str()) {
+            return Err(at(
+                &["login", "providers"],
+                format!("login.providers: the id {:?} is used twice; ids must differ", p.id),
+            ));
+        }
+        if let Some(missing) = p.missing() {
+            let kind = match p.kind {
+                crate::ProviderKind::Oidc => "oidc",
+                crate::ProviderKind::Oauth2 => "oauth2",
+            };
+            return Err(at(
+                &["login", "providers"],
+                format!("login.providers: {:?} (kind {kind}) needs {missing}", p.id),
+            ));
+        }
+    }
     if config.sms.transport == SmsTransport::Webhook && config.sms.webhook.is_none() {
         return Err(at(
             &["sms", "transport"],

@@ -16,6 +16,7 @@ mod locate;
 mod names;
 mod net;
 mod policy_file;
+mod providers;
 mod scalar;
 mod secret;
 mod watcher;
@@ -25,9 +26,9 @@ pub use database::{normalize_database_url, redact_database_url};
 pub use duration::parse_duration;
 pub use error::ConfigError;
 pub use gateway::{
-    Carrier, ConnectionLimits, GatewayConfig, Hosts, Language, LinkSettings, LoginProvider, LoginSettings,
-    MailSettings, MailTransport, MetricsSettings, ProviderLabel, PublicUrls, SecretSettings, SessionSettings,
-    SmsSettings, SmsTransport, SmtpSettings, SmtpTls, TenantNetworkSettings, UiSettings, WebhookSettings,
+    Carrier, ConnectionLimits, GatewayConfig, Hosts, Language, LinkSettings, LoginSettings, MailSettings,
+    MailTransport, MetricsSettings, PublicUrls, SecretSettings, SessionSettings, SmsSettings, SmsTransport,
+    SmtpSettings, SmtpTls, TenantNetworkSettings, UiSettings, WebhookSettings,
 };
 pub use gateway_load::{load_gateway, parse_gateway};
 pub use names::{is_token, normalize_hostname};
@@ -35,5 +36,6 @@ pub use net::parse_net;
 pub use policy_file::{
     DeclaredTenant, OpsPolicy, check_tenant_name, load_policy, load_policy_with, parse_policy, parse_policy_with,
 };
+pub use providers::{LoginProvider, ProviderKind, ProviderLabel, check_provider_url};
 pub use secret::Secret;
 pub use watcher::PolicyWatcher;

@@ -332,3 +332,52 @@ fn tenant_network_limits_default_to_16_and_32() {
     let c = parse("tenant_networks:\n  widest_ipv4_prefix: 24\n  widest_ipv6_prefix: 48\n");
     assert_eq!(c.tenant_networks.limits(), policy::NetworkLimits { widest_ipv4_prefix: 24, widest_ipv6_prefix: 48 });
 }
+
+const PROVIDERS: &str = "login:\n  providers:\n    - id: google\n      kind: oidc\n      issuer: \"https://accounts.example\"\n      client_id: gw\n      client_secret: s3cret\n      label: { en: \"Sign in with Google\", ja: \"Googleでログイン\" }\n    - id: fb\n      kind: oauth2\n      authorize_url: \"https://fb.example/auth\"\n      token_url: \"https://fb.example/token\"\n      userinfo_url: \"https://fb.example/me\"\n      subject_field: id\n      client_id: gw\n      label: { en: \"Facebook\", ja: \"Facebook\" }\n";
+
+#[test]
+fn login_providers_in_order_with_their_defaults() {
+    let c = parse(PROVIDERS);
+    let ids: Vec<&str> = c.login.providers.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["google", "fb"]);
+    let google = &c.login.providers[0];
+    assert_eq!(google.kind, config::ProviderKind::Oidc);
+    assert_eq!(google.scopes(), ["openid", "email"]);
+    assert_eq!(google.client_secret.as_ref().map(|s| s.expose()), Some("s3cret"));
+    assert!(!format!("{google:?}").contains("s3cret"), "secrets stay out of Debug");
+    assert_eq!(c.login.providers[1].subject_field.as_deref(), Some("id"));
+    assert!(c.login.providers[1].scopes().is_empty());
+    assert_eq!(c.login.providers[1].label.ja, "Facebook");
+    // The other login settings keep their defaults.
+    assert_eq!(c.login.throttle_per_minute, 30);
+}
+
+#[test]
+fn login_providers_are_refused_where_they_are_wrong() {
+    let (line, col, msg) = fail(&PROVIDERS.replace("id: fb", "id: ad"));
+    assert_eq!((line, col), (9, 11), "{msg}");
+    assert!(msg.contains("reserved"), "{msg}");
+    let (line, _, msg) = fail(&PROVIDERS.replace("id: fb", "id: Face_Book"));
+    assert_eq!(line, 9, "{msg}");
+    let (line, _, msg) = fail(&PROVIDERS.replace("https://accounts.example", "http://accounts.example"));
+    assert_eq!(line, 5, "{msg}");
+    assert!(msg.contains("https://"), "{msg}");
+    let (line, _, msg) = fail(&PROVIDERS.replace("https://fb.example/me", "https://u:p@fb.example/me"));
+    assert_eq!(line, 13, "{msg}");
+    // Loopback may be plain http (tests).
+    parse(&PROVIDERS.replace("https://accounts.example", "http://127.0.0.1:9400"));
+    let (_, _, msg) = fail(&PROVIDERS.replace("id: fb", "id: google"));
+    assert!(msg.contains("used twice"), "{msg}");
+    let (line, _, msg) = fail(&PROVIDERS.replace("      subject_field: id\n", ""));
+    assert!(msg.contains("subject_field") && msg.contains("\"fb\""), "{msg}");
+    assert_eq!(line, 2, "{msg}");
+    let (_, _, msg) = fail(&PROVIDERS.replace("      issuer: \"https://accounts.example\"\n", ""));
+    assert!(msg.contains("issuer"), "{msg}");
+    let (line, _, msg) = fail(&PROVIDERS.replace("en: \"Facebook\"", "en: \" \""));
+    assert_eq!(line, 16, "{msg}");
+    let (_, _, msg) = fail(&PROVIDERS.replace(
+        "client_id: gw\n      label: { en: \"Facebook\"",
+        "client_id: gw\n      colour: blue\n      label: { en: \"Facebook\"",
+    ));
+    assert!(msg.contains("colour"), "{msg}");
+}

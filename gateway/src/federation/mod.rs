@@ -18,12 +18,21 @@ pub enum Protocol {
 
 impl ProviderSpec {
     pub fn from_config(p: &config::LoginProvider) -> ProviderSpec {
+        let protocol = match p.kind {
+            config::ProviderKind::Oidc => Protocol::Oidc { issuer: p.issuer.clone().unwrap_or_default() },
+            config::ProviderKind::Oauth2 => Protocol::OAuth2 {
+                authorize_url: p.authorize_url.clone().unwrap_or_default(),
+                token_url: p.token_url.clone().unwrap_or_default(),
+                userinfo_url: p.userinfo_url.clone().unwrap_or_default(),
+                subject_field: p.subject_field.clone().unwrap_or_default(),
+            },
+        };
         ProviderSpec {
             id: p.id.clone(),
-            protocol: Protocol::Oidc { issuer: String::new() },
-            client_id: String::new(),
-            client_secret: None,
-            scopes: Vec::new(),
+            protocol,
+            client_id: p.client_id.clone(),
+            client_secret: p.client_secret.as_ref().map(|s| s.expose().to_owned()),
+            scopes: p.scopes(),
         }
     }
 
