@@ -4,10 +4,14 @@
 
 mod support;
 
+#[path = "../support/oidc.rs"]
+mod oidc;
+
 mod accounts;
 mod admin;
 mod cli;
 mod explain;
+mod federated;
 mod lines;
 mod reload;
 mod sessions;
