@@ -32,6 +32,12 @@ deps:
 	    echo "fonts-ipafont-gothic is missing: Japanese pages in screenshots will show boxes (sudo apt-get install fonts-ipafont-gothic)" >&2; \
 	  fi; }
 	@python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosmtpd
+	@[ -d tests/oidc/node_modules/oidc-provider ] || { \
+	  if command -v npm >/dev/null 2>&1; then \
+	    echo "installing the test OpenID provider (npm ci in tests/oidc)"; npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error; \
+	  else \
+	    echo "npm is missing: the federated sign-in tests are skipped (and fail under CI=true); install Node.js 20 or later" >&2; \
+	  fi; }
 	@rustup toolchain list 2>/dev/null | grep -q '^nightly' || { \
 	  echo "installing the nightly toolchain (cargo fuzz needs it)"; rustup toolchain install nightly --profile minimal; }
 	@command -v cargo-fuzz >/dev/null 2>&1 || { echo "installing cargo-fuzz"; $(CARGO) install cargo-fuzz --locked; }
@@ -46,8 +52,19 @@ release: deps
 test: deps
 	$(CARGO) test --workspace
 
+# With Node.js, the tests' OpenID provider runs beside the demo on 127.0.0.1:9400
+# and the login page gets a "Sign in with the demo provider" button.
+DEMO_OIDC_PORT ?= 9400
 demo: release
-	target/release/gateway demo
+	@if command -v node >/dev/null 2>&1 && [ -d tests/oidc/node_modules/oidc-provider ]; then \
+	  node tests/oidc/provider.js --port $(DEMO_OIDC_PORT) \
+	    --client gateway-demo:demo-secret:http://storage.localhost:8080/auth/oidc/callback,http://line.storage.localhost:8080/auth/oidc/callback \
+	    > /dev/null 2>&1 & pid=$$!; trap "kill $$pid 2>/dev/null" EXIT INT TERM; \
+	  target/release/gateway demo --oidc-issuer http://127.0.0.1:$(DEMO_OIDC_PORT); \
+	else \
+	  echo "(Node.js or tests/oidc/node_modules missing: the demo runs without the OpenID provider)"; \
+	  target/release/gateway demo; \
+	fi
 
 bench: deps
 	$(CARGO) bench -p benches
