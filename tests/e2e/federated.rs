@@ -143,6 +143,7 @@ async fn registration_and_sign_in_through_a_provider(db: Db) {
     assert_eq!(location(&r), "/files/report.pdf");
     let echo = Echo::from(c.get(env.url(ORDINARY, "/files/a")).send().await.unwrap()).await;
     assert_eq!(echo.get("x-auth-method"), Some("google"));
+    assert!(echo.get("cookie").is_none_or(|c| !c.contains("gateway_fed")), "the flow cookie stays ours");
     // The password form knows no password for them.
     assert_eq!(login(&env.client(INTERNET), env, ORDINARY, "boss@acme.example", "", &[]).await.status(), 401);
 

@@ -20,6 +20,7 @@ mod views;
 #[cfg(test)]
 pub(crate) mod testing;
 
+pub use federated::flow::FLOW_COOKIE;
 pub use login::{PENDING_COOKIE, REFUSED_EN};
 
 // The queue is the accounts layer's too; its old path still works here.

@@ -235,6 +235,7 @@ impl ProxyHttp for Gateway {
             crate::auth::CSRF_COOKIE,
             crate::auth::DEVICE_COOKIE,
             crate::auth::PENDING_COOKIE,
+            crate::auth::FLOW_COOKIE,
             crate::ui::lang::COOKIE,
         ];
         let forwarded = self.edge.forwarded_hosts.get(ctx.host);
