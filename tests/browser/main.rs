@@ -13,6 +13,14 @@ mod support;
 
 mod harness;
 
+#[path = "../support/oidc.rs"]
+mod oidc;
+
+#[path = "../support/fed.rs"]
+mod fed;
+
+mod federated;
+
 mod login_page;
 mod screens_admin;
 mod screens_settings;

@@ -3,118 +3,9 @@
 //! configured as the `google` button (and, as plain OAuth 2.0, `legacy`), and
 //! one standing in for a tenant's own directory.
 
-use crate::oidc::{TestProvider, sign_in_at_provider};
+use crate::fed::*;
 use crate::on_both_databases;
 use crate::support::*;
-
-const PUBLIC_CLIENT: (&str, &str) = ("gateway", "gw-public-secret");
-const DIRECTORY_CLIENT: (&str, &str) = ("gateway-dir", "gw-directory-secret");
-
-pub struct Fed {
-    pub env: Env,
-    pub public: TestProvider,
-    pub directory: TestProvider,
-}
-
-fn callbacks(env: &Env) -> Vec<String> {
-    vec![env.url(ORDINARY, "/auth/oidc/callback"), env.url(LINE_HOST, "/auth/oidc/callback")]
-}
-
-/// A gateway with the `google` (OpenID Connect) and `legacy` (OAuth 2.0)
-/// buttons, both at the public test provider; None when Node is missing
-/// outside CI.
-pub async fn fed_env(db: Db) -> Option<Fed> {
-    let env = Env::new(db).await?;
-    let uris = callbacks(&env);
-    let public = TestProvider::start(&[(PUBLIC_CLIENT.0, PUBLIC_CLIENT.1, &uris)])?;
-    let directory = TestProvider::start(&[(DIRECTORY_CLIENT.0, DIRECTORY_CLIENT.1, &uris)])?;
-    let issuer = public.issuer();
-    env.tweak_config(
-        "login:\n  hash_concurrency: 2\n",
-        &format!(
-            "login:\n  hash_concurrency: 2\n  providers:\n\
-             \x20   - id: google\n      kind: oidc\n      issuer: \"{issuer}\"\n\
-             \x20     client_id: \"{}\"\n      client_secret: \"{}\"\n\
-             \x20     label: {{ en: \"Sign in with Google\", ja: \"Googleでログイン\" }}\n\
-             \x20   - id: legacy\n      kind: oauth2\n\
-             \x20     authorize_url: \"{issuer}/auth\"\n      token_url: \"{issuer}/token\"\n\
-             \x20     userinfo_url: \"{issuer}/me\"\n      subject_field: sub\n\
-             \x20     scopes: [openid]\n\
-             \x20     client_id: \"{}\"\n      client_secret: \"{}\"\n\
-             \x20     label: {{ en: \"Sign in with Legacy\", ja: \"Legacyでログイン\" }}\n",
-            PUBLIC_CLIENT.0, PUBLIC_CLIENT.1, PUBLIC_CLIENT.0, PUBLIC_CLIENT.1
-        ),
-    );
-    Some(Fed { env, public, directory })
-}
-
-/// A client for the provider's own pages: its own cookies, no redirects followed.
-pub fn provider_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("provider client")
-}
-
-/// The `Location` of a redirect.
-pub fn location(r: &reqwest::Response) -> String {
-    r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
-}
-
-/// Follows a start answer (303 to the provider) through the provider's login
-/// as `login`, and returns the callback URL the provider sends back, not yet
-/// requested.
-pub async fn through_provider(start: reqwest::Response, login: &str) -> String {
-    assert_eq!(start.status(), 303, "a sign-in start redirects to the provider");
-    let at_provider = location(&start);
-    assert!(at_provider.starts_with("http://127.0.0.1:"), "{at_provider}");
-    sign_in_at_provider(&provider_client(), &at_provider, login).await
-}
-
-/// Signs `c` in with the `google` button on `host` as the provider account `login`.
-pub async fn google_sign_in(
-    c: &reqwest::Client,
-    env: &Env,
-    host: &str,
-    login: &str,
-    headers: &[(&str, &str)],
-) -> reqwest::Response {
-    let mut start = c.get(env.url(host, "/auth/oidc/google?rd=/files/report.pdf"));
-    for (k, v) in headers {
-        start = start.header(*k, *v);
-    }
-    let callback = through_provider(start.send().await.unwrap(), login).await;
-    let mut back = c.get(callback);
-    for (k, v) in headers {
-        back = back.header(*k, *v);
-    }
-    back.send().await.unwrap()
-}
-
-/// Registers the tenant's owner from the invitation the CLI printed, with the
-/// provider account `login` at `method` (a provider id).
-pub async fn register_owner_with(fed: &Fed, cli_out: &str, method: &str, login: &str) -> reqwest::Client {
-    let env = &fed.env;
-    let link = cli_out.lines().find(|l| l.contains("/auth/invite?ticket=")).unwrap().trim().to_owned();
-    let link = link_path(&link, "/auth/invite?ticket=");
-    let boss = env.client(INTERNET);
-    let page = boss.get(env.url(ORDINARY, &link)).send().await.unwrap().text().await.unwrap();
-    let r = boss
-        .post(env.url(ORDINARY, &link))
-        .form(&[("method", method), ("csrf", &csrf_from(&page))])
-        .send()
-        .await
-        .unwrap();
-    let callback = through_provider(r, login).await;
-    let r = boss.get(callback).send().await.unwrap();
-    assert_eq!(r.status(), 303, "registration ends signed in: {}", r.text().await.unwrap_or_default());
-    boss
-}
-
-fn has_session(r: &reqwest::Response) -> bool {
-    set_cookie_pair(r, "gw_session").is_some_and(|c| c.len() > "gw_session=".len())
-}
 
 async fn registration_and_sign_in_through_a_provider(db: Db) {
     let Some(mut fed) = fed_env(db).await else { return };
@@ -340,3 +231,95 @@ async fn federated_users_reauthenticate_at_their_provider() {
     assert_eq!(boss.get(env.url(ORDINARY, "/auth/settings")).send().await.unwrap().status(), 200);
     fed.env.cleanup().await;
 }
+
+/// A tenant's own directory: the owner connects it, users register and sign
+/// in through it with the connection id, a wrong id is refused.
+async fn directory_sign_in(db: Db) {
+    let Some(mut fed) = fed_env(db).await else { return };
+    let out = fed.env.ok(&["tenant", "create", "acme", "--owner", "boss@acme.example", "--plan", "basic"]);
+    fed.env.start().await;
+    let boss = register_owner_with(&fed, &out, "google", "boss-at-google").await;
+    let env = &fed.env;
+    fed_sudo(&boss, env, "boss-at-google").await;
+
+    let page = boss.get(env.url(ORDINARY, "/auth/settings/directory")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csrf = csrf_from(&page.text().await.unwrap());
+    let issuer = fed.directory.issuer();
+    let r = boss
+        .post(env.url(ORDINARY, "/auth/settings/directory"))
+        .form(&[
+            ("issuer", issuer.as_str()),
+            ("client_id", DIRECTORY_CLIENT.0),
+            ("client_secret", DIRECTORY_CLIENT.1),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    let mail = env.wait_mail("boss@acme.example", "/auth/ad/adfs-", 1).await;
+    let at = mail.find("adfs-").unwrap();
+    let id: String = mail[at..].chars().take(23).collect();
+    assert!(id[5..].chars().all(|c| c.is_ascii_alphanumeric()), "{id}");
+    assert!(mail.contains(&env.url(ORDINARY, &format!("/auth/ad/{id}"))), "{mail}");
+    assert!(mail.contains(&env.url(LINE_HOST, &format!("/auth/ad/{id}"))), "{mail}");
+    assert!(!mail.contains(DIRECTORY_CLIENT.1), "the secret is never mailed");
+
+    // Bob is invited and registers through the directory: the id is asked.
+    let page = boss.get(env.url(ORDINARY, "/auth/admin/users")).send().await.unwrap().text().await.unwrap();
+    let r = boss
+        .post(env.url(ORDINARY, "/auth/admin/users"))
+        .form(&[("email", "bob@acme.example"), ("role", "user"), ("csrf", &csrf_from(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let mail = env.wait_mail("bob@acme.example", "/auth/invite?ticket=", 1).await;
+    let link = link_path(&mail, "/auth/invite?ticket=");
+    let bob = env.client("127.0.0.5");
+    let page = bob.get(env.url(ORDINARY, &link)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("value=\"ad\""), "the directory is offered once the tenant has one");
+    let csrf = csrf_from(&page);
+    let wrong = bob
+        .post(env.url(ORDINARY, &link))
+        .form(&[("method", "ad"), ("connection_id", "adfs-000000000000000000"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 400, "a wrong connection id is refused");
+    let page = bob.get(env.url(ORDINARY, &link)).send().await.unwrap().text().await.unwrap();
+    let r = bob
+        .post(env.url(ORDINARY, &link))
+        .form(&[("method", "ad"), ("connection_id", id.as_str()), ("csrf", &csrf_from(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&r).starts_with(&issuer), "to the tenant's directory");
+    let back = through_provider(r, "bob-in-ad").await;
+    assert_eq!(bob.get(back).send().await.unwrap().status(), 303);
+    let echo = Echo::from(bob.get(env.url(ORDINARY, "/files/b")).send().await.unwrap()).await;
+    assert_eq!(echo.get("x-auth-user"), Some("bob@acme.example"));
+    assert_eq!(echo.get("x-auth-method"), Some("ad"));
+
+    // Later: the mailed URL, and the login page's button with the id typed in.
+    let c = env.client("127.0.0.6");
+    let back =
+        through_provider(c.get(env.url(ORDINARY, &format!("/auth/ad/{id}"))).send().await.unwrap(), "bob-in-ad").await;
+    assert_eq!(c.get(back).send().await.unwrap().status(), 303);
+    let c = env.client("127.0.0.7");
+    let page = c.get(env.url(ORDINARY, "/auth/ad")).send().await.unwrap().text().await.unwrap();
+    let r = c
+        .post(env.url(ORDINARY, "/auth/ad"))
+        .form(&[("connection_id", id.as_str()), ("csrf", &csrf_from(&page))])
+        .send()
+        .await
+        .unwrap();
+    let back = through_provider(r, "bob-in-ad").await;
+    assert_eq!(c.get(back).send().await.unwrap().status(), 303);
+    // The directory account does not sign in through the public provider's button.
+    let c = env.client("127.0.0.8");
+    assert_eq!(google_sign_in(&c, env, ORDINARY, "bob-in-ad", &[]).await.status(), 403);
+    fed.env.cleanup().await;
+}
+on_both_databases!(directory_sign_in);

@@ -7,6 +7,9 @@ mod support;
 #[path = "../support/oidc.rs"]
 mod oidc;
 
+#[path = "../support/fed.rs"]
+mod fed;
+
 mod accounts;
 mod admin;
 mod cli;
