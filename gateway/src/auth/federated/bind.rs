@@ -16,7 +16,7 @@ pub fn method_label(v: &Visit<'_>, method: &str) -> String {
         "password" => v.t("email and password", "メールアドレスとパスワード").to_owned(),
         "ad" => "Active Directory".to_owned(),
         id => match v.app.cfg.login.providers.iter().find(|p| p.id == id) {
-            Some(p) if v.t("en", "ja") == "ja" => p.label.ja.clone(),
+            Some(p) if v.lang == crate::ui::lang::Lang::Ja => p.label.ja.clone(),
             Some(p) => p.label.en.clone(),
             None => id.to_owned(),
         },

@@ -14,7 +14,7 @@ use crate::web::{Outcome, Reply, Visit, page};
 
 /// The login page's buttons, in the configured order.
 pub fn buttons(v: &Visit<'_>, rd: &ReturnPath) -> Vec<ProviderButton> {
-    let lang_ja = v.t("en", "ja") == "ja";
+    let lang_ja = v.lang == crate::ui::lang::Lang::Ja;
     v.app
         .cfg
         .login
