@@ -239,6 +239,10 @@ pub struct LoginSettings {
     pub second_factor_lock_after: u32,
     /// The sign-in buttons below the password form, in this order.
     pub providers: Vec<crate::providers::LoginProvider>,
+    /// Lets a tenant's directory be on a loopback address over plain http.
+    /// For tests only: what an owner types is otherwise kept off loopback,
+    /// private and link-local addresses.
+    pub directories_on_loopback: bool,
 }
 
 impl Default for LoginSettings {
@@ -249,6 +253,7 @@ impl Default for LoginSettings {
             throttle_per_minute: 30,
             second_factor_lock_after: 10,
             providers: Vec::new(),
+            directories_on_loopback: false,
         }
     }
 }

@@ -121,6 +121,14 @@ pub fn check_provider_id(id: &str) -> Result<String, String> {
 
 /// `https://`, or `http://` to a loopback address (tests); no user info, no fragment.
 pub fn check_provider_url(url: &str) -> Result<String, String> {
+    check_url_for(url, true)
+}
+
+/// As [`check_provider_url`]; without `loopback`, also no loopback, private,
+/// link-local or unspecified address literal, over https or not: what a
+/// tenant's owner types (a directory) must not make the gateway call itself
+/// or its neighbours.
+pub fn check_url_for(url: &str, loopback: bool) -> Result<String, String> {
     let (scheme, rest) = match url.split_once("://") {
         Some((s, r)) if s == "https" || s == "http" => (s, r),
         _ => return Err(format!("{url:?} is not an https:// URL")),
@@ -132,7 +140,10 @@ pub fn check_provider_url(url: &str) -> Result<String, String> {
     if url.contains('#') {
         return Err(format!("{url:?} has a fragment"));
     }
-    if scheme == "http" && !is_loopback_authority(authority) {
+    if !loopback && (is_loopback_authority(authority) || is_internal_literal(authority)) {
+        return Err(format!("{url:?} names a loopback or internal address"));
+    }
+    if scheme == "http" && !(loopback && is_loopback_authority(authority)) {
         return Err(format!(
             "{url:?} is plain http: provider URLs must be https:// (http only to a loopback address, for tests)"
         ));
@@ -140,13 +151,35 @@ pub fn check_provider_url(url: &str) -> Result<String, String> {
     Ok(url.to_owned())
 }
 
-fn is_loopback_authority(authority: &str) -> bool {
-    let host = if let Some(rest) = authority.strip_prefix('[') {
+fn host_of(authority: &str) -> &str {
+    if let Some(rest) = authority.strip_prefix('[') {
         rest.split(']').next().unwrap_or("")
     } else {
         authority.rsplit_once(':').map_or(authority, |(h, _)| h)
-    };
-    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
+}
+
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = host_of(authority);
+    host.eq_ignore_ascii_case("localhost")
+        || host.to_ascii_lowercase().ends_with(".localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn is_internal_literal(authority: &str) -> bool {
+    match host_of(authority).parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => {
+            ip.is_private() || ip.is_link_local() || ip.is_unspecified() || ip.is_loopback() || ip.octets()[0] == 0
+        }
+        Ok(std::net::IpAddr::V6(ip)) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+                || ip.to_ipv4_mapped().is_some()
+        }
+        Err(_) => false,
+    }
 }
 
 fn provider_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -179,6 +212,25 @@ mod tests {
         assert!(check_provider_id("carrier-biz-2").is_ok());
         for bad in ["", "Google", "a_b", "a/b", "ad", "password", "callback", "federated", &"x".repeat(33)] {
             assert!(check_provider_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn owner_entered_urls_stay_outside() {
+        assert!(check_url_for("https://adfs.example.co.jp/adfs", false).is_ok());
+        for bad in [
+            "http://127.0.0.1:9100",
+            "https://127.0.0.1/",
+            "https://localhost/",
+            "https://10.0.0.5/adfs",
+            "https://169.254.169.254/latest",
+            "https://[::1]/",
+            "https://[fd00::1]/",
+            "https://[::ffff:10.0.0.1]/",
+            "https://0.0.0.0/",
+            "http://adfs.example.co.jp/adfs",
+        ] {
+            assert!(check_url_for(bad, false).is_err(), "{bad}");
         }
     }
 

@@ -33,7 +33,7 @@ pub async fn fed_env(db: Db) -> Option<Fed> {
     env.tweak_config(
         "login:\n  hash_concurrency: 2\n",
         &format!(
-            "login:\n  hash_concurrency: 2\n  providers:\n\
+            "login:\n  hash_concurrency: 2\n  directories_on_loopback: true\n  providers:\n\
              \x20   - id: google\n      kind: oidc\n      issuer: \"{issuer}\"\n\
              \x20     client_id: \"{}\"\n      client_secret: \"{}\"\n\
              \x20     label: {{ en: \"Sign in with Google\", ja: \"Googleでログイン\" }}\n\

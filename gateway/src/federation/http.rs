@@ -52,8 +52,14 @@ impl HttpClient {
     }
 
     /// Sends `req` and reads the whole answer (at most [`MAX_BODY`]).
-    pub async fn call(&self, req: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, HttpError> {
-        config::check_provider_url(&req.uri().to_string()).map_err(HttpError::Insecure)?;
+    /// `loopback`: whether this provider may live on a loopback address
+    /// (operators' providers may, for tests; tenants' directories may not).
+    pub async fn call(
+        &self,
+        req: http::Request<Vec<u8>>,
+        loopback: bool,
+    ) -> Result<http::Response<Vec<u8>>, HttpError> {
+        config::check_url_for(&req.uri().to_string(), loopback).map_err(HttpError::Insecure)?;
         let (parts, body) = req.into_parts();
         let req = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
         let work = async {

@@ -30,6 +30,10 @@ pub struct ProviderSpec {
     pub client_id: String,
     pub client_secret: Option<String>,
     pub scopes: Vec<String>,
+    /// May live on a loopback address over http: configured providers (the
+    /// operator's choice, for tests), and directories only when
+    /// `login.directories_on_loopback` says so.
+    pub loopback: bool,
 }
 
 impl fmt::Debug for ProviderSpec {
@@ -67,6 +71,7 @@ impl ProviderSpec {
             client_id: p.client_id.clone(),
             client_secret: p.client_secret.as_ref().map(|s| s.expose().to_owned()),
             scopes: p.scopes(),
+            loopback: true,
         }
     }
 
@@ -78,6 +83,7 @@ impl ProviderSpec {
             client_id: client_id.into(),
             client_secret: Some(client_secret.into()).filter(|s: &String| !s.is_empty()),
             scopes: vec!["openid".into(), "email".into(), "profile".into()],
+            loopback: false,
         }
     }
 }
@@ -202,7 +208,7 @@ impl Federation {
     ) -> Result<String, FedError> {
         let (endpoint, nonce) = match &spec.protocol {
             Protocol::Oidc { issuer } => {
-                let meta = self.discovered.get(&self.http, issuer).await?;
+                let meta = self.discovered.get(&self.http, issuer, spec.loopback).await?;
                 (meta.authorization_endpoint.clone(), Some(flow.nonce.as_str()))
             }
             Protocol::OAuth2 { authorize_url, .. } => (authorize_url.clone(), None),
@@ -296,7 +302,7 @@ async fn exchange(
         req = req.header(::http::header::AUTHORIZATION, value);
     }
     let req = req.body(body.into_bytes()).map_err(|e| HttpError::Request(e.to_string()))?;
-    let resp = http.call(req).await?;
+    let resp = http.call(req, spec.loopback).await?;
     if !resp.status().is_success() {
         return Err(FedError::Exchange(resp.status().as_u16()));
     }

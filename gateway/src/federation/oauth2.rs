@@ -40,7 +40,7 @@ pub async fn finish(
         .header(http::header::ACCEPT, "application/json")
         .body(Vec::new())
         .map_err(|e| HttpError::Request(e.to_string()))?;
-    let resp = http.call(req).await?;
+    let resp = http.call(req, spec.loopback).await?;
     if !resp.status().is_success() {
         return Err(FedError::Userinfo(format!("status {}", resp.status().as_u16())));
     }

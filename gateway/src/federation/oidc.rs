@@ -71,14 +71,16 @@ impl Discovered {
 
     /// The issuer's document, from the cache while it is fresh; a failure is
     /// not cached, so the next sign-in tries again.
-    pub async fn get(&self, http: &HttpClient, issuer: &str) -> Result<Arc<Metadata>, FedError> {
-        if let Some(m) = self.cached(issuer).filter(|m| m.fetched.elapsed() < DISCOVERY_TTL) {
+    pub async fn get(&self, http: &HttpClient, issuer: &str, loopback: bool) -> Result<Arc<Metadata>, FedError> {
+        // Kept apart by the rule its endpoints were checked under.
+        let key = format!("{loopback}:{issuer}");
+        if let Some(m) = self.cached(&key).filter(|m| m.fetched.elapsed() < DISCOVERY_TTL) {
             return Ok(m);
         }
         let issuer_url = IssuerUrl::new(issuer.to_owned()).map_err(|e| FedError::Discovery(e.to_string()))?;
         let call = |req| {
             let http = http.clone();
-            async move { http.call(req).await }
+            async move { http.call(req, loopback).await }
         };
         // Checks that the document names this issuer, and fetches the key set.
         let doc = CoreProviderMetadata::discover_async(issuer_url, &call).await.map_err(discovery_error)?;
@@ -89,7 +91,7 @@ impl Discovered {
         let authorization_endpoint = doc.authorization_endpoint().url().to_string();
         let jwks_uri = doc.jwks_uri().url().to_string();
         for url in [&authorization_endpoint, &token_endpoint, &jwks_uri] {
-            config::check_provider_url(url).map_err(|e| FedError::Http(HttpError::Insecure(e)))?;
+            config::check_url_for(url, loopback).map_err(|e| FedError::Http(HttpError::Insecure(e)))?;
         }
         let now = Instant::now();
         let meta = Arc::new(Metadata {
@@ -100,7 +102,7 @@ impl Discovered {
             fetched: now,
             keys_fetched: now,
         });
-        self.keep(issuer, meta.clone());
+        self.keep(&key, meta.clone());
         Ok(meta)
     }
 
@@ -110,6 +112,7 @@ impl Discovered {
         http: &HttpClient,
         issuer: &str,
         meta: &Metadata,
+        loopback: bool,
     ) -> Result<Option<Arc<Metadata>>, FedError> {
         if meta.keys_fetched.elapsed() < KEYS_REFETCH {
             return Ok(None);
@@ -117,7 +120,7 @@ impl Discovered {
         let url = JsonWebKeySetUrl::new(meta.jwks_uri.clone()).map_err(|e| FedError::Discovery(e.to_string()))?;
         let call = |req| {
             let http = http.clone();
-            async move { http.call(req).await }
+            async move { http.call(req, loopback).await }
         };
         let jwks = CoreJsonWebKeySet::fetch_async(&url, &call).await.map_err(discovery_error)?;
         let fresh = Arc::new(Metadata {
@@ -128,7 +131,7 @@ impl Discovered {
             fetched: meta.fetched,
             keys_fetched: Instant::now(),
         });
-        self.keep(issuer, fresh.clone());
+        self.keep(&format!("{loopback}:{issuer}"), fresh.clone());
         Ok(Some(fresh))
     }
 }
@@ -155,16 +158,17 @@ pub async fn finish(
     flow: &FlowSecrets,
     reauth_after: Option<i64>,
 ) -> Result<FederatedId, FedError> {
-    let meta = discovered.get(http, issuer).await?;
+    let meta = discovered.get(http, issuer, spec.loopback).await?;
     let answer = super::exchange(http, &meta.token_endpoint, spec, redirect_uri, code, flow).await?;
     let raw = answer.id_token.ok_or(FedError::Token(TokenProblem::Missing, "no id_token in the answer".into()))?;
     let token = CoreIdToken::from_str(&raw).map_err(|e| FedError::Token(TokenProblem::Malformed, e.to_string()))?;
     match verify(&token, &meta.jwks, issuer, spec, flow, reauth_after) {
-        Err(FedError::Token(TokenProblem::Signature, why)) => match discovered.refresh_keys(http, issuer, &meta).await?
-        {
-            Some(fresh) => verify(&token, &fresh.jwks, issuer, spec, flow, reauth_after),
-            None => Err(FedError::Token(TokenProblem::Signature, why)),
-        },
+        Err(FedError::Token(TokenProblem::Signature, why)) => {
+            match discovered.refresh_keys(http, issuer, &meta, spec.loopback).await? {
+                Some(fresh) => verify(&token, &fresh.jwks, issuer, spec, flow, reauth_after),
+                None => Err(FedError::Token(TokenProblem::Signature, why)),
+            }
+        }
         done => done,
     }
 }

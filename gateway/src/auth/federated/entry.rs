@@ -39,7 +39,10 @@ pub fn directory_spec(v: &Visit<'_>, dir: &crate::store::DirectoryRow) -> Option
     if secret.is_none() {
         tracing::error!(tenant = dir.tenant_id, "a directory's client secret does not open with this gateway's key");
     }
-    secret.map(|s| ProviderSpec::directory(&dir.issuer, &dir.client_id, &s))
+    secret.map(|s| ProviderSpec {
+        loopback: v.app.cfg.login.directories_on_loopback,
+        ..ProviderSpec::directory(&dir.issuer, &dir.client_id, &s)
+    })
 }
 
 fn not_found(v: &Visit<'_>) -> Reply {
