@@ -93,3 +93,6 @@ pub async fn submit(v: &Visit<'_>, a: Gated) -> Outcome {
     };
     Ok(Reply::redirect(303, format!("/auth/settings/directory?done={done}")))
 }
+
+#[cfg(test)]
+mod tests;

@@ -304,3 +304,6 @@ pub async fn link_submit(v: &Visit<'_>) -> Outcome {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
