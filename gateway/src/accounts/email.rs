@@ -18,7 +18,11 @@ pub enum EmailRequest {
         mailed: Mailed,
     },
     NotAnAddress,
+    /// The address is the user's already: the caller sends the login-method
+    /// change link instead (SPEC section 9).
     Unchanged,
+    /// A login-method change link of the user's is live: the two never run at once.
+    MethodChangePending,
 }
 
 /// What became of using a confirmation link.
@@ -45,6 +49,11 @@ impl Accounts<'_> {
         }
         if new_email == user.email {
             return Ok(EmailRequest::Unchanged);
+        }
+        if self.store.has_live_link(user.id, LinkPurpose::LoginMethod).await? {
+            let event = "email_change_refused:login_method_pending";
+            self.audit(by, Some(user.tenant_id), Some(&user.email), event).await;
+            return Ok(EmailRequest::MethodChangePending);
         }
         let token =
             new_link(self.store, self.cfg.links.validity, user.id, LinkPurpose::EmailChange, Some(&new_email)).await?;

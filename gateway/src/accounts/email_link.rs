@@ -8,6 +8,8 @@ pub enum EmailLink {
     BadAddress,
     /// The user already has this address.
     Unchanged,
+    /// A login-method change link of the user's is live.
+    MethodChangePending,
 }
 
 impl Accounts<'_> {
@@ -21,6 +23,7 @@ impl Accounts<'_> {
             EmailRequest::Sent { mailed, .. } => EmailLink::Sent(mailed),
             EmailRequest::NotAnAddress => EmailLink::BadAddress,
             EmailRequest::Unchanged => EmailLink::Unchanged,
+            EmailRequest::MethodChangePending => EmailLink::MethodChangePending,
         })
     }
 }

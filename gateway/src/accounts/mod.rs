@@ -3,6 +3,7 @@
 //! own audit event, once: who did it comes in an [`Actor`], never from a
 //! request. Pages reach the store for account changes only through here.
 
+mod directory;
 mod email;
 mod email_link;
 mod factor_change;
@@ -11,6 +12,7 @@ mod lines;
 mod lock;
 mod login_method;
 pub(crate) mod mailed_link;
+mod method_link;
 mod networks;
 mod opened_links;
 mod password;
@@ -25,8 +27,10 @@ mod two_factor_switch;
 mod two_step;
 mod unlock;
 
+pub use directory::{DirectoryForm, DirectorySaved, directory_url, new_connection_id, valid_issuer};
 pub use factor_change::{CHANGE_SECS, Changed, Changing, Proved};
 pub use lock::LOCK_AFTER;
+pub use method_link::MethodLink;
 pub use login_method::{DIRECTORY, MethodChange, subject_hash, valid_connection_id};
 pub use opened_links::Reset;
 pub use sign_in::{PasswordCheck, SignIn};

@@ -9,7 +9,7 @@ use super::views::account::{
     EmailChanged, EmailConfirmPage, EmailPage, EmailSent, MenuItems, MenuPage, Notice, PasswordDone, PasswordPage,
 };
 use super::{Visit, csrf_for, read_form, to_login, with_cookie};
-use crate::accounts::{EmailConfirm, EmailRequest, Mailed};
+use crate::accounts::{EmailConfirm, EmailRequest, Mailed, MethodLink};
 use crate::store::{Plan, canonical_email, valid_email};
 use crate::web::{Outcome, Refusal, page};
 
@@ -26,6 +26,8 @@ pub async fn menu(v: &Visit<'_>, a: Gated) -> Outcome {
         set_route: a.may_set_route(),
         set_two_factor: a.may_set_two_factor(),
         administer: a.may_administer(),
+        login_method: a.may_change_login_method(),
+        directory: a.may_set_directory(),
     };
     let plan = match a.plan {
         Plan::Basic => v.t("Basic", "基本プラン"),
@@ -175,9 +177,37 @@ pub async fn email_submit(v: &Visit<'_>, a: Gated) -> Outcome {
             page(200, &view)
         }
         EmailRequest::NotAnAddress => refused([Some(not_an_address(v)), None, None]),
-        EmailRequest::Unchanged => {
-            refused([Some(v.t("This is already your email address.", "現在と同じメールアドレスです。")), None, None])
-        }
+        // The address unchanged: the form is how one asks for the login-method link (SPEC section 9).
+        EmailRequest::Unchanged => match v.accounts().send_login_method_link(&v.actor(Some(&user.email)), &user).await? {
+            MethodLink::Sent(mailed) => {
+                let text = match mailed {
+                    Mailed::Sent => v.t(
+                        "The address is unchanged, so a link to change your sign-in method was sent to it instead.",
+                        "メールアドレスが現在と同じため、代わりにログイン方法変更のリンクをこのアドレスにお送りしました。",
+                    ),
+                    Mailed::Failed => v.t(
+                        "The address is unchanged. A link to change your sign-in method was made, but it could not be mailed. Try again later.",
+                        "メールアドレスが現在と同じため、ログイン方法変更のリンクを作成しましたが、メールを送信できませんでした。時間をおいてもう一度お試しください。",
+                    ),
+                };
+                let view = Notice {
+                    ui: v.ui(),
+                    title: v.t("Change your sign-in method", "ログイン方法の変更"),
+                    text,
+                    error: mailed == Mailed::Failed,
+                    back_to_settings: true,
+                };
+                page(200, &view)
+            }
+            MethodLink::EmailChangePending => refused([Some(v.t(
+                "This is already your email address, and an email change of yours waits for its confirmation. Finish that first.",
+                "現在と同じメールアドレスです。また、確認待ちのメールアドレス変更があります。先にそちらを完了してください。",
+            )), None, None]),
+        },
+        EmailRequest::MethodChangePending => refused([Some(v.t(
+            "A change of your sign-in method is pending (its link was mailed to you). The email address cannot change at the same time; finish that change first or let its link expire.",
+            "ログイン方法の変更が手続き中です（リンクをメールでお送りしています）。メールアドレスは同時に変更できないため、先にそちらを完了するか、リンクの有効期限が切れるまでお待ちください。",
+        )), None, None]),
     }
 }
 

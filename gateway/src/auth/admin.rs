@@ -11,7 +11,7 @@ use policy::Role;
 use super::sudo::Gated;
 use super::views::admin::{AuditPage, AuditRow, Manage, Refusal, Row, State, UserControls, UsersPage};
 use super::{Visit, csrf_for, read_form, with_cookie};
-use crate::accounts::{EmailLink, Invited, Mailed};
+use crate::accounts::{EmailLink, Invited, Mailed, MethodLink};
 use crate::store::{AuditFilter, Invitation, InvitationMail, UserOverview, canonical_email, now};
 use crate::ui::html::date;
 use crate::web::{Outcome, Reply, page};
@@ -27,6 +27,7 @@ enum Action {
     Revoke,
     Role,
     EmailChange,
+    LoginMethod,
 }
 
 impl Action {
@@ -37,6 +38,7 @@ impl Action {
             "revoke" => Action::Revoke,
             "role" => Action::Role,
             "email-change" => Action::EmailChange,
+            "login-method" => Action::LoginMethod,
             _ => return None,
         })
     }
@@ -57,6 +59,8 @@ fn permitted(me: &Gated, target_id: i64, target_role: Role, action: Action) -> b
         Action::Role => !is_self && matches!(target_role, Role::User | Role::Admin),
         // One's own address changes in the account settings (with the password).
         Action::EmailChange => !is_self && target_role != Role::Owner,
+        // The owner changes their own method in the settings.
+        Action::LoginMethod => !is_self && target_role != Role::Owner,
     }
 }
 
@@ -112,6 +116,14 @@ fn done_message(v: &Visit<'_>, key: &str) -> Option<&'static str> {
             "A confirmation link was sent to the new address.",
             "新しいメールアドレスに確認リンクを送信しました。",
         ),
+        "method-link" => v.t(
+            "A link to change the sign-in method was sent to the user.",
+            "ユーザーにログイン方法変更のリンクを送信しました。",
+        ),
+        "method-link-unmailed" => v.t(
+            "The link to change the sign-in method could not be mailed. Try again later.",
+            "ログイン方法変更のリンクをメールで送信できませんでした。時間をおいてもう一度お試しください。",
+        ),
         "email-link-unmailed" => v.t(
             "The confirmation link could not be sent to the new address. Check the address and try again.",
             "新しいメールアドレスに確認リンクを送信できませんでした。アドレスをご確認のうえ、もう一度お試しください。",
@@ -158,6 +170,7 @@ fn user_row<'a>(a: &Gated, n: usize, u: &'a UserOverview, problem: Option<&Probl
         revoke: u.live_sessions > 0 && may(Action::Revoke),
         role: may(Action::Role).then_some(role_error),
         email_change: may(Action::EmailChange).then_some(email_error),
+        login_method: may(Action::LoginMethod),
     };
     Row {
         email: &u.email,
@@ -423,11 +436,38 @@ pub async fn action(v: &Visit<'_>, a: Gated) -> Outcome {
                 EmailLink::BadAddress => {
                     return users_page(v, &a, 400, None, Some(Problem::Email(target.id, bad_address(v)))).await;
                 }
-                EmailLink::Unchanged => {
-                    let msg = v.t("This is already the user's email address.", "現在と同じメールアドレスです。");
-                    return users_page(v, &a, 400, None, Some(Problem::Email(target.id, msg))).await;
+                // The address unchanged: the login-method link instead (SPEC section 9).
+                EmailLink::Unchanged => return method_link(v, &by, &target).await,
+                EmailLink::MethodChangePending => {
+                    let msg = v.t(
+                        "A change of this user's sign-in method is pending, so the email address cannot change now. Wait until that link is used or expires.",
+                        "このユーザーはログイン方法の変更を手続き中のため、今はメールアドレスを変更できません。リンクが使われるか、有効期限が切れるまでお待ちください。",
+                    );
+                    return users_page(v, &a, 409, None, Some(Problem::Email(target.id, msg))).await;
                 }
             }
+        }
+        Action::LoginMethod => return method_link(v, &by, &target).await,
+    };
+    Ok(Reply::redirect(303, format!("/auth/admin/users?done={done}")))
+}
+
+/// Mails the user a login-method change link, unless an email change of
+/// theirs is pending (the two never run at once).
+async fn method_link(v: &Visit<'_>, by: &crate::accounts::Actor<'_>, target: &crate::store::UserRow) -> Outcome {
+    let done = match v.accounts().send_login_method_link(by, target).await? {
+        MethodLink::Sent(Mailed::Sent) => "method-link",
+        MethodLink::Sent(Mailed::Failed) => "method-link-unmailed",
+        MethodLink::EmailChangePending => {
+            return back_to_users(
+                v,
+                409,
+                v.t("An email change is pending", "メールアドレスの変更が手続き中です"),
+                v.t(
+                    "This user's email address change waits for its confirmation, so the sign-in method cannot change now. Wait until that link is used or expires.",
+                    "このユーザーはメールアドレスの変更を手続き中のため、今はログイン方法を変更できません。リンクが使われるか、有効期限が切れるまでお待ちください。",
+                ),
+            );
         }
     };
     Ok(Reply::redirect(303, format!("/auth/admin/users?done={done}")))

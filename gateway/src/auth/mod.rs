@@ -4,10 +4,12 @@
 
 mod account;
 mod admin;
+mod directory;
 mod federated;
 mod invite;
 mod links;
 mod login;
+mod login_method;
 mod notify;
 pub mod routes;
 mod settings;

@@ -68,6 +68,16 @@ impl Gated {
         self.role() >= Role::Admin && !self.break_glass
     }
 
+    /// The tenant's directory connection: the owner on both plans.
+    pub fn may_set_directory(&self) -> bool {
+        self.is_owner() && !self.break_glass
+    }
+
+    /// The owner's own login method; others get a link from an admin.
+    pub fn may_change_login_method(&self) -> bool {
+        self.is_owner() && self.plan == crate::store::Plan::Basic && !self.break_glass
+    }
+
     pub fn may(&self, p: Permission) -> bool {
         match p {
             Permission::Menu => true,
@@ -78,6 +88,8 @@ impl Gated {
             Permission::SetRoute => self.may_set_route(),
             Permission::SetTwoFactor => self.may_set_two_factor(),
             Permission::Administer => self.may_administer(),
+            Permission::Directory => self.may_set_directory(),
+            Permission::LoginMethod => self.may_change_login_method(),
         }
     }
 }
@@ -155,16 +167,21 @@ pub async fn require(v: &Visit<'_>, permission: Permission) -> Result<Gated, Ref
 }
 
 fn not_permitted(v: &Visit<'_>, permission: Permission) -> Refusal {
-    if permission != Permission::ChangeEmail {
-        return Reply::html(403, crate::ui::pages::denied(&v.ui(), DenyKind::Role)).into();
-    }
-    let view = Notice {
-        ui: v.ui(),
-        title: v.t("Not available for your account", "このアカウントではご利用いただけません"),
-        text: v.t(
+    let text = match permission {
+        Permission::ChangeEmail => v.t(
             "Only the contract holder of a basic-plan organisation changes their own email address here. Ask your administrator to send you a link for the change.",
             "ここでメールアドレスを変更できるのは、基本プランの契約者のみです。ご自身のメールアドレスの変更は、組織の管理者にご依頼ください。",
         ),
+        Permission::LoginMethod => v.t(
+            "Only the contract holder of a basic-plan organisation changes their own sign-in method here. Ask your administrator to send you a link for the change.",
+            "ここでログイン方法を変更できるのは、基本プランの契約者のみです。ご自身のログイン方法の変更は、組織の管理者にご依頼ください。",
+        ),
+        _ => return Reply::html(403, crate::ui::pages::denied(&v.ui(), DenyKind::Role)).into(),
+    };
+    let view = Notice {
+        ui: v.ui(),
+        title: v.t("Not available for your account", "このアカウントではご利用いただけません"),
+        text,
         error: false,
         back_to_settings: true,
     };

@@ -27,11 +27,16 @@ pub struct World {
 }
 
 pub async fn world() -> World {
+    world_with("").await
+}
+
+/// A world whose gateway.yaml has `extra` appended (e.g. `login.providers`).
+pub async fn world_with(extra: &str) -> World {
     let dir = tempfile::tempdir().unwrap();
     let yaml = format!(
         "listen: \"127.0.0.1:1\"\norigin: \"127.0.0.1:2\"\ndatabase: \"sqlite://{db}\"\n\
          session:\n  secure_cookies: false\nmail:\n  transport: file\n  dir: {dir}/mail\n\
-         sms:\n  transport: file\n  dir: {dir}/sms\nmetrics:\n  listen: off\npolicy_file: null\nthreads: 1\nui:\n  default_language: en\n",
+         sms:\n  transport: file\n  dir: {dir}/sms\nmetrics:\n  listen: off\npolicy_file: null\nthreads: 1\nui:\n  default_language: en\n{extra}",
         db = dir.path().join("gateway.db").display(),
         dir = dir.path().display()
     );

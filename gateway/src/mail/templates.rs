@@ -40,6 +40,12 @@ pub enum Notice<'a> {
     /// The user's login method changed; `method` is a provider's label (or
     /// "email and password"), in the mail's language.
     LoginMethodChanged { method: &'a str },
+    /// An administrator (or the user's own email form, unchanged) sent a
+    /// link to choose a new login method.
+    LoginMethodLink { link: &'a str },
+    /// To the owner: the tenant's directory connection exists; the two
+    /// sign-in URLs and the connection id to hand to its users.
+    DirectoryCreated { connection_id: &'a str, ordinary_url: &'a str, line_auth_url: &'a str },
 }
 
 impl Notice<'_> {
@@ -61,6 +67,8 @@ impl Notice<'_> {
             Notice::BreakGlassCode { .. } => "break_glass_code",
             Notice::BreakGlassUsed { .. } => "break_glass_used",
             Notice::LoginMethodChanged { .. } => "login_method_changed",
+            Notice::LoginMethodLink { .. } => "login_method_link",
+            Notice::DirectoryCreated { .. } => "directory_created",
         }
     }
 }
@@ -151,6 +159,30 @@ fn ja(notice: &Notice<'_>, p: &str, v: &str) -> (String, Vec<String>) {
                 greeting,
                 format!("{p}のアカウントのログイン方法が「{}」に変更されました。以前のログイン方法ではログインできません。", one_line(method)),
                 "ご自身で変更された場合は、このメールへの対応は不要です。\nお心当たりのない場合は、ご所属の組織の管理者にすぐにご連絡ください。".to_owned(),
+            ],
+        ),
+        Notice::LoginMethodLink { link } => (
+            format!("【{p}】ログイン方法変更のご案内"),
+            vec![
+                greeting,
+                format!("{p}のアカウントのログイン方法を変更するためのリンクをお送りします。\n下記のリンクを開き、新しいログイン方法を選んでください。"),
+                one_line(link),
+                format!("このリンクの有効期限は{v}です。ご利用いただけるのは一度限りです。\n変更すると、以前のログイン方法ではログインできなくなります。別のアカウントに切り替える場合は、先に認証サービスからログアウトしてください。"),
+                "お心当たりのない場合は、このメールを破棄してください。ログイン方法は変更されません。".to_owned(),
+            ],
+        ),
+        Notice::DirectoryCreated { connection_id, ordinary_url, line_auth_url } => (
+            format!("【{p}】Active Directory 接続を作成しました"),
+            vec![
+                greeting,
+                format!("{p}の Active Directory 接続を作成しました。ご利用になるユーザーに、次の接続IDとログイン用URLをお知らせください。"),
+                format!("接続ID：{}", one_line(connection_id)),
+                "ログイン用URL（通常）：".to_owned(),
+                one_line(ordinary_url),
+                "ログイン用URL（回線認証）：".to_owned(),
+                one_line(line_auth_url),
+                "ユーザーが Active Directory で登録・変更する際には、この接続IDの入力が必要です。契約者ご本人は Active Directory でログインすることはできません。".to_owned(),
+                "お心当たりのない場合は、第三者が設定メニューを操作した可能性があります。至急パスワードを再設定してください。".to_owned(),
             ],
         ),
         Notice::PasswordChanged => (
@@ -281,6 +313,28 @@ fn en(notice: &Notice<'_>, p: &str, v: &str) -> (String, Vec<String>) {
             vec![
                 format!("The sign-in method of your {p} account is now \"{}\". The previous method no longer signs you in.", one_line(method)),
                 "If you made this change, there is nothing more to do. If you did not, tell your organisation's administrator at once.".to_owned(),
+            ],
+        ),
+        Notice::LoginMethodLink { link } => (
+            format!("{p}: sign-in method change"),
+            vec![
+                format!("Here is a link to change how you sign in to your {p} account.\nOpen it and choose the new sign-in method:"),
+                one_line(link),
+                format!("The link is valid for {v} and works only once. After the change, the previous method no longer signs you in. To switch to another account of a sign-in service, sign out of that service first."),
+                "If you did not expect this, ignore this email. Your sign-in method stays as it is.".to_owned(),
+            ],
+        ),
+        Notice::DirectoryCreated { connection_id, ordinary_url, line_auth_url } => (
+            format!("{p}: Active Directory connected"),
+            vec![
+                format!("The Active Directory connection of your {p} organisation is created. Give your users this connection ID and these sign-in URLs."),
+                format!("Connection ID: {}", one_line(connection_id)),
+                "Sign-in URL:".to_owned(),
+                one_line(ordinary_url),
+                "Sign-in URL for line authentication:".to_owned(),
+                one_line(line_auth_url),
+                "Users type the connection ID when they register or switch to Active Directory. The contract holder cannot sign in through Active Directory.".to_owned(),
+                "If you did not set this up, someone else may be using your settings: reset your password at once.".to_owned(),
             ],
         ),
         Notice::PasswordChanged => (

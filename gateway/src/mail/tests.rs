@@ -23,6 +23,7 @@ fn all_notices() -> Vec<(Notice<'static>, Option<&'static str>)> {
         (Notice::EmailChanged { new_email: "new@example.com" }, None),
         (Notice::PasswordChanged, None),
         (Notice::LoginMethodChanged { method: "Google" }, None),
+        (Notice::LoginMethodLink { link: LINK }, Some(LINK)),
         (Notice::SecondFactorEnrolled { method: "sms" }, None),
         (Notice::SecondFactorReset, None),
         (Notice::RecoveryCodeUsed, None),
@@ -213,4 +214,20 @@ async fn bad_addresses_and_settings_are_errors() {
     s.from = "noreply@example.net".into();
     s.transport = MailTransport::Smtp;
     assert!(matches!(Mailer::new(&s), Err(MailError::MissingSmtp)));
+}
+
+#[test]
+fn the_directory_notice_gives_the_id_and_both_urls_on_their_own_lines() {
+    let (ordinary, line_auth) =
+        ("https://storage.example/auth/ad/adfs-abc123def456ghi789", "https://line.example/auth/ad/adfs-abc123def456ghi789");
+    for lang in [Lang::Ja, Lang::En] {
+        let notice =
+            Notice::DirectoryCreated { connection_id: "adfs-abc123def456ghi789", ordinary_url: ordinary, line_auth_url: line_auth };
+        let m = render(&notice, lang, "Acme Drive", 14);
+        assert!(m.subject.contains("Acme Drive") && m.subject.contains("Active Directory"), "{}", m.subject);
+        assert!(m.text.contains("adfs-abc123def456ghi789"));
+        for url in [ordinary, line_auth] {
+            assert_eq!(m.text.lines().filter(|l| *l == url).count(), 1, "{lang:?}: {url} on its own line");
+        }
+    }
 }

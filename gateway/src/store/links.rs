@@ -96,6 +96,21 @@ impl Store {
         }))
     }
 
+    /// Whether the user holds a live link of this purpose (unused, unexpired).
+    pub async fn has_live_link(&self, user_id: i64, purpose: LinkPurpose) -> Result<bool> {
+        let n: i64 = on_pool!(self, p => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM link_tokens WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+            )
+            .bind(user_id)
+            .bind(purpose.as_str())
+            .bind(now())
+            .fetch_one(p)
+            .await?
+        });
+        Ok(n > 0)
+    }
+
     /// As [`Store::peek_link`], also returning the link's payload (the new
     /// address of an email change, which its confirm page shows; what a
     /// factor change changes and which factor proved it).

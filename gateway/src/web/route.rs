@@ -52,6 +52,10 @@ pub enum Permission {
     SetTwoFactor,
     /// Lines, networks, users and the audit log: an admin or the owner.
     Administer,
+    /// The tenant's directory connection: the owner, on both plans.
+    Directory,
+    /// The owner's own login method: basic plan only.
+    LoginMethod,
 }
 
 pub struct Route {

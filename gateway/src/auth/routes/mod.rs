@@ -10,7 +10,7 @@
 
 use super::sudo;
 use super::two_step;
-use super::{account, admin, federated, invite, links, login, settings};
+use super::{account, admin, directory, federated, invite, links, login, login_method, settings};
 use crate::web::route::{Fut, Handler};
 use crate::web::{Guard, IntoOutcome, Method, Permission, Route, Visit};
 
@@ -85,6 +85,8 @@ pub static ROUTES: &[Route] = &[
     get("/auth/ad/*", open!(federated::start_directory)),
     get("/auth/invite", open!(invite::show)),
     post("/auth/invite", open!(invite::submit)),
+    get("/auth/login-method", open!(login_method::link_form)),
+    post("/auth/login-method", open!(login_method::link_submit)),
     get("/auth/unlock", open!(links::unlock)),
     get("/auth/password/forgot", open!(links::forgot_page)),
     post("/auth/password/forgot", open!(links::forgot_submit)),
@@ -109,6 +111,10 @@ pub static ROUTES: &[Route] = &[
     post("/auth/settings/route", settings!(SetRoute, settings::route_submit)),
     get("/auth/settings/2fa", settings!(SetTwoFactor, settings::two_factor_form)),
     post("/auth/settings/2fa", settings!(SetTwoFactor, settings::two_factor_submit)),
+    get("/auth/settings/login-method", settings!(LoginMethod, login_method::own_form)),
+    post("/auth/settings/login-method", settings!(LoginMethod, login_method::own_submit)),
+    get("/auth/settings/directory", settings!(Directory, directory::form)),
+    post("/auth/settings/directory", settings!(Directory, directory::submit)),
     get("/auth/settings/lines", settings!(Administer, settings::lines_page)),
     post("/auth/settings/lines", settings!(Administer, settings::lines_submit)),
     get("/auth/admin/users", settings!(Administer, admin::users)),

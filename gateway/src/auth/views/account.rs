@@ -15,6 +15,10 @@ pub struct MenuItems {
     pub set_route: bool,
     pub set_two_factor: bool,
     pub administer: bool,
+    /// The owner's own login method (basic plan).
+    pub login_method: bool,
+    /// The tenant's Active Directory connection (the owner).
+    pub directory: bool,
 }
 
 #[derive(Template)]
@@ -33,6 +37,7 @@ pub struct MenuPage<'a> {
 impl MenuPage<'_> {
     fn own_group(&self) -> bool {
         self.may.change_email
+            || self.may.login_method
             || self.may.change_password
             || self.may.own_devices
             || self.may.own_phone
@@ -40,7 +45,7 @@ impl MenuPage<'_> {
     }
 
     fn organisation_group(&self) -> bool {
-        self.may.set_route || self.may.set_two_factor || self.may.administer
+        self.may.set_route || self.may.set_two_factor || self.may.administer || self.may.directory
     }
 }
 

@@ -59,6 +59,8 @@ pub struct UserControls<'a> {
     pub role: Option<Option<&'a str>>,
     /// The email-change form, with its error.
     pub email_change: Option<Option<&'a str>>,
+    /// The button that mails a login-method change link.
+    pub login_method: bool,
 }
 
 impl UserControls<'_> {

@@ -18,6 +18,14 @@ pub struct InviteForm<'a> {
     pub rule: &'static str,
     pub password_error: Option<&'static str>,
     pub confirm_error: Option<&'static str>,
+    /// The other ways to register (`auth/login_method/choices.html`).
+    pub action: &'a str,
+    pub providers: Vec<super::methods::MethodOption>,
+    /// The tenant's directory, offered to anyone but the owner.
+    pub directory: bool,
+    pub connection_error: Option<&'static str>,
+    /// A refusal for the whole page.
+    pub error: Option<&'static str>,
 }
 
 /// What will be registered, before it is.

@@ -8,6 +8,7 @@ pub mod federated;
 mod invite;
 pub mod links;
 mod login;
+pub mod methods;
 pub mod settings;
 pub mod sudo;
 pub mod two_step;
