@@ -47,7 +47,7 @@ fn mailed_ticket(w: &World, to: &str) -> String {
 
 async fn directory(w: &World) -> String {
     let owner = user(w, "owner@acme.example").await;
-    let form = DirectoryForm { issuer: "http://127.0.0.1:9/adfs", client_id: "gw", secret: "s" };
+    let form = DirectoryForm { issuer: "https://adfs.acme.example/adfs", client_id: "gw", secret: "s" };
     w.accounts().save_directory(&Actor::cli(Lang::En), &owner, &form, &w.app.totp_key).await.unwrap();
     w.app.store.directory(w.tenant).await.unwrap().unwrap().connection_id
 }
@@ -176,7 +176,11 @@ async fn a_method_link_and_an_email_link_exclude_each_other() {
         post(
             "/auth/email/change",
             Some(&w.owner),
-            &[("new_email", "boss@acme.example"), ("new_email_confirm", "boss@acme.example"), ("current_password", "x")],
+            &[
+                ("new_email", "boss@acme.example"),
+                ("new_email_confirm", "boss@acme.example"),
+                ("current_password", "x"),
+            ],
         ),
     )
     .await;
@@ -229,11 +233,8 @@ async fn the_console_does_not_send_the_owner_or_oneself_a_method_link() {
     let w = w().await;
     let admin = w.signed_in_as("adm@acme.example", Role::Admin).await;
     for (session, who) in [(&admin, "owner@acme.example"), (&admin, "adm@acme.example")] {
-        let r = call(
-            &w,
-            post("/auth/admin/users/action", Some(session), &[("user", who), ("action", "login-method")]),
-        )
-        .await;
+        let r = call(&w, post("/auth/admin/users/action", Some(session), &[("user", who), ("action", "login-method")]))
+            .await;
         assert_eq!(r.status, 403, "{who}");
     }
     w.signed_in_as("taro@acme.example", Role::User).await;
@@ -252,8 +253,11 @@ async fn the_link_page_switches_to_a_password_once() {
     assert_eq!(r.status, 410, "a dead link");
     assert!(r.body_text().contains("can no longer be used"));
 
-    let r = call(&w, post("/auth/admin/users/action", Some(&w.owner), &[("user", "taro@acme.example"), ("action", "login-method")]))
-        .await;
+    let r = call(
+        &w,
+        post("/auth/admin/users/action", Some(&w.owner), &[("user", "taro@acme.example"), ("action", "login-method")]),
+    )
+    .await;
     assert_eq!(r.status, 303);
     let ticket = mailed_ticket(&w, "taro@acme.example");
     let path = format!("/auth/login-method?ticket={ticket}");
@@ -264,8 +268,9 @@ async fn the_link_page_switches_to_a_password_once() {
     assert!(body.contains("name=\"password_confirm\"") && body.contains("sign out of the service first"));
     assert!(!body.contains("value=\"ad\""), "no directory, no choice of it");
 
-    let r = call(&w, post(&path, None, &[("method", "password"), ("password", "short"), ("password_confirm", "short")]))
-        .await;
+    let r =
+        call(&w, post(&path, None, &[("method", "password"), ("password", "short"), ("password_confirm", "short")]))
+            .await;
     assert_eq!(r.status, 400, "the password rules apply");
     let fields = [("method", "password"), ("password", NEW_PASSWORD), ("password_confirm", NEW_PASSWORD)];
     let r = call(&w, post(&path, None, &fields)).await;
@@ -311,7 +316,8 @@ async fn the_invitation_offers_the_methods_but_not_the_directory_to_the_owner() 
     let store = &w.app.store;
     let validity = std::time::Duration::from_secs(600);
     let owner = user(&w, "owner@acme.example").await;
-    let ticket = crate::accounts::mailed_link::new_link(store, validity, owner.id, LinkPurpose::Invite, None).await.unwrap();
+    let ticket =
+        crate::accounts::mailed_link::new_link(store, validity, owner.id, LinkPurpose::Invite, None).await.unwrap();
     let path = format!("/auth/invite?ticket={ticket}");
     let page = call(&w, request(Method::Get, &path, None, None)).await;
     assert_eq!(page.status, 200);
@@ -323,7 +329,8 @@ async fn the_invitation_offers_the_methods_but_not_the_directory_to_the_owner() 
 
     // Another invitee: the directory with its id, and each provider.
     let email = "newbie@acme.example";
-    let uid = store.create_user(NewUser { tenant_id: w.tenant, email, role: Role::User, password_hash: None }).await.unwrap();
+    let uid =
+        store.create_user(NewUser { tenant_id: w.tenant, email, role: Role::User, password_hash: None }).await.unwrap();
     store.record_invitation(w.tenant, email, Role::User, now() + 600).await.unwrap();
     let ticket = crate::accounts::mailed_link::new_link(store, validity, uid, LinkPurpose::Invite, None).await.unwrap();
     let path = format!("/auth/invite?ticket={ticket}");
@@ -331,7 +338,10 @@ async fn the_invitation_offers_the_methods_but_not_the_directory_to_the_owner() 
     assert!(body.contains("value=\"ad\"") && body.contains("name=\"password\""), "{body}");
     let r = call(&w, post(&path, None, &[("method", "ad"), ("connection_id", "adfs-wrongwrongwrong123")])).await;
     assert_eq!(r.status, 400);
-    assert!(r.body_text().contains("That is not your organisation&#x27;s connection ID") || r.body_text().contains("connection_id-error"));
+    assert!(
+        r.body_text().contains("That is not your organisation&#x27;s connection ID")
+            || r.body_text().contains("connection_id-error")
+    );
     let r = call(&w, post(&path, None, &[("method", "google")])).await;
     assert_eq!(r.status, 502);
     let r = call(&w, post(&path, None, &[("method", "ad"), ("connection_id", &id)])).await;
@@ -340,4 +350,26 @@ async fn the_invitation_offers_the_methods_but_not_the_directory_to_the_owner() 
     assert!(ev.iter().any(|e| e.starts_with("federated_unavailable:google:")));
     assert!(ev.iter().any(|e| e.starts_with("federated_unavailable:ad:")));
     assert!(!user(&w, email).await.registered(), "nobody registered without the provider");
+}
+
+/// What an owner types for their directory never makes the gateway call
+/// itself or its network neighbours.
+#[tokio::test]
+async fn a_directory_on_an_internal_address_is_refused() {
+    let w = w().await;
+    let owner = user(&w, "owner@acme.example").await;
+    for issuer in [
+        "http://127.0.0.1:9100",
+        "https://127.0.0.1/adfs",
+        "https://localhost/adfs",
+        "https://10.1.2.3/adfs",
+        "https://169.254.169.254/latest",
+        "https://[::1]/adfs",
+        "http://adfs.acme.example/adfs",
+    ] {
+        let form = DirectoryForm { issuer, client_id: "gw", secret: "s" };
+        let saved = w.accounts().save_directory(&Actor::cli(Lang::En), &owner, &form, &w.app.totp_key).await.unwrap();
+        assert_eq!(saved, crate::accounts::DirectorySaved::BadIssuer, "{issuer}");
+    }
+    assert!(w.app.store.directory(w.tenant).await.unwrap().is_none());
 }
