@@ -98,7 +98,7 @@ async fn unbound_accounts_and_the_email_claim() {
     let page = r.text().await.unwrap();
     assert!(page.contains("not registered") && page.contains("administrator"), "{page}");
     assert!(!page.contains("boss@acme.example"), "nothing about other accounts");
-    assert_eq!(c.get(env.url(ORDINARY, "/files/a")).send().await.unwrap().status(), 302, "still signed out");
+    assert_eq!(c.get(env.url(ORDINARY, "/files/a")).send().await.unwrap().status(), 401, "still signed out");
 
     // Through the OAuth 2.0 button (subject from the userinfo answer): an
     // account nobody registered is refused the same way.
@@ -210,10 +210,10 @@ async fn federated_users_reauthenticate_at_their_provider() {
         .send()
         .await
         .unwrap();
-    let at_provider = location(&r);
+    let at_provider = to_provider(r).await;
     assert!(at_provider.contains("prompt=login"), "{at_provider}");
     // Someone else's provider account does not open the settings.
-    let wrong = through_provider(r, "mallory").await;
+    let wrong = sign_in_at_provider(&provider_client(), &at_provider, "mallory").await;
     assert_eq!(boss.get(wrong).send().await.unwrap().status(), 403);
     assert_eq!(boss.get(env.url(ORDINARY, "/auth/settings")).send().await.unwrap().status(), 303);
 
@@ -295,8 +295,9 @@ async fn directory_sign_in(db: Db) {
         .send()
         .await
         .unwrap();
-    assert!(location(&r).starts_with(&issuer), "to the tenant's directory");
-    let back = through_provider(r, "bob-in-ad").await;
+    let at_directory = to_provider(r).await;
+    assert!(at_directory.starts_with(&issuer), "to the tenant's directory: {at_directory}");
+    let back = sign_in_at_provider(&provider_client(), &at_directory, "bob-in-ad").await;
     assert_eq!(bob.get(back).send().await.unwrap().status(), 303);
     let echo = Echo::from(bob.get(env.url(ORDINARY, "/files/b")).send().await.unwrap()).await;
     assert_eq!(echo.get("x-auth-user"), Some("bob@acme.example"));

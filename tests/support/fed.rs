@@ -58,6 +58,23 @@ pub fn provider_client() -> reqwest::Client {
         .expect("provider client")
 }
 
+/// Where a sign-in start sends the browser: a 303 (after a link), or a page
+/// that goes on by itself (after a form, whose answer may not redirect off
+/// the site under the pages' `form-action 'self'`).
+pub async fn to_provider(start: reqwest::Response) -> String {
+    match start.status().as_u16() {
+        303 => location(&start),
+        200 => {
+            let page = start.text().await.unwrap();
+            assert!(page.contains("http-equiv=\"refresh\""), "{page}");
+            let marker = "id=\"continue\" class=\"button\" href=\"";
+            let at = page.find(marker).unwrap_or_else(|| panic!("no way on: {page}")) + marker.len();
+            page[at..].split('"').next().unwrap().replace("&#38;", "&").replace("&amp;", "&")
+        }
+        other => panic!("a sign-in start answered {other}: {}", start.text().await.unwrap_or_default()),
+    }
+}
+
 /// The `Location` of a redirect.
 pub fn location(r: &reqwest::Response) -> String {
     r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
@@ -67,8 +84,7 @@ pub fn location(r: &reqwest::Response) -> String {
 /// as `login`, and returns the callback URL the provider sends back, not yet
 /// requested.
 pub async fn through_provider(start: reqwest::Response, login: &str) -> String {
-    assert_eq!(start.status(), 303, "a sign-in start redirects to the provider");
-    let at_provider = location(&start);
+    let at_provider = to_provider(start).await;
     assert!(at_provider.starts_with("http://127.0.0.1:"), "{at_provider}");
     sign_in_at_provider(&provider_client(), &at_provider, login).await
 }

@@ -121,7 +121,16 @@ pub async fn begin(v: &Visit<'_>, b: Begin) -> Outcome {
         http_only: true,
         max_age: Some(FLOW_SECS as u64),
     });
-    Ok(Reply::redirect(303, url).header("set-cookie", cookie))
+    // A form's answer may not redirect off the site (the pages' CSP says
+    // `form-action 'self'`, which browsers apply to redirects): after a POST
+    // a page takes the browser on instead.
+    let reply = if v.req.method == http::Method::POST {
+        let title = v.t("On to the sign-in service", "認証サービスへ移動");
+        crate::web::page(200, &super::super::views::federated::ContinueToProvider { ui: v.ui(), title, url: &url })?
+    } else {
+        Reply::redirect(303, url)
+    };
+    Ok(reply.header("set-cookie", cookie))
 }
 
 #[cfg(test)]

@@ -23,6 +23,15 @@ pub struct DirectoryEntry<'a> {
     pub error: Option<&'a str>,
 }
 
+/// After a form: on to the provider.
+#[derive(Template)]
+#[template(path = "auth/federated/continue.html")]
+pub struct ContinueToProvider<'a> {
+    pub ui: Ui<'a>,
+    pub title: &'static str,
+    pub url: &'a str,
+}
+
 /// A sign-in button on the login page.
 pub struct ProviderButton {
     pub href: String,
