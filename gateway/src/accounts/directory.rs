@@ -21,8 +21,13 @@ pub struct DirectoryForm<'a> {
 /// What saving the directory came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DirectorySaved {
-    Created { connection_id: String, mailed: Mailed },
-    Updated { connection_id: String },
+    Created {
+        connection_id: String,
+        mailed: Mailed,
+    },
+    Updated {
+        connection_id: String,
+    },
     /// Not `https://` (nor a loopback address): the reason, for the page.
     BadIssuer,
     NoClientId,
@@ -114,7 +119,12 @@ mod tests {
 
     #[test]
     fn issuers_are_https_or_loopback() {
-        for ok in ["https://adfs.example.co.jp/adfs", "https://login.example/tenant/v2.0", "http://127.0.0.1:9400", "http://localhost:8080/x"] {
+        for ok in [
+            "https://adfs.example.co.jp/adfs",
+            "https://login.example/tenant/v2.0",
+            "http://127.0.0.1:9400",
+            "http://localhost:8080/x",
+        ] {
             assert!(valid_issuer(ok), "{ok}");
         }
         for bad in [

@@ -30,14 +30,16 @@ mod unlock;
 pub use directory::{DirectoryForm, DirectorySaved, directory_url, new_connection_id, valid_issuer};
 pub use factor_change::{CHANGE_SECS, Changed, Changing, Proved};
 pub use lock::LOCK_AFTER;
-pub use method_link::MethodLink;
 pub use login_method::{DIRECTORY, MethodChange, subject_hash, valid_connection_id};
+pub use method_link::MethodLink;
 pub use opened_links::Reset;
 pub use sign_in::{PasswordCheck, SignIn};
 pub use two_step::{Checked, Proof, Purpose, REMEMBER_SECS, sms_hash};
 
 #[cfg(test)]
 mod invite_tests;
+#[cfg(test)]
+mod login_method_tests;
 #[cfg(test)]
 mod sign_in_tests;
 #[cfg(test)]

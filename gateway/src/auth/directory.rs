@@ -80,7 +80,10 @@ pub async fn submit(v: &Visit<'_>, a: Gated) -> Outcome {
             return directory_page(v, &a, again, [Some(e), None, None], 400).await;
         }
         DirectorySaved::NoClientId => {
-            let e = v.t("Enter the client ID the directory gave you.", "ディレクトリで発行されたクライアントIDを入力してください。");
+            let e = v.t(
+                "Enter the client ID the directory gave you.",
+                "ディレクトリで発行されたクライアントIDを入力してください。",
+            );
             return directory_page(v, &a, again, [None, Some(e), None], 400).await;
         }
         DirectorySaved::NoSecret => {

@@ -15,8 +15,8 @@ use super::views::{InviteConfirm, InviteDone, InviteForm};
 use super::{Visit, csrf_for, read_form, with_cookie};
 use crate::accounts::{NewPassword, Registration};
 use crate::store::{FlowPurpose, UserRow};
-use crate::web::form::Form;
 use crate::tokens;
+use crate::web::form::Form;
 use crate::web::{Outcome, Refusal, page};
 
 fn next_step(v: &Visit<'_>) -> &'static str {
@@ -84,18 +84,20 @@ async fn federated(v: &Visit<'_>, ticket: &str, hash: &str, user: &UserRow, form
             v.audit(Some(user.tenant_id), None, Some(&user.email), "login_method_refused:ad:owner_directory").await;
             refused(v, Refused::OwnerDirectory)
         }
-        Choice::Directory => match directory_chosen(v, user.tenant_id, form.get("connection_id").unwrap_or("")).await? {
-            Ok(spec) => begin(v, flow(spec)).await,
-            Err(DirectoryRefusal::Throttled(reply)) => Ok(reply),
-            Err(DirectoryRefusal::WrongId) => {
-                let errors = FormErrors { connection: Some(wrong_connection_id(v)), ..FormErrors::default() };
-                form_page(v, 400, ticket, user, errors).await
+        Choice::Directory => {
+            match directory_chosen(v, user.tenant_id, form.get("connection_id").unwrap_or("")).await? {
+                Ok(spec) => begin(v, flow(spec)).await,
+                Err(DirectoryRefusal::Throttled(reply)) => Ok(reply),
+                Err(DirectoryRefusal::WrongId) => {
+                    let errors = FormErrors { connection: Some(wrong_connection_id(v)), ..FormErrors::default() };
+                    form_page(v, 400, ticket, user, errors).await
+                }
+                Err(DirectoryRefusal::NoDirectory) => {
+                    let errors = FormErrors { page: Some(unknown_method(v)), ..FormErrors::default() };
+                    form_page(v, 400, ticket, user, errors).await
+                }
             }
-            Err(DirectoryRefusal::NoDirectory) => {
-                let errors = FormErrors { page: Some(unknown_method(v)), ..FormErrors::default() };
-                form_page(v, 400, ticket, user, errors).await
-            }
-        },
+        }
         Choice::Password | Choice::Unknown => {
             let errors = FormErrors { page: Some(unknown_method(v)), ..FormErrors::default() };
             form_page(v, 400, ticket, user, errors).await

@@ -158,7 +158,8 @@ async fn method_page(v: &Visit<'_>, user: &UserRow, place: Place<'_>, errors: Er
 }
 
 fn done(v: &Visit<'_>, text: &str, sign_in: bool, back_to_settings: bool) -> Outcome {
-    let view = MethodDone { ui: v.ui(), title: v.t("Sign-in method", "ログイン方法"), text, sign_in, back_to_settings };
+    let view =
+        MethodDone { ui: v.ui(), title: v.t("Sign-in method", "ログイン方法"), text, sign_in, back_to_settings };
     page(200, &view)
 }
 

@@ -218,11 +218,16 @@ async fn bad_addresses_and_settings_are_errors() {
 
 #[test]
 fn the_directory_notice_gives_the_id_and_both_urls_on_their_own_lines() {
-    let (ordinary, line_auth) =
-        ("https://storage.example/auth/ad/adfs-abc123def456ghi789", "https://line.example/auth/ad/adfs-abc123def456ghi789");
+    let (ordinary, line_auth) = (
+        "https://storage.example/auth/ad/adfs-abc123def456ghi789",
+        "https://line.example/auth/ad/adfs-abc123def456ghi789",
+    );
     for lang in [Lang::Ja, Lang::En] {
-        let notice =
-            Notice::DirectoryCreated { connection_id: "adfs-abc123def456ghi789", ordinary_url: ordinary, line_auth_url: line_auth };
+        let notice = Notice::DirectoryCreated {
+            connection_id: "adfs-abc123def456ghi789",
+            ordinary_url: ordinary,
+            line_auth_url: line_auth,
+        };
         let m = render(&notice, lang, "Acme Drive", 14);
         assert!(m.subject.contains("Acme Drive") && m.subject.contains("Active Directory"), "{}", m.subject);
         assert!(m.text.contains("adfs-abc123def456ghi789"));

@@ -21,8 +21,9 @@ async fn creating_the_connection_makes_an_id_mails_it_and_seals_the_secret() {
     assert_eq!(page.status, 200);
     assert!(!page.body_text().contains("id=\"connection-id\""), "nothing to show before it exists");
 
-    let r = call(&w, post("/auth/settings/directory", Some(&w.owner), &fields("https://adfs.acme.example/adfs", SECRET)))
-        .await;
+    let r =
+        call(&w, post("/auth/settings/directory", Some(&w.owner), &fields("https://adfs.acme.example/adfs", SECRET)))
+            .await;
     assert_eq!((r.status, location(&r)), (303, "/auth/settings/directory?done=created"));
     let dir = w.app.store.directory(w.tenant).await.unwrap().expect("created");
     let id = dir.connection_id.clone();
@@ -57,8 +58,9 @@ async fn creating_the_connection_makes_an_id_mails_it_and_seals_the_secret() {
     assert_eq!(edited.connection_id, id);
     assert_eq!(edited.issuer, "https://login.acme.example/v2.0");
     assert_eq!(w.app.totp_key.open_directory_secret(w.tenant, &edited.sealed_secret).as_deref(), Some(SECRET));
-    let r = call(&w, post("/auth/settings/directory", Some(&w.owner), &fields("https://login.acme.example/v2.0", "new-1")))
-        .await;
+    let r =
+        call(&w, post("/auth/settings/directory", Some(&w.owner), &fields("https://login.acme.example/v2.0", "new-1")))
+            .await;
     assert_eq!(r.status, 303);
     let edited = w.app.store.directory(w.tenant).await.unwrap().unwrap();
     assert_eq!(edited.connection_id, id);

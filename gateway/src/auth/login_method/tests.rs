@@ -176,7 +176,11 @@ async fn a_method_link_and_an_email_link_exclude_each_other() {
         post(
             "/auth/email/change",
             Some(&w.owner),
-            &[("new_email", "boss@acme.example"), ("new_email_confirm", "boss@acme.example"), ("current_password", "x")],
+            &[
+                ("new_email", "boss@acme.example"),
+                ("new_email_confirm", "boss@acme.example"),
+                ("current_password", "x"),
+            ],
         ),
     )
     .await;
@@ -229,11 +233,8 @@ async fn the_console_does_not_send_the_owner_or_oneself_a_method_link() {
     let w = w().await;
     let admin = w.signed_in_as("adm@acme.example", Role::Admin).await;
     for (session, who) in [(&admin, "owner@acme.example"), (&admin, "adm@acme.example")] {
-        let r = call(
-            &w,
-            post("/auth/admin/users/action", Some(session), &[("user", who), ("action", "login-method")]),
-        )
-        .await;
+        let r = call(&w, post("/auth/admin/users/action", Some(session), &[("user", who), ("action", "login-method")]))
+            .await;
         assert_eq!(r.status, 403, "{who}");
     }
     w.signed_in_as("taro@acme.example", Role::User).await;
@@ -252,8 +253,11 @@ async fn the_link_page_switches_to_a_password_once() {
     assert_eq!(r.status, 410, "a dead link");
     assert!(r.body_text().contains("can no longer be used"));
 
-    let r = call(&w, post("/auth/admin/users/action", Some(&w.owner), &[("user", "taro@acme.example"), ("action", "login-method")]))
-        .await;
+    let r = call(
+        &w,
+        post("/auth/admin/users/action", Some(&w.owner), &[("user", "taro@acme.example"), ("action", "login-method")]),
+    )
+    .await;
     assert_eq!(r.status, 303);
     let ticket = mailed_ticket(&w, "taro@acme.example");
     let path = format!("/auth/login-method?ticket={ticket}");
@@ -264,8 +268,9 @@ async fn the_link_page_switches_to_a_password_once() {
     assert!(body.contains("name=\"password_confirm\"") && body.contains("sign out of the service first"));
     assert!(!body.contains("value=\"ad\""), "no directory, no choice of it");
 
-    let r = call(&w, post(&path, None, &[("method", "password"), ("password", "short"), ("password_confirm", "short")]))
-        .await;
+    let r =
+        call(&w, post(&path, None, &[("method", "password"), ("password", "short"), ("password_confirm", "short")]))
+            .await;
     assert_eq!(r.status, 400, "the password rules apply");
     let fields = [("method", "password"), ("password", NEW_PASSWORD), ("password_confirm", NEW_PASSWORD)];
     let r = call(&w, post(&path, None, &fields)).await;
@@ -311,7 +316,8 @@ async fn the_invitation_offers_the_methods_but_not_the_directory_to_the_owner() 
     let store = &w.app.store;
     let validity = std::time::Duration::from_secs(600);
     let owner = user(&w, "owner@acme.example").await;
-    let ticket = crate::accounts::mailed_link::new_link(store, validity, owner.id, LinkPurpose::Invite, None).await.unwrap();
+    let ticket =
+        crate::accounts::mailed_link::new_link(store, validity, owner.id, LinkPurpose::Invite, None).await.unwrap();
     let path = format!("/auth/invite?ticket={ticket}");
     let page = call(&w, request(Method::Get, &path, None, None)).await;
     assert_eq!(page.status, 200);
@@ -323,7 +329,8 @@ async fn the_invitation_offers_the_methods_but_not_the_directory_to_the_owner() 
 
     // Another invitee: the directory with its id, and each provider.
     let email = "newbie@acme.example";
-    let uid = store.create_user(NewUser { tenant_id: w.tenant, email, role: Role::User, password_hash: None }).await.unwrap();
+    let uid =
+        store.create_user(NewUser { tenant_id: w.tenant, email, role: Role::User, password_hash: None }).await.unwrap();
     store.record_invitation(w.tenant, email, Role::User, now() + 600).await.unwrap();
     let ticket = crate::accounts::mailed_link::new_link(store, validity, uid, LinkPurpose::Invite, None).await.unwrap();
     let path = format!("/auth/invite?ticket={ticket}");
@@ -331,7 +338,10 @@ async fn the_invitation_offers_the_methods_but_not_the_directory_to_the_owner() 
     assert!(body.contains("value=\"ad\"") && body.contains("name=\"password\""), "{body}");
     let r = call(&w, post(&path, None, &[("method", "ad"), ("connection_id", "adfs-wrongwrongwrong123")])).await;
     assert_eq!(r.status, 400);
-    assert!(r.body_text().contains("That is not your organisation&#x27;s connection ID") || r.body_text().contains("connection_id-error"));
+    assert!(
+        r.body_text().contains("That is not your organisation&#x27;s connection ID")
+            || r.body_text().contains("connection_id-error")
+    );
     let r = call(&w, post(&path, None, &[("method", "google")])).await;
     assert_eq!(r.status, 502);
     let r = call(&w, post(&path, None, &[("method", "ad"), ("connection_id", &id)])).await;
