@@ -184,6 +184,11 @@ async fn to_password(v: &Visit<'_>, user: &UserRow, form: &Form, place: Place<'_
     if let Err((password, confirm)) = check_new_password(v, password, form.get("password_confirm").unwrap_or("")) {
         return method_page(v, user, place, Errors { password, confirm, ..Errors::default() }, 400).await;
     }
+    // Whoever holds a link could have the server hash without end: counted
+    // per address like a sign-in.
+    if let (Place::Link(_), Some(reply)) = (&place, super::login::throttled(v)) {
+        return Ok(reply);
+    }
     let hashed = v.app.hasher.hash(password.to_owned()).await.map_err(|e| Refusal::broken("password hashing", e))?;
     if let Place::Link(ticket) = place {
         let used = match tokens::hash_token(ticket) {
