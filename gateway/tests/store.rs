@@ -139,6 +139,7 @@ both! {
     federated_identities, sqlite_federated_identities, postgres_federated_identities;
     federation_flows, sqlite_federation_flows, postgres_federation_flows;
     directories, sqlite_directories, postgres_directories;
+    live_links, sqlite_live_links, postgres_live_links;
 }
 
 // ---------------------------------------------------------------------------
@@ -644,6 +645,31 @@ mod suite {
         assert!(store.unlock_user("Alice@Example.com").await.expect("unlock"));
         assert!(!store.user_by_email("alice@example.com").await.expect("lookup").expect("alice").locked);
         assert!(store.session_by_hash(&sa).await.expect("lookup").is_some(), "the session did not come back on unlock");
+    }
+
+    /// Whether a user holds a live link of a purpose: what keeps a
+    /// login-method change and an email change from running at once.
+    pub async fn live_links(store: &Store, _url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let alice = user(store, acme, "alice@example.com", Role::User).await;
+        let bob = user(store, acme, "bob@example.com", Role::User).await;
+        let live = |u, p| async move { store.has_live_link(u, p).await.expect("has_live_link") };
+        assert!(!live(alice, LinkPurpose::LoginMethod).await);
+        let method = token_hash();
+        store.create_link(link(&method, LinkPurpose::LoginMethod, alice, now() + 3600)).await.expect("create");
+        assert!(live(alice, LinkPurpose::LoginMethod).await);
+        assert!(!live(alice, LinkPurpose::EmailChange).await, "another purpose");
+        assert!(!live(bob, LinkPurpose::LoginMethod).await, "another user");
+        store.consume_link(&method, LinkPurpose::LoginMethod).await.expect("consume");
+        assert!(!live(alice, LinkPurpose::LoginMethod).await, "used up");
+        let expired = token_hash();
+        store.create_link(link(&expired, LinkPurpose::EmailChange, bob, now() - 1)).await.expect("create");
+        assert!(!live(bob, LinkPurpose::EmailChange).await, "expired");
+        store.create_link(link(&token_hash(), LinkPurpose::EmailChange, bob, now() + 60)).await.expect("create");
+        assert!(live(bob, LinkPurpose::EmailChange).await);
+        store.void_links(bob, &[LinkPurpose::EmailChange]).await.expect("void");
+        assert!(!live(bob, LinkPurpose::EmailChange).await, "voided");
     }
 
     pub async fn links(store: &Store, _url: &str) {

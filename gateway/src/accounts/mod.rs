@@ -39,6 +39,8 @@ pub use two_step::{Checked, Proof, Purpose, REMEMBER_SECS, sms_hash};
 #[cfg(test)]
 mod invite_tests;
 #[cfg(test)]
+mod login_method_tests;
+#[cfg(test)]
 mod sign_in_tests;
 #[cfg(test)]
 mod tests;

@@ -6,10 +6,11 @@
 
 use policy::Role;
 
-use super::federated::{Begin, Refused, begin, refused};
+use super::federated::{Begin, Refused, refused};
 use super::links::{check_new_password, dead_link};
 use super::login_method::{
-    Choice, DirectoryRefusal, PASSWORD, choice, directory_chosen, provider_options, unknown_method, wrong_connection_id,
+    Choice, DirectoryRefusal, PASSWORD, choice, directory_chosen, go, provider_options, unknown_method,
+    wrong_connection_id,
 };
 use super::views::{InviteConfirm, InviteDone, InviteForm};
 use super::{Visit, csrf_for, read_form, with_cookie};
@@ -79,14 +80,14 @@ async fn federated(v: &Visit<'_>, ticket: &str, hash: &str, user: &UserRow, form
         session_hash: None,
     };
     match choice(v, method) {
-        Choice::Provider(spec) => begin(v, flow(spec)).await,
+        Choice::Provider(spec) => go(v, None, user, flow(spec)).await,
         Choice::Directory if user.role == Role::Owner => {
             v.audit(Some(user.tenant_id), None, Some(&user.email), "login_method_refused:ad:owner_directory").await;
             refused(v, Refused::OwnerDirectory)
         }
         Choice::Directory => {
             match directory_chosen(v, user.tenant_id, form.get("connection_id").unwrap_or("")).await? {
-                Ok(spec) => begin(v, flow(spec)).await,
+                Ok(spec) => go(v, None, user, flow(spec)).await,
                 Err(DirectoryRefusal::Throttled(reply)) => Ok(reply),
                 Err(DirectoryRefusal::WrongId) => {
                     let errors = FormErrors { connection: Some(wrong_connection_id(v)), ..FormErrors::default() };

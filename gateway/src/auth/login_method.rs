@@ -81,6 +81,14 @@ pub async fn directory_chosen(
     }
 }
 
+/// Records the trip a person sets out on to change (or register) their
+/// method, then sends them to the provider; the callback audits the outcome.
+pub async fn go(v: &Visit<'_>, actor: Option<&str>, user: &UserRow, b: Begin) -> Outcome {
+    let event = format!("login_method_started:{}:{}", b.spec.id, b.purpose.as_str());
+    v.audit(Some(user.tenant_id), actor, Some(&user.email), &event).await;
+    begin(v, b).await
+}
+
 pub fn wrong_connection_id(v: &Visit<'_>) -> &'static str {
     v.t(
         "That is not your organisation's connection ID. Check the ID your administrator gave you.",
@@ -176,6 +184,11 @@ async fn to_password(v: &Visit<'_>, user: &UserRow, form: &Form, place: Place<'_
     if let Err((password, confirm)) = check_new_password(v, password, form.get("password_confirm").unwrap_or("")) {
         return method_page(v, user, place, Errors { password, confirm, ..Errors::default() }, 400).await;
     }
+    // Whoever holds a link could have the server hash without end: counted
+    // per address like a sign-in.
+    if let (Place::Link(_), Some(reply)) = (&place, super::login::throttled(v)) {
+        return Ok(reply);
+    }
     let hashed = v.app.hasher.hash(password.to_owned()).await.map_err(|e| Refusal::broken("password hashing", e))?;
     if let Place::Link(ticket) = place {
         let used = match tokens::hash_token(ticket) {
@@ -238,7 +251,7 @@ pub async fn own_submit(v: &Visit<'_>, a: Gated) -> Outcome {
                 ticket_hash: None,
                 session_hash: Some(tokens::hash_bytes(&session)),
             };
-            begin(v, b).await
+            go(v, Some(&user.email), &user, b).await
         }
         Choice::Directory | Choice::Unknown => {
             let errors = Errors { error: Some(unknown_method(v)), ..Errors::default() };
@@ -283,11 +296,11 @@ pub async fn link_submit(v: &Visit<'_>) -> Outcome {
     };
     match choice(v, method) {
         Choice::Password => to_password(v, &user, &form, Place::Link(&ticket)).await,
-        Choice::Provider(spec) => begin(v, flow(spec, Some(user.tenant_id))).await,
+        Choice::Provider(spec) => go(v, Some(&user.email), &user, flow(spec, Some(user.tenant_id))).await,
         Choice::Directory if user.role == Role::Owner => owner_directory(v, &user).await,
         Choice::Directory => {
             match directory_chosen(v, user.tenant_id, form.get("connection_id").unwrap_or("")).await? {
-                Ok(spec) => begin(v, flow(spec, Some(user.tenant_id))).await,
+                Ok(spec) => go(v, Some(&user.email), &user, flow(spec, Some(user.tenant_id))).await,
                 Err(DirectoryRefusal::Throttled(reply)) => Ok(reply),
                 Err(DirectoryRefusal::WrongId) => {
                     let errors = Errors { connection: Some(wrong_connection_id(v)), ..Errors::default() };

@@ -49,6 +49,8 @@ async fn creating_the_connection_makes_an_id_mails_it_and_seals_the_secret() {
     assert!(shown.contains(&format!("<td id=\"connection-id\">{id}</td>")), "{shown}");
     assert!(shown.contains(&format!("/auth/ad/{id}")) && shown.contains("mailed to you"));
     assert!(!shown.contains(SECRET), "the secret is never shown again");
+    let ja = call(&w, request(Method::Get, "/auth/settings/directory?lang=ja", Some(&w.owner), None)).await;
+    assert!(ja.body_text().contains("接続ID") && ja.body_text().contains("ログイン用URL（回線認証）"));
 
     // An edit keeps the id; an empty secret keeps the stored one; no new mail.
     let r = call(&w, post("/auth/settings/directory", Some(&w.owner), &fields("https://login.acme.example/v2.0", "")))

@@ -103,6 +103,7 @@ async fn the_owner_choosing_a_provider_goes_there_and_the_current_method_changes
     assert_eq!(r.status, 502, "the provider cannot be reached: {}", r.body_text());
     assert!(events(&w).await.iter().any(|e| e.starts_with("federated_unavailable:google:")), "{:?}", events(&w).await);
     assert!(live_session(&w, &w.owner).await, "nothing changed yet");
+    assert!(events(&w).await.contains(&"login_method_started:google:own-method".to_owned()));
 }
 
 #[tokio::test]
@@ -302,6 +303,7 @@ async fn the_link_page_asks_the_directory_for_its_connection_id() {
     let r = call(&w, post(&path, None, &[("method", "ad"), ("connection_id", &id)])).await;
     assert_eq!(r.status, 502, "to the directory, which cannot be reached here");
     assert!(events(&w).await.iter().any(|e| e.starts_with("federated_unavailable:ad:")));
+    assert!(events(&w).await.contains(&"login_method_started:ad:method-link".to_owned()));
     let r = call(&w, post(&path, None, &[("method", "carrier")])).await;
     assert_eq!(r.status, 502);
     assert!(events(&w).await.iter().any(|e| e.starts_with("federated_unavailable:carrier:")));
@@ -349,6 +351,7 @@ async fn the_invitation_offers_the_methods_but_not_the_directory_to_the_owner() 
     let ev = events(&w).await;
     assert!(ev.iter().any(|e| e.starts_with("federated_unavailable:google:")));
     assert!(ev.iter().any(|e| e.starts_with("federated_unavailable:ad:")));
+    assert!(ev.contains(&"login_method_started:google:invite".to_owned()), "{ev:?}");
     assert!(!user(&w, email).await.registered(), "nobody registered without the provider");
 }
 
