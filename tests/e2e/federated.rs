@@ -324,3 +324,125 @@ async fn directory_sign_in(db: Db) {
     fed.env.cleanup().await;
 }
 on_both_databases!(directory_sign_in);
+
+/// Changing the login method: the owner's own setting, and an admin's
+/// emailed link, each finished at the provider; the old credentials go;
+/// two accounts of one provider are not swapped directly.
+async fn login_method_changes(db: Db) {
+    let Some(mut fed) = fed_env(db).await else { return };
+    let out = fed.env.ok(&["tenant", "create", "acme", "--owner", "boss@acme.example", "--plan", "basic"]);
+    fed.env.ok(&["tenant", "set-2fa", "acme", "off"]);
+    fed.env.start().await;
+    let env = &fed.env;
+    let link = out.lines().find(|l| l.contains("/auth/invite?ticket=")).unwrap().trim().to_owned();
+    let boss = env.client(INTERNET);
+    let page = boss.get(env.url(ORDINARY, &link_path(&link, "/auth/invite?ticket="))).send().await.unwrap();
+    let csrf = csrf_from(&page.text().await.unwrap());
+    let r = boss
+        .post(env.url(ORDINARY, &link_path(&link, "/auth/invite?ticket=")))
+        .form(&[("method", "password"), ("password", PASSWORD), ("password_confirm", PASSWORD), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(login(&boss, env, ORDINARY, "boss@acme.example", PASSWORD, &[]).await.status(), 303);
+
+    // The owner moves to Google from the settings.
+    sudo(&boss, env, ORDINARY, PASSWORD).await;
+    let page = boss.get(env.url(ORDINARY, "/auth/settings/login-method")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let r = boss
+        .post(env.url(ORDINARY, "/auth/settings/login-method"))
+        .form(&[("method", "google"), ("csrf", &csrf_from(&page.text().await.unwrap()))])
+        .send()
+        .await
+        .unwrap();
+    let back = through_provider(r, "boss-at-google").await;
+    assert_eq!(boss.get(back).send().await.unwrap().status(), 303, "switched and signed in");
+    let echo = Echo::from(boss.get(env.url(ORDINARY, "/files/a")).send().await.unwrap()).await;
+    assert_eq!(echo.get("x-auth-method"), Some("google"));
+    assert_eq!(
+        login(&env.client(INTERNET), env, ORDINARY, "boss@acme.example", PASSWORD, &[]).await.status(),
+        401,
+        "the password is gone"
+    );
+    env.wait_mail("boss@acme.example", "Google", 1).await;
+
+    // Bob registers with a password; the owner mails him a login-method link.
+    fed_sudo(&boss, env, "boss-at-google").await;
+    let page = boss.get(env.url(ORDINARY, "/auth/admin/users")).send().await.unwrap().text().await.unwrap();
+    let r = boss
+        .post(env.url(ORDINARY, "/auth/admin/users"))
+        .form(&[("email", "bob@acme.example"), ("role", "user"), ("csrf", &csrf_from(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let mail = env.wait_mail("bob@acme.example", "/auth/invite?ticket=", 1).await;
+    let invite = link_path(&mail, "/auth/invite?ticket=");
+    let bob = env.client("127.0.0.5");
+    let page = bob.get(env.url(ORDINARY, &invite)).send().await.unwrap().text().await.unwrap();
+    let r = bob
+        .post(env.url(ORDINARY, &invite))
+        .form(&[
+            ("method", "password"),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+            ("csrf", &csrf_from(&page)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let send_link = async || {
+        let page = boss.get(env.url(ORDINARY, "/auth/admin/users")).send().await.unwrap().text().await.unwrap();
+        let r = boss
+            .post(env.url(ORDINARY, "/auth/admin/users/action"))
+            .form(&[("user", "bob@acme.example"), ("action", "login-method"), ("csrf", &csrf_from(&page))])
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    };
+    send_link().await;
+    let mail = env.wait_mail("bob@acme.example", "/auth/login-method?ticket=", 1).await;
+    let link = link_path(&mail, "/auth/login-method?ticket=");
+    let page = bob.get(env.url(ORDINARY, &link)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("sign out"), "advice to sign out of the provider first");
+    let r = bob
+        .post(env.url(ORDINARY, &link))
+        .form(&[("method", "legacy"), ("csrf", &csrf_from(&page))])
+        .send()
+        .await
+        .unwrap();
+    let back = through_provider(r, "bob-legacy").await;
+    assert_eq!(bob.get(back).send().await.unwrap().status(), 303);
+    let echo = Echo::from(bob.get(env.url(ORDINARY, "/files/b")).send().await.unwrap()).await;
+    assert_eq!(echo.get("x-auth-method"), Some("legacy"));
+    assert_eq!(login(&env.client("127.0.0.5"), env, ORDINARY, "bob@acme.example", PASSWORD, &[]).await.status(), 401);
+    assert_eq!(bob.get(env.url(ORDINARY, &link)).send().await.unwrap().status(), 410, "the link is used up");
+
+    // Another account of the same provider: refused, switch through another method.
+    send_link().await;
+    let mail = env.wait_mail("bob@acme.example", "/auth/login-method?ticket=", 2).await;
+    let link = link_path(&mail, "/auth/login-method?ticket=");
+    let page = bob.get(env.url(ORDINARY, &link)).send().await.unwrap().text().await.unwrap();
+    let r = bob
+        .post(env.url(ORDINARY, &link))
+        .form(&[("method", "legacy"), ("csrf", &csrf_from(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409, "refused before any trip to the provider");
+    assert!(r.text().await.unwrap().contains("another sign-in method"));
+    let c = env.client("127.0.0.6");
+    let r = c.get(env.url(ORDINARY, "/auth/oidc/legacy")).send().await.unwrap();
+    let back = through_provider(r, "bob-legacy").await;
+    assert_eq!(c.get(back).send().await.unwrap().status(), 303, "still the first account");
+    let audit = env.ok(&["audit", "--tenant", "acme"]);
+    assert!(audit.contains("login_method_changed:google:"), "{audit}");
+    assert!(audit.contains("login_method_changed:legacy:"), "{audit}");
+    assert!(audit.contains("login_method_refused:legacy:same_provider_other_account"), "{audit}");
+    fed.env.cleanup().await;
+}
+on_both_databases!(login_method_changes);

@@ -171,6 +171,18 @@ fn done(v: &Visit<'_>, text: &str, sign_in: bool, back_to_settings: bool) -> Out
     page(200, &view)
 }
 
+/// The method chosen is the one in use. For a provider that can only mean
+/// another of its accounts, which is never switched to directly (SPEC section
+/// 9: through another method); for a password, nothing changes.
+async fn same_method(v: &Visit<'_>, user: &UserRow, method: &str, in_settings: bool) -> Outcome {
+    if method == "password" {
+        return nothing_changes(v, in_settings);
+    }
+    let event = format!("login_method_refused:{method}:same_provider_other_account");
+    v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), &event).await;
+    super::federated::refused(v, super::federated::Refused::SameProviderOtherAccount)
+}
+
 fn nothing_changes(v: &Visit<'_>, in_settings: bool) -> Outcome {
     let text =
         v.t("This is already your sign-in method. Nothing changes.", "現在と同じログイン方法です。変更はありません。");
@@ -226,7 +238,7 @@ pub async fn own_submit(v: &Visit<'_>, a: Gated) -> Outcome {
         return owner_directory(v, &user).await;
     }
     if method == v.accounts().current_method(&user).await? {
-        return nothing_changes(v, true);
+        return same_method(v, &user, method, true).await;
     }
     if v.accounts().email_change_pending(&user).await? {
         let errors = Errors { error: Some(email_change_pending(v)), ..Errors::default() };
@@ -283,7 +295,7 @@ pub async fn link_submit(v: &Visit<'_>) -> Outcome {
     };
     let method = form.get("method").unwrap_or("");
     if method == v.accounts().current_method(&user).await? {
-        return nothing_changes(v, false);
+        return same_method(v, &user, method, false).await;
     }
     let flow = |spec, tenant_id| Begin {
         spec,

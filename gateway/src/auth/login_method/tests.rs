@@ -112,7 +112,8 @@ async fn the_owner_moves_from_a_provider_to_a_password() {
     let owner = user(&w, "owner@acme.example").await;
     w.app.store.bind_identity(owner.id, &google("owner-sub")).await.unwrap();
     let r = call(&w, post("/auth/settings/login-method", Some(&w.owner), &[("method", "google")])).await;
-    assert!(r.body_text().contains("Nothing changes"), "already Google");
+    assert_eq!(r.status, 409, "already Google: another Google account only through another method");
+    assert!(r.body_text().contains("same service"), "{}", r.body_text());
     let fields = [("method", "password"), ("password", NEW_PASSWORD), ("password_confirm", "other-Pass9")];
     let r = call(&w, post("/auth/settings/login-method", Some(&w.owner), &fields)).await;
     assert_eq!(r.status, 400);
