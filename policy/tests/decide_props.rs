@@ -214,13 +214,13 @@ fn session_fact(s: SessSpec) -> SessionFact<'static> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Summary {
     label: &'static str,
-    identity: Option<(String, policy::AuthMethod<'static>, Role, Option<LineId>)>,
+    identity: Option<(String, String, Role, Option<LineId>)>,
     reasons: policy::Reasons,
 }
 
 fn summary(d: &policy::Decision<'_>) -> Summary {
     let identity = match d.outcome {
-        Outcome::Allow(id) => Some((id.tenant.to_owned(), id.method, id.role, id.line)),
+        Outcome::Allow(id) => Some((id.tenant.to_owned(), id.method.as_str().to_owned(), id.role, id.line)),
         _ => None,
     };
     Summary { label: d.outcome.label(), identity, reasons: d.reasons }
