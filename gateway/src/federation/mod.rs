@@ -205,7 +205,11 @@ impl Federation {
                 let meta = self.discovered.get(&self.http, issuer).await?;
                 (meta.authorization_endpoint.clone(), Some(flow.nonce.as_str()))
             }
-            Protocol::OAuth2 { authorize_url, .. } => (authorize_url.clone(), None),
+            Protocol::OAuth2 { authorize_url, .. } => {
+                // Config checked it; a spec built elsewhere is held to the same rule.
+                config::check_provider_url(authorize_url).map_err(|e| FedError::Http(HttpError::Insecure(e)))?;
+                (authorize_url.clone(), None)
+            }
         };
         let challenge = flow.pkce_challenge();
         let scope = spec.scopes.join(" ");
