@@ -208,6 +208,7 @@ async fn every_defect_of_the_id_token_is_refused_by_its_check() {
         ("wrong_nonce", "nonce"),
         ("expired", "expired"),
         ("alg_none", "algorithm"),
+        ("hs256", "algorithm"),
     ] {
         p.public.mischief(mode);
         assert_eq!(code_of(sign_in_and_finish(&fed, &spec, "dave").await), check, "{mode}");
@@ -437,4 +438,23 @@ async fn redirects_are_not_followed_and_answers_are_capped() {
     })
     .await;
     assert_eq!(authorize_error(&fed, &spec_at(&issuer)).await, "unreachable");
+}
+
+#[tokio::test]
+async fn a_provider_that_does_not_answer_is_given_up_after_10_seconds() {
+    let port = support::free_port();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+    // Accepts, reads nothing, answers nothing.
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            open.push(sock);
+        }
+    });
+    let fed = Federation::new().expect("federation");
+    let started = std::time::Instant::now();
+    assert_eq!(authorize_error(&fed, &spec_at(&format!("http://127.0.0.1:{port}"))).await, "unreachable");
+    let waited = started.elapsed().as_secs_f64();
+    assert!((9.5..15.0).contains(&waited), "gave up after {waited} s");
+    held.abort();
 }

@@ -9,7 +9,8 @@
 // Test controls (plain HTTP, JSON body):
 //   POST /__test/account  {"sub": "...", "email": "..."}  the email claim of a login
 //   POST /__test/mischief {"mode": "..."}  what is wrong with the ID tokens from now on:
-//     none, wrong_aud, wrong_iss, wrong_nonce, expired, alg_none, rotate
+//     none, wrong_aud, wrong_iss, wrong_nonce, expired, alg_none, rotate, and
+//     hs256 (signed with HMAC-SHA256 keyed by the client's secret)
 //     `rotate`: a new signing key with a new kid (key-2, key-3, … each time it
 //     is posted), the only key at the JWKS URI and the one every ID token is
 //     signed with from then on, whatever mode is set later.
@@ -59,7 +60,7 @@ function publicPart({ kty, n, e, kid, alg, use }) {
 const { port, clients } = args();
 const issuer = `http://127.0.0.1:${port}`;
 const emails = new Map();
-const MODES = ['none', 'wrong_aud', 'wrong_iss', 'wrong_nonce', 'expired', 'alg_none', 'rotate'];
+const MODES = ['none', 'wrong_aud', 'wrong_iss', 'wrong_nonce', 'expired', 'alg_none', 'hs256', 'rotate'];
 let mode = 'none';
 const original = await signingKey('key-1');
 let rotated = null; // the key of the last `rotate`, once there was one
@@ -121,6 +122,13 @@ async function mischievous(idToken) {
     case 'wrong_nonce': claims.nonce = 'not-the-nonce'; break;
     case 'expired': claims.iat = now - 7200; claims.exp = now - 3600; break;
     case 'alg_none': return `${enc({ alg: 'none', typ: 'JWT' })}.${enc(claims)}.`;
+    case 'hs256': {
+      // The classic confusion: an HMAC keyed by the client secret, which the
+      // client knows and so could "verify".
+      const client = clients.find((c) => [claims.aud].flat().includes(c.client_id));
+      const secret = new TextEncoder().encode(client?.client_secret ?? 'unknown');
+      return new jose.SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(secret);
+    }
     default:
       if (!rotated) return idToken;
   }
