@@ -266,6 +266,15 @@ async fn reauthentication_wants_a_fresh_sign_in_at_the_provider() {
     let id = fed.finish(&spec, REDIRECT, &code, &flow, Some(gate)).await.expect("a fresh sign-in");
     assert_eq!(id.subject, "frank");
     assert!(id.auth_time.is_some_and(|t| t >= gate - 60), "{id:?}");
+
+    // A provider that does not say when the person signed in: enough for a
+    // sign-in, not for a reauthentication.
+    p.public.mischief("no_auth_time");
+    let flow = fresh_flow();
+    let code = sign_in(&fed, &spec, &flow, &at_provider, "frank", true).await;
+    assert_eq!(code_of(fed.finish(&spec, REDIRECT, &code, &flow, Some(gate)).await), "auth_time");
+    let id = sign_in_and_finish(&fed, &spec, "frank").await.expect("a plain sign-in");
+    assert_eq!(id.auth_time, None, "the claim was left out");
 }
 
 // ---------------------------------------------------------------------------
@@ -274,11 +283,23 @@ async fn reauthentication_wants_a_fresh_sign_in_at_the_provider() {
 
 type Answer = (u16, String, String);
 
+/// A loopback listener on a port of the tests' range. Another process on the
+/// machine may take a port between `free_port` finding it and the bind here,
+/// so a few are tried.
+async fn listen() -> (tokio::net::TcpListener, u16) {
+    for _ in 0..20 {
+        let port = support::free_port();
+        if let Ok(listener) = tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+            return (listener, port);
+        }
+    }
+    panic!("no loopback port could be bound")
+}
+
 /// A loopback HTTP server answering the `n`th request (0-based) for `path`
 /// with `(status, extra header lines, body)`; returns its origin.
 async fn fake_server(answer: impl Fn(&str, usize) -> Answer + Send + Sync + 'static) -> String {
-    let port = support::free_port();
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+    let (listener, port) = listen().await;
     let answer = Arc::new(answer);
     let count = Arc::new(AtomicUsize::new(0));
     tokio::spawn(async move {
@@ -442,8 +463,7 @@ async fn redirects_are_not_followed_and_answers_are_capped() {
 
 #[tokio::test]
 async fn a_provider_that_does_not_answer_is_given_up_after_10_seconds() {
-    let port = support::free_port();
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+    let (listener, port) = listen().await;
     // Accepts, reads nothing, answers nothing.
     let held = tokio::spawn(async move {
         let mut open = Vec::new();

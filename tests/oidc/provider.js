@@ -9,8 +9,9 @@
 // Test controls (plain HTTP, JSON body):
 //   POST /__test/account  {"sub": "...", "email": "..."}  the email claim of a login
 //   POST /__test/mischief {"mode": "..."}  what is wrong with the ID tokens from now on:
-//     none, wrong_aud, wrong_iss, wrong_nonce, expired, alg_none, rotate, and
-//     hs256 (signed with HMAC-SHA256 keyed by the client's secret)
+//     none, wrong_aud, wrong_iss, wrong_nonce, expired, alg_none, rotate,
+//     hs256 (signed with HMAC-SHA256 keyed by the client's secret) and
+//     no_auth_time (the auth_time claim left out)
 //     `rotate`: a new signing key with a new kid (key-2, key-3, … each time it
 //     is posted), the only key at the JWKS URI and the one every ID token is
 //     signed with from then on, whatever mode is set later.
@@ -60,7 +61,7 @@ function publicPart({ kty, n, e, kid, alg, use }) {
 const { port, clients } = args();
 const issuer = `http://127.0.0.1:${port}`;
 const emails = new Map();
-const MODES = ['none', 'wrong_aud', 'wrong_iss', 'wrong_nonce', 'expired', 'alg_none', 'hs256', 'rotate'];
+const MODES = ['none', 'wrong_aud', 'wrong_iss', 'wrong_nonce', 'expired', 'alg_none', 'hs256', 'no_auth_time', 'rotate'];
 let mode = 'none';
 const original = await signingKey('key-1');
 let rotated = null; // the key of the last `rotate`, once there was one
@@ -121,6 +122,7 @@ async function mischievous(idToken) {
     case 'wrong_iss': claims.iss = 'http://evil.example'; break;
     case 'wrong_nonce': claims.nonce = 'not-the-nonce'; break;
     case 'expired': claims.iat = now - 7200; claims.exp = now - 3600; break;
+    case 'no_auth_time': delete claims.auth_time; break;
     case 'alg_none': return `${enc({ alg: 'none', typ: 'JWT' })}.${enc(claims)}.`;
     case 'hs256': {
       // The classic confusion: an HMAC keyed by the client secret, which the
