@@ -12,7 +12,7 @@ use crate::gateway::{
     MetricsSettings, PublicUrls, SecretSettings, SessionSettings, SmsSettings, SmsTransport, TenantNetworkSettings,
     UiSettings,
 };
-use crate::locate::locate;
+use crate::locate::{locate, locate_item};
 use crate::{context, database, names, net, yaml};
 
 /// Reads and validates a gateway configuration file.
@@ -173,22 +173,19 @@ fn check(config: &GatewayConfig, text: &str) -> Result<(), ConfigError> {
         ));
     }
     let mut seen = std::collections::HashSet::new();
-    for p in &config.login.providers {
+    let entry = |index: usize, message: String| {
+        ConfigError::at(&config.path, locate_item(text, &["login", "providers"], index), message)
+    };
+    for (index, p) in config.login.providers.iter().enumerate() {
         if !seen.insert(p.id.as_str()) {
-            return Err(at(
-                &["login", "providers"],
-                format!("login.providers: the id {:?} is used twice; ids must differ", p.id),
-            ));
+            return Err(entry(index, format!("login.providers: the id {:?} is used twice; ids must differ", p.id)));
         }
         if let Some(missing) = p.missing() {
             let kind = match p.kind {
                 crate::ProviderKind::Oidc => "oidc",
                 crate::ProviderKind::Oauth2 => "oauth2",
             };
-            return Err(at(
-                &["login", "providers"],
-                format!("login.providers: {:?} (kind {kind}) needs {missing}", p.id),
-            ));
+            return Err(entry(index, format!("login.providers: {:?} (kind {kind}) needs {missing}", p.id)));
         }
     }
     if config.sms.transport == SmsTransport::Webhook && config.sms.webhook.is_none() {

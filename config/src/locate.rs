@@ -34,6 +34,35 @@ pub(crate) fn locate_nth(text: &str, path: &[&str], nth: usize) -> Option<(usize
     found
 }
 
+/// The `index`th (0-based) entry of the block sequence under the key `path`
+/// (where its `-` is), for problems with one entry of a list such as
+/// `login.providers`; the key itself when the list is not written in block style.
+pub(crate) fn locate_item(text: &str, path: &[&str], index: usize) -> Option<(usize, usize)> {
+    let (key_line, key_col) = locate(text, path)?;
+    let lines: Vec<&str> = text.lines().collect();
+    if path.last().is_none_or(|k| key_of(lines[key_line - 1]) != Some(k)) {
+        return Some((key_line, key_col));
+    }
+    let key_indent = key_col - 1;
+    let is_dash = |line: &str| {
+        let body = line.trim_start_matches(' ');
+        body == "-" || body.starts_with("- ")
+    };
+    let mut content = (key_line..lines.len()).filter(|&i| indent_of(lines[i]).is_some());
+    let Some(first) = content.next() else { return Some((key_line, key_col)) };
+    let dash_indent = match indent_of(lines[first]) {
+        Some(n) if n >= key_indent && is_dash(lines[first]) => n,
+        _ => return Some((key_line, key_col)),
+    };
+    let items = std::iter::once(first)
+        .chain(content)
+        .take_while(|&i| {
+            indent_of(lines[i]).is_some_and(|n| n > dash_indent || (n == dash_indent && is_dash(lines[i])))
+        })
+        .filter(|&i| indent_of(lines[i]) == Some(dash_indent));
+    Some(items.map(|i| (i + 1, dash_indent + 1)).nth(index).unwrap_or((key_line, key_col)))
+}
+
 /// Indentation of a line that holds content; `None` for blank and comment lines.
 fn indent_of(line: &str) -> Option<usize> {
     let body = line.trim_start_matches(' ');
@@ -85,6 +114,18 @@ tenants:
     fn falls_back_to_the_deepest_parent() {
         assert_eq!(locate(TEXT, &["mail", "smtp"]), Some((6, 1)));
         assert_eq!(locate(TEXT, &["nothing"]), None);
+    }
+
+    #[test]
+    fn finds_list_entries() {
+        let text = "login:\n  providers:\n    - id: a\n      kind: oidc\n\n    - id: b\nhosts: x\n";
+        assert_eq!(locate_item(text, &["login", "providers"], 0), Some((3, 5)));
+        assert_eq!(locate_item(text, &["login", "providers"], 1), Some((6, 5)));
+        assert_eq!(locate_item(text, &["login", "providers"], 2), Some((2, 3)));
+        // A list at its key's own indentation, and one in flow style.
+        let text = "providers:\n- id: a\n- id: b\nother: 1\n";
+        assert_eq!(locate_item(text, &["providers"], 1), Some((3, 1)));
+        assert_eq!(locate_item("providers: [{id: a}, {id: b}]\n", &["providers"], 1), Some((1, 1)));
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub struct LoginProvider {
     /// `oauth2`: the field of the userinfo answer that is the stable account id.
     #[serde(default)]
     pub subject_field: Option<String>,
+    #[serde(deserialize_with = "client_id")]
     pub client_id: String,
     /// Absent for a public client (PKCE alone).
     #[serde(default)]
@@ -194,6 +195,16 @@ fn optional_provider_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Strin
         }
     }
     Ok(Option::<Url>::deserialize(d)?.map(|u| u.0))
+}
+
+fn client_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    parse_str(d, "the client id the provider issued", |s| {
+        if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            Err(format!("client_id {s:?} must be non-empty, without spaces"))
+        } else {
+            Ok(s.to_owned())
+        }
+    })
 }
 
 fn label_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {

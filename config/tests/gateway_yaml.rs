@@ -366,11 +366,24 @@ fn login_providers_are_refused_where_they_are_wrong() {
     assert_eq!(line, 13, "{msg}");
     // Loopback may be plain http (tests).
     parse(&PROVIDERS.replace("https://accounts.example", "http://127.0.0.1:9400"));
-    let (_, _, msg) = fail(&PROVIDERS.replace("id: fb", "id: google"));
+    // Problems of a whole entry point at the entry.
+    let (line, col, msg) = fail(&PROVIDERS.replace("id: fb", "id: google"));
     assert!(msg.contains("used twice"), "{msg}");
-    let (line, _, msg) = fail(&PROVIDERS.replace("      subject_field: id\n", ""));
+    assert_eq!((line, col), (9, 5), "{msg}");
+    let (line, col, msg) = fail(&PROVIDERS.replace("      subject_field: id\n", ""));
     assert!(msg.contains("subject_field") && msg.contains("\"fb\""), "{msg}");
-    assert_eq!(line, 2, "{msg}");
+    assert_eq!((line, col), (9, 5), "{msg}");
+    let (line, _, msg) = fail(&PROVIDERS.replace("https://fb.example/token", "http://fb.example/token"));
+    assert_eq!(line, 12, "{msg}");
+    let (line, _, msg) =
+        fail(&PROVIDERS.replace("client_id: gw\n      client_secret", "client_id: \"\"\n      client_secret"));
+    assert_eq!(line, 6, "{msg}");
+    assert!(msg.contains("client_id"), "{msg}");
+    let (line, _, msg) = fail(&PROVIDERS.replace(", ja: \"Facebook\"", ""));
+    assert!(msg.contains("ja"), "{msg}");
+    assert_eq!(line, 16, "{msg}");
+    let (_, _, msg) = fail(&PROVIDERS.replace("kind: oauth2", "kind: saml"));
+    assert!(msg.contains("saml"), "{msg}");
     let (_, _, msg) = fail(&PROVIDERS.replace("      issuer: \"https://accounts.example\"\n", ""));
     assert!(msg.contains("issuer"), "{msg}");
     let (line, _, msg) = fail(&PROVIDERS.replace("en: \"Facebook\"", "en: \" \""));

@@ -9,8 +9,12 @@
 // Test controls (plain HTTP, JSON body):
 //   POST /__test/account  {"sub": "...", "email": "..."}  the email claim of a login
 //   POST /__test/mischief {"mode": "..."}  what is wrong with the ID tokens from now on:
-//     none, wrong_aud, wrong_iss, wrong_nonce, expired, alg_none, rotate
-//     (`rotate`: a new signing key with a new kid, the only key at the JWKS URI).
+//     none, wrong_aud, wrong_iss, wrong_nonce, expired, alg_none, rotate,
+//     hs256 (signed with HMAC-SHA256 keyed by the client's secret) and
+//     no_auth_time (the auth_time claim left out)
+//     `rotate`: a new signing key with a new kid (key-2, key-3, … each time it
+//     is posted), the only key at the JWKS URI and the one every ID token is
+//     signed with from then on, whatever mode is set later.
 // Everything else is the real provider; the defects are made by re-signing its
 // ID tokens on the way out.
 
@@ -57,9 +61,11 @@ function publicPart({ kty, n, e, kid, alg, use }) {
 const { port, clients } = args();
 const issuer = `http://127.0.0.1:${port}`;
 const emails = new Map();
+const MODES = ['none', 'wrong_aud', 'wrong_iss', 'wrong_nonce', 'expired', 'alg_none', 'hs256', 'no_auth_time', 'rotate'];
 let mode = 'none';
 const original = await signingKey('key-1');
-let rotated = null;
+let rotated = null; // the key of the last `rotate`, once there was one
+let rotations = 0;
 
 const provider = new Provider(issuer, {
   clients: clients.map((c) => ({
@@ -71,6 +77,9 @@ const provider = new Provider(issuer, {
   })),
   jwks: { keys: [original] },
   claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+  // Claims in the ID token itself, as Google's and Entra ID's are (by default
+  // this provider moves them to its userinfo endpoint).
+  conformIdTokenClaims: false,
   features: { devInteractions: { enabled: true } },
   pkce: { required: () => true },
   async findAccount(ctx, sub) {
@@ -107,15 +116,23 @@ const enc = (obj) => Buffer.from(JSON.stringify(obj)).toString('base64url');
 async function mischievous(idToken) {
   const claims = jose.decodeJwt(idToken);
   const now = Math.floor(Date.now() / 1000);
-  let key = original;
+  const key = rotated ?? original;
   switch (mode) {
     case 'wrong_aud': claims.aud = 'someone-else'; break;
     case 'wrong_iss': claims.iss = 'http://evil.example'; break;
     case 'wrong_nonce': claims.nonce = 'not-the-nonce'; break;
     case 'expired': claims.iat = now - 7200; claims.exp = now - 3600; break;
+    case 'no_auth_time': delete claims.auth_time; break;
     case 'alg_none': return `${enc({ alg: 'none', typ: 'JWT' })}.${enc(claims)}.`;
-    case 'rotate': key = rotated; break;
-    default: return idToken;
+    case 'hs256': {
+      // The classic confusion: an HMAC keyed by the client secret, which the
+      // client knows and so could "verify".
+      const client = clients.find((c) => [claims.aud].flat().includes(c.client_id));
+      const secret = new TextEncoder().encode(client?.client_secret ?? 'unknown');
+      return new jose.SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(secret);
+    }
+    default:
+      if (!rotated) return idToken;
   }
   const privateKey = await jose.importJWK(key, 'RS256');
   return new jose.SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT' }).sign(privateKey);
@@ -130,16 +147,24 @@ provider.use(async (ctx, next) => {
   }
   if (ctx.path === '/__test/mischief' && ctx.method === 'POST') {
     const body = await readJson(ctx.req);
+    if (!MODES.includes(body.mode)) {
+      ctx.status = 400;
+      ctx.body = { error: `mode must be one of ${MODES.join(', ')}` };
+      return;
+    }
     mode = body.mode;
-    if (mode === 'rotate' && !rotated) rotated = await signingKey('key-2');
+    if (mode === 'rotate') {
+      rotations += 1;
+      rotated = await signingKey(`key-${rotations + 1}`);
+    }
     ctx.body = { ok: true, mode };
     return;
   }
   await next();
-  if (ctx.path === '/token' && ctx.status === 200 && ctx.body?.id_token && mode !== 'none') {
+  if (ctx.path === '/token' && ctx.status === 200 && ctx.body?.id_token && (mode !== 'none' || rotated)) {
     ctx.body = { ...ctx.body, id_token: await mischievous(ctx.body.id_token) };
   }
-  if (ctx.path === '/jwks' && ctx.status === 200 && mode === 'rotate') {
+  if (ctx.path === '/jwks' && ctx.status === 200 && rotated) {
     ctx.body = { keys: [publicPart(rotated)] };
   }
 });

@@ -32,6 +32,33 @@ impl Drop for TestProvider {
     }
 }
 
+/// Starts node on `port`; `None` when it exits before saying it is ready.
+fn spawn(dir: &std::path::Path, port: u16, clients: &[(&str, &str, &[String])]) -> Option<Child> {
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join("provider.js")).args(["--port", &port.to_string()]);
+    for (id, secret, uris) in clients {
+        cmd.args(["--client", &format!("{id}:{secret}:{}", uris.join(","))]);
+    }
+    let log = std::env::temp_dir().join(format!("oidc-provider-{port}.log"));
+    let stderr = std::fs::File::create(&log).map(Stdio::from).unwrap_or_else(|_| Stdio::null());
+    let mut child = cmd.stdout(Stdio::piped()).stderr(stderr).spawn().expect("start node");
+    let stdout = child.stdout.take().expect("provider stdout");
+    let mut line = String::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut reader = BufReader::new(stdout);
+    while !line.contains("ready") {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+    }
+    // Keep reading: the provider logs to stdout, and a closed pipe kills it.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    Some(child)
+}
+
 impl TestProvider {
     /// Starts a provider with these clients (id, secret, redirect URIs).
     /// `None` (the test skips) when Node or `tests/oidc/node_modules` is
@@ -40,34 +67,20 @@ impl TestProvider {
         let dir = provider_dir();
         let node_ok = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
         if !node_ok || !dir.join("node_modules/oidc-provider").is_dir() {
-            let why = "node or tests/oidc/node_modules is missing (make test runs npm ci there)";
+            let why = "node or tests/oidc/node_modules missing (make deps runs npm ci there)";
             assert!(!in_ci(), "the OpenID provider is required in CI: {why}");
-            eprintln!("SKIPPED: {why}");
+            eprintln!("skipped: {why}");
             return None;
         }
-        let port = free_port();
-        let mut cmd = Command::new("node");
-        cmd.arg(dir.join("provider.js")).args(["--port", &port.to_string()]);
-        for (id, secret, uris) in clients {
-            cmd.args(["--client", &format!("{id}:{secret}:{}", uris.join(","))]);
-        }
-        let log = std::env::temp_dir().join(format!("oidc-provider-{port}.log"));
-        let stderr = std::fs::File::create(&log).map(Stdio::from).unwrap_or_else(|_| Stdio::null());
-        let mut child = cmd.stdout(Stdio::piped()).stderr(stderr).spawn().expect("start node");
-        let stdout = child.stdout.take().expect("provider stdout");
-        let mut line = String::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut reader = BufReader::new(stdout);
-        while !line.contains("ready") {
-            line.clear();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 || Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("the OpenID provider did not start");
+        // Another process may take the port between `free_port` and node's
+        // bind; node then exits, and another port is tried.
+        for _ in 0..3 {
+            let port = free_port();
+            if let Some(child) = spawn(&dir, port, clients) {
+                return Some(TestProvider { child, port });
             }
         }
-        // Keep reading: the provider logs to stdout, and a closed pipe kills it.
-        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        Some(TestProvider { child, port })
+        panic!("the OpenID provider did not start (its log: {}/oidc-provider-PORT.log)", std::env::temp_dir().display())
     }
 
     pub fn issuer(&self) -> String {

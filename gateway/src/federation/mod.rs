@@ -211,7 +211,11 @@ impl Federation {
                 let meta = self.discovered.get(&self.http, issuer, spec.loopback).await?;
                 (meta.authorization_endpoint.clone(), Some(flow.nonce.as_str()))
             }
-            Protocol::OAuth2 { authorize_url, .. } => (authorize_url.clone(), None),
+            Protocol::OAuth2 { authorize_url, .. } => {
+                // Config checked it; a spec built elsewhere is held to the same rule.
+                config::check_provider_url(authorize_url).map_err(|e| FedError::Http(HttpError::Insecure(e)))?;
+                (authorize_url.clone(), None)
+            }
         };
         let challenge = flow.pkce_challenge();
         let scope = spec.scopes.join(" ");
@@ -307,4 +311,75 @@ async fn exchange(
         return Err(FedError::Exchange(resp.status().as_u16()));
     }
     serde_json::from_slice(resp.body()).map_err(|e| FedError::TokenAnswer(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow() -> FlowSecrets {
+        // RFC 7636 appendix B.
+        FlowSecrets {
+            state: "st".into(),
+            nonce: "no".into(),
+            pkce_verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into(),
+        }
+    }
+
+    #[test]
+    fn pkce_challenge_is_rfc_7636_s256() {
+        assert_eq!(flow().pkce_challenge(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    }
+
+    #[test]
+    fn the_client_secret_stays_out_of_debug() {
+        let spec = ProviderSpec::directory("https://login.example/t/v2.0", "gw", "s3cret-value");
+        let shown = format!("{spec:?}");
+        assert!(!shown.contains("s3cret-value"), "{shown}");
+        assert!(shown.contains("***") && shown.contains("gw"), "{shown}");
+        assert_eq!(spec.id, "ad");
+        assert_eq!(spec.scopes, ["openid", "email", "profile"]);
+        // An empty directory secret is a public client, not an empty password.
+        assert!(ProviderSpec::directory("https://login.example", "gw", "").client_secret.is_none());
+    }
+
+    #[tokio::test]
+    async fn oauth2_authorization_url_carries_state_pkce_and_reauth() {
+        let spec = ProviderSpec {
+            id: "fb".into(),
+            protocol: Protocol::OAuth2 {
+                authorize_url: "https://fb.example/dialog?v=19".into(),
+                token_url: "https://fb.example/token".into(),
+                userinfo_url: "https://fb.example/me".into(),
+                subject_field: "id".into(),
+            },
+            client_id: "gw".into(),
+            client_secret: Some("s3cret".into()),
+            scopes: vec!["email".into(), "public_profile".into()],
+        };
+        let fed = Federation::new().expect("federation");
+        let url = fed.authorize_url(&spec, "https://gw.example/cb", &flow(), true).await.expect("url");
+        let (base, query) = url.split_once("?v=19&").expect("the URL's own query is kept");
+        assert_eq!(base, "https://fb.example/dialog");
+        let q: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("state"), Some("st"));
+        assert_eq!(get("code_challenge"), Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+        assert_eq!(get("scope"), Some("email public_profile"));
+        assert_eq!((get("prompt"), get("max_age")), (Some("login"), Some("0")));
+        assert_eq!(get("nonce"), None);
+        assert!(!url.contains("s3cret") && !url.contains("dBjftJeZ"), "{url}");
+    }
+
+    #[test]
+    fn error_codes_are_stable_labels() {
+        assert_eq!(FedError::Http(HttpError::Insecure("x".into())).code(), "insecure_url");
+        assert_eq!(FedError::Http(HttpError::Timeout).code(), "unreachable");
+        assert_eq!(FedError::Token(TokenProblem::Nonce, "detail".into()).code(), "nonce");
+        // The detail (which may quote the token's claims) is not in the message.
+        assert_eq!(
+            FedError::Token(TokenProblem::Nonce, "detail".into()).to_string(),
+            "the ID token was refused: nonce"
+        );
+    }
 }

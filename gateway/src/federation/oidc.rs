@@ -1,7 +1,10 @@
 //! OpenID Connect: discovery (cached per issuer), and the ID token's checks.
 //! A token signed with a key the cached set lacks makes the key set be
 //! fetched again (at most every 30 s per issuer), so a provider's key
-//! rotation is picked up without a restart.
+//! rotation is picked up without a restart. Only those fetches on a miss
+//! count against the 30 s: a rotation soon after discovery is picked up too,
+//! and a flood of tokens naming unknown keys costs the provider one request
+//! per 30 s.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -49,13 +52,14 @@ pub struct Metadata {
     jwks_uri: String,
     jwks: CoreJsonWebKeySet,
     fetched: Instant,
-    keys_fetched: Instant,
 }
 
 /// Discovery documents by issuer.
 #[derive(Default)]
 pub struct Discovered {
     by_issuer: Mutex<HashMap<String, Arc<Metadata>>>,
+    /// When each issuer's key set was last fetched again on a miss.
+    refetched: Mutex<HashMap<String, Instant>>,
 }
 
 impl Discovered {
@@ -69,6 +73,20 @@ impl Discovered {
         }
     }
 
+    /// Takes the issuer's one refetch of the current 30 s, if nobody has:
+    /// checked and taken under one lock, so concurrent misses fetch once.
+    fn claim_refetch(&self, issuer: &str) -> bool {
+        let Ok(mut map) = self.refetched.lock() else { return false };
+        let now = Instant::now();
+        match map.get(issuer) {
+            Some(last) if now.duration_since(*last) < KEYS_REFETCH => false,
+            _ => {
+                map.insert(issuer.to_owned(), now);
+                true
+            }
+        }
+    }
+
     /// The issuer's document, from the cache while it is fresh; a failure is
     /// not cached, so the next sign-in tries again.
     pub async fn get(&self, http: &HttpClient, issuer: &str, loopback: bool) -> Result<Arc<Metadata>, FedError> {
@@ -77,6 +95,7 @@ impl Discovered {
         if let Some(m) = self.cached(&key).filter(|m| m.fetched.elapsed() < DISCOVERY_TTL) {
             return Ok(m);
         }
+        config::check_provider_url(issuer).map_err(|e| FedError::Http(HttpError::Insecure(e)))?;
         let issuer_url = IssuerUrl::new(issuer.to_owned()).map_err(|e| FedError::Discovery(e.to_string()))?;
         let call = |req| {
             let http = http.clone();
@@ -93,20 +112,19 @@ impl Discovered {
         for url in [&authorization_endpoint, &token_endpoint, &jwks_uri] {
             config::check_url_for(url, loopback).map_err(|e| FedError::Http(HttpError::Insecure(e)))?;
         }
-        let now = Instant::now();
         let meta = Arc::new(Metadata {
             authorization_endpoint,
             token_endpoint,
             jwks_uri,
             jwks: doc.jwks().clone(),
-            fetched: now,
-            keys_fetched: now,
+            fetched: Instant::now(),
         });
         self.keep(&key, meta.clone());
         Ok(meta)
     }
 
-    /// The key set fetched again, unless it was fetched within [`KEYS_REFETCH`].
+    /// The key set fetched again, unless it was fetched again on a miss
+    /// within [`KEYS_REFETCH`].
     async fn refresh_keys(
         &self,
         http: &HttpClient,
@@ -114,7 +132,7 @@ impl Discovered {
         meta: &Metadata,
         loopback: bool,
     ) -> Result<Option<Arc<Metadata>>, FedError> {
-        if meta.keys_fetched.elapsed() < KEYS_REFETCH {
+        if !self.claim_refetch(issuer) {
             return Ok(None);
         }
         let url = JsonWebKeySetUrl::new(meta.jwks_uri.clone()).map_err(|e| FedError::Discovery(e.to_string()))?;
@@ -129,20 +147,17 @@ impl Discovered {
             jwks_uri: meta.jwks_uri.clone(),
             jwks,
             fetched: meta.fetched,
-            keys_fetched: Instant::now(),
         });
         self.keep(&format!("{loopback}:{issuer}"), fresh.clone());
         Ok(Some(fresh))
     }
 }
 
-fn discovery_error<E: std::error::Error + 'static>(e: openidconnect::DiscoveryError<E>) -> FedError {
+/// Our own client's errors are kept as such, so an insecure URL named by a
+/// discovery document is reported as one.
+fn discovery_error(e: openidconnect::DiscoveryError<HttpError>) -> FedError {
     match e {
-        openidconnect::DiscoveryError::Request(inner) => {
-            // Our own client's error, kept as such (an insecure URL stays one).
-            let any: &dyn std::error::Error = &inner;
-            FedError::Discovery(any.to_string())
-        }
+        openidconnect::DiscoveryError::Request(inner) => FedError::Http(inner),
         other => FedError::Discovery(other.to_string()),
     }
 }
