@@ -46,6 +46,7 @@ fn oidc_spec(p: &TestProvider) -> ProviderSpec {
         client_id: PUBLIC.0.into(),
         client_secret: Some(PUBLIC.1.into()),
         scopes: vec!["openid".into(), "email".into()],
+        loopback: true,
     }
 }
 
@@ -62,6 +63,7 @@ fn oauth2_spec(p: &TestProvider, subject_field: &str) -> ProviderSpec {
         client_id: PUBLIC.0.into(),
         client_secret: Some(PUBLIC.1.into()),
         scopes: vec!["openid".into(), "email".into()],
+        loopback: true,
     }
 }
 
@@ -163,7 +165,12 @@ async fn oidc_sign_in_names_the_account_at_each_provider() {
     // The directory: its own issuer, client and scopes; the e-mail claim as the
     // provider reports it.
     p.directory.set_account("bob", "bob@corp.example");
+    // A directory is an owner's entry: off loopback unless the gateway's
+    // configuration allows it (tests).
     let dir = ProviderSpec::directory(&p.directory.issuer(), DIRECTORY.0, DIRECTORY.1);
+    let refused = fed.authorize_url(&dir, REDIRECT, &fresh_flow(), false).await.err().map(|e| e.code());
+    assert_eq!(refused, Some("insecure_url"), "a directory on loopback is refused by default");
+    let dir = ProviderSpec { loopback: true, ..dir };
     let flow = fresh_flow();
     let url = fed.authorize_url(&dir, REDIRECT, &flow, false).await.expect("authorization URL");
     assert_eq!(param(&url, "scope").as_deref(), Some("openid email profile"));
@@ -365,6 +372,7 @@ fn spec_at(issuer: &str) -> ProviderSpec {
         client_id: "gw".into(),
         client_secret: None,
         scopes: vec!["openid".into()],
+        loopback: true,
     }
 }
 

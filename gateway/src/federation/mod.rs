@@ -356,6 +356,7 @@ mod tests {
             client_id: "gw".into(),
             client_secret: Some("s3cret".into()),
             scopes: vec!["email".into(), "public_profile".into()],
+            loopback: true,
         };
         let fed = Federation::new().expect("federation");
         let url = fed.authorize_url(&spec, "https://gw.example/cb", &flow(), true).await.expect("url");
