@@ -438,6 +438,35 @@ async fn login_method_changes(db: Db) {
     let r = c.get(env.url(ORDINARY, "/auth/oidc/legacy")).send().await.unwrap();
     let back = through_provider(r, "bob-legacy").await;
     assert_eq!(c.get(back).send().await.unwrap().status(), 303, "still the first account");
+    // The owner, now on Google, changes their address without any password:
+    // the settings gate was the provider's sign-in.
+    fed_sudo(&boss, env, "boss-at-google").await;
+    let page = boss.get(env.url(ORDINARY, "/auth/email/change")).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("current_password"), "no password to ask for");
+    let r = boss
+        .post(env.url(ORDINARY, "/auth/email/change"))
+        .form(&[
+            ("new_email", "chief@acme.example"),
+            ("new_email_confirm", "chief@acme.example"),
+            ("csrf", &csrf_from(&page)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mail = env.wait_mail("chief@acme.example", "/auth/email/confirm?ticket=", 1).await;
+    let confirm = link_path(&mail, "/auth/email/confirm?ticket=");
+    let page = boss.get(env.url(ORDINARY, &confirm)).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("name=\"password\""), "no password to set");
+    let r = boss.post(env.url(ORDINARY, &confirm)).form(&[("csrf", csrf_from(&page))]).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let c = env.client("127.0.0.9");
+    let back =
+        through_provider(c.get(env.url(ORDINARY, "/auth/oidc/google")).send().await.unwrap(), "boss-at-google").await;
+    assert_eq!(c.get(back).send().await.unwrap().status(), 303, "the same provider account, the new address");
+    let echo = Echo::from(c.get(env.url(ORDINARY, "/files/c")).send().await.unwrap()).await;
+    assert_eq!(echo.get("x-auth-user"), Some("chief@acme.example"));
+
     let audit = env.ok(&["audit", "--tenant", "acme"]);
     assert!(audit.contains("login_method_changed:google:"), "{audit}");
     assert!(audit.contains("login_method_changed:legacy:"), "{audit}");

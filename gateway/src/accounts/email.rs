@@ -80,12 +80,27 @@ impl Accounts<'_> {
     /// failure there never burns the link), 2-step verification is reset and
     /// every session ends. The old address is told; the new one hears of the
     /// reset when there was something to reset.
+    /// Whether confirming this link sets a password: for a password user it
+    /// does; a federated user has none to set.
+    pub async fn email_change_sets_password(&self, ticket: &str) -> Result<bool> {
+        let Some(hash) = tokens::hash_token(ticket) else { return Ok(true) };
+        let Some((user_id, _)) = self.store.peek_link_with_payload(&hash, LinkPurpose::EmailChange).await? else {
+            return Ok(true);
+        };
+        let user = self.store.user_by_id(user_id).await?;
+        Ok(user.is_none_or(|u| u.login_method == policy::LoginMethod::Password))
+    }
+
     pub async fn confirm_email_change(
         &self,
         by: &Actor<'_>,
         ticket: &str,
-        password_hash: &str,
+        password_hash: Option<&str>,
     ) -> Result<EmailConfirm> {
+        // A password user without a new password: nothing is used up.
+        if password_hash.is_none() && self.email_change_sets_password(ticket).await? {
+            return Ok(EmailConfirm::DeadLink);
+        }
         let Some(hash) = tokens::hash_token(ticket) else { return Ok(EmailConfirm::DeadLink) };
         let (user_id, new_email) = match self.store.consume_link_with_payload(&hash, LinkPurpose::EmailChange).await? {
             Some((id, Some(email))) => (id, email),
@@ -98,7 +113,9 @@ impl Accounts<'_> {
             Err(e) => return Err(e.into()),
         }
         let had_second_factor = self.store.enrolment(user_id).await?.any();
-        self.store.set_password_hash(user_id, password_hash).await?;
+        if let (policy::LoginMethod::Password, Some(password_hash)) = (user.login_method, password_hash) {
+            self.store.set_password_hash(user_id, password_hash).await?;
+        }
         self.store.reset_second_factors(user_id).await?;
         // Links mailed to the old address die with it: a reset link there
         // would otherwise let whoever reads the old mailbox take the account.

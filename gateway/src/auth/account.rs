@@ -113,7 +113,7 @@ struct EmailForm<'f> {
     errors: [Option<&'static str>; 3],
 }
 
-fn email_page(v: &Visit<'_>, csrf: &str, current: &str, f: EmailForm<'_>, status: u16) -> Outcome {
+fn email_page(v: &Visit<'_>, csrf: &str, current: &str, f: EmailForm<'_>, status: u16, ask_password: bool) -> Outcome {
     let view = EmailPage {
         ui: v.ui(),
         title: v.t("Change email address", "メールアドレスの変更"),
@@ -122,6 +122,7 @@ fn email_page(v: &Visit<'_>, csrf: &str, current: &str, f: EmailForm<'_>, status
         new_email: f.new_email,
         new_email_confirm: f.again,
         errors: f.errors,
+        ask_password,
     };
     page(status, &view)
 }
@@ -129,7 +130,8 @@ fn email_page(v: &Visit<'_>, csrf: &str, current: &str, f: EmailForm<'_>, status
 pub async fn email_form(v: &Visit<'_>, a: Gated) -> Outcome {
     let (token, cookie) = csrf_for(v);
     let blank = EmailForm { new_email: "", again: "", errors: [None, None, None] };
-    Ok(with_cookie(email_page(v, &token, &a.cached.rec.email, blank, 200)?, cookie))
+    let ask_password = a.cached.rec.method == policy::LoginMethod::Password;
+    Ok(with_cookie(email_page(v, &token, &a.cached.rec.email, blank, 200, ask_password)?, cookie))
 }
 
 fn not_an_address(v: &Visit<'_>) -> &'static str {
@@ -145,18 +147,24 @@ pub async fn email_submit(v: &Visit<'_>, a: Gated) -> Outcome {
     let (token, _) = csrf_for(v);
     let Some(user) = v.app.store.user_by_id(c.rec.user_id).await? else { return Ok(to_login(v)) };
     let (new_email, again) = (form.get("new_email").unwrap_or(""), form.get("new_email_confirm").unwrap_or(""));
-    let refused = |errors| email_page(v, &token, &user.email, EmailForm { new_email, again, errors }, 400);
+    let ask_password = user.login_method == policy::LoginMethod::Password;
+    let refused =
+        |errors| email_page(v, &token, &user.email, EmailForm { new_email, again, errors }, 400, ask_password);
     // Counted toward the lock like a login, so a stolen session cannot guess it.
     if let Some(r) = super::login::throttled(v) {
         return Ok(r);
     }
-    match super::login::check_password(v, &user, form.get("current_password").unwrap_or("")).await {
-        Ok(true) => {}
-        Ok(false) => {
-            let err = v.t("The current password is not correct.", "現在のパスワードが正しくありません。");
-            return refused([None, None, Some(err)]);
+    // A federated user has no password here: the settings gate had them sign
+    // in at their provider again within the last few minutes.
+    if ask_password {
+        match super::login::check_password(v, &user, form.get("current_password").unwrap_or("")).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let err = v.t("The current password is not correct.", "現在のパスワードが正しくありません。");
+                return refused([None, None, Some(err)]);
+            }
+            Err(reply) => return Ok(reply),
         }
-        Err(reply) => return Ok(reply),
     }
     // Typed twice, so that a typo does not send the link (and later the
     // account) to somebody else's mailbox.
@@ -225,6 +233,7 @@ fn confirm_page(
     new_email: &str,
     errors: (Option<&str>, Option<&str>),
     status: u16,
+    sets_password: bool,
 ) -> Outcome {
     let view = EmailConfirmPage {
         ui: v.ui(),
@@ -234,6 +243,7 @@ fn confirm_page(
         new_email,
         rule: crate::password::rule_text(v.lang),
         errors,
+        sets_password,
     };
     page(status, &view)
 }
@@ -244,7 +254,8 @@ pub async fn email_confirm_form(v: &Visit<'_>) -> Outcome {
         return Ok(dead_link(v, confirm_next(v)));
     };
     let (token, cookie) = csrf_for(v);
-    Ok(with_cookie(confirm_page(v, &ticket, &token, &new_email, (None, None), 200)?, cookie))
+    let sets_password = v.accounts().email_change_sets_password(&ticket).await?;
+    Ok(with_cookie(confirm_page(v, &ticket, &token, &new_email, (None, None), 200, sets_password)?, cookie))
 }
 
 pub async fn email_confirm_submit(v: &Visit<'_>) -> Outcome {
@@ -255,13 +266,17 @@ pub async fn email_confirm_submit(v: &Visit<'_>) -> Outcome {
         return Ok(dead_link(v, confirm_next(v)));
     };
     let (token, _) = csrf_for(v);
-    let password = form.get("password").unwrap_or("");
-    if let Err(errors) = check_new_password(v, password, form.get("password_confirm").unwrap_or("")) {
-        return confirm_page(v, &ticket, &token, &new_email, errors, 400);
-    }
-    // Hashed before the link is used, so a failure here never burns it.
-    let hashed = v.app.hasher.hash(password.to_owned()).await.map_err(|e| Refusal::broken("password hashing", e))?;
-    match v.accounts().confirm_email_change(&v.actor(None), &ticket, &hashed).await? {
+    let hashed = if v.accounts().email_change_sets_password(&ticket).await? {
+        let password = form.get("password").unwrap_or("");
+        if let Err(errors) = check_new_password(v, password, form.get("password_confirm").unwrap_or("")) {
+            return confirm_page(v, &ticket, &token, &new_email, errors, 400, true);
+        }
+        // Hashed before the link is used, so a failure here never burns it.
+        Some(v.app.hasher.hash(password.to_owned()).await.map_err(|e| Refusal::broken("password hashing", e))?)
+    } else {
+        None
+    };
+    match v.accounts().confirm_email_change(&v.actor(None), &ticket, hashed.as_deref()).await? {
         EmailConfirm::Changed { new_email, .. } => {
             let view = EmailChanged {
                 ui: v.ui(),

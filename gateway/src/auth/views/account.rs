@@ -80,6 +80,9 @@ pub struct EmailPage<'a> {
     pub new_email_confirm: &'a str,
     /// New address, the address again, current password.
     pub errors: [Option<&'a str>; 3],
+    /// A password user confirms with their password; a federated user has
+    /// none (they signed in at their provider again to open the settings).
+    pub ask_password: bool,
 }
 
 #[derive(Template)]
@@ -102,6 +105,8 @@ pub struct EmailConfirmPage<'a> {
     pub new_email: &'a str,
     pub rule: &'static str,
     pub errors: (Option<&'a str>, Option<&'a str>),
+    /// A password user sets their password again; a federated user has none.
+    pub sets_password: bool,
 }
 
 #[derive(Template)]
