@@ -99,12 +99,18 @@ static FORWARDED: std::sync::LazyLock<Option<ForwardedHost>> =
     std::sync::LazyLock::new(|| ForwardedHost::from_base_url("https://storage.example.net"));
 
 fn upstream_rewrite(strip: &StripList, user: &HeaderValue, up: &mut RequestHeader) {
-    let own = ["gw_session", gateway::auth::CSRF_COOKIE, gateway::auth::DEVICE_COOKIE, gateway::auth::PENDING_COOKIE];
+    let own = [
+        "gw_session",
+        gateway::auth::CSRF_COOKIE,
+        gateway::auth::DEVICE_COOKIE,
+        gateway::auth::PENDING_COOKIE,
+        gateway::auth::FLOW_COOKIE,
+    ];
     let identity = IdentityHeaders {
         user: user.clone(),
         tenant: HeaderValue::from_str("acme").unwrap(),
         role: "user",
-        method: "password+totp",
+        method: HeaderValue::from_static("password+totp"),
         line: None,
     };
     rewrite_upstream(up, strip, &own, Some(CLIENT), FORWARDED.as_ref(), Some(identity)).unwrap();

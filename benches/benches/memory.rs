@@ -59,6 +59,7 @@ fn sessions() -> SessionCache {
             email: format!("user{i}@tenant{}.example.co.jp", i % 1000),
             role: Role::User,
             method: LoginMethod::Password,
+            provider: None,
             factor: Some(Factor::Totp),
             host: HostKind::Ordinary,
             expires_at: now + 12 * 3600,
