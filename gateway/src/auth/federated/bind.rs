@@ -2,8 +2,8 @@
 //! an invitation, the emailed login-method change link, and the owner's own
 //! login-method setting. Each ends signed in with the new method.
 
-use super::callback::login;
 use super::pages::{Refused, refused};
+use super::sign_in::login;
 use crate::accounts::MethodChange;
 use crate::session::{CookieFact, read_cookie};
 use crate::store::{FederatedIdentity, FlowPurpose, FlowRow, LinkPurpose};

@@ -8,6 +8,7 @@ mod callback;
 mod entry;
 pub mod flow;
 mod pages;
+mod sign_in;
 
 pub use bind::method_label;
 pub use callback::callback;
