@@ -183,6 +183,10 @@ async fn follow_store(app: Arc<App>) {
             if let Err(e) = app.store.purge_expired_sessions().await {
                 tracing::warn!(error = %e, "purging expired sessions failed");
             }
+            // Sign-ins abandoned at a provider, which no callback will sweep.
+            if let Err(e) = app.store.sweep_flows().await {
+                tracing::warn!(error = %e, "sweeping abandoned sign-in flows failed");
+            }
         }
     }
 }
