@@ -36,6 +36,6 @@ pub use net::parse_net;
 pub use policy_file::{
     DeclaredTenant, OpsPolicy, check_tenant_name, load_policy, load_policy_with, parse_policy, parse_policy_with,
 };
-pub use providers::{LoginProvider, ProviderKind, ProviderLabel, check_provider_url, check_url_for};
+pub use providers::{LoginProvider, ProviderKind, ProviderLabel, check_provider_url, check_url_for, is_internal_ip};
 pub use secret::Secret;
 pub use watcher::PolicyWatcher;

@@ -168,18 +168,23 @@ fn is_loopback_authority(authority: &str) -> bool {
 }
 
 fn is_internal_literal(authority: &str) -> bool {
-    match host_of(authority).parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(ip)) => {
+    host_of(authority).parse::<std::net::IpAddr>().is_ok_and(is_internal_ip)
+}
+
+/// Loopback, private, link-local, unspecified, "this network", unique-local
+/// IPv6 and IPv4-mapped addresses: where an owner-entered URL must not lead.
+pub fn is_internal_ip(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(ip) => {
             ip.is_private() || ip.is_link_local() || ip.is_unspecified() || ip.is_loopback() || ip.octets()[0] == 0
         }
-        Ok(std::net::IpAddr::V6(ip)) => {
+        std::net::IpAddr::V6(ip) => {
             ip.is_loopback()
                 || ip.is_unspecified()
                 || (ip.segments()[0] & 0xfe00) == 0xfc00
                 || (ip.segments()[0] & 0xffc0) == 0xfe80
                 || ip.to_ipv4_mapped().is_some()
         }
-        Err(_) => false,
     }
 }
 

@@ -486,3 +486,43 @@ async fn a_provider_that_does_not_answer_is_given_up_after_10_seconds() {
     assert!((9.5..15.0).contains(&waited), "gave up after {waited} s");
     held.abort();
 }
+
+/// A directory's hostname that resolves to the gateway's own or internal
+/// addresses is never connected to, whatever the URL looks like: the
+/// resolver for owner-entered addresses drops them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_directory_name_resolving_inside_is_not_called() {
+    let name = std::process::Command::new("hostname")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
+    let inside = std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), 443))
+        .map(|mut a| a.any(|a| a.ip().is_loopback()))
+        .unwrap_or(false);
+    if name.is_empty() || !inside {
+        eprintln!("SKIPPED: this machine's name {name:?} does not resolve to loopback");
+        return;
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listener");
+    let port = listener.local_addr().expect("port").port();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    tokio::spawn(async move {
+        while listener.accept().await.is_ok() {
+            seen.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let fed = Federation::new().expect("federation");
+    let spec = ProviderSpec::directory(&format!("https://{name}:{port}/adfs"), "gw", "s");
+    let r = fed.authorize_url(&spec, REDIRECT, &fresh_flow(), false).await;
+    assert!(r.is_err(), "refused");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "nothing connected to the gateway's own address");
+    // The same name for an operator's provider is reached (and fails the TLS handshake).
+    let operator = ProviderSpec { loopback: true, ..spec };
+    let _ = fed.authorize_url(&operator, REDIRECT, &fresh_flow(), false).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(calls.load(Ordering::SeqCst) > 0, "the check is what stopped the first call");
+}

@@ -9,7 +9,13 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::rt::TokioExecutor;
 
 /// A provider that does not answer within this is unavailable, not slow.
@@ -35,20 +41,57 @@ pub enum HttpError {
 
 #[derive(Clone)]
 pub struct HttpClient {
+    /// For operators' providers: any address.
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// For what a tenant's owner entered: names resolve to public addresses only.
+    outside: Client<HttpsConnector<HttpConnector<OutsideOnly>>, Full<Bytes>>,
+}
+
+/// A resolver that drops loopback, private and link-local addresses, so a
+/// directory's hostname cannot lead the gateway to itself or its network,
+/// whatever its DNS says when the connection is made.
+#[derive(Clone)]
+pub struct OutsideOnly;
+
+impl tower_service::Service<Name> for OutsideOnly {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = std::io::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
+            let outside: Vec<SocketAddr> = found.filter(|a| !config::is_internal_ip(a.ip())).collect();
+            if outside.is_empty() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    "the name resolves to internal addresses only",
+                ));
+            }
+            Ok(outside.into_iter())
+        })
+    }
 }
 
 impl HttpClient {
     /// Connections are not pooled: a pooled connection belongs to the runtime
     /// that opened it, which may be another Pingora service's.
     pub fn new() -> Result<HttpClient, HttpError> {
-        let connector = HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-            .map_err(|e| HttpError::Tls(e.to_string()))?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        Ok(HttpClient { client: Client::builder(TokioExecutor::new()).pool_max_idle_per_host(0).build(connector) })
+        let tls = || {
+            HttpsConnectorBuilder::new()
+                .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+                .map_err(|e| HttpError::Tls(e.to_string()))
+        };
+        let connector = tls()?.https_or_http().enable_http1().build();
+        let mut outside_http = HttpConnector::new_with_resolver(OutsideOnly);
+        outside_http.enforce_http(false);
+        let outside = tls()?.https_only().enable_http1().wrap_connector(outside_http);
+        let build = || Client::builder(TokioExecutor::new()).pool_max_idle_per_host(0).to_owned();
+        Ok(HttpClient { client: build().build(connector), outside: build().build(outside) })
     }
 
     /// Sends `req` and reads the whole answer (at most [`MAX_BODY`]).
@@ -63,7 +106,8 @@ impl HttpClient {
         let (parts, body) = req.into_parts();
         let req = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
         let work = async {
-            let resp = self.client.request(req).await.map_err(|e| HttpError::Unreachable(e.to_string()))?;
+            let sent = if loopback { self.client.request(req).await } else { self.outside.request(req).await };
+            let resp = sent.map_err(|e| HttpError::Unreachable(e.to_string()))?;
             let (parts, body) = resp.into_parts();
             let bytes = Limited::new(body, MAX_BODY).collect().await.map_err(|_| HttpError::Body)?.to_bytes();
             Ok(http::Response::from_parts(parts, bytes.to_vec()))
