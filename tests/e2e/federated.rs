@@ -474,3 +474,46 @@ async fn login_method_changes(db: Db) {
     fed.env.cleanup().await;
 }
 on_both_databases!(login_method_changes);
+
+/// Break-glass for an owner who signs in through a provider: under
+/// `line-only`, from the internet, the provider's sign-in alone does not
+/// open the settings; the mailed code must follow, as for a password owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn break_glass_for_a_federated_owner_needs_the_mailed_code() {
+    let Some(mut fed) = fed_env(Db::Sqlite).await else { return };
+    let out = fed.env.ok(&["tenant", "create", "acme", "--owner", "boss@acme.example", "--plan", "basic"]);
+    fed.env.ok(&["tenant", "lines", "add", "acme", "CAF0000000001"]);
+    fed.env.start().await;
+    let boss = register_owner_with(&fed, &out, "google", "boss-at-google").await;
+    let env = &fed.env;
+    env.ok(&["tenant", "set-route", "acme", "line-only"]);
+    eventually("line-only in force", || async {
+        boss.get(env.url(ORDINARY, "/files/a")).send().await.unwrap().status() == 403
+    })
+    .await;
+
+    let gate = boss.get(env.url(ORDINARY, "/auth/settings/login?rd=/auth/settings")).send().await.unwrap();
+    assert_eq!(gate.status(), 200, "the owner reaches the re-authentication (break-glass)");
+    let r = boss
+        .post(env.url(ORDINARY, "/auth/settings/login"))
+        .form(&[("csrf", csrf_from(&gate.text().await.unwrap()).as_str()), ("rd", "/auth/settings")])
+        .send()
+        .await
+        .unwrap();
+    let back = through_provider(r, "boss-at-google").await;
+    let r = boss.get(back).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the provider's sign-in alone: a code page, not the settings");
+    assert!(r.text().await.unwrap().contains("name=\"step\" value=\"code\""));
+    let route = boss.get(env.url(ORDINARY, "/auth/settings/route")).send().await.unwrap();
+    assert_eq!(route.status(), 303, "the route page stays closed");
+
+    let mail = env.wait_mail("boss@acme.example", "Confirmation code", 1).await;
+    let code: String =
+        mail.split(|c: char| !c.is_ascii_digit()).find(|t| t.len() == 6).expect("a code in the mail").to_owned();
+    let r =
+        post_form(&boss, env, "/auth/settings/login", &[("step", "code"), ("code", &code), ("rd", "/auth/settings")])
+            .await;
+    assert_eq!(r.status(), 303, "the mailed code opens the gate");
+    assert_eq!(boss.get(env.url(ORDINARY, "/auth/settings/route")).send().await.unwrap().status(), 200);
+    fed.env.cleanup().await;
+}

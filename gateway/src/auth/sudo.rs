@@ -295,9 +295,6 @@ pub async fn login_submit(v: &Visit<'_>, gate: Gate) -> PageOutcome {
     };
     let form = read_form(v)?;
     let rd = rd::safe_return(form.get("rd").unwrap_or("/auth/settings"));
-    if let Some(provider) = admin.cached.rec.provider.clone() {
-        return federated_reauth(v, &admin, &id, &provider, rd).await;
-    }
     let (token, _) = csrf_for(v);
     let Some(user) = v.app.store.user_by_id(admin.cached.rec.user_id).await? else { return Ok(to_login(v)) };
     if form.get("step") == Some("code") {
@@ -307,6 +304,11 @@ pub async fn login_submit(v: &Visit<'_>, gate: Gate) -> PageOutcome {
         }
         let entered = form.get("code").unwrap_or("");
         return break_glass::check_code(v, &admin, &id, &user, entered, &rd, &token).await;
+    }
+    // A federated user has no password here: their provider asks instead
+    // (and under break-glass, the mailed code follows that).
+    if let Some(provider) = admin.cached.rec.provider.clone() {
+        return federated_reauth(v, &admin, &id, &provider, rd).await;
     }
     if let Some(r) = super::login::throttled(v) {
         return Ok(r);
