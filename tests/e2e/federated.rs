@@ -517,3 +517,35 @@ async fn break_glass_for_a_federated_owner_needs_the_mailed_code() {
     assert_eq!(boss.get(env.url(ORDINARY, "/auth/settings/route")).send().await.unwrap().status(), 200);
     fed.env.cleanup().await;
 }
+
+/// In a region that asks consent before line information is used, a
+/// federated user consents once like anyone, and the session that follows
+/// carries their provider, not a password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn line_consent_for_a_federated_user() {
+    let Some(mut fed) = fed_env(Db::Sqlite).await else { return };
+    let out = fed.env.ok(&["tenant", "create", "acme", "--owner", "boss@acme.example", "--plan", "basic"]);
+    fed.env.ok(&["tenant", "lines", "add", "acme", "COP12345678"]);
+    fed.env.start().await;
+    let _boss = register_owner_with(&fed, &out, "google", "boss-at-google").await;
+    let env = &fed.env;
+    let carrier = env.client(CARRIER);
+    let headers = [("x-line-id", "COP12345678"), ("x-line-region", "west")];
+    let r = google_sign_in(&carrier, env, LINE_HOST, "boss-at-google", &headers).await;
+    assert_eq!(r.status(), 200, "the consent screen");
+    let page = r.text().await.unwrap();
+    assert!(page.contains("COP12345678") && page.contains("name=\"agree\""), "{page}");
+    let r = carrier
+        .post(env.url(LINE_HOST, "/auth/line-consent"))
+        .headers(headers.iter().map(|(k, v)| (k.parse().unwrap(), v.parse().unwrap())).collect())
+        .form(&[("agree", "1"), ("rd", "/files"), ("csrf", &csrf_from(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = carrier.get(env.url(LINE_HOST, "/files")).header("x-line-id", "COP12345678").send().await.unwrap();
+    let echo = Echo::from(r).await;
+    assert_eq!(echo.get("x-auth-method"), Some("google"));
+    assert_eq!(echo.get("x-auth-line"), Some("COP12345678"));
+    fed.env.cleanup().await;
+}
