@@ -236,6 +236,7 @@ async fn federated_users_reauthenticate_at_their_provider() {
 async fn directory_sign_in(db: Db) {
     let Some(mut fed) = fed_env(db).await else { return };
     let out = fed.env.ok(&["tenant", "create", "acme", "--owner", "boss@acme.example", "--plan", "basic"]);
+    fed.env.ok(&["tenant", "lines", "add", "acme", "CAF0000000002"]);
     fed.env.start().await;
     let boss = register_owner_with(&fed, &out, "google", "boss-at-google").await;
     let env = &fed.env;
@@ -317,6 +318,19 @@ async fn directory_sign_in(db: Db) {
         .unwrap();
     let back = through_provider(r, "bob-in-ad").await;
     assert_eq!(c.get(back).send().await.unwrap().status(), 303);
+    // On the line-auth hostname, from a registered line, with the same URL.
+    let line = env.client(CARRIER);
+    let start = line
+        .get(env.url(LINE_HOST, &format!("/auth/ad/{id}")))
+        .header("x-line-id", "CAF0000000002")
+        .send()
+        .await
+        .unwrap();
+    let back = through_provider(start, "bob-in-ad").await;
+    assert_eq!(line.get(back).header("x-line-id", "CAF0000000002").send().await.unwrap().status(), 303);
+    let r = line.get(env.url(LINE_HOST, "/files/b")).header("x-line-id", "CAF0000000002").send().await.unwrap();
+    let echo = Echo::from(r).await;
+    assert_eq!((echo.get("x-auth-method"), echo.get("x-auth-line")), (Some("ad"), Some("CAF0000000002")));
     // The directory account does not sign in through the public provider's button.
     let c = env.client("127.0.0.8");
     assert_eq!(google_sign_in(&c, env, ORDINARY, "bob-in-ad", &[]).await.status(), 403);
