@@ -84,7 +84,7 @@ pub fn init() {
     for r in ["ok", "error"] {
         let _ = POLICY_RELOADS.with_label_values(&[r]);
     }
-    for r in ["success", "failure", "line_refused", "throttled"] {
+    for r in ["success", "failure", "line_refused", "throttled", "federated_unknown_state"] {
         let _ = LOGINS.with_label_values(&[r]);
     }
 }

@@ -38,6 +38,8 @@ async fn forged_callbacks_sign_nobody_in() {
             assert!(!sets_session(&r), "{host}{path}");
         }
     }
+    // Counted, not written to the audit log: made-up states are anybody's.
+    assert_eq!(env.metric("gateway_logins_total{result=\"federated_unknown_state\"}").await, 4.0);
     nothing_reached_origin(&env, before, "forged callback");
     env.cleanup().await;
 }

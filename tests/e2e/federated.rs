@@ -563,3 +563,22 @@ async fn line_consent_for_a_federated_user() {
     assert_eq!(echo.get("x-auth-line"), Some("COP12345678"));
     fed.env.cleanup().await;
 }
+
+/// A stranger cannot make the gateway store flows or call providers without
+/// limit: every start counts toward the per-address sign-in throttle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flow_starts_are_throttled_per_address() {
+    let Some(mut fed) = fed_env(Db::Sqlite).await else { return };
+    fed.env.start().await;
+    let c = fed.env.client("127.0.0.11");
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        statuses.push(c.get(fed.env.url(ORDINARY, "/auth/oidc/google")).send().await.unwrap().status().as_u16());
+    }
+    assert!(statuses.iter().take(20).all(|s| *s == 303), "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+    // Another address is not held up by it.
+    let other = fed.env.client("127.0.0.12");
+    assert_eq!(other.get(fed.env.url(ORDINARY, "/auth/oidc/google")).send().await.unwrap().status(), 303);
+    fed.env.cleanup().await;
+}

@@ -75,17 +75,11 @@ pub async fn submit(v: &Visit<'_>) -> Outcome {
     };
     let Some(tenant) = snapshot.tenant(user.tenant_id) else { return refused(v, &rd) };
 
-    // On the line-auth hostname the line is the second factor, so it must be
-    // one of the tenant's before any session exists.
+    if let Some(refusal) = off_line(v, tenant, &user).await {
+        return Ok(refusal);
+    }
     let factor = match v.facts.host {
-        HostKind::LineAuth => {
-            if tenant.line_match(&v.facts.line, v.facts.client_ip).is_none() {
-                metrics::LOGINS.with_label_values(&["line_refused"]).inc();
-                v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "line_auth_failure").await;
-                return Ok(Reply::html(403, pages::line_auth_failed(&v.ui())));
-            }
-            Some(Factor::Line)
-        }
+        HostKind::LineAuth => Some(Factor::Line),
         // A remembered browser of a user seen within 30 days skips the second step.
         HostKind::Ordinary if tenant.two_factor_required() => match v.req.cookie(super::DEVICE_COOKIE) {
             Some(ticket) if v.accounts().remembered_browser(user.id, &ticket).await? => Some(Factor::Remembered),
@@ -93,14 +87,8 @@ pub async fn submit(v: &Visit<'_>) -> Outcome {
         },
         HostKind::Ordinary => None,
     };
-    let line = match v.facts.line {
-        LineFact::Asserted(id) if tenant.lines.contains(&id) => Some(id),
-        _ => None,
-    };
-    // Some regions' users agree once per line before line information is used.
-    if let (HostKind::LineAuth, true, Some(id)) = (v.facts.host, v.facts.consent_region, line)
-        && !app.store.line_consented(id.as_str()).await?
-    {
+    let line = registered_line(v, tenant);
+    if let Some(id) = needs_consent(v, line).await? {
         return ask_line_consent(v, user.id, id, &rd).await;
     }
     let complete = factor.is_some() || !tenant.two_factor_required();
@@ -112,7 +100,39 @@ pub async fn submit(v: &Visit<'_>) -> Outcome {
     Ok(Reply::redirect(303, rd.into_string()).header("set-cookie", cookie))
 }
 
-fn new_login(user: &UserRow, factor: Option<Factor>, line: Option<policy::LineId>) -> NewLogin<'_> {
+/// On the line-auth hostname the line is the second factor, so it must be one
+/// of the tenant's before any session exists, however the person signed in:
+/// the refusal page when it is not.
+pub(super) async fn off_line(v: &Visit<'_>, tenant: &policy::TenantPolicy, user: &UserRow) -> Option<Reply> {
+    if v.facts.host != HostKind::LineAuth || tenant.line_match(&v.facts.line, v.facts.client_ip).is_some() {
+        return None;
+    }
+    metrics::LOGINS.with_label_values(&["line_refused"]).inc();
+    v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "line_auth_failure").await;
+    Some(Reply::html(403, pages::line_auth_failed(&v.ui())))
+}
+
+/// The tenant's line this request came from, when it came from one.
+pub(super) fn registered_line(v: &Visit<'_>, tenant: &policy::TenantPolicy) -> Option<policy::LineId> {
+    match v.facts.line {
+        LineFact::Asserted(id) if tenant.lines.contains(&id) => Some(id),
+        _ => None,
+    }
+}
+
+/// The line to ask consent for first: some regions' users agree once per
+/// line before line information is used.
+pub(super) async fn needs_consent(
+    v: &Visit<'_>,
+    line: Option<policy::LineId>,
+) -> Result<Option<policy::LineId>, crate::store::StoreError> {
+    match (v.facts.host, v.facts.consent_region, line) {
+        (HostKind::LineAuth, true, Some(id)) if !v.app.store.line_consented(id.as_str()).await? => Ok(Some(id)),
+        _ => Ok(None),
+    }
+}
+
+pub(super) fn new_login(user: &UserRow, factor: Option<Factor>, line: Option<policy::LineId>) -> NewLogin<'_> {
     NewLogin {
         user_id: user.id,
         tenant_id: user.tenant_id,

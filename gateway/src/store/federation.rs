@@ -268,7 +268,7 @@ impl Store {
 
     /// Removes and returns the flow with this state hash, expired or not
     /// (the caller tells the two apart): a state works once, whatever the
-    /// outcome. Expired flows of others are swept on the way.
+    /// outcome.
     pub async fn take_flow(&self, state_hash: &str) -> Result<Option<FlowRow>> {
         let row = on_pool!(self, p => {
             sqlx::query(
@@ -300,7 +300,6 @@ impl Store {
             })
             .transpose()?
         });
-        self.sweep_flows().await?;
         let Some((mut flow, purpose, host)) = row else { return Ok(None) };
         // A value this version does not know is no flow at all: refused.
         let (Some(purpose), Some(host)) = (FlowPurpose::parse(&purpose), HostKind::parse(&host)) else {
@@ -312,7 +311,8 @@ impl Store {
     }
 
     /// Forgets flows that expired a while ago (kept an hour, so that a late
-    /// callback still gets "expired" rather than "unknown").
+    /// callback still gets "expired" rather than "unknown"); run with the
+    /// session purge, never on a request a stranger can send.
     pub async fn sweep_flows(&self) -> Result<()> {
         on_pool!(self, p => {
             sqlx::query("DELETE FROM federation_flows WHERE expires_at < $1")

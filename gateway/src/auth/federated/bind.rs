@@ -5,9 +5,7 @@
 use super::pages::{Refused, refused};
 use super::sign_in::login;
 use crate::accounts::MethodChange;
-use crate::session::{CookieFact, read_cookie};
 use crate::store::{FederatedIdentity, FlowPurpose, FlowRow, LinkPurpose};
-use crate::tokens;
 use crate::web::{Outcome, Visit};
 
 /// A login method's name as people read it, in the visitor's language.
@@ -55,20 +53,9 @@ pub async fn finish(v: &Visit<'_>, flow: &FlowRow, id: &FederatedIdentity) -> Ou
             change
         }
         FlowPurpose::OwnMethod => {
-            let CookieFact::Present(session) = read_cookie(
-                v.req.headers.get_all("cookie").iter().map(|h| h.as_bytes()),
-                &v.app.cfg.session.cookie_name,
-            ) else {
+            let Some((_, user)) = super::flow::starting_session(v, flow).await? else {
                 return refused(v, Refused::OtherBrowser);
             };
-            let here = tokens::hash_bytes(&session);
-            let same_session =
-                flow.session_hash.as_deref().is_some_and(|h| tokens::constant_time_eq(h.as_bytes(), here.as_bytes()));
-            let user = match flow.user_id.filter(|_| same_session) {
-                Some(uid) => v.app.store.user_by_id(uid).await?,
-                None => None,
-            };
-            let Some(user) = user else { return refused(v, Refused::OtherBrowser) };
             let (change, _) = v.accounts().switch_to_federated(&v.actor(Some(&user.email)), &user, id, &label).await?;
             change
         }

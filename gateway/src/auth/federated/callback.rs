@@ -4,10 +4,9 @@
 //! purpose decides what the identity is used for.
 
 use super::entry::{directory_spec, provider};
-use super::flow::{browser_secret, derive, redirect_uri};
+use super::flow::{browser_secret, derive, redirect_uri, starting_session};
 use super::pages::{Refused, refused};
 use crate::federation::ProviderSpec;
-use crate::session::{CookieFact, read_cookie};
 use crate::store::{FederatedIdentity, FlowPurpose, FlowRow, now};
 use crate::tokens;
 use crate::web::{Outcome, Visit};
@@ -15,8 +14,9 @@ use crate::web::{Outcome, Visit};
 pub async fn callback(v: &Visit<'_>) -> Outcome {
     let Some(state) = v.req.query("state") else { return refused(v, Refused::UnknownState) };
     let Some(state_hash) = tokens::hash_token(&state) else { return refused(v, Refused::UnknownState) };
+    // Not audited: anyone can send a made-up state, and it is nobody's event.
     let Some(flow) = v.app.store.take_flow(&state_hash).await? else {
-        v.audit(None, None, None, "federated_refused:unknown_state").await;
+        crate::metrics::LOGINS.with_label_values(&["federated_unknown_state"]).inc();
         return refused(v, Refused::UnknownState);
     };
     let refuse = async |why: Refused| {
@@ -72,22 +72,8 @@ async fn spec_of(v: &Visit<'_>, flow: &FlowRow) -> Result<Option<ProviderSpec>, 
 /// The settings gate of a federated user: they signed in at their provider
 /// again, as the account this session belongs to, from this same session.
 async fn reauth(v: &Visit<'_>, flow: &FlowRow, id: &FederatedIdentity) -> Outcome {
-    let CookieFact::Present(session) =
-        read_cookie(v.req.headers.get_all("cookie").iter().map(|h| h.as_bytes()), &v.app.cfg.session.cookie_name)
-    else {
+    let Some((session, user)) = starting_session(v, flow).await? else {
         return refused(v, Refused::OtherBrowser);
-    };
-    let session_hash = tokens::hash_bytes(&session);
-    let same_session =
-        flow.session_hash.as_deref().is_some_and(|h| tokens::constant_time_eq(h.as_bytes(), session_hash.as_bytes()));
-    if !same_session {
-        return refused(v, Refused::OtherBrowser);
-    }
-    let Some(user) = (match flow.user_id {
-        Some(uid) => v.app.store.user_by_id(uid).await?,
-        None => None,
-    }) else {
-        return refused(v, Refused::NotNow);
     };
     let who = v.app.store.user_id_by_identity(&id.issuer, &id.subject).await?;
     if who != Some(user.id) {

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 use crate::federation::{FlowSecrets, ProviderSpec};
-use crate::session::{CookieSpec, set_cookie};
+use crate::session::{CookieFact, CookieSpec, read_cookie, set_cookie};
 use crate::store::{FlowPurpose, FlowRow, now};
 use crate::tokens;
 use crate::web::{Outcome, Reply, Visit};
@@ -59,6 +59,25 @@ pub fn redirect_uri(v: &Visit<'_>) -> String {
 /// The flow cookie's bytes, when the browser sent a well-formed one.
 pub fn browser_secret(v: &Visit<'_>) -> Option<[u8; 32]> {
     v.req.cookie(FLOW_COOKIE).and_then(|c| tokens::decode_token(&c))
+}
+
+/// For a flow started from a session (re-authentication, the owner's own
+/// method): that session's id and its user, when this request still presents
+/// the same session; `None` otherwise.
+pub async fn starting_session(
+    v: &Visit<'_>,
+    flow: &FlowRow,
+) -> Result<Option<([u8; 32], crate::store::UserRow)>, crate::store::StoreError> {
+    let CookieFact::Present(session) = read_cookie(v.req.cookie_headers(), &v.app.cfg.session.cookie_name) else {
+        return Ok(None);
+    };
+    let here = tokens::hash_bytes(&session);
+    let same = flow.session_hash.as_deref().is_some_and(|h| tokens::constant_time_eq(h.as_bytes(), here.as_bytes()));
+    let user = match flow.user_id.filter(|_| same) {
+        Some(uid) => v.app.store.user_by_id(uid).await?,
+        None => None,
+    };
+    Ok(user.map(|u| (session, u)))
 }
 
 /// Stores the flow and sends the browser to the provider. The browser keeps

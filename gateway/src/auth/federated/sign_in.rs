@@ -3,8 +3,9 @@
 //! gets a session, with the line check on the line-auth hostname as for
 //! everyone and the provider id as its method.
 
-use policy::{Factor, HostKind, LineFact};
+use policy::{Factor, HostKind};
 
+use super::super::login::{ask_line_consent, needs_consent, new_login, off_line, registered_line};
 use super::super::start::{NewLogin, end_current, start};
 use super::pages::{Refused, refused};
 use crate::accounts::subject_hash;
@@ -39,42 +40,17 @@ pub(super) async fn login(v: &Visit<'_>, flow: &FlowRow, id: &FederatedIdentity)
         return refused(v, Refused::NotNow);
     };
     // The line check applies as for everyone; the tenant's 2FA switch does not.
-    let factor = match v.facts.host {
-        HostKind::LineAuth => {
-            if tenant.line_match(&v.facts.line, v.facts.client_ip).is_none() {
-                metrics::LOGINS.with_label_values(&["line_refused"]).inc();
-                v.audit(Some(user.tenant_id), Some(&user.email), Some(&user.email), "line_auth_failure").await;
-                return Ok(Reply::html(403, crate::ui::pages::line_auth_failed(&v.ui())));
-            }
-            Some(Factor::Line)
-        }
-        HostKind::Ordinary => None,
-    };
-    let line = match v.facts.line {
-        LineFact::Asserted(l) if tenant.lines.contains(&l) => Some(l),
-        _ => None,
-    };
-    let rd = ReturnPath::checked(flow.rd.as_deref().unwrap_or("/"));
-    if let (HostKind::LineAuth, true, Some(l)) = (v.facts.host, v.facts.consent_region, line)
-        && !app.store.line_consented(l.as_str()).await?
-    {
-        return super::super::login::ask_line_consent(v, user.id, l, &rd).await;
+    if let Some(refusal) = off_line(v, tenant, &user).await {
+        return Ok(refusal);
     }
-    let cookie = start(
-        v,
-        NewLogin {
-            user_id: user.id,
-            tenant_id: user.tenant_id,
-            email: &user.email,
-            role: user.role,
-            factor,
-            line,
-            pending_factor: None,
-            pending_remember: false,
-            provider: Some(&id.provider),
-        },
-    )
-    .await?;
+    let factor = (v.facts.host == HostKind::LineAuth).then_some(Factor::Line);
+    let line = registered_line(v, tenant);
+    let rd = ReturnPath::checked(flow.rd.as_deref().unwrap_or("/"));
+    if let Some(l) = needs_consent(v, line).await? {
+        return ask_line_consent(v, user.id, l, &rd).await;
+    }
+    let login = NewLogin { provider: Some(&id.provider), ..new_login(&user, factor, line) };
+    let cookie = start(v, login).await?;
     end_current(v).await;
     v.accounts().signed_in(&v.actor(Some(&user.email)), &user, true).await?;
     v.audit(
