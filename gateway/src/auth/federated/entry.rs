@@ -14,7 +14,6 @@ use crate::web::{Outcome, Reply, Visit, page};
 
 /// The login page's buttons, in the configured order.
 pub fn buttons(v: &Visit<'_>, rd: &ReturnPath) -> Vec<ProviderButton> {
-    let lang_ja = v.lang == crate::ui::lang::Lang::Ja;
     v.app
         .cfg
         .login
@@ -22,7 +21,7 @@ pub fn buttons(v: &Visit<'_>, rd: &ReturnPath) -> Vec<ProviderButton> {
         .iter()
         .map(|p| ProviderButton {
             href: format!("/auth/oidc/{}?rd={}", p.id, rd.encoded()),
-            label: if lang_ja { p.label.ja.clone() } else { p.label.en.clone() },
+            label: super::method_label(v, &p.id),
         })
         .collect()
 }
