@@ -182,7 +182,7 @@ fn setup(rt: &tokio::runtime::Runtime) -> anyhow::Result<Setup> {
         store.migrate().await?;
         let seeded = benches::seed::seed(&store, LINE).await?;
         let policy = Arc::new(PolicyState::new());
-        policy.set_db_at(store.generation().await?, store.load_tenants().await?);
+        policy.set_db(store.load_tenants().await?);
         anyhow::Ok((App::new(cfg, store, policy)?, seeded))
     })?;
     let gateway = Gateway::new(Arc::new(app))?;

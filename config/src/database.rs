@@ -7,6 +7,11 @@ use serde::de::Deserializer;
 
 use crate::{context, secret};
 
+/// Whether the URL names a PostgreSQL database (several instances may share it).
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 /// Checks a database URL and resolves a relative SQLite file path against
 /// `base_dir`, keeping any `?query`. Error texts never repeat the URL, which
 /// may carry a password.

@@ -166,6 +166,16 @@ fn check(config: &GatewayConfig, text: &str) -> Result<(), ConfigError> {
             ),
         ));
     }
+    if database::is_postgres(&config.database) && config.secrets.totp_key.is_none() {
+        // Each instance would otherwise make its own key, and an authenticator
+        // enrolled through one would fail through every other.
+        return Err(at(
+            &["database"],
+            "secrets.totp_key must be set when the database is PostgreSQL: every instance must encrypt \
+             authenticator secrets with the same key (32 random bytes as base64, e.g. from `openssl rand -base64 32`)"
+                .to_owned(),
+        ));
+    }
     if config.mail.transport == MailTransport::Smtp && config.mail.smtp.is_none() {
         return Err(at(
             &["mail", "transport"],

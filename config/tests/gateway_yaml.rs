@@ -101,6 +101,8 @@ hosts:
   line_auth: "line.storage.example.net"
 origin: "127.0.0.1:9001"
 database: "postgres://gw@db/gw"
+secrets:
+  totp_key: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 trusted_proxies: ["10.0.0.0/8", "192.0.2.1"]
 carrier:
   trusted_networks: ["127.0.0.1/32", "2001:db8::1"]
@@ -162,7 +164,15 @@ fn sqlite_urls_are_resolved_and_others_kept() {
     assert_eq!(parse("database: sqlite://db/g.db?mode=rwc\n").database, "sqlite:///etc/gw/db/g.db?mode=rwc");
     assert_eq!(parse("database: sqlite:///srv/g.db\n").database, "sqlite:///srv/g.db");
     assert_eq!(parse("database: 'sqlite::memory:'\n").database, "sqlite::memory:");
-    assert_eq!(parse("database: postgresql://a@b/c\n").database, "postgresql://a@b/c");
+    assert_eq!(parse("database: postgresql://a@b/c\nsecrets:\n  totp_key: k\n").database, "postgresql://a@b/c");
+}
+
+#[test]
+fn postgres_needs_a_totp_key() {
+    let err = config::parse_gateway("threads: 1\ndatabase: postgres://a@b/c\n", std::path::Path::new("/etc/gw/gateway.yaml"))
+        .expect_err("accepted without a key");
+    let text = err.to_string();
+    assert!(text.contains("gateway.yaml:2:1") && text.contains("secrets.totp_key"), "{text}");
 }
 
 #[test]

@@ -21,6 +21,8 @@ pub struct App {
     pub code_throttle_ip: crate::throttle::Throttle,
     pub code_throttle_user: crate::throttle::Throttle<i64>,
     pub federation: crate::federation::Federation,
+    /// The change follower's handle (`crate::changes`).
+    pub changes: crate::changes::Changes,
 }
 
 impl App {
@@ -35,6 +37,7 @@ impl App {
             code_throttle_ip: crate::throttle::Throttle::new(30),
             code_throttle_user: crate::throttle::Throttle::new(10),
             federation: crate::federation::Federation::new()?,
+            changes: crate::changes::Changes::default(),
             cfg,
             store,
             policy,
@@ -49,6 +52,30 @@ impl App {
             mailer: &self.mailer,
             sessions: Some(&self.sessions),
         }
+    }
+
+    /// The database when it is shared by several instances (PostgreSQL):
+    /// throttles count there too.
+    fn shared_counts(&self) -> Option<&Store> {
+        (self.store.backend() == "postgres").then_some(&self.store)
+    }
+
+    /// One sign-in attempt (password, link, provider start) from this address.
+    pub async fn allow_login(&self, ip: Option<std::net::IpAddr>) -> bool {
+        let key = crate::throttle::address_key(ip);
+        self.login_throttle.allow_shared("login", key, self.shared_counts()).await
+    }
+
+    /// One code entry (SMS, authenticator, recovery) from this address for this user.
+    pub async fn allow_code(&self, ip: Option<std::net::IpAddr>, user_id: i64) -> bool {
+        let key = crate::throttle::address_key(ip);
+        self.code_throttle_ip.allow_shared("code_ip", key, self.shared_counts()).await
+            && self.allow_code_for_user(user_id).await
+    }
+
+    /// One code entry for this user, from anywhere.
+    pub async fn allow_code_for_user(&self, user_id: i64) -> bool {
+        self.code_throttle_user.allow_shared("code_user", user_id, self.shared_counts()).await
     }
 
     pub fn product(&self) -> &str {

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod app;
 pub mod auth;
 pub mod background;
+pub mod changes;
 pub mod demo_origin;
 pub mod federation;
 pub mod mail;

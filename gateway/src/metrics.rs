@@ -53,6 +53,43 @@ pub static POLICY_RELOADS: LazyLock<IntCounterVec> = LazyLock::new(|| {
 pub static LOGINS: LazyLock<IntCounterVec> =
     LazyLock::new(|| counter_vec("gateway_logins_total", "Login attempts, by result.", &["result"]));
 
+pub static CHANGES_APPLIED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    counter_vec(
+        "gateway_changes_applied_total",
+        "Changes from the store applied to this instance, by kind (session, user, tenant, all).",
+        &["kind"],
+    )
+});
+
+pub static FULL_RELOADS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    counter_vec(
+        "gateway_full_reloads_total",
+        "Reloads of every tenant with the session cache emptied, by reason (missed changes, unknown change, asked).",
+        &["reason"],
+    )
+});
+
+pub static SESSION_CACHE: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    counter_vec(
+        "gateway_session_cache_lookups_total",
+        "Session lookups by result: hit (answered from memory), miss (read from the store), negative (an unknown id remembered).",
+        &["result"],
+    )
+});
+
+pub static SESSION_CACHE_HIT: LazyLock<IntCounter> = LazyLock::new(|| SESSION_CACHE.with_label_values(&["hit"]));
+pub static SESSION_CACHE_MISS: LazyLock<IntCounter> = LazyLock::new(|| SESSION_CACHE.with_label_values(&["miss"]));
+pub static SESSION_CACHE_NEGATIVE: LazyLock<IntCounter> =
+    LazyLock::new(|| SESSION_CACHE.with_label_values(&["negative"]));
+
+pub static CHANGE_FEED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    counter_vec(
+        "gateway_change_feed_total",
+        "How changes reached this instance: notified (LISTEN/NOTIFY), polled (the periodic check found it first), reconnect (the listener reconnected).",
+        &["via"],
+    )
+});
+
 const HOST_LABELS: [&str; 3] = ["ordinary", "line-auth", "unknown"];
 const OUTCOME_LABELS: [&str; 9] =
     ["allow", "bypass", "login", "second_factor", "deny_line", "deny_path", "deny_role", "unknown_host", "bad_request"];
@@ -84,6 +121,18 @@ pub fn init() {
     for r in ["ok", "error"] {
         let _ = POLICY_RELOADS.with_label_values(&[r]);
     }
+    for k in ["session", "user", "tenant", "all"] {
+        let _ = CHANGES_APPLIED.with_label_values(&[k]);
+    }
+    for r in ["missed", "unknown", "asked"] {
+        let _ = FULL_RELOADS.with_label_values(&[r]);
+    }
+    for v in ["notified", "polled", "reconnect"] {
+        let _ = CHANGE_FEED.with_label_values(&[v]);
+    }
+    LazyLock::force(&SESSION_CACHE_HIT);
+    LazyLock::force(&SESSION_CACHE_MISS);
+    LazyLock::force(&SESSION_CACHE_NEGATIVE);
     for r in ["success", "failure", "line_refused", "throttled", "federated_unknown_state"] {
         let _ = LOGINS.with_label_values(&[r]);
     }

@@ -1,6 +1,8 @@
 //! The live policy snapshot: tenants from the database merged with the ops
-//! policy file, swapped in whole whenever either changes.
+//! policy file. A change builds a new snapshot that shares every tenant it
+//! did not touch with the one before, and swaps it in whole.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -14,13 +16,14 @@ pub type TenantLoad = Result<TenantRow, StoreError>;
 
 #[derive(Default)]
 struct Inputs {
-    db: Vec<TenantLoad>,
-    /// The store's change counter as read before `db` was loaded.
-    db_generation: Option<i64>,
+    /// The database's tenants as last read (rows that could not be read are absent).
+    db: HashMap<i64, TenantRow>,
     file: Option<config::OpsPolicy>,
 }
 
 /// Readers take a snapshot with one atomic load; writers rebuild and swap.
+/// The database's part has one writer, the change follower
+/// (`crate::changes`), so its reloads are applied in the order they were read.
 pub struct PolicyState {
     snapshot: ArcSwap<PolicySnapshot>,
     inputs: Mutex<Inputs>,
@@ -59,24 +62,51 @@ impl PolicyState {
         self.snapshot.load_full()
     }
 
-    /// Replaces the database's tenants with rows loaded after reading the change
-    /// counter at `generation`; a load that started earlier than the one in
-    /// force is dropped, so two reloads racing can never bring old rows back.
-    pub fn set_db_at(&self, generation: i64, rows: Vec<TenantLoad>) -> bool {
+    /// Replaces every database tenant.
+    pub fn set_db(&self, rows: Vec<TenantLoad>) {
         let mut inputs = self.inputs.lock().unwrap_or_else(|p| p.into_inner());
-        if inputs.db_generation.is_some_and(|g| g > generation) {
-            return false;
-        }
-        inputs.db_generation = Some(generation);
-        inputs.db = rows;
-        self.snapshot.store(Arc::new(build_snapshot(&inputs.db, inputs.file.as_ref(), &self.limits)));
-        true
+        inputs.db = rows.into_iter().filter_map(Result::ok).map(|r| (r.id, r)).collect();
+        let rows: Vec<&TenantRow> = inputs.db.values().collect();
+        let snap = build_snapshot_from(&rows, inputs.file.as_ref(), &self.limits);
+        self.snapshot.store(Arc::new(snap));
     }
 
+    /// Replaces one tenant: `None` for a tenant gone, `Some(Err)` for one that
+    /// cannot be read (left out, so closed). Every other tenant is shared with
+    /// the snapshot before, not rebuilt.
+    pub fn set_tenant(&self, id: i64, row: Option<TenantLoad>) {
+        let mut inputs = self.inputs.lock().unwrap_or_else(|p| p.into_inner());
+        let built = match row {
+            Some(Ok(row)) => {
+                let t = build_tenant(&row, inputs.file.as_ref(), &self.limits);
+                inputs.db.insert(id, row);
+                Some(Arc::new(t))
+            }
+            Some(Err(_)) | None => {
+                inputs.db.remove(&id);
+                None
+            }
+        };
+        let next = self.snapshot.load().with_tenant(id, built);
+        self.snapshot.store(Arc::new(next));
+    }
+
+    /// The policy file changed: the rules and the tenants it declares, or
+    /// declared before, are rebuilt; every other tenant is shared as it is.
     pub fn set_file(&self, ops: config::OpsPolicy) {
         let mut inputs = self.inputs.lock().unwrap_or_else(|p| p.into_inner());
+        let current = self.snapshot.load_full();
+        let declared = |name: &str| ops.tenants.iter().any(|t| t.name == name);
+        let tenants: Vec<Arc<TenantPolicy>> = inputs
+            .db
+            .values()
+            .map(|row| match current.shared_tenant(row.id) {
+                Some(t) if !t.managed_by_file && !declared(&row.name) && t.name == row.name => t.clone(),
+                _ => Arc::new(build_tenant(row, Some(&ops), &self.limits)),
+            })
+            .collect();
+        self.snapshot.store(Arc::new(PolicySnapshot::from_shared(ops.rules.clone(), tenants)));
         inputs.file = Some(ops);
-        self.snapshot.store(Arc::new(build_snapshot(&inputs.db, inputs.file.as_ref(), &self.limits)));
     }
 }
 
@@ -91,25 +121,30 @@ impl PolicyState {
 /// networks match nobody, until the row is set right. The same when the file
 /// declares the tenant: the row that ties its users to it is still unreadable.
 pub fn build_snapshot(db: &[TenantLoad], file: Option<&config::OpsPolicy>, limits: &NetworkLimits) -> PolicySnapshot {
+    let rows: Vec<&TenantRow> = db.iter().filter_map(|row| row.as_ref().ok()).collect();
+    build_snapshot_from(&rows, file, limits)
+}
+
+fn build_snapshot_from(rows: &[&TenantRow], file: Option<&config::OpsPolicy>, limits: &NetworkLimits) -> PolicySnapshot {
     let rules = file.map(|f| f.rules.clone()).unwrap_or_default();
-    let declared = |name: &str| file.and_then(|f| f.tenants.iter().find(|t| t.name == name));
-    let tenants = db.iter().filter_map(|row| row.as_ref().ok()).map(|row| {
-        let mut t = TenantPolicy::new(row.id, row.name.clone());
-        if let Some(d) = declared(&row.name) {
-            t.route = d.route;
-            t.two_factor = d.two_factor;
-            t.lines = d.lines.iter().copied().collect();
-            t.networks = allowed_networks(&row.name, d.networks.iter().copied(), limits);
-            t.managed_by_file = true;
-        } else {
-            t.route = row.route;
-            t.two_factor = row.two_factor;
-            t.lines = row.lines.iter().filter_map(|l| LineId::parse(l).ok()).collect();
-            t.networks = allowed_networks(&row.name, row.networks.iter().filter_map(|n| n.parse().ok()), limits);
-        }
-        t
-    });
-    PolicySnapshot::new(rules, tenants)
+    PolicySnapshot::new(rules, rows.iter().map(|row| build_tenant(row, file, limits)))
+}
+
+fn build_tenant(row: &TenantRow, file: Option<&config::OpsPolicy>, limits: &NetworkLimits) -> TenantPolicy {
+    let mut t = TenantPolicy::new(row.id, row.name.clone());
+    if let Some(d) = file.and_then(|f| f.tenants.iter().find(|t| t.name == row.name)) {
+        t.route = d.route;
+        t.two_factor = d.two_factor;
+        t.lines = d.lines.iter().copied().collect();
+        t.networks = allowed_networks(&row.name, d.networks.iter().copied(), limits);
+        t.managed_by_file = true;
+    } else {
+        t.route = row.route;
+        t.two_factor = row.two_factor;
+        t.lines = row.lines.iter().filter_map(|l| LineId::parse(l).ok()).collect();
+        t.networks = allowed_networks(&row.name, row.networks.iter().filter_map(|n| n.parse().ok()), limits);
+    }
+    t
 }
 
 /// SPEC section 11, on read: a network stored before the limits existed (or
@@ -147,6 +182,70 @@ mod tests {
         let snap = build_snapshot(&[Err(bad), Ok(good)], None, &NetworkLimits::default());
         assert!(snap.tenant(1).is_none(), "no route is guessed for the unreadable row");
         assert_eq!(snap.tenant(2).map(|t| t.route), Some(Route::LineAndInternet), "the others are unaffected");
+    }
+
+    fn row(id: i64, name: &str, lines: &[&str]) -> TenantRow {
+        TenantRow {
+            id,
+            name: name.into(),
+            route: Route::LineAndInternet,
+            two_factor: true,
+            lines: lines.iter().map(|l| l.to_string()).collect(),
+            networks: vec![],
+        }
+    }
+
+    #[test]
+    fn a_tenant_change_rebuilds_that_tenant_only() {
+        let state = PolicyState::new();
+        state.set_db(vec![Ok(row(1, "acme", &["CAF0000000001"])), Ok(row(2, "beta", &["CAF0000000002"]))]);
+        let before = state.load_full();
+        let mut changed = row(2, "beta", &[]);
+        changed.route = Route::LineOnly;
+        state.set_tenant(2, Some(Ok(changed)));
+        let after = state.load_full();
+        assert_eq!(after.tenant(2).map(|t| t.route), Some(Route::LineOnly));
+        assert!(after.tenant(2).is_some_and(|t| t.lines.is_empty()));
+        assert!(
+            Arc::ptr_eq(before.shared_tenant(1).unwrap(), after.shared_tenant(1).unwrap()),
+            "the other tenant is shared, not rebuilt"
+        );
+        let bad = StoreError::Corrupt { table: "tenants", column: "route", row: "id 2".into(), value: "open".into() };
+        state.set_tenant(2, Some(Err(bad)));
+        assert!(state.load().tenant(2).is_none(), "unreadable: closed");
+        state.set_tenant(3, Some(Ok(row(3, "gamma", &[]))));
+        assert!(state.load().tenant_by_name("gamma").is_some(), "a new tenant is added");
+        state.set_tenant(3, None);
+        assert!(state.load().tenant_by_name("gamma").is_none(), "a tenant gone is taken out");
+        // A whole reload afterwards sees the database as it is.
+        state.set_db(vec![Ok(row(1, "acme", &[]))]);
+        assert_eq!(state.load().tenants().count(), 1);
+    }
+
+    #[test]
+    fn a_policy_file_change_rebuilds_only_what_it_declares() {
+        let state = PolicyState::new();
+        state.set_db(vec![Ok(row(1, "acme", &["CAF0000000001"])), Ok(row(2, "beta", &[]))]);
+        let before = state.load_full();
+        let ops = config::parse_policy(
+            "tenants:\n  beta:\n    route: line-only\n    two_factor: false\n",
+            std::path::Path::new("policy.yaml"),
+        )
+        .expect("policy");
+        state.set_file(ops);
+        let after = state.load_full();
+        assert_eq!(after.tenant(2).map(|t| (t.route, t.managed_by_file)), Some((Route::LineOnly, true)));
+        assert!(Arc::ptr_eq(before.shared_tenant(1).unwrap(), after.shared_tenant(1).unwrap()));
+        // The declaration withdrawn: beta is the database's again.
+        state.set_file(config::parse_policy("{}", std::path::Path::new("policy.yaml")).expect("policy"));
+        assert_eq!(state.load().tenant(2).map(|t| (t.route, t.managed_by_file)), Some((Route::LineAndInternet, false)));
+        // A tenant change keeps honouring the file.
+        state.set_file(
+            config::parse_policy("tenants:\n  beta:\n    route: line-only\n", std::path::Path::new("policy.yaml"))
+                .expect("policy"),
+        );
+        state.set_tenant(2, Some(Ok(row(2, "beta", &[]))));
+        assert_eq!(state.load().tenant(2).map(|t| t.route), Some(Route::LineOnly));
     }
 
     #[test]

@@ -18,10 +18,6 @@ use crate::policy_state::PolicyState;
 use crate::proxy::Gateway;
 use crate::store::Store;
 
-/// How often each gateway looks at the store's change counter. Changes made by
-/// the CLI or another instance take effect within this time.
-const POLL_INTERVAL: Duration = Duration::from_millis(250);
-
 /// How often session activity is written behind.
 const TOUCH_FLUSH: Duration = Duration::from_secs(15);
 
@@ -76,15 +72,17 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
     if let Some(ops) = initial_ops_policy(&cfg)? {
         policy.set_file(ops);
     }
-    let generation = control.block_on(store.generation())?;
+    // Read before the tenants: the follower reads on from there.
+    let start_at = control.block_on(store.last_change())?;
     let tenants = control.block_on(store.load_tenants())?;
-    policy.set_db_at(generation, tenants);
+    policy.set_db(tenants);
     metrics::init();
 
     // With TLS in front every cookie of ours is `__Host-` prefixed, and read only so.
     crate::session::use_host_prefix(cfg.session.secure_cookies);
     let app = Arc::new(App::new(cfg.clone(), store.clone(), policy.clone())?);
-    control.spawn(follow_store(app.clone()));
+    control.spawn(crate::changes::follow(app.clone(), start_at));
+    control.spawn(upkeep(app.clone()));
     let _watcher = match &cfg.policy_file {
         Some(path) if path.exists() || cfg.policy_file_explicit => Some(watch_policy(path.clone(), policy.clone())?),
         _ => None,
@@ -146,37 +144,16 @@ pub fn server_conf(threads: usize) -> ServerConf {
     }
 }
 
-/// Follows the store's change counter: on a move, reload the tenants and drop
-/// every cached session, so that a change made anywhere (CLI, another
-/// instance) holds on the next request after the poll.
-async fn follow_store(app: Arc<App>) {
-    let mut seen = app.store.generation().await.ok();
+/// Writes session activity behind, and purges what expired.
+async fn upkeep(app: Arc<App>) {
     let mut last_purge = std::time::Instant::now();
-    let mut last_touch = std::time::Instant::now();
     loop {
-        tokio::time::sleep(POLL_INTERVAL).await;
-        match app.store.generation().await {
-            Ok(g) if Some(g) != seen => match app.store.load_tenants().await {
-                Ok(rows) => {
-                    app.policy.set_db_at(g, rows);
-                    app.sessions.clear();
-                    seen = Some(g);
-                    metrics::READY.store(true, Ordering::Relaxed);
-                    tracing::debug!(generation = g, "store changed; policy and sessions reloaded");
-                }
-                Err(e) => tracing::warn!(error = %e, "reloading tenants failed"),
-            },
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot read the store's change counter"),
-        }
-        if last_touch.elapsed() > TOUCH_FLUSH {
-            last_touch = std::time::Instant::now();
-            let touched = app.sessions.take_touched();
-            if !touched.is_empty()
-                && let Err(e) = app.store.touch_sessions(&touched).await
-            {
-                tracing::warn!(error = %e, "writing session activity failed");
-            }
+        tokio::time::sleep(TOUCH_FLUSH).await;
+        let touched = app.sessions.take_touched();
+        if !touched.is_empty()
+            && let Err(e) = app.store.touch_sessions(&touched).await
+        {
+            tracing::warn!(error = %e, "writing session activity failed");
         }
         if last_purge.elapsed() > Duration::from_secs(600) {
             last_purge = std::time::Instant::now();
@@ -186,6 +163,9 @@ async fn follow_store(app: Arc<App>) {
             // Sign-ins abandoned at a provider, which no callback will sweep.
             if let Err(e) = app.store.sweep_flows().await {
                 tracing::warn!(error = %e, "sweeping abandoned sign-in flows failed");
+            }
+            if let Err(e) = app.store.prune_changes().await {
+                tracing::warn!(error = %e, "pruning the change log failed");
             }
         }
     }

@@ -193,7 +193,7 @@ impl Cached {
 
 /// Found sessions are cached briefly; unknown ids are remembered for a few
 /// seconds so that a flood of made-up cookies does not become a flood of queries.
-/// Every cached entry is dropped when the store's change counter moves.
+/// A change from the store evicts what it names: one session, or one user's.
 pub struct SessionCache {
     hits: Cache<[u8; 32], Arc<Cached>>,
     misses: Cache<[u8; 32], ()>,
@@ -216,11 +216,16 @@ impl SessionCache {
     pub async fn lookup(&self, store: &Store, id: &[u8; 32], now: i64) -> Result<Option<Arc<Cached>>, StoreError> {
         let key = tokens::digest(id);
         let entry = match self.hits.get(&key) {
-            Some(c) => c,
+            Some(c) => {
+                crate::metrics::SESSION_CACHE_HIT.inc();
+                c
+            }
             None => {
                 if self.misses.contains_key(&key) {
+                    crate::metrics::SESSION_CACHE_NEGATIVE.inc();
                     return Ok(None);
                 }
+                crate::metrics::SESSION_CACHE_MISS.inc();
                 match store.session_by_hash(&tokens::hex(&key)).await? {
                     Some(rec) => {
                         let c = Arc::new(Cached::new(rec));
@@ -253,6 +258,25 @@ impl SessionCache {
 
     pub fn remove(&self, id: &[u8; 32]) {
         self.hits.invalidate(&tokens::digest(id));
+    }
+
+    /// Drops the session stored under this id hash (a change from the store).
+    pub fn evict_hash(&self, id_hash: &str) {
+        if let Some(key) = tokens::unhex(id_hash) {
+            self.hits.invalidate(&key);
+            self.misses.invalidate(&key);
+        }
+    }
+
+    /// Drops every cached session of one user, so the next request reads the
+    /// user's role, email and lock again. A walk over the cache: users change
+    /// far less often than sessions are used.
+    pub fn evict_user(&self, user_id: i64) {
+        let keys: Vec<Arc<[u8; 32]>> =
+            self.hits.iter().filter(|(_, c)| c.rec.user_id == user_id).map(|(k, _)| k).collect();
+        for k in keys {
+            self.hits.invalidate(&*k);
+        }
     }
 
     pub fn clear(&self) {

@@ -1,6 +1,11 @@
 //! Per-address login throttle: a fixed one-minute window per client address, in
 //! front of the password check, so that a stranger can neither guess quickly
 //! nor burn through other people's lockout counters cheaply.
+//!
+//! With several instances (PostgreSQL) every window is also counted in the
+//! database, so N instances still allow the limit once, not N times. The
+//! count in memory goes first: a key over the limit here is refused without
+//! a query, which keeps a flood from becoming a flood of writes.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -33,12 +38,42 @@ impl<K: std::hash::Hash + Eq + Send + Sync + 'static> Throttle<K> {
     }
 }
 
+impl<K: std::hash::Hash + Eq + Send + Sync + std::fmt::Display + Clone + 'static> Throttle<K> {
+    /// Counts one attempt here and, when `shared` is the database of several
+    /// instances, there too; false when either count is over the limit. If
+    /// the database cannot count, this instance's count decides (logged).
+    pub async fn allow_shared(&self, scope: &str, key: K, shared: Option<&crate::store::Store>) -> bool {
+        if !self.allow_key(key.clone()) {
+            return false;
+        }
+        let Some(store) = shared else { return true };
+        if self.limit == 0 {
+            return true;
+        }
+        let now = crate::store::now();
+        let start = now - now.rem_euclid(WINDOW.as_secs() as i64);
+        match store.count_attempt(scope, &key.to_string(), start).await {
+            Ok(hits) => hits <= i64::from(self.limit),
+            Err(e) => {
+                tracing::warn!(error = %e, scope, "the shared throttle cannot count; this instance's count decides");
+                true
+            }
+        }
+    }
+}
+
 impl Throttle<IpAddr> {
     /// Counts one attempt from an address; an unknown address shares one window
     /// with every other unknown address.
     pub fn allow(&self, ip: Option<IpAddr>) -> bool {
-        self.allow_key(ip.map_or(IpAddr::from([0, 0, 0, 0]), client_key))
+        self.allow_key(address_key(ip))
     }
+}
+
+/// The key an address is counted under; an unknown address shares one window
+/// with every other unknown address.
+pub fn address_key(ip: Option<IpAddr>) -> IpAddr {
+    ip.map_or(IpAddr::from([0, 0, 0, 0]), client_key)
 }
 
 /// The key of everything counted per client address: an IPv4 address, or the

@@ -48,6 +48,20 @@ pub fn hex(bytes: &[u8; 32]) -> String {
     s
 }
 
+/// The bytes of a stored hash ([`hex`]); None unless 64 hex digits.
+pub fn unhex(text: &str) -> Option<[u8; 32]> {
+    let b = text.as_bytes();
+    if b.len() != 64 {
+        return None;
+    }
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = [0u8; 32];
+    for (i, pair) in b.chunks_exact(2).enumerate() {
+        out[i] = (digit(pair[0])? << 4) | digit(pair[1])?;
+    }
+    Some(out)
+}
+
 /// The stored hash of a token's text form, or None when it is malformed.
 pub fn hash_token(text: &str) -> Option<String> {
     decode_token(text).map(|b| hash_bytes(&b))

@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use gateway::store::{LinkPurpose, NewLink, NewSession, NewUser, Plan, Store, StoreError};
+use gateway::store::{Change, LinkPurpose, NewLink, NewSession, NewUser, Plan, Store, StoreError};
 use gateway::tokens::{hash_token, random_token};
 use policy::{Factor, HostKind, LineId, LoginMethod, Role, Route};
 use sqlx::{AssertSqlSafe, Connection};
@@ -127,7 +127,8 @@ both! {
     sms_budget, sqlite_sms_budget, postgres_sms_budget;
     recovery_and_totp_steps, sqlite_recovery_and_totp_steps, postgres_recovery_and_totp_steps;
     concurrent_add_lines, sqlite_concurrent_add_lines, postgres_concurrent_add_lines;
-    generation, sqlite_generation, postgres_generation;
+    changes, sqlite_changes, postgres_changes;
+    attempts, sqlite_attempts, postgres_attempts;
     second_factor_lock, sqlite_second_factor_lock, postgres_second_factor_lock;
     break_glass_codes, sqlite_break_glass_codes, postgres_break_glass_codes;
     invitations, sqlite_invitations, postgres_invitations;
@@ -343,7 +344,7 @@ mod suite {
         assert_eq!(store.migrate().await.expect("third migrate"), 0, "migrate is not idempotent");
         store.check_schema().await.expect("check_schema after a second migrate");
         store.ping().await.expect("ping");
-        assert_eq!(store.generation().await.expect("generation"), 0);
+        assert_eq!(store.last_change().await.expect("last change"), 0);
         assert!(store.load_tenants().await.expect("load tenants").is_empty());
     }
 
@@ -829,58 +830,99 @@ mod suite {
         }
     }
 
-    // `last` is re-read after calls that are not checked (insert_session).
-    #[allow(unused_assignments)]
-    pub async fn generation(store: &Store, _url: &str) {
+    /// Each write records what it changed, narrowly: a session, a user, a
+    /// tenant. Nothing at all for what no cache holds (a new user, a new
+    /// session), and nothing for a refused change.
+    pub async fn changes(store: &Store, _url: &str) {
         migrated(store).await;
-        let mut last = store.generation().await.expect("generation");
+        let mut last = store.last_change().await.expect("last change");
 
-        macro_rules! bumps {
-            ($what:literal, $call:expr) => {{
+        macro_rules! records {
+            ($what:literal, $call:expr, $expect:expr) => {{
                 let out = $call.await.unwrap_or_else(|e| panic!("{}: {e}", $what));
-                let g = store.generation().await.expect("generation");
-                assert!(g > last, "{} did not move the generation ({last} -> {g})", $what);
-                last = g;
+                let got: Vec<Change> = store
+                    .changes_after(last, 100)
+                    .await
+                    .expect("changes")
+                    .into_iter()
+                    .map(|(seq, c)| {
+                        assert!(seq > last);
+                        last = seq;
+                        c.unwrap_or_else(|| panic!("{}: an unknown change", $what))
+                    })
+                    .collect();
+                let expect: Vec<Change> = $expect;
+                assert_eq!(got, expect, "{} recorded the wrong changes", $what);
                 out
             }};
         }
 
-        let acme = bumps!("create_tenant", store.create_tenant("acme", Plan::Basic));
-        bumps!("set_route", store.set_route(acme, Route::LineOnly));
-        bumps!("set_two_factor", store.set_two_factor(acme, false));
+        let acme = records!("create_tenant", store.create_tenant("acme", Plan::Basic), vec![Change::Tenant(1)]);
+        assert_eq!(acme, 1);
+        records!("set_route", store.set_route(acme, Route::LineOnly), vec![Change::Tenant(acme)]);
+        records!("set_two_factor", store.set_two_factor(acme, false), vec![Change::Tenant(acme)]);
         let l = line("CAF0000000001");
-        bumps!("add_lines", store.add_lines(acme, &[l]));
-        bumps!("remove_lines", store.remove_lines(acme, &[l]));
-        bumps!("add_networks", store.add_networks(acme, &[net("10.0.0.0/8")]));
-        bumps!("remove_networks", store.remove_networks(acme, &[net("10.0.0.0/8")]));
-        let alice = bumps!(
+        records!("add_lines", store.add_lines(acme, &[l]), vec![Change::Tenant(acme)]);
+        records!("remove_lines", store.remove_lines(acme, &[l]), vec![Change::Tenant(acme)]);
+        records!("add_networks", store.add_networks(acme, &[net("10.0.0.0/8")]), vec![Change::Tenant(acme)]);
+        records!("remove_networks", store.remove_networks(acme, &[net("10.0.0.0/8")]), vec![Change::Tenant(acme)]);
+        let alice = records!(
             "create_user",
             store.create_user(NewUser {
                 tenant_id: acme,
                 email: "alice@example.com",
                 role: Role::Owner,
                 password_hash: None
-            })
+            }),
+            vec![]
         );
-        bumps!("set_password_hash", store.set_password_hash(alice, "$argon2id$x"));
+        records!("set_password_hash", store.set_password_hash(alice, "$argon2id$x"), vec![Change::User(alice)]);
+        records!("lock_user", store.lock_user(alice), vec![Change::User(alice)]);
+        records!("lock_user again", store.lock_user(alice), vec![]);
+        records!("unlock_user", store.unlock_user("Alice@example.com"), vec![Change::User(alice)]);
+        records!("unlock_user unknown", store.unlock_user("nobody@example.com"), vec![]);
+        records!("set_email", store.set_email(alice, "alice2@example.com"), vec![Change::User(alice)]);
+        records!("reset_second_factors", store.reset_second_factors(alice), vec![Change::User(alice)]);
         let h = token_hash();
+        records!("insert_session", store.insert_session(session(&h, alice, now() + 3600)), vec![]);
+        records!("grant_sudo", store.grant_sudo(&h, now() + 60), vec![Change::Session(h.clone())]);
+        assert!(records!("delete_session", store.delete_session(&h), vec![Change::Session(h.clone())]));
+        assert!(!records!("delete_session again", store.delete_session(&h), vec![]));
         store.insert_session(session(&h, alice, now() + 3600)).await.expect("insert session");
-        last = store.generation().await.expect("generation");
-        assert!(bumps!("delete_session", store.delete_session(&h)));
-        store.insert_session(session(&h, alice, now() + 3600)).await.expect("insert session");
-        last = store.generation().await.expect("generation");
-        assert_eq!(bumps!("delete_user_sessions", store.delete_user_sessions(alice)), 1);
+        assert_eq!(records!("delete_user_sessions", store.delete_user_sessions(alice), vec![Change::User(alice)]), 1);
 
-        // Refused changes leave it alone.
-        let before = store.generation().await.expect("generation");
-        assert_eq!(before, last);
+        // Refused changes record nothing.
         assert!(matches!(store.create_tenant("acme", Plan::Basic).await, Err(StoreError::Conflict(_))));
+        // (On PostgreSQL the refused insert used up an id.)
         let beta = store.create_tenant("beta", Plan::Basic).await.expect("create beta");
-        store.add_lines(acme, &[l]).await.expect("add line");
-        let mid = store.generation().await.expect("generation");
+        records!("create beta", async { Ok::<_, StoreError>(()) }, vec![Change::Tenant(beta)]);
+        records!("add line", store.add_lines(acme, &[l]), vec![Change::Tenant(acme)]);
         assert!(matches!(store.add_lines(beta, &[l]).await, Err(StoreError::Conflict(_))));
-        assert_eq!(store.generation().await.expect("generation"), mid, "a refused add_lines moved the generation");
-        assert!(mid > before);
+        assert!(store.changes_after(last, 100).await.expect("changes").is_empty(), "a refused add_lines recorded a change");
+        assert_eq!(store.last_change().await.expect("last"), last);
+        store.prune_changes().await.expect("prune");
+        assert_eq!(store.last_change().await.expect("last"), last, "recent changes are kept");
+    }
+
+    /// Attempts counted in a shared window: one statement per attempt, so
+    /// instances counting at once never lose one.
+    pub async fn attempts(store: &Store, _url: &str) {
+        migrated(store).await;
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.count_attempt("login", "192.0.2.1", 600).await })
+            })
+            .collect();
+        let mut seen = Vec::new();
+        for t in tasks {
+            seen.push(t.await.expect("task").expect("count"));
+        }
+        seen.sort();
+        assert_eq!(seen, (1..=20).collect::<Vec<i64>>(), "every attempt counted once");
+        assert_eq!(store.count_attempt("login", "192.0.2.1", 660).await.unwrap(), 1, "a new window");
+        assert_eq!(store.count_attempt("login", "192.0.2.2", 600).await.unwrap(), 1, "another key");
+        assert_eq!(store.count_attempt("code_ip", "192.0.2.1", 600).await.unwrap(), 1, "another scope");
     }
 
     /// Wrong second-factor codes add up per user across calls (sessions) until

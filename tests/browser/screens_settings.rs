@@ -122,6 +122,9 @@ async fn settings_pages_in_both_languages() {
     // On → off needs the switch on, which this session passes only with a
     // second factor: the database says it had one, and the CLI turns 2FA on.
     sql(&env, "UPDATE sessions SET second_factor = $1", "totp").await;
+    // A hand edit of the database is announced, as an operator would: every
+    // instance then reloads whole and reads the session again.
+    sql(&env, "INSERT INTO change_events (at, kind, target) VALUES (0, 'all', $1)", "").await;
     env.ok(&["tenant", "set-2fa", "acme", "on"]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {

@@ -15,6 +15,7 @@ mod admin;
 mod cli;
 mod explain;
 mod federated;
+mod instances;
 mod lines;
 mod reload;
 mod sessions;

@@ -64,6 +64,10 @@ fn random_hex() -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The key every test gateway shares (required with PostgreSQL, where two
+/// instances must read each other's authenticator secrets).
+pub const TEST_TOTP_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
 const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// A fresh PostgreSQL database, or None (with a note) when there is no server
@@ -152,7 +156,8 @@ impl Env {
              metrics:\n  listen: \"127.0.0.1:{metrics_port}\"\n\
              policy_file: policy.yaml\n\
              ui:\n  default_language: en\n\
-             threads: 2\n"
+             threads: 2\n\
+             secrets:\n  totp_key: \"{TEST_TOTP_KEY}\"\n"
         );
         std::fs::write(&config, yaml).expect("write config");
         let env = Env { dir, config, policy, port, metrics_port, database, db, origin: None, gateway: None };
@@ -599,5 +604,108 @@ impl Env {
             .default_headers(headers)
             .build()
             .expect("client")
+    }
+}
+
+/// Another gateway process on the same configuration and database, on ports
+/// of its own: what a second machine behind the load balancer would be.
+pub struct Second {
+    pub port: u16,
+    pub metrics_port: u16,
+    config: PathBuf,
+    log: PathBuf,
+    gateway: Option<Proc>,
+}
+
+impl Env {
+    /// Writes the second instance's configuration (the first's, with its own
+    /// listen and metrics ports) and starts it.
+    pub async fn second(&self) -> Second {
+        let (port, metrics_port) = (free_port(), free_port());
+        let text = std::fs::read_to_string(&self.config).expect("config");
+        let text = text
+            .replacen(&format!("listen: \"127.0.0.1:{}\"", self.port), &format!("listen: \"127.0.0.1:{port}\""), 1)
+            .replacen(
+                &format!("listen: \"127.0.0.1:{}\"", self.metrics_port),
+                &format!("listen: \"127.0.0.1:{metrics_port}\""),
+                1,
+            );
+        let config = self.dir.path().join("gateway-b.yaml");
+        std::fs::write(&config, text).expect("write config b");
+        let mut b = Second { port, metrics_port, config, log: self.dir.path().join("gateway-b.log"), gateway: None };
+        b.start().await;
+        b
+    }
+}
+
+impl Second {
+    pub async fn start(&mut self) {
+        let log = std::fs::File::create(&self.log).expect("log file");
+        let child = Command::new(bin())
+            .arg("--config")
+            .arg(&self.config)
+            .arg("serve")
+            .env("GATEWAY_LOG", "info,gateway=debug,pingora=warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start gateway b");
+        self.gateway = Some(Proc(child));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let metrics = reqwest::get(format!("http://127.0.0.1:{}/readyz", self.metrics_port)).await;
+            let proxy = reqwest::get(format!("http://127.0.0.1:{}/readyz", self.port)).await;
+            if metrics.is_ok_and(|r| r.status() == 200) && proxy.is_ok_and(|r| r.status() == 200) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "gateway b not ready:\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn stop(&mut self) {
+        self.gateway = None;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
+            assert!(Instant::now() < deadline, "gateway b still listening");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// A client that connects from `from` to this instance.
+    pub fn client(&self, from: &str) -> reqwest::Client {
+        let ip: IpAddr = from.parse().expect("ip");
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .resolve(ORDINARY, self.addr())
+            .resolve(LINE_HOST, self.addr())
+            .local_address(ip)
+            .build()
+            .expect("client")
+    }
+
+    pub fn url(&self, host: &str, path: &str) -> String {
+        format!("http://{host}:{}{path}", self.port)
+    }
+
+    pub async fn metric(&self, name_and_labels: &str) -> f64 {
+        let text = reqwest::get(format!("http://127.0.0.1:{}/metrics", self.metrics_port))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .find_map(|l| l.strip_prefix(name_and_labels).and_then(|rest| rest.trim().parse().ok()))
+            .unwrap_or(0.0)
     }
 }

@@ -68,7 +68,7 @@ pub async fn password_submit(v: &Visit<'_>, a: Gated) -> Outcome {
     let (token, _) = csrf_for(v);
     let Some(user) = v.app.store.user_by_id(c.rec.user_id).await? else { return Ok(to_login(v)) };
     // Counted toward the lock like a login, so a stolen session cannot guess it.
-    if let Some(r) = super::login::throttled(v) {
+    if let Some(r) = super::login::throttled(v).await {
         return Ok(r);
     }
     match super::login::check_password(v, &user, form.get("current_password").unwrap_or("")).await {
@@ -151,7 +151,7 @@ pub async fn email_submit(v: &Visit<'_>, a: Gated) -> Outcome {
     let refused =
         |errors| email_page(v, &token, &user.email, EmailForm { new_email, again, errors }, 400, ask_password);
     // Counted toward the lock like a login, so a stolen session cannot guess it.
-    if let Some(r) = super::login::throttled(v) {
+    if let Some(r) = super::login::throttled(v).await {
         return Ok(r);
     }
     // A federated user has no password here: the settings gate had them sign

@@ -130,10 +130,10 @@ pub async fn submit(v: &Visit<'_>) -> Outcome {
     }
     // A review does not use the link up, so whoever holds one could have the
     // server hash again and again: counted per address and per invitee.
-    if let Some(reply) = super::login::throttled(v) {
+    if let Some(reply) = super::login::throttled(v).await {
         return Ok(reply);
     }
-    if !v.app.code_throttle_user.allow_key(user.id) {
+    if !v.app.allow_code_for_user(user.id).await {
         let reply = super::login::throttled_reply(v);
         return Ok(reply);
     }

@@ -69,7 +69,7 @@ pub fn forgot_form(v: &Visit<'_>, email: &str, error: Option<&str>) -> Outcome {
 
 /// Answers the same whether or not the address has an account.
 pub async fn forgot_submit(v: &Visit<'_>) -> Outcome {
-    if !v.app.login_throttle.allow(v.facts.client_ip) {
+    if !v.app.allow_login(v.facts.client_ip).await {
         let title = v.t("Too many attempts", "試行回数が多すぎます");
         return Ok(page(429, &TooMany { ui: v.ui(), title })?
             .header("retry-after", crate::throttle::WINDOW.as_secs().to_string()));

@@ -56,7 +56,7 @@ fn busy(v: &Visit<'_>) -> Reply {
 
 pub async fn submit(v: &Visit<'_>) -> Outcome {
     let app = v.app;
-    if let Some(reply) = throttled(v) {
+    if let Some(reply) = throttled(v).await {
         return Ok(reply);
     }
     let form = read_form(v)?;
@@ -148,8 +148,8 @@ pub(super) fn new_login(user: &UserRow, factor: Option<Factor>, line: Option<pol
 
 /// The per-address throttle every password form shares: Some(429 page) when
 /// this address is over it.
-pub(super) fn throttled(v: &Visit<'_>) -> Option<Reply> {
-    if v.app.login_throttle.allow(v.facts.client_ip) {
+pub(super) async fn throttled(v: &Visit<'_>) -> Option<Reply> {
+    if v.app.allow_login(v.facts.client_ip).await {
         return None;
     }
     metrics::LOGINS.with_label_values(&["throttled"]).inc();

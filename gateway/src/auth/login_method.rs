@@ -69,7 +69,7 @@ pub async fn directory_chosen(
     let typed = typed.trim();
     if !tokens::constant_time_eq(typed.as_bytes(), dir.connection_id.as_bytes()) {
         v.audit(Some(tenant_id), None, None, "login_method_refused:ad:wrong_connection_id").await;
-        if let Some(reply) = super::login::throttled(v) {
+        if let Some(reply) = super::login::throttled(v).await {
             return Ok(Err(DirectoryRefusal::Throttled(reply)));
         }
         return Ok(Err(DirectoryRefusal::WrongId));
@@ -198,7 +198,7 @@ async fn to_password(v: &Visit<'_>, user: &UserRow, form: &Form, place: Place<'_
     }
     // Whoever holds a link could have the server hash without end: counted
     // per address like a sign-in.
-    if let (Place::Link(_), Some(reply)) = (&place, super::login::throttled(v)) {
+    if let (Place::Link(_), Some(reply)) = (&place, super::login::throttled(v).await) {
         return Ok(reply);
     }
     let hashed = v.app.hasher.hash(password.to_owned()).await.map_err(|e| Refusal::broken("password hashing", e))?;

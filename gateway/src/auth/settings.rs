@@ -52,20 +52,12 @@ fn route_name(v: &Visit<'_>, r: Route) -> &'static str {
     }
 }
 
-/// Applies a change made here to this process at once (other instances follow
-/// the store's change counter). The change is saved by then: a failure here
-/// only delays it to this gateway's next poll of the store, so it is logged,
-/// not shown as a failed change.
+/// Makes a change saved here hold in this gateway before the answer goes out
+/// (other instances follow the change log). The change is saved by then: a
+/// delay here only moves it to the follower's next read, so it is logged, not
+/// shown as a failed change.
 async fn reload(v: &Visit<'_>) {
-    let loaded = async {
-        Ok::<_, crate::store::StoreError>((v.app.store.generation().await?, v.app.store.load_tenants().await?))
-    };
-    match loaded.await {
-        Ok((generation, rows)) => {
-            v.app.policy.set_db_at(generation, rows);
-        }
-        Err(e) => tracing::warn!(error = %e, "a saved settings change waits for the next poll of the store"),
-    }
+    v.app.changes.caught_up(&v.app).await;
 }
 
 pub async fn route_form(v: &Visit<'_>, a: Gated) -> Outcome {

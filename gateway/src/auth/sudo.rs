@@ -310,7 +310,7 @@ pub async fn login_submit(v: &Visit<'_>, gate: Gate) -> PageOutcome {
     if let Some(provider) = admin.cached.rec.provider.clone() {
         return federated_reauth(v, &admin, &id, &provider, rd).await;
     }
-    if let Some(r) = super::login::throttled(v) {
+    if let Some(r) = super::login::throttled(v).await {
         return Ok(r);
     }
     let code = needs_code(v, &admin).await?;

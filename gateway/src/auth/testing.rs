@@ -59,7 +59,7 @@ pub async fn world_with(extra: &str) -> World {
         cookies.push(session_for(&store, user, sudo).await);
     }
     let policy = Arc::new(PolicyState::new());
-    policy.set_db_at(store.generation().await.unwrap(), store.load_tenants().await.unwrap());
+    policy.set_db(store.load_tenants().await.unwrap());
     let app = App::new(cfg, store, policy).unwrap();
     let owner_stale = cookies.pop().unwrap();
     let owner = cookies.pop().unwrap();
@@ -108,7 +108,7 @@ impl World {
             .create_user(NewUser { tenant_id: tenant, email, role, password_hash: Some("$argon2id$placeholder") })
             .await
             .unwrap();
-        self.app.policy.set_db_at(store.generation().await.unwrap(), store.load_tenants().await.unwrap());
+        self.app.policy.set_db(store.load_tenants().await.unwrap());
         session_for(store, user, true).await
     }
 

@@ -24,6 +24,8 @@ const DIRECTORY_LABEL: &[u8] = b"gateway directory secret v1\0";
 /// Why the TOTP key could not be had.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
+    #[error("secrets.totp_key must be set when the database is PostgreSQL: every instance must use the same key")]
+    Required,
     #[error("secrets.totp_key must be 32 bytes written as base64 (44 characters) or as 64 hexadecimal characters")]
     Format,
     #[error("{} does not hold a key (32 bytes written as base64); fix or remove it", path.display())]
@@ -60,6 +62,9 @@ impl TotpKey {
     pub fn load_or_create(cfg: &config::GatewayConfig) -> Result<TotpKey, KeyError> {
         if let Some(secret) = &cfg.secrets.totp_key {
             return parse_key(secret.expose()).map(TotpKey).ok_or(KeyError::Format);
+        }
+        if cfg.database.starts_with("postgres") {
+            return Err(KeyError::Required);
         }
         let path = cfg.base_dir.join("data").join("totp.key");
         let key = read_or_create(&path)?;

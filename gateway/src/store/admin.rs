@@ -6,6 +6,7 @@ use sqlx::Row;
 use policy::Role;
 
 use super::{AuditEntry, Result, Store, StoreError, known, now, on_pool};
+use super::changes::Change;
 
 /// One row of the admin console's user list.
 #[derive(Debug, Clone)]
@@ -104,7 +105,7 @@ impl Store {
             .rows_affected()
         });
         if n > 0 {
-            self.bump_generation().await?;
+            self.record_change(Change::User(user_id)).await?;
         }
         Ok(n > 0)
     }

@@ -4,6 +4,7 @@ use policy::HostKind;
 use sqlx::Row;
 
 use super::{Result, Store, StoreError, is_unique_violation, now, on_pool};
+use super::changes::Change;
 
 /// The provider account a federated user signs in with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,7 +161,7 @@ impl Store {
                 .await?;
             tx.commit().await?;
         });
-        self.bump_generation().await
+        self.record_change(Change::User(user_id)).await
     }
 
     pub async fn directory(&self, tenant_id: i64) -> Result<Option<DirectoryRow>> {

@@ -164,9 +164,7 @@ impl Store {
             .await?
             .rows_affected()
         });
-        if n > 0 {
-            self.bump_generation().await?;
-        }
+        // Never registered, so never signed in: no session of theirs is cached.
         Ok(n > 0)
     }
 

@@ -7,6 +7,7 @@
 
 mod admin;
 mod audit;
+mod changes;
 mod federation;
 mod invitations;
 mod links;
@@ -14,6 +15,7 @@ mod second_factor;
 mod sessions;
 mod sms_budget;
 mod tenants;
+mod throttle_windows;
 mod users;
 
 use std::path::Path;
@@ -26,6 +28,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use admin::{AuditFilter, UserOverview};
 pub use audit::AuditEntry;
+pub use changes::{CHANNEL as CHANGES_CHANNEL, Change};
 pub use federation::{Binding, DirectoryRow, FederatedIdentity, FlowPurpose, FlowRow};
 pub use invitations::{Invitation, InvitationMail};
 pub use links::{LinkPurpose, NewLink};
@@ -207,22 +210,16 @@ impl Store {
         Ok(())
     }
 
+    /// The PostgreSQL pool, for what only PostgreSQL has (LISTEN).
+    pub(crate) fn postgres_pool(&self) -> Option<PgPool> {
+        match &self.pool {
+            Pool::Postgres(p) => Some(p.clone()),
+            Pool::Sqlite(_) => None,
+        }
+    }
+
     pub async fn ping(&self) -> Result<()> {
         on_pool!(self, p => { sqlx::query("SELECT 1").execute(p).await?; });
-        Ok(())
-    }
-
-    /// The change counter that cached copies of policy and sessions follow.
-    pub async fn generation(&self) -> Result<i64> {
-        Ok(on_pool!(self, p => {
-            sqlx::query_scalar("SELECT generation FROM change_log WHERE id = 1").fetch_one(p).await?
-        }))
-    }
-
-    pub(crate) async fn bump_generation(&self) -> Result<()> {
-        on_pool!(self, p => {
-            sqlx::query("UPDATE change_log SET generation = generation + 1 WHERE id = 1").execute(p).await?;
-        });
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 use sqlx::Row;
 
 use super::{Result, Store, now, on_pool};
+use super::changes::Change;
 
 /// A user's enrolment, as the 2FA pages need it.
 #[derive(Debug, Clone, Default)]
@@ -259,7 +260,7 @@ impl Store {
             }
             tx.commit().await?;
         });
-        self.bump_generation().await
+        self.record_change(Change::User(user_id)).await
     }
 
     pub async fn remember_device(&self, token_hash: &str, user_id: i64, label: Option<&str>) -> Result<()> {

@@ -2,6 +2,7 @@ use policy::{Factor, HostKind, LoginMethod, Role};
 use sqlx::Row;
 
 use super::{Result, Store, known, now, on_pool};
+use super::changes::Change;
 
 pub struct NewSession<'a> {
     pub id_hash: &'a str,
@@ -149,7 +150,7 @@ impl Store {
             sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(p).await?.rows_affected()
         });
         if n > 0 {
-            self.bump_generation().await?;
+            self.record_change(Change::Session(id_hash.to_owned())).await?;
         }
         Ok(n > 0)
     }
@@ -158,7 +159,7 @@ impl Store {
         let n = on_pool!(self, p => {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(p).await?.rows_affected()
         });
-        self.bump_generation().await?;
+        self.record_change(Change::User(user_id)).await?;
         Ok(n)
     }
 
@@ -167,7 +168,8 @@ impl Store {
         on_pool!(self, p => {
             sqlx::query("UPDATE sessions SET sudo_until = $1 WHERE id_hash = $2").bind(until).bind(id_hash).execute(p).await?;
         });
-        Ok(())
+        // Other instances hold the session without it: evicted, they read it again.
+        self.record_change(Change::Session(id_hash.to_owned())).await
     }
 
     /// Users of a tenant with live sessions, and how many of them signed in from

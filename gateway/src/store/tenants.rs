@@ -4,6 +4,7 @@ use policy::{LineId, ParseError, Route};
 use sqlx::Row;
 
 use super::{Result, Store, StoreError, is_unique_violation, known, now, on_pool};
+use super::changes::Change;
 
 /// A tenant's contract (SPEC section 2). It decides what the owner may change
 /// themselves (SPEC section 6), never whether a request is let through, so it
@@ -81,7 +82,7 @@ impl Store {
         });
         match res {
             Ok(id) => {
-                self.bump_generation().await?;
+                self.record_change(Change::Tenant(id)).await?;
                 Ok(id)
             }
             Err(e) if is_unique_violation(&e) => {
@@ -134,7 +135,7 @@ impl Store {
                 .execute(p)
                 .await?;
         });
-        self.bump_generation().await
+        self.record_change(Change::Tenant(tenant_id)).await
     }
 
     pub async fn set_two_factor(&self, tenant_id: i64, on: bool) -> Result<()> {
@@ -146,7 +147,7 @@ impl Store {
                 .execute(p)
                 .await?;
         });
-        self.bump_generation().await
+        self.record_change(Change::Tenant(tenant_id)).await
     }
 
     /// Registers lines; a line already registered to another tenant is refused
@@ -188,7 +189,7 @@ impl Store {
             }
             tx.commit().await?;
         });
-        self.bump_generation().await?;
+        self.record_change(Change::Tenant(tenant_id)).await?;
         Ok(added)
     }
 
@@ -210,7 +211,7 @@ impl Store {
             }
             tx.commit().await?;
         });
-        self.bump_generation().await?;
+        self.record_change(Change::Tenant(tenant_id)).await?;
         Ok(missing)
     }
 
@@ -233,7 +234,7 @@ impl Store {
             }
             tx.commit().await?;
         });
-        self.bump_generation().await?;
+        self.record_change(Change::Tenant(tenant_id)).await?;
         Ok(added)
     }
 
@@ -254,7 +255,7 @@ impl Store {
             }
             tx.commit().await?;
         });
-        self.bump_generation().await?;
+        self.record_change(Change::Tenant(tenant_id)).await?;
         Ok(missing)
     }
 
@@ -307,6 +308,35 @@ impl Store {
             }
         });
         Ok(by_id.into_values().collect())
+    }
+
+    /// One tenant with its lines and networks, as [`Store::load_tenants`] reads
+    /// each: what a change to that tenant reloads. None: no such tenant.
+    pub async fn load_tenant(&self, tenant_id: i64) -> Result<Option<Result<TenantRow>>> {
+        Ok(on_pool!(self, p => {
+            let Some(r) = sqlx::query("SELECT id, name, route, two_factor FROM tenants WHERE id = $1")
+                .bind(tenant_id)
+                .fetch_optional(p)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let name: String = r.try_get("name")?;
+            let two_factor: bool = r.try_get("two_factor")?;
+            let route = match route_of(tenant_id, r.try_get("route")?) {
+                Ok(route) => route,
+                Err(e) => return Ok(Some(Err(e))),
+            };
+            let lines = sqlx::query_scalar("SELECT line FROM tenant_lines WHERE tenant_id = $1")
+                .bind(tenant_id)
+                .fetch_all(p)
+                .await?;
+            let networks = sqlx::query_scalar("SELECT cidr FROM tenant_networks WHERE tenant_id = $1")
+                .bind(tenant_id)
+                .fetch_all(p)
+                .await?;
+            Some(Ok(TenantRow { id: tenant_id, name, route, two_factor, lines, networks }))
+        }))
     }
 
     pub async fn tenant_plan(&self, tenant_id: i64) -> Result<Option<Plan>> {

@@ -2,6 +2,7 @@ use policy::{LoginMethod, Role};
 use sqlx::Row;
 
 use super::{Result, Store, StoreError, is_unique_violation, known, now, on_pool};
+use super::changes::Change;
 
 #[derive(Debug, Clone)]
 pub struct UserRow {
@@ -97,10 +98,8 @@ impl Store {
             .await
         });
         match res {
-            Ok(id) => {
-                self.bump_generation().await?;
-                Ok(id)
-            }
+            // A new user has no session anyone could hold in a cache.
+            Ok(id) => Ok(id),
             Err(e) if is_unique_violation(&e) => {
                 if u.role == Role::Owner && self.user_by_email(&email).await?.is_none() {
                     Err(StoreError::Conflict("the tenant already has an owner".into()))
@@ -148,26 +147,25 @@ impl Store {
                 .execute(p)
                 .await?;
         });
-        self.bump_generation().await
+        self.record_change(Change::User(user_id)).await
     }
 
     /// Clears the lock and the failure count, and the lock on wrong second-factor
     /// codes; returns false for an unknown email.
     pub async fn unlock_user(&self, email: &str) -> Result<bool> {
         let email = canonical_email(email);
-        let n = on_pool!(self, p => {
-            sqlx::query("UPDATE users SET locked_at = NULL, failed_logins = 0, factor_failures = 0, factor_locked_at = NULL, \
-                 updated_at = $1 WHERE email = $2")
+        let id: Option<i64> = on_pool!(self, p => {
+            sqlx::query_scalar("UPDATE users SET locked_at = NULL, failed_logins = 0, factor_failures = 0, factor_locked_at = NULL, \
+                 updated_at = $1 WHERE email = $2 RETURNING id")
                 .bind(now())
                 .bind(&email)
-                .execute(p)
+                .fetch_optional(p)
                 .await?
-                .rows_affected()
         });
-        if n > 0 {
-            self.bump_generation().await?;
+        if let Some(id) = id {
+            self.record_change(Change::User(id)).await?;
         }
-        Ok(n > 0)
+        Ok(id.is_some())
     }
 
     pub async fn user_by_id(&self, id: i64) -> Result<Option<UserRow>> {
@@ -209,7 +207,7 @@ impl Store {
                 .rows_affected()
         });
         if n > 0 {
-            self.bump_generation().await?;
+            self.record_change(Change::User(user_id)).await?;
         }
         Ok(n > 0)
     }
@@ -224,7 +222,7 @@ impl Store {
                 .execute(p)
                 .await?;
         });
-        self.bump_generation().await
+        self.record_change(Change::User(user_id)).await
     }
 
     /// Changes the email; Conflict when another user has it.
@@ -240,7 +238,7 @@ impl Store {
                 .map(|_| ())
         });
         match res {
-            Ok(()) => self.bump_generation().await,
+            Ok(()) => self.record_change(Change::User(user_id)).await,
             Err(e) if is_unique_violation(&e) => {
                 Err(StoreError::Conflict(format!("a user with the email {email} already exists")))
             }

@@ -66,7 +66,7 @@ pub async fn start_provider(v: &Visit<'_>) -> Outcome {
 
 /// `GET /auth/ad/{connection_id}`: the URL the owner hands to their users.
 pub async fn start_directory(v: &Visit<'_>) -> Outcome {
-    if let Some(reply) = super::super::login::throttled(v) {
+    if let Some(reply) = super::super::login::throttled(v).await {
         return Ok(reply);
     }
     let id = segment(v.req.path());
@@ -114,7 +114,7 @@ pub async fn directory_form(v: &Visit<'_>) -> Outcome {
 /// `POST /auth/ad`: the connection id typed in. A wrong one is refused; the
 /// shared per-address throttle stops anyone walking the id space.
 pub async fn directory_submit(v: &Visit<'_>) -> Outcome {
-    if let Some(reply) = super::super::login::throttled(v) {
+    if let Some(reply) = super::super::login::throttled(v).await {
         return Ok(reply);
     }
     let form = read_form(v)?;

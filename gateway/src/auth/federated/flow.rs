@@ -85,7 +85,7 @@ pub async fn starting_session(
 /// start counts toward the per-address sign-in throttle: a stranger cannot
 /// make the gateway store flows or call providers without limit.
 pub async fn begin(v: &Visit<'_>, b: Begin) -> Outcome {
-    if let Some(reply) = super::super::login::throttled(v) {
+    if let Some(reply) = super::super::login::throttled(v).await {
         return Ok(reply);
     }
     let (browser, cookie_text) = match v.req.cookie(FLOW_COOKIE).and_then(|c| tokens::decode_token(&c).map(|b| (b, c)))

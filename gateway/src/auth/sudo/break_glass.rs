@@ -79,7 +79,7 @@ pub(super) async fn check_code(
     rd: &str,
     token: &str,
 ) -> Outcome {
-    if let Some(r) = throttled(v, user.id) {
+    if let Some(r) = throttled(v, user.id).await {
         return Ok(r);
     }
     if v.app.store.second_factor_locked(user.id).await? {

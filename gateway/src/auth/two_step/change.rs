@@ -145,7 +145,7 @@ async fn submit(v: &Visit<'_>, a: Gated, change: Change) -> Outcome {
     let form = read_form(v)?;
     let user = user(v, &a).await?;
     // Every step sends a code or checks one: all are throttled like the second step.
-    if let Some(r) = throttled(v, user.id) {
+    if let Some(r) = throttled(v, user.id).await {
         return Ok(r);
     }
     match form.get("step").unwrap_or("") {

@@ -128,8 +128,8 @@ pub(super) async fn count_user_failure(v: &Visit<'_>, user_id: i64, _tenant_id: 
 }
 
 /// Checks the per-address and per-user limits on code entry.
-pub(super) fn throttled(v: &Visit<'_>, user_id: i64) -> Option<Reply> {
-    if v.app.code_throttle_ip.allow(v.facts.client_ip) && v.app.code_throttle_user.allow_key(user_id) {
+pub(super) async fn throttled(v: &Visit<'_>, user_id: i64) -> Option<Reply> {
+    if v.app.allow_code(v.facts.client_ip, user_id).await {
         return None;
     }
     let title = v.t("Too many attempts", "試行回数が多すぎます");
@@ -164,7 +164,7 @@ async fn locked_now(v: &Visit<'_>) -> Outcome {
 /// dispatcher), the per-address and per-user limits, and the return path.
 async fn code_entry(v: &Visit<'_>, p: &Pending) -> Result<(Form, ReturnPath), Refusal> {
     let form = read_form(v)?;
-    if let Some(r) = throttled(v, p.cached.rec.user_id) {
+    if let Some(r) = throttled(v, p.cached.rec.user_id).await {
         return Err(r.into());
     }
     let rd = ReturnPath::from_form(&form, "/");

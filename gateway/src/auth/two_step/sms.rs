@@ -108,7 +108,7 @@ pub async fn sms(v: &Visit<'_>, p: Pending) -> Outcome {
     let (token, _) = csrf_for(v);
     let enrolment = v.app.store.enrolment(user_id).await?;
     if let Some(code) = form.get("code") {
-        if let Some(r) = throttled(v, user_id) {
+        if let Some(r) = throttled(v, user_id).await {
             return Ok(r);
         }
         let user = p.user(v).await?;
@@ -152,7 +152,7 @@ pub async fn sms(v: &Visit<'_>, p: Pending) -> Outcome {
         },
         _ => return Ok(Reply::redirect(303, rd.on("/auth/2fa"))),
     };
-    if let Some(r) = throttled(v, user_id) {
+    if let Some(r) = throttled(v, user_id).await {
         return Ok(r);
     }
     let r = &p.cached.rec;
