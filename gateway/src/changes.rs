@@ -153,8 +153,8 @@ pub async fn follow(app: Arc<App>, start_at: i64) {
     let _ = changes.applied.send(applied.upto);
     let (tx, mut notified) = mpsc::channel::<Option<(i64, Option<Change>)>>(4096);
     // GATEWAY_CHANGES_NO_LISTEN: measuring the fallback alone (the benches).
-    let listen = app.store.backend() == "postgres" && std::env::var_os("GATEWAY_CHANGES_NO_LISTEN").is_none();
-    let interval = if listen {
+    let notified_here = app.store.backend() == "postgres" && std::env::var_os("GATEWAY_CHANGES_NO_LISTEN").is_none();
+    let interval = if notified_here {
         tokio::spawn(listen(app.store.clone(), tx));
         FALLBACK_POLL
     } else {
