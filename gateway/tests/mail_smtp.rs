@@ -104,6 +104,7 @@ fn smtp_settings(port: u16) -> MailSettings {
             tls: SmtpTls::None,
             username: None,
             password: None,
+            ca_file: None,
         }),
         ..MailSettings::default()
     }

@@ -80,6 +80,7 @@ fn settings(url: String) -> SmsSettings {
         url,
         headers,
         body_template: r#"{"to":"{to}","text":"{body}","otp":"{code}","sender":"Acme"}"#.to_owned(),
+        ca_file: None,
     };
     SmsSettings {
         transport: SmsTransport::Webhook,

@@ -138,7 +138,9 @@ pub fn block_on<F: std::future::Future<Output = anyhow::Result<ExitCode>>>(f: F)
 /// Opens the store and insists on a current schema, naming the fix if not.
 pub async fn connect(cfg: &config::GatewayConfig) -> anyhow::Result<Store> {
     use anyhow::Context;
-    Store::connect(&cfg.database).await.with_context(|| format!("cannot open the database {}", cfg.database_redacted()))
+    Store::connect_with(&cfg.database, cfg.database_allow_plain_text)
+        .await
+        .with_context(|| format!("cannot open the database {}", cfg.database_redacted()))
 }
 
 pub async fn connect_current(cfg: &config::GatewayConfig) -> anyhow::Result<Store> {
