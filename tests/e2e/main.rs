@@ -10,12 +10,16 @@ mod oidc;
 #[path = "../support/fed.rs"]
 mod fed;
 
+#[path = "../support/test_ca.rs"]
+mod test_ca;
+
 mod accounts;
 mod admin;
 mod cli;
 mod explain;
 mod federated;
 mod lines;
+mod origin_tls;
 mod reload;
 mod sessions;
 mod settings;
