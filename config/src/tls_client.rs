@@ -16,6 +16,10 @@ use serde::{Deserialize, Deserializer};
 use crate::scalar::parse_str;
 use crate::{context, names};
 
+/// A whole public trust bundle is about 200 KiB; the cap keeps a mistaken path
+/// (`/dev/zero`, a disk image) from stalling the load.
+const MAX_CA_FILE_BYTES: u64 = 4 << 20;
+
 /// The certificates of a PEM file of certificate authorities.
 #[derive(Clone, PartialEq, Eq)]
 pub struct CaFile {
@@ -35,7 +39,19 @@ impl CaFile {
     /// Reads `path` and keeps its certificates; other PEM blocks are ignored,
     /// and a file with none is refused (it would trust nobody, silently).
     pub fn read(path: &Path) -> Result<CaFile, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?;
+        use std::io::Read;
+        let cannot = |e: std::io::Error| format!("cannot read the CA file {}: {e}", path.display());
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_CA_FILE_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(cannot)?;
+        if bytes.len() as u64 > MAX_CA_FILE_BYTES {
+            return Err(format!(
+                "the CA file {} is larger than {} MiB; is it the right file?",
+                path.display(),
+                MAX_CA_FILE_BYTES >> 20
+            ));
+        }
         let certs = CertificateDer::pem_slice_iter(&bytes)
             .map(|c| c.map(|c| c.as_ref().to_vec()))
             .collect::<Result<Vec<_>, _>>()
@@ -200,5 +216,6 @@ mod tests {
         std::fs::write(&empty, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").unwrap();
         assert!(CaFile::read(&empty).unwrap_err().contains("holds no certificate"));
         assert!(CaFile::read(&dir.path().join("missing.pem")).unwrap_err().contains("cannot read"));
+        assert!(CaFile::read(Path::new("/dev/zero")).unwrap_err().contains("larger than 4 MiB"));
     }
 }

@@ -19,10 +19,10 @@ mod cli;
 mod explain;
 mod federated;
 mod lines;
-mod origin_tls;
 mod reload;
 mod sessions;
 mod settings;
+mod tls_client;
 mod two_factor;
 
 /// Runs an async scenario `fn(Db)` once per database.

@@ -71,6 +71,15 @@ pub fn judge(opts: &PgConnectOptions, allow_plain_text: bool) -> Verdict {
     }
 }
 
+/// The verdict for a configured database URL, for `check-config`; `None` for
+/// SQLite, and for a URL sqlx cannot read (connecting reports that).
+pub fn judge_url(url: &str, allow_plain_text: bool) -> Option<Verdict> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return None;
+    }
+    <PgConnectOptions as std::str::FromStr>::from_str(url).ok().map(|o| judge(&o, allow_plain_text))
+}
+
 #[cfg(test)]
 mod tests {
     use std::str::FromStr;

@@ -1,7 +1,11 @@
+//! TLS from the gateway to what it opens.
+//!
 //! An `https://` origin: the demo origin behind a TLS front of the test's own
 //! (tokio-rustls, a certificate from a CA made by the test). The gateway reaches
 //! it only with the right CA and name; otherwise the request fails closed (502)
 //! and nothing reaches the origin, in plain text or otherwise.
+//!
+//! `check-config` refuses plain text to a PostgreSQL server on another host.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -118,5 +122,34 @@ async fn an_https_origin_is_reached_with_its_ca_and_name_and_never_otherwise() {
     let r = get(&c).await.expect("request");
     assert_eq!(r.status(), 200, "{}", env.log());
     assert_eq!(env.origin_count(), reached + 1);
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_refuses_plain_text_to_a_database_on_another_host() {
+    let Some(env) = Env::new(Db::Sqlite).await else { return };
+    let sqlite = format!("database: \"{}\"\n", env.database);
+    let remote = "postgres://gw:pw-in-url@db.example.net/gateway";
+    env.tweak_config(&sqlite, &format!("database: \"{remote}\"\n"));
+    let out = env.cli(&["check-config"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("database:") && err.contains("plain text") && !err.contains("pw-in-url"), "{err}");
+
+    // Allowed explicitly: accepted, with a warning.
+    env.tweak_config(
+        &format!("database: \"{remote}\"\n"),
+        &format!("database: \"{remote}\"\ndatabase_allow_plain_text: true\n"),
+    );
+    let out = env.cli(&["check-config"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("warning: the database at db.example.net may be reached in plain text"), "{err}");
+
+    // verify-full: no word about it.
+    env.tweak_config(remote, &format!("{remote}?sslmode=verify-full"));
+    let out = env.cli(&["check-config"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !err.contains("db.example.net"), "{err}");
     env.cleanup().await;
 }
