@@ -147,18 +147,18 @@ pub(crate) fn parse_origin(s: &str) -> Result<OriginAddr, String> {
     }
     let default_port = if https { 443 } else { 80 };
     let (host, port) = split_host_port(authority, default_port).map_err(|e| format!("{s:?}: {e}"))?;
-    let addr = if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        SocketAddr::new(ip, port)
+    let (addr, name) = if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        (SocketAddr::new(ip, port), ip.to_string())
     } else {
-        let host = names::normalize_hostname(host).map_err(|e| format!("{s:?}: {e}"))?;
-        (host.as_str(), port)
+        let name = names::normalize_hostname(host).map_err(|e| format!("{s:?}: {e}"))?;
+        let addr = (name.as_str(), port)
             .to_socket_addrs()
-            .map_err(|e| format!("cannot resolve {host:?}: {e}"))?
+            .map_err(|e| format!("cannot resolve {name:?}: {e}"))?
             .next()
-            .ok_or_else(|| format!("{host:?} resolves to no address"))?
+            .ok_or_else(|| format!("{name:?} resolves to no address"))?;
+        (addr, name)
     };
-    let https_host = https.then(|| host.to_ascii_lowercase());
-    Ok(OriginAddr { addr, https_host })
+    Ok(OriginAddr { addr, https_host: https.then_some(name) })
 }
 
 /// `host`, `host:port`, `[v6]` or `[v6]:port`; the host without brackets.
@@ -195,7 +195,7 @@ mod tests {
         assert_eq!((plain.addr.port(), plain.https_host), (9000, None));
         let http = parse_origin("http://127.0.0.1").unwrap();
         assert_eq!((http.addr.port(), http.https_host), (80, None));
-        let https = parse_origin("https://LocalHost:8443/").unwrap();
+        let https = parse_origin("https://LocalHost.:8443/").unwrap();
         assert_eq!((https.addr.port(), https.https_host.as_deref()), (8443, Some("localhost")));
         assert!(https.addr.ip().is_loopback());
         let v6 = parse_origin("https://[::1]").unwrap();

@@ -24,12 +24,12 @@ impl Origin {
         let Some(tls) = &cfg.origin_tls else {
             return Ok(Origin::Plain(cfg.origin));
         };
-        let mut peer = HttpPeer::new(cfg.origin, true, tls.sni.clone());
         // Pingora skips every check when the SNI is empty; config never gives
         // an empty one, and this keeps it so.
         if tls.sni.is_empty() {
             bail!("origin_tls: the origin's TLS name is empty");
         }
+        let mut peer = HttpPeer::new(cfg.origin, true, tls.sni.clone());
         peer.options.verify_cert = tls.verify;
         peer.options.verify_hostname = tls.verify;
         if let Some(ca) = &tls.ca {
@@ -67,4 +67,48 @@ fn trusted(ca: &config::CaFile) -> anyhow::Result<Arc<[WrappedX509]>> {
         out.push(WrappedX509::new(der.clone(), parse_x509));
     }
     Ok(out.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use config::{CaFile, GatewayConfig, OriginTls};
+    use pingora::upstreams::peer::Peer;
+
+    use super::*;
+
+    fn with_tls(sni: &str, certs: Vec<Vec<u8>>, verify: bool) -> GatewayConfig {
+        let ca = (!certs.is_empty()).then(|| CaFile { path: "ca.pem".into(), certs });
+        GatewayConfig { origin_tls: Some(OriginTls { sni: sni.into(), ca, verify }), ..GatewayConfig::default() }
+    }
+
+    fn test_ca_der() -> Vec<u8> {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let key = rcgen::KeyPair::generate().unwrap();
+        params.self_signed(&key).unwrap().der().to_vec()
+    }
+
+    #[test]
+    fn an_https_origin_peer_checks_the_name_against_the_ca_file() {
+        let origin = Origin::new(&with_tls("files.internal", vec![test_ca_der()], true)).unwrap();
+        let peer = origin.peer();
+        assert_eq!(peer.sni(), "files.internal");
+        assert!(peer.is_tls() && peer.verify_cert() && peer.verify_hostname());
+        assert_eq!(peer.get_ca().map(|ca| ca.len()), Some(1));
+    }
+
+    #[test]
+    fn a_plain_origin_peer_has_no_tls() {
+        let peer = Origin::new(&GatewayConfig::default()).unwrap().peer();
+        assert!(!peer.is_tls());
+    }
+
+    #[test]
+    fn a_ca_file_certificate_that_does_not_parse_stops_the_start() {
+        // Valid PEM can wrap bytes that are no certificate; Pingora would panic on them.
+        let err = Origin::new(&with_tls("files.internal", vec![vec![0x30, 0x03, 0x02, 0x01, 0x00]], true));
+        let err = err.err().expect("refused").to_string();
+        assert!(err.contains("origin_tls.ca_file"), "{err}");
+        assert!(Origin::new(&with_tls("", vec![], true)).is_err());
+    }
 }
