@@ -1,6 +1,7 @@
 # Entry points: `make demo`, `make test`. Everything a fresh machine lacks is
 # installed here (cmake for Pingora's zlib-ng, Chromium and chromedriver for the
-# browser tests), so CI and newcomers need nothing else.
+# browser tests, the PostgreSQL server binaries for the TLS database tests), so
+# CI and newcomers need nothing else.
 
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -32,6 +33,13 @@ deps:
 	    echo "fonts-ipafont-gothic is missing: Japanese pages in screenshots will show boxes (sudo apt-get install fonts-ipafont-gothic)" >&2; \
 	  fi; }
 	@python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosmtpd
+	@{ command -v initdb >/dev/null 2>&1 || [ -x /usr/local/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing postgresql (initdb and pg_ctl: the TLS database tests start a cluster of their own)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else \
+	    echo "initdb is missing: install the PostgreSQL server (e.g. 'sudo apt-get install postgresql'); without it the TLS database tests are skipped, and fail under CI=true" >&2; \
+	  fi; }
 	@[ -d tests/oidc/node_modules/oidc-provider ] || { \
 	  if command -v npm >/dev/null 2>&1; then \
 	    echo "installing the test OpenID provider (npm ci in tests/oidc)"; npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error; \

@@ -13,6 +13,7 @@ use serde::{Deserialize, Deserializer};
 use crate::database::redact_database_url;
 use crate::names::HeaderKey;
 use crate::secret::Secret;
+use crate::tls_client::{CaFile, OriginTls};
 use crate::{duration, names, net};
 
 fn local(port: u16) -> SocketAddr {
@@ -27,11 +28,16 @@ pub struct GatewayConfig {
     pub listen: SocketAddr,
     /// The two hostnames the gateway answers to.
     pub hosts: Hosts,
-    /// The storage origin requests are proxied to.
+    /// The storage origin requests are proxied to (resolved at load).
     pub origin: SocketAddr,
+    /// TLS towards the origin; `Some` exactly when `origin` is an `https://` URL.
+    pub origin_tls: Option<OriginTls>,
     /// `sqlite://ABSOLUTE-PATH[?query]`, `sqlite::memory:` or a PostgreSQL URL.
     /// May hold a password: log it only through [`GatewayConfig::database_redacted`].
     pub database: String,
+    /// Lets the gateway reach PostgreSQL on another host without TLS (`sslmode`
+    /// `disable`, `allow` or `prefer`, the last being the default). Off: refused at start.
+    pub database_allow_plain_text: bool,
     /// Peers allowed to speak `X-Forwarded-For`.
     pub trusted_proxies: Vec<IpNet>,
     /// Where line ids come from and which peers may assert them.
@@ -86,7 +92,9 @@ impl Default for GatewayConfig {
             listen: local(8080),
             hosts: Hosts::default(),
             origin: local(9000),
+            origin_tls: None,
             database: "sqlite://data/gateway.db".to_owned(),
+            database_allow_plain_text: false,
             trusted_proxies: Vec::new(),
             carrier: Carrier::default(),
             session: SessionSettings::default(),
@@ -117,7 +125,9 @@ impl fmt::Debug for GatewayConfig {
             .field("listen", &self.listen)
             .field("hosts", &self.hosts)
             .field("origin", &self.origin)
+            .field("origin_tls", &self.origin_tls)
             .field("database", &self.database_redacted())
+            .field("database_allow_plain_text", &self.database_allow_plain_text)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("carrier", &self.carrier)
             .field("session", &self.session)
@@ -358,6 +368,10 @@ pub struct SmtpSettings {
     /// Login password.
     #[serde(default)]
     pub password: Option<Secret>,
+    /// Trust only the authorities in this PEM file for the relay's certificate
+    /// (a private CA); without it, the public roots compiled into the gateway.
+    #[serde(default)]
+    pub ca_file: Option<CaFile>,
 }
 
 fn default_smtp_port() -> u16 {
@@ -448,6 +462,10 @@ pub struct WebhookSettings {
     /// The request body; `{to}` and `{body}` are replaced (JSON-escaped).
     #[serde(default = "default_body_template")]
     pub body_template: String,
+    /// For an `https://` URL: trust only the authorities in this PEM file (a
+    /// private CA); without it, the public roots compiled into the gateway.
+    #[serde(default)]
+    pub ca_file: Option<CaFile>,
 }
 
 fn default_body_template() -> String {

@@ -13,7 +13,8 @@ use crate::gateway::{
     UiSettings,
 };
 use crate::locate::{locate, locate_item};
-use crate::{context, database, names, net, yaml};
+use crate::tls_client::{OriginAddr, OriginTls, OriginTlsFile};
+use crate::{context, database, names, net, tls_client, yaml};
 
 /// Reads and validates a gateway configuration file.
 pub fn load_gateway(path: &Path) -> Result<GatewayConfig, ConfigError> {
@@ -26,6 +27,13 @@ pub fn load_gateway(path: &Path) -> Result<GatewayConfig, ConfigError> {
 pub fn parse_gateway(text: &str, path: &Path) -> Result<GatewayConfig, ConfigError> {
     let base_dir = base_dir_of(path);
     let file: GatewayFile = context::scoped(&base_dir, false, || yaml::from_str(text, path))?;
+    if file.origin_tls.is_some() && file.origin.https_host.is_none() {
+        return Err(ConfigError::at(
+            path,
+            locate(text, &["origin_tls"]),
+            "origin_tls is set but origin is not an https:// URL; write origin: https://HOST[:PORT]".to_owned(),
+        ));
+    }
     let config = file.into_config(path, base_dir);
     check(&config, text)?;
     Ok(config)
@@ -54,10 +62,14 @@ struct GatewayFile {
     listen: SocketAddr,
     #[serde(default)]
     hosts: Hosts,
-    #[serde(default = "default_origin", deserialize_with = "net::resolved_addr")]
-    origin: SocketAddr,
+    #[serde(default = "default_origin", deserialize_with = "tls_client::origin")]
+    origin: OriginAddr,
+    #[serde(default)]
+    origin_tls: Option<OriginTlsFile>,
     #[serde(default = "default_database", deserialize_with = "database::deserialize")]
     database: String,
+    #[serde(default)]
+    database_allow_plain_text: bool,
     #[serde(default, deserialize_with = "net::nets")]
     trusted_proxies: Vec<IpNet>,
     #[serde(default)]
@@ -96,8 +108,8 @@ fn default_listen() -> SocketAddr {
     GatewayConfig::default().listen
 }
 
-fn default_origin() -> SocketAddr {
-    GatewayConfig::default().origin
+fn default_origin() -> OriginAddr {
+    OriginAddr { addr: GatewayConfig::default().origin, https_host: None }
 }
 
 // The default is resolved like a written value, so it depends on the file's directory.
@@ -129,8 +141,13 @@ impl GatewayFile {
         GatewayConfig {
             listen: self.listen,
             hosts: self.hosts,
-            origin: self.origin,
+            origin: self.origin.addr,
+            origin_tls: self.origin.https_host.map(|host| {
+                let written = self.origin_tls.unwrap_or(OriginTlsFile { ca_file: None, sni: None, verify: true });
+                OriginTls { sni: written.sni.unwrap_or(host), ca: written.ca_file, verify: written.verify }
+            }),
             database: self.database,
+            database_allow_plain_text: self.database_allow_plain_text,
             trusted_proxies: self.trusted_proxies,
             carrier: self.carrier,
             session: self.session,
@@ -197,6 +214,25 @@ fn check(config: &GatewayConfig, text: &str) -> Result<(), ConfigError> {
             };
             return Err(entry(index, format!("login.providers: {:?} (kind {kind}) needs {missing}", p.id)));
         }
+    }
+    if let Some(smtp) = &config.mail.smtp
+        && smtp.ca_file.is_some()
+        && smtp.tls == crate::SmtpTls::None
+    {
+        return Err(at(
+            &["mail", "smtp", "ca_file"],
+            "mail.smtp.ca_file is set but mail.smtp.tls is none: the CA file would never be used".to_owned(),
+        ));
+    }
+    if let Some(hook) = &config.sms.webhook
+        && hook.ca_file.is_some()
+        && !hook.url.starts_with("https://")
+    {
+        return Err(at(
+            &["sms", "webhook", "ca_file"],
+            "sms.webhook.ca_file is set but sms.webhook.url is not https://: the CA file would never be used"
+                .to_owned(),
+        ));
     }
     if config.sms.transport == SmsTransport::Webhook && config.sms.webhook.is_none() {
         return Err(at(

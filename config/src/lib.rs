@@ -19,6 +19,7 @@ mod policy_file;
 mod providers;
 mod scalar;
 mod secret;
+mod tls_client;
 mod watcher;
 mod yaml;
 
@@ -38,4 +39,5 @@ pub use policy_file::{
 };
 pub use providers::{LoginProvider, ProviderKind, ProviderLabel, check_provider_url, check_url_for, is_internal_ip};
 pub use secret::Secret;
+pub use tls_client::{CaFile, OriginTls};
 pub use watcher::PolicyWatcher;

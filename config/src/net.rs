@@ -44,11 +44,7 @@ pub(crate) fn socket_addr<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr,
 
 /// `ip:port` or `name:port`; a name is resolved once, at load, so that a DNS
 /// hiccup later cannot take the proxy down.
-pub(crate) fn resolved_addr<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
-    parse_str(d, "ip:port or name:port", resolve_addr)
-}
-
-fn resolve_addr(s: &str) -> Result<SocketAddr, String> {
+pub(crate) fn resolve_addr(s: &str) -> Result<SocketAddr, String> {
     if let Ok(addr) = s.trim().parse::<SocketAddr>() {
         return Ok(addr);
     }

@@ -21,6 +21,7 @@ pub mod session;
 pub mod sms;
 pub mod store;
 pub mod throttle;
+pub mod tls_roots;
 pub mod tokens;
 pub mod ui;
 pub mod web;

@@ -62,7 +62,7 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
         .build()?;
     let store = control
         .block_on(async {
-            let store = Store::connect(&cfg.database).await?;
+            let store = Store::connect_with(&cfg.database, cfg.database_allow_plain_text).await?;
             store.migrate().await?;
             anyhow::Ok(store)
         })

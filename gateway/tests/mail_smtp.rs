@@ -54,16 +54,30 @@ fn aiosmtpd_installed() -> bool {
 
 /// A port below the kernel's ephemeral range (32768 and up), so no outgoing
 /// connection takes it between this check and aiosmtpd's bind.
+/// Tests run in parallel: each call starts past the port handed out before,
+/// so two servers of this process never get the same one.
 fn listener_port() -> u16 {
-    let base = 20_000 + (std::process::id() % 6_000) * 2;
-    (base..32_000)
+    static NEXT: std::sync::Mutex<u32> = std::sync::Mutex::new(0);
+    let mut next = NEXT.lock().unwrap_or_else(|e| e.into_inner());
+    if *next == 0 || *next >= 32_000 {
+        *next = 20_000 + (std::process::id() % 6_000) * 2;
+    }
+    let port = (*next..32_000)
+        .chain(20_000..*next)
         .map(|p| p as u16)
         .find(|&p| TcpListener::bind(("127.0.0.1", p)).is_ok())
-        .expect("a free port below 32000")
+        .expect("a free port below 32000");
+    *next = u32::from(port) + 1;
+    port
 }
 
 /// `None` (after saying so) when aiosmtpd is missing outside CI.
 fn start_smtpd() -> Option<Smtpd> {
+    start_smtpd_with(&[])
+}
+
+/// [`start_smtpd`] with more command-line options (TLS certificates).
+fn start_smtpd_with(options: &[&str]) -> Option<Smtpd> {
     if !aiosmtpd_installed() {
         if in_ci() {
             panic!("aiosmtpd is required in CI (python3 -m pip install aiosmtpd; `make deps` does it)");
@@ -75,7 +89,9 @@ fn start_smtpd() -> Option<Smtpd> {
     let dir = tempfile::tempdir().unwrap();
     let log = std::fs::File::create(dir.path().join("smtpd.log")).unwrap();
     let child = Command::new("python3")
-        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+        .args(options)
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
         .arg(dir.path().join("Maildir"))
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
@@ -104,6 +120,7 @@ fn smtp_settings(port: u16) -> MailSettings {
             tls: SmtpTls::None,
             username: None,
             password: None,
+            ca_file: None,
         }),
         ..MailSettings::default()
     }
@@ -164,4 +181,78 @@ async fn an_unreachable_relay_is_an_error_that_names_no_address() {
     let err = mailer.send("someone@example.org", &msg).await.unwrap_err();
     assert!(matches!(err, MailError::Smtp { .. }), "{err:?}");
     assert!(!err.to_string().contains("someone"), "{err}");
+}
+
+// ---------------------------------------------------------------------------
+// TLS to the relay with a private CA (`mail.smtp.ca_file`)
+// ---------------------------------------------------------------------------
+
+#[path = "../../tests/support/test_ca.rs"]
+mod test_ca;
+
+/// A relay speaking `tls` (STARTTLS, required, or TLS from the first byte)
+/// with a certificate for 127.0.0.1 from `ca`.
+fn tls_smtpd(ca: &test_ca::TestCa, tls: SmtpTls) -> Option<Smtpd> {
+    let cert = ca.server_cert(&["127.0.0.1"], "relay");
+    let (cert, key) = (cert.cert_file.display().to_string(), cert.key_file.display().to_string());
+    match tls {
+        SmtpTls::Starttls => start_smtpd_with(&["--tlscert", &cert, "--tlskey", &key]),
+        SmtpTls::Tls => start_smtpd_with(&["--smtpscert", &cert, "--smtpskey", &key]),
+        SmtpTls::None => unreachable!("a TLS relay"),
+    }
+}
+
+fn tls_settings(port: u16, tls: SmtpTls, ca_file: Option<&Path>) -> MailSettings {
+    let mut settings = smtp_settings(port);
+    let smtp = settings.smtp.as_mut().unwrap();
+    smtp.tls = tls;
+    smtp.ca_file = ca_file.map(|f| config::CaFile::read(f).unwrap());
+    settings
+}
+
+async fn wait_delivered(smtpd: &Smtpd, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mails = delivered(&smtpd.maildir());
+        if mails.len() >= n || Instant::now() > deadline {
+            return mails;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_relay_with_a_private_ca_is_reached_over_tls_with_the_ca_file() {
+    for tls in [SmtpTls::Starttls, SmtpTls::Tls] {
+        let ca = test_ca::TestCa::new("Mail test CA");
+        let Some(smtpd) = tls_smtpd(&ca, tls) else { return };
+        let mailer = Mailer::new(&tls_settings(smtpd.port, tls, Some(&ca.ca_file()))).unwrap();
+        let msg = render(&Notice::PasswordChanged, Lang::En, "Acme Drive", 14);
+        mailer.send("alice@example.com", &msg).await.unwrap_or_else(|e| panic!("{tls:?}: {e:?}\n{}", smtpd.log()));
+        let mails = wait_delivered(&smtpd, 1).await;
+        assert_eq!(mails.len(), 1, "{tls:?}: server log:\n{}", smtpd.log());
+        assert_eq!(header(&mails[0], "X-RcptTo"), Some("alice@example.com"));
+    }
+}
+
+#[tokio::test]
+async fn a_relay_whose_ca_is_not_trusted_gets_nothing() {
+    for tls in [SmtpTls::Starttls, SmtpTls::Tls] {
+        let ca = test_ca::TestCa::new("Mail test CA");
+        let other = test_ca::TestCa::new("Another CA");
+        let Some(smtpd) = tls_smtpd(&ca, tls) else { return };
+        // Without a CA file only the public roots are trusted; with another CA, only that one.
+        for ca_file in [None, Some(other.ca_file())] {
+            let mailer = Mailer::new(&tls_settings(smtpd.port, tls, ca_file.as_deref())).unwrap();
+            let msg = render(&Notice::PasswordChanged, Lang::En, "Acme Drive", 14);
+            let err = mailer.send("alice@example.com", &msg).await.unwrap_err();
+            assert!(
+                matches!(&err, MailError::Smtp { .. })
+                    && format!("{err:?}").contains("InvalidCertificate(UnknownIssuer)"),
+                "{tls:?}, {ca_file:?}: {err:?}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(delivered(&smtpd.maildir()).is_empty(), "{tls:?}: a mail went through");
+    }
 }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use config::{Secret, SmsSettings, SmsTransport, WebhookSettings};
 use gateway::sms::{SmsError, SmsMessage, SmsSender};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -32,43 +32,65 @@ async fn one_shot_server(status: &'static str) -> (SocketAddr, oneshot::Receiver
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel();
     tokio::spawn(async move {
-        let (mut stream, _) = listener.accept().await.unwrap();
-        let mut buf = Vec::new();
-        let head_end = loop {
-            let mut chunk = [0u8; 4096];
-            let n = stream.read(&mut chunk).await.unwrap();
-            assert!(n > 0, "connection closed before the headers ended");
-            buf.extend_from_slice(&chunk[..n]);
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-        };
-        let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
-        let mut lines = head.split("\r\n");
-        let request_line = lines.next().unwrap().to_owned();
-        let headers: Vec<(String, String)> = lines
-            .filter(|l| !l.is_empty())
-            .map(|l| l.split_once(':').unwrap())
-            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-            .collect();
-        let length: usize =
-            headers.iter().find(|(n, _)| n == "content-length").map(|(_, v)| v.parse().unwrap()).unwrap_or(0);
-        while buf.len() < head_end + length {
-            let mut chunk = [0u8; 4096];
-            let n = stream.read(&mut chunk).await.unwrap();
-            assert!(n > 0, "connection closed before the body ended");
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        let body = String::from_utf8(buf[head_end..head_end + length].to_vec()).unwrap();
-        let answer = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{PROVIDER_TEXT}",
-            PROVIDER_TEXT.len()
-        );
-        stream.write_all(answer.as_bytes()).await.unwrap();
-        stream.shutdown().await.unwrap();
-        let _ = tx.send(Received { request_line, headers, body });
+        let (stream, _) = listener.accept().await.unwrap();
+        let _ = tx.send(serve_one(stream, status).await);
     });
     (addr, rx)
+}
+
+/// [`one_shot_server`] over TLS with `config`. A failed handshake drops the
+/// sender: the receiver then reports that nothing was received.
+async fn one_shot_tls_server(
+    status: &'static str,
+    config: std::sync::Arc<rustls::ServerConfig>,
+) -> (SocketAddr, oneshot::Receiver<Received>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel();
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        if let Ok(tls) = tokio_rustls::TlsAcceptor::from(config).accept(stream).await {
+            let _ = tx.send(serve_one(tls, status).await);
+        }
+    });
+    (addr, rx)
+}
+
+async fn serve_one<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, status: &str) -> Received {
+    let mut buf = Vec::new();
+    let head_end = loop {
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "connection closed before the headers ended");
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap().to_owned();
+    let headers: Vec<(String, String)> = lines
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split_once(':').unwrap())
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let length: usize =
+        headers.iter().find(|(n, _)| n == "content-length").map(|(_, v)| v.parse().unwrap()).unwrap_or(0);
+    while buf.len() < head_end + length {
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "connection closed before the body ended");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = String::from_utf8(buf[head_end..head_end + length].to_vec()).unwrap();
+    let answer = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{PROVIDER_TEXT}",
+        PROVIDER_TEXT.len()
+    );
+    stream.write_all(answer.as_bytes()).await.unwrap();
+    stream.shutdown().await.unwrap();
+    Received { request_line, headers, body }
 }
 
 fn settings(url: String) -> SmsSettings {
@@ -80,6 +102,7 @@ fn settings(url: String) -> SmsSettings {
         url,
         headers,
         body_template: r#"{"to":"{to}","text":"{body}","otp":"{code}","sender":"Acme"}"#.to_owned(),
+        ca_file: None,
     };
     SmsSettings {
         transport: SmsTransport::Webhook,
@@ -165,4 +188,55 @@ async fn an_unreachable_webhook_is_an_error_without_the_number() {
     assert!(matches!(err, SmsError::Unreachable(_)), "{err:?}");
     let shown = chain(&err);
     assert!(!shown.contains("9012345678") && !shown.contains("123456") && !shown.contains("t0ken"), "{shown}");
+}
+
+// ---------------------------------------------------------------------------
+// An https webhook with a private CA (`sms.webhook.ca_file`)
+// ---------------------------------------------------------------------------
+
+#[path = "../../tests/support/test_ca.rs"]
+mod test_ca;
+
+fn with_ca(mut s: SmsSettings, ca: Option<&std::path::Path>) -> SmsSettings {
+    if let Some(hook) = s.webhook.as_mut() {
+        hook.ca_file = ca.map(|f| config::CaFile::read(f).unwrap());
+    }
+    s
+}
+
+#[tokio::test]
+async fn an_https_webhook_with_a_private_ca_is_reached_with_the_ca_file() {
+    let ca = test_ca::TestCa::new("SMS test CA");
+    let cert = ca.server_cert(&["localhost"], "sms");
+    let (addr, received) = one_shot_tls_server("200 OK", cert.rustls_server_config()).await;
+    let url = format!("https://localhost:{}/v1/sms", addr.port());
+    let sender = SmsSender::new(&with_ca(settings(url), Some(&ca.ca_file()))).unwrap();
+    sender.send(&message()).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    let r = received.await.expect("the provider received the message");
+    assert_eq!(r.request_line, "POST /v1/sms HTTP/1.1");
+    assert_eq!(r.header("authorization"), Some("Bearer t0ken"));
+}
+
+#[tokio::test]
+async fn an_https_webhook_whose_certificate_is_not_trusted_gets_nothing() {
+    let ca = test_ca::TestCa::new("SMS test CA");
+    let other = test_ca::TestCa::new("Another CA");
+    let cert = ca.server_cert(&["localhost"], "sms");
+    // No CA file: only the public roots; another CA file: only that CA.
+    for ca_file in [None, Some(other.ca_file())] {
+        let (addr, received) = one_shot_tls_server("200 OK", cert.rustls_server_config()).await;
+        let url = format!("https://localhost:{}/v1/sms", addr.port());
+        let sender = SmsSender::new(&with_ca(settings(url), ca_file.as_deref())).unwrap();
+        let err = sender.send(&message()).await.unwrap_err();
+        assert!(matches!(err, SmsError::Unreachable(_)), "{ca_file:?}: {err:?}");
+        assert!(chain(&err).contains("UnknownIssuer"), "{ca_file:?}: {}", chain(&err));
+        assert!(received.await.is_err(), "{ca_file:?}: the provider received the message");
+    }
+    // The right CA but a certificate for another name.
+    let (addr, received) = one_shot_tls_server("200 OK", cert.rustls_server_config()).await;
+    let url = format!("https://127.0.0.1:{}/v1/sms", addr.port());
+    let sender = SmsSender::new(&with_ca(settings(url), Some(&ca.ca_file()))).unwrap();
+    let err = sender.send(&message()).await.unwrap_err();
+    assert!(chain(&err).contains("not valid for name"), "{}", chain(&err));
+    assert!(received.await.is_err(), "the provider received the message");
 }

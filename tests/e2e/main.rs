@@ -10,6 +10,9 @@ mod oidc;
 #[path = "../support/fed.rs"]
 mod fed;
 
+#[path = "../support/test_ca.rs"]
+mod test_ca;
+
 mod accounts;
 mod admin;
 mod cli;
@@ -20,6 +23,7 @@ mod lines;
 mod reload;
 mod sessions;
 mod settings;
+mod tls_client;
 mod two_factor;
 
 /// Runs an async scenario `fn(Db)` once per database.

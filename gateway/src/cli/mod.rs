@@ -112,8 +112,21 @@ fn check_config(path: &std::path::Path) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    use gateway::store::pg_tls::{Verdict, judge_url};
+    let mut warnings = gateway::serve::public_url_warnings(&cfg);
+    match judge_url(&cfg.database, cfg.database_allow_plain_text) {
+        Some(Verdict::Refuse(why)) => {
+            eprintln!("{}: database: {why}", cfg.path.display());
+            return Ok(ExitCode::from(2));
+        }
+        Some(Verdict::Warn(why)) => warnings.push(why),
+        Some(Verdict::Fine) | None => {}
+    }
+    if cfg.origin_tls.as_ref().is_some_and(|t| !t.verify) {
+        warnings.push("origin_tls.verify is false: the origin's certificate is not checked".to_owned());
+    }
     println!("{}: ok", cfg.path.display());
-    for w in gateway::serve::public_url_warnings(&cfg) {
+    for w in warnings {
         eprintln!("{}: warning: {w}", cfg.path.display());
     }
     match (policy, &cfg.policy_file) {
@@ -138,7 +151,9 @@ pub fn block_on<F: std::future::Future<Output = anyhow::Result<ExitCode>>>(f: F)
 /// Opens the store and insists on a current schema, naming the fix if not.
 pub async fn connect(cfg: &config::GatewayConfig) -> anyhow::Result<Store> {
     use anyhow::Context;
-    Store::connect(&cfg.database).await.with_context(|| format!("cannot open the database {}", cfg.database_redacted()))
+    Store::connect_with(&cfg.database, cfg.database_allow_plain_text)
+        .await
+        .with_context(|| format!("cannot open the database {}", cfg.database_redacted()))
 }
 
 pub async fn connect_current(cfg: &config::GatewayConfig) -> anyhow::Result<Store> {

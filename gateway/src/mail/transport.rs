@@ -8,7 +8,7 @@ use config::{MailSettings, MailTransport, SmtpSettings, SmtpTls};
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::transport::smtp::{self, AsyncSmtpTransportBuilder};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
@@ -77,7 +77,7 @@ fn create_dir(path: &Path) -> Result<(), MailError> {
 }
 
 fn smtp_builder(s: &SmtpSettings) -> Result<AsyncSmtpTransportBuilder, MailError> {
-    let tls_params = || TlsParameters::new(s.host.clone()).map_err(MailError::Tls);
+    let tls_params = || tls_parameters(s);
     let tls = match s.tls {
         SmtpTls::None => Tls::None,
         // Required, not opportunistic: a relay that drops STARTTLS must not
@@ -95,6 +95,19 @@ fn smtp_builder(s: &SmtpSettings) -> Result<AsyncSmtpTransportBuilder, MailError
         builder = builder.credentials(Credentials::new(user.clone(), password));
     }
     Ok(builder)
+}
+
+/// The relay's name checked against its certificate, by the public roots, or
+/// with `mail.smtp.ca_file` by that file's authorities only.
+fn tls_parameters(s: &SmtpSettings) -> Result<TlsParameters, MailError> {
+    let Some(ca) = &s.ca_file else {
+        return TlsParameters::new(s.host.clone()).map_err(MailError::Tls);
+    };
+    let mut builder = TlsParameters::builder(s.host.clone()).certificate_store(CertificateStore::None);
+    for der in &ca.certs {
+        builder = builder.add_root_certificate(Certificate::from_der(der.clone()).map_err(MailError::Tls)?);
+    }
+    builder.build_rustls().map_err(MailError::Tls)
 }
 
 /// Classifies without the relay's text, which may quote the recipient.

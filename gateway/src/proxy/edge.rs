@@ -15,6 +15,7 @@ pub struct Edge {
     pub consent_regions: Vec<String>,
     pub strip: StripList,
     pub forwarded_hosts: ForwardedHosts,
+    pub origin: super::origin::Origin,
 }
 
 impl Edge {
@@ -36,6 +37,7 @@ impl Edge {
                 None => None,
             },
             line_header,
+            origin: super::origin::Origin::new(cfg)?,
         })
     }
 }

@@ -13,6 +13,7 @@ pub mod edge;
 pub mod host;
 pub mod identity;
 pub mod limits;
+pub mod origin;
 pub mod respond;
 
 use std::net::IpAddr;
@@ -221,7 +222,7 @@ impl ProxyHttp for Gateway {
     }
 
     async fn upstream_peer(&self, _session: &mut Session, _ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
-        Ok(Box::new(HttpPeer::new(self.app.cfg.origin, false, String::new())))
+        Ok(self.edge.origin.peer())
     }
 
     async fn upstream_request_filter(

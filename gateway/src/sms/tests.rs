@@ -139,7 +139,12 @@ async fn file_transport_recreates_a_removed_directory() {
 
 fn webhook(template: &str, headers: &[(&str, &str)]) -> SmsSettings {
     let headers: BTreeMap<String, Secret> = headers.iter().map(|(k, v)| (k.to_string(), Secret::new(*v))).collect();
-    let hook = WebhookSettings { url: "http://127.0.0.1:9/sms".into(), headers, body_template: template.into() };
+    let hook = WebhookSettings {
+        url: "http://127.0.0.1:9/sms".into(),
+        headers,
+        body_template: template.into(),
+        ca_file: None,
+    };
     SmsSettings {
         transport: SmsTransport::Webhook,
         dir: "unused".into(),

@@ -35,7 +35,12 @@ impl Webhook {
         // JSON would otherwise fail on every message.
         let probe = SmsMessage { to: "+0".into(), body: "\"x\"\n".into(), code: "000000".into() };
         serde_json::from_str::<serde::de::IgnoredAny>(&render(&s.body_template, &probe)).map_err(SmsError::Template)?;
-        Ok(Webhook { url, headers: headers(s)?, template: s.body_template.clone(), client: client()? })
+        Ok(Webhook {
+            url,
+            headers: headers(s)?,
+            template: s.body_template.clone(),
+            client: client(s.ca_file.as_ref())?,
+        })
     }
 
     pub(super) async fn post(&self, msg: &SmsMessage) -> Result<(), SmsError> {
@@ -74,16 +79,25 @@ fn headers(s: &WebhookSettings) -> Result<HeaderMap, SmsError> {
 }
 
 /// rustls with the ring provider given explicitly (not the process-wide
-/// default, which nothing else installs) and Mozilla's roots, as for mail.
+/// default, which nothing else installs) and Mozilla's roots, as for mail; with
+/// `sms.webhook.ca_file`, that file's authorities only.
 /// Connections are not pooled: SMS are rare, and a pooled connection belongs
 /// to the runtime that opened it, which may be another service's.
-fn client() -> Result<Client<HttpsConnector<HttpConnector>, Full<Bytes>>, SmsError> {
-    let connector = HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-        .map_err(SmsError::Tls)?
-        .https_or_http()
-        .enable_http1()
-        .build();
+fn client(ca: Option<&config::CaFile>) -> Result<Client<HttpsConnector<HttpConnector>, Full<Bytes>>, SmsError> {
+    let provider = rustls::crypto::ring::default_provider();
+    let builder = match ca {
+        None => HttpsConnectorBuilder::new().with_provider_and_webpki_roots(provider).map_err(SmsError::Tls)?,
+        Some(ca) => {
+            let roots = crate::tls_roots::from_ca_file(ca).map_err(SmsError::Tls)?;
+            let tls = rustls::ClientConfig::builder_with_provider(provider.into())
+                .with_safe_default_protocol_versions()
+                .map_err(SmsError::Tls)?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            HttpsConnectorBuilder::new().with_tls_config(tls)
+        }
+    };
+    let connector = builder.https_or_http().enable_http1().build();
     Ok(Client::builder(TokioExecutor::new()).pool_max_idle_per_host(0).build(connector))
 }
 

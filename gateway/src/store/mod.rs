@@ -11,6 +11,7 @@ mod changes;
 mod federation;
 mod invitations;
 mod links;
+pub mod pg_tls;
 mod second_factor;
 mod sessions;
 mod sms_budget;
@@ -124,10 +125,22 @@ pub fn now() -> i64 {
 }
 
 impl Store {
-    /// Connects to `sqlite://…` (creating the file and its folder) or `postgres://…`.
+    /// Connects to `sqlite://…` (creating the file and its folder) or `postgres://…`;
+    /// PostgreSQL on another host only over TLS (see [`pg_tls`]).
     pub async fn connect(url: &str) -> Result<Store> {
+        Store::connect_with(url, false).await
+    }
+
+    /// [`Store::connect`], where `allow_plain_text` (`database_allow_plain_text`)
+    /// lets PostgreSQL on another host be reached without TLS.
+    pub async fn connect_with(url: &str, allow_plain_text: bool) -> Result<Store> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = PgConnectOptions::from_str(url)?;
+            match pg_tls::judge(&opts, allow_plain_text) {
+                pg_tls::Verdict::Fine => {}
+                pg_tls::Verdict::Warn(why) => tracing::warn!("{why}"),
+                pg_tls::Verdict::Refuse(why) => return Err(StoreError::Invalid(why)),
+            }
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(5))
