@@ -20,6 +20,7 @@ pub mod session;
 pub mod sms;
 pub mod store;
 pub mod throttle;
+pub mod tls;
 pub mod tokens;
 pub mod ui;
 pub mod web;

@@ -15,6 +15,8 @@ pub struct Edge {
     pub consent_regions: Vec<String>,
     pub strip: StripList,
     pub forwarded_hosts: ForwardedHosts,
+    /// `Strict-Transport-Security` for answers over TLS; `None` without TLS or with HSTS off.
+    pub hsts: Option<http::HeaderValue>,
 }
 
 impl Edge {
@@ -36,6 +38,10 @@ impl Edge {
                 None => None,
             },
             line_header,
+            hsts: match cfg.tls.as_ref().and_then(|t| t.hsts_value()) {
+                Some(v) => Some(http::HeaderValue::from_str(&v)?),
+                None => None,
+            },
         })
     }
 }

@@ -108,6 +108,9 @@ impl Drop for Permit {
 pub struct Guarded<A> {
     pub inner: Arc<A>,
     pub limits: Arc<Limits>,
+    /// TLS termination for connections on the TLS listener, done here after the
+    /// cap (see `tls::terminate`).
+    pub tls: Option<crate::tls::Terminator>,
 }
 
 #[async_trait]
@@ -119,6 +122,10 @@ impl<A: HttpServerApp + Send + Sync + 'static> ServerApp for Guarded<A> {
             // Dropping the stream closes the connection.
             return None;
         };
+        let stream = match &self.tls {
+            Some(tls) if tls.is_for(&stream) => tls.accept(stream).await?,
+            _ => stream,
+        };
         let options = self.inner.server_options();
         // Cleartext HTTP/2 (h2c) is told from HTTP/1 by a peek inside Pingora's
         // loop; should it ever be turned on, such listeners get the cap only.
@@ -127,7 +134,8 @@ impl<A: HttpServerApp + Send + Sync + 'static> ServerApp for Guarded<A> {
             || options.is_some_and(|o| o.force_custom)
             || matches!(stream.selected_alpn_proto(), Some(ALPN::H2) | Some(ALPN::Custom(_)));
         if other_protocol {
-            // HTTP/2 multiplexes requests; its own idle timeout applies there.
+            // HTTP/2 multiplexes requests; its own idle timeout applies there
+            // (`h2_idle_timeout`, set from `connections.idle_timeout`).
             return ServerApp::process_new(&self.inner, stream, shutdown).await;
         }
 
