@@ -78,9 +78,9 @@ fn tls_hosts<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
 /// A wildcard stands for exactly one label, as in certificates.
 pub fn host_matches(pattern: &str, name: &str) -> bool {
     match pattern.strip_prefix("*.") {
-        Some(parent) => name
-            .split_once('.')
-            .is_some_and(|(label, rest)| !label.is_empty() && rest.eq_ignore_ascii_case(parent)),
+        Some(parent) => {
+            name.split_once('.').is_some_and(|(label, rest)| !label.is_empty() && rest.eq_ignore_ascii_case(parent))
+        }
         None => pattern.eq_ignore_ascii_case(name),
     }
 }
@@ -152,8 +152,9 @@ pub fn load_certified_key(files: &CertificateFiles, names: &[String]) -> Result<
         e => CertificateError::key(format!("the key in {} cannot be used: {e}", files.key.display())),
     })?;
     let leaf = certified.end_entity_cert().map_err(|e| CertificateError::cert(e.to_string()))?;
-    let parsed = rustls::server::ParsedCertificate::try_from(leaf)
-        .map_err(|e| CertificateError::cert(format!("{}: the certificate cannot be parsed: {e}", files.cert.display())))?;
+    let parsed = rustls::server::ParsedCertificate::try_from(leaf).map_err(|e| {
+        CertificateError::cert(format!("{}: the certificate cannot be parsed: {e}", files.cert.display()))
+    })?;
     for name in names {
         let server_name = ServerName::try_from(name.as_str())
             .map_err(|_| CertificateError::cert(format!("{name:?} is not a name a certificate can hold")))?;

@@ -23,7 +23,10 @@ pub(crate) fn check(config: &GatewayConfig, tls: &TlsConfig, text: &str) -> Resu
     if tls.listen.port() == config.listen.port() {
         return Err(at(
             locate(text, &["tls", "listen"]),
-            format!("tls.listen uses port {}, as listen does; give the TLS listener a port of its own", tls.listen.port()),
+            format!(
+                "tls.listen uses port {}, as listen does; give the TLS listener a port of its own",
+                tls.listen.port()
+            ),
         ));
     }
     if tls.certificates.is_empty() {

@@ -88,7 +88,9 @@ fn one_wildcard_certificate_can_cover_both_names() {
     let (line, column, message) = fail(&f, &text);
     assert_eq!((line, column), (8, 7), "{message}");
     assert!(message.contains("not valid for \"storage.example.net\""), "{message}");
-    let text = text.replace("storage.example.net, ", "").replace("ordinary: storage.example.net", "ordinary: a.storage.example.net");
+    let text = text
+        .replace("storage.example.net, ", "")
+        .replace("ordinary: storage.example.net", "ordinary: a.storage.example.net");
     let c = parse(&f, &text).unwrap();
     assert_eq!(c.tls.unwrap().entry_for("line.storage.example.net"), Some(0));
 }
@@ -109,7 +111,10 @@ fn refusals_point_at_what_to_fix() {
             "is not the key of the certificate",
         ),
         (
-            format!("{HOSTS}{}", GOOD.replace("cert: line.pem\n      key: line.key", "cert: storage.pem\n      key: storage.key")),
+            format!(
+                "{HOSTS}{}",
+                GOOD.replace("cert: line.pem\n      key: line.key", "cert: storage.pem\n      key: storage.key")
+            ),
             (11, 7),
             "not valid for \"line.storage.example.net\"",
         ),
@@ -119,7 +124,10 @@ fn refusals_point_at_what_to_fix() {
             "covers hosts.line_auth",
         ),
         (
-            format!("{HOSTS}{}", GOOD.replace("[line.storage.example.net]", "[line.storage.example.net, Storage.Example.Net.]")),
+            format!(
+                "{HOSTS}{}",
+                GOOD.replace("[line.storage.example.net]", "[line.storage.example.net, Storage.Example.Net.]")
+            ),
             (10, 7),
             "\"storage.example.net\" is already listed by entry 1",
         ),
@@ -130,11 +138,7 @@ fn refusals_point_at_what_to_fix() {
         ),
         (format!("listen: 127.0.0.1:8443\n{HOSTS}{GOOD}"), (6, 3), "port of its own"),
         (format!("{HOSTS}tls:\n  listen: 127.0.0.1:8443\n  certificates: []\n"), (6, 3), "tls.certificates is empty"),
-        (
-            format!("{HOSTS}{}", GOOD.replace("[storage.example.net]", "[]")),
-            (7, 7),
-            "hosts is empty",
-        ),
+        (format!("{HOSTS}{}", GOOD.replace("[storage.example.net]", "[]")), (7, 7), "hosts is empty"),
         (
             format!("{HOSTS}{}", GOOD.replace("[storage.example.net]", "[\"https://storage.example.net\"]")),
             (7, 15),

@@ -10,6 +10,9 @@ mod oidc;
 #[path = "../support/fed.rs"]
 mod fed;
 
+#[path = "../support/pki.rs"]
+mod pki;
+
 mod accounts;
 mod admin;
 mod cli;
@@ -19,6 +22,7 @@ mod lines;
 mod reload;
 mod sessions;
 mod settings;
+mod tls;
 mod two_factor;
 
 /// Runs an async scenario `fn(Db)` once per database.

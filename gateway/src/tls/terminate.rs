@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pingora::listeners::tls::{Acceptor, TlsSettings};
-use pingora::protocols::l4::stream::Stream as L4Stream;
 use pingora::protocols::Stream;
+use pingora::protocols::l4::stream::Stream as L4Stream;
 
 use super::CertStore;
 use crate::metrics;
