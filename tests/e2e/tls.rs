@@ -472,7 +472,7 @@ async fn certificates_are_replaced_without_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_handshakes_are_cut_off_and_counted() {
-    let t = Tls::start("connections:\n  max_per_address: 3\n").await;
+    let t = Tls::start("connections:\n  max_per_address: 3\n  header_timeout: 2s\n").await;
     // 127.0.0.4 opens TLS connections and never finishes a handshake: one
     // sends nothing, two send the first bytes of a ClientHello only.
     let slow = "127.0.0.4";
@@ -495,6 +495,11 @@ async fn stalled_handshakes_are_cut_off_and_counted() {
         t.env.log()
     );
 
+    // A finished handshake choosing h2, then silence: the HTTP/2 preface is
+    // held to the header deadline (2 s).
+    let mut silent = t.connect(INTERNET, Some(ORDINARY), Verify::Ca(&t.ca)).await.expect("handshake");
+    assert_eq!(silent.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+
     // Meanwhile everyone else is served, over TLS and plain.
     assert_eq!(t.presented(ORDINARY).await, t.ordinary.der);
     let r = reqwest::get(format!("http://127.0.0.1:{}/healthz", t.env.port)).await.unwrap();
@@ -505,6 +510,10 @@ async fn stalled_handshakes_are_cut_off_and_counted() {
         let n = tokio::time::timeout(Duration::from_secs(6), s.read(&mut buf)).await;
         assert!(matches!(n, Ok(Ok(0)) | Ok(Err(_))), "stalled handshake {i} was not closed: {n:?}");
     }
+    // (The gateway's SETTINGS frame comes first; then the close.)
+    let mut seen = Vec::new();
+    let n = tokio::time::timeout(Duration::from_secs(6), silent.read_to_end(&mut seen)).await;
+    assert!(n.is_ok(), "an h2 connection without a preface was not closed; read {} bytes", seen.len());
     let took = opened.elapsed();
     assert!(took >= Duration::from_millis(1500) && took < Duration::from_secs(6), "closed after {took:?}");
     eventually("the timeouts are counted", || async {

@@ -135,7 +135,18 @@ impl<A: HttpServerApp + Send + Sync + 'static> ServerApp for Guarded<A> {
             || matches!(stream.selected_alpn_proto(), Some(ALPN::H2) | Some(ALPN::Custom(_)));
         if other_protocol {
             // HTTP/2 multiplexes requests; its own idle timeout applies there
-            // (`h2_idle_timeout`, set from `connections.idle_timeout`).
+            // (`h2_idle_timeout`, set from `connections.idle_timeout`), but only
+            // once Pingora's h2 handshake is done, which waits for the client's
+            // preface without a limit. The preface ("PRI * HTTP/2.0", an empty
+            // line, "SM", an empty line) reads as a request line and the end of
+            // a header to [`Phase`], so the header deadline bounds exactly it,
+            // and the stream passes through untouched afterwards.
+            let stream: Stream = if matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {
+                let clock = Arc::new(Mutex::new(Phase::header(self.limits.header_timeout)));
+                Box::new(Deadlined::new(stream, clock, self.limits.header_timeout))
+            } else {
+                stream
+            };
             return ServerApp::process_new(&self.inner, stream, shutdown).await;
         }
 
@@ -427,5 +438,12 @@ mod tests {
         let mut p = Phase::header(t);
         p.saw(b"GET / HTTP/1.1\n\n", t);
         assert_eq!(p.state, State::Body, "bare LF lines too");
+        // The HTTP/2 connection preface ends a "header" too: the deadline then
+        // covers it alone, and HTTP/2 frames pass through.
+        let mut p = Phase::header(t);
+        p.saw(b"PRI * HTTP/2.0\r\n\r", t);
+        assert!(matches!(p.state, State::Header { .. }));
+        p.saw(b"\nSM\r\n\r\n\x00\x00", t);
+        assert_eq!(p.state, State::Body);
     }
 }
