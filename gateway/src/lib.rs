@@ -7,6 +7,7 @@ pub mod auth;
 pub mod background;
 pub mod demo_origin;
 pub mod federation;
+pub mod hangup;
 pub mod mail;
 pub mod metrics;
 pub mod password;

@@ -109,8 +109,9 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
     // per-address cap), on the one listener for proxy and auth UI.
     let gateway = Gateway::new(app)?;
     let mut http = pingora::proxy::http_proxy(&server.configuration, gateway);
-    // HTTP/2 (over TLS) bypasses the HTTP/1 deadlines of `Guarded`; an idle
-    // HTTP/2 connection is closed after the same time as an idle HTTP/1 one.
+    // HTTP/2 (over TLS) runs Pingora's own loop, not the HTTP/1 one of
+    // `Guarded`: an idle HTTP/2 connection is closed after the same time as an
+    // idle HTTP/1 one.
     let mut options = pingora::apps::HttpServerOptions::default();
     options.h2_idle_timeout = Some(cfg.connections.idle_timeout);
     http.server_options = Some(options);
@@ -127,11 +128,11 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
     let _cert_watcher = match &certs {
         Some(store) => {
             proxy.add_tcp(&store.tls().listen.to_string());
-            control.spawn(crate::tls::reload::on_sighup(store.clone()));
             Some(crate::tls::reload::watch(store.clone())?)
         }
         None => None,
     };
+    control.spawn(crate::hangup::on_sighup(Arc::new(cfg.clone()), policy.clone(), certs.clone()));
     server.add_service(proxy);
 
     if let Some(addr) = cfg.metrics.listen {

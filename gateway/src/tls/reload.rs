@@ -1,6 +1,5 @@
 //! What makes the certificates be read again: a change in a directory that
-//! holds one of the files, and SIGHUP. Pingora installs handlers for SIGTERM,
-//! SIGINT and SIGQUIT only, so SIGHUP is ours.
+//! holds one of the files (here), and SIGHUP (`crate::hangup`).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -58,19 +57,4 @@ pub fn watch(store: Arc<CertStore>) -> anyhow::Result<CertWatcher> {
     })?;
     tracing::info!(directories = dirs.len(), "watching the certificate files");
     Ok(CertWatcher { _watcher: watcher })
-}
-
-/// Reloads the certificates on every SIGHUP, for as long as the runtime runs.
-pub async fn on_sighup(store: Arc<CertStore>) {
-    let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot listen for SIGHUP; certificates reload on file change only");
-            return;
-        }
-    };
-    while hup.recv().await.is_some() {
-        let done = store.reload();
-        tracing::info!(replaced = done.replaced, refused = done.refused, "SIGHUP: certificates read again");
-    }
 }
