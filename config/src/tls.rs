@@ -86,10 +86,13 @@ pub fn host_matches(pattern: &str, name: &str) -> bool {
 }
 
 impl TlsConfig {
-    /// The certificate entry presented for `name`: an exact name first, then a
-    /// wildcard. `None`: no certificate covers it.
+    /// The certificate entry presented for `name` (any case): an exact name
+    /// first, then a wildcard. `None`: no certificate covers it.
     pub fn entry_for(&self, name: &str) -> Option<usize> {
-        let exact = self.certificates.iter().position(|c| c.hosts.iter().any(|h| !h.starts_with("*.") && h == name));
+        let exact = self
+            .certificates
+            .iter()
+            .position(|c| c.hosts.iter().any(|h| !h.starts_with("*.") && h.eq_ignore_ascii_case(name)));
         exact.or_else(|| {
             self.certificates.iter().position(|c| c.hosts.iter().any(|h| h.starts_with("*.") && host_matches(h, name)))
         })
@@ -214,6 +217,7 @@ mod tests {
             handshake_timeout: Duration::from_secs(1),
         };
         assert_eq!(tls.entry_for("line.example.net"), Some(1));
+        assert_eq!(tls.entry_for("LINE.example.net"), Some(1));
         assert_eq!(tls.entry_for("storage.example.net"), Some(0));
         assert_eq!(tls.entry_for("example.net"), None);
         assert_eq!(tls.names_to_check(0, &["storage.example.net", "line.example.net"]), vec!["storage.example.net"]);
