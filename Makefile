@@ -6,7 +6,7 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release test demo bench bench-load bench-instructions lint fmt clean fuzz fuzz-smoke
+.PHONY: all deps build release test demo bench bench-load bench-tls bench-instructions lint fmt clean fuzz fuzz-smoke
 
 all: build
 
@@ -81,6 +81,12 @@ bench: deps
 # builds in release, installs wrk and nginx-light when missing, writes benches/results/.
 bench-load:
 	CARGO=$(CARGO) benches/load/run.sh
+
+# TLS termination: the gateway terminating TLS against nginx terminating TLS in front
+# of the same origin (requests over keep-alive TLS; full and resumed handshakes).
+# Needs what bench-load installs (wrk, nginx-light).
+bench-tls:
+	CARGO=$(CARGO) benches/load/tls.sh
 
 # User-space instructions per proxied request under callgrind (exact, unlike CPU time
 # on a shared machine): nginx, bare Pingora with both allocators, the gateway.

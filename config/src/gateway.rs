@@ -73,6 +73,8 @@ pub struct GatewayConfig {
     pub remove_headers: Vec<String>,
     /// Where the public reaches each hostname: links in mails are built from these only.
     pub public_urls: PublicUrls,
+    /// TLS termination on a listener of the gateway's own; `None`: plain HTTP only.
+    pub tls: Option<crate::tls::TlsConfig>,
     /// The file this was loaded from.
     pub path: PathBuf,
     /// The directory relative paths were resolved against.
@@ -112,6 +114,7 @@ impl Default for GatewayConfig {
             connections: ConnectionLimits::default(),
             remove_headers: Vec::new(),
             public_urls: PublicUrls::default(),
+            tls: None,
             path: PathBuf::from("gateway.yaml"),
             base_dir: PathBuf::from("."),
         }
@@ -145,6 +148,7 @@ impl fmt::Debug for GatewayConfig {
             .field("connections", &self.connections)
             .field("remove_headers", &self.remove_headers)
             .field("public_urls", &self.public_urls)
+            .field("tls", &self.tls)
             .field("path", &self.path)
             .field("base_dir", &self.base_dir)
             .finish()
@@ -644,19 +648,23 @@ pub struct PublicUrls {
 
 impl GatewayConfig {
     /// The base URL of emailed links and other absolute URLs for a hostname:
-    /// `public_urls`, else derived from `hosts` (https without a port when
-    /// cookies are `Secure`, as TLS is then in front on 443; plain http on the
-    /// listener's port otherwise, for development). Never the request's `Host`.
+    /// `public_urls`, else derived from `hosts` (https on the `tls` listener's
+    /// port, unless 443; else https without a port when cookies are `Secure`,
+    /// as TLS is then in front on 443; plain http on the listener's port
+    /// otherwise, for development). Never the request's `Host`.
     pub fn public_url(&self, line_auth: bool) -> String {
         let (written, host) = if line_auth {
             (&self.public_urls.line_auth, &self.hosts.line_auth)
         } else {
             (&self.public_urls.ordinary, &self.hosts.ordinary)
         };
-        match written {
-            Some(url) => url.clone(),
-            None if self.session.secure_cookies => format!("https://{host}"),
-            None => format!("http://{host}:{}", self.listen.port()),
+        let tls_port = self.tls.as_ref().map(|t| t.listen.port());
+        match (written, tls_port) {
+            (Some(url), _) => url.clone(),
+            (None, Some(443)) => format!("https://{host}"),
+            (None, Some(port)) => format!("https://{host}:{port}"),
+            (None, None) if self.session.secure_cookies => format!("https://{host}"),
+            (None, None) => format!("http://{host}:{}", self.listen.port()),
         }
     }
 

@@ -102,6 +102,8 @@ struct GatewayFile {
     remove_headers: Vec<String>,
     #[serde(default)]
     public_urls: PublicUrls,
+    #[serde(default)]
+    tls: Option<crate::tls::TlsConfig>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -138,6 +140,13 @@ impl GatewayFile {
             None => GatewayConfig::default().policy_file,
         }
         .map(|p| resolve(&p));
+        let tls = self.tls.map(|mut tls| {
+            for c in &mut tls.certificates {
+                c.cert = resolve(&c.cert);
+                c.key = resolve(&c.key);
+            }
+            tls
+        });
         GatewayConfig {
             listen: self.listen,
             hosts: self.hosts,
@@ -165,6 +174,7 @@ impl GatewayFile {
             connections: self.connections,
             remove_headers: self.remove_headers,
             public_urls: self.public_urls,
+            tls,
             path: path.to_path_buf(),
             base_dir,
         }
@@ -239,6 +249,9 @@ fn check(config: &GatewayConfig, text: &str) -> Result<(), ConfigError> {
             &["sms", "transport"],
             "sms.transport is webhook but there is no sms.webhook block (url, headers, body_template)".to_owned(),
         ));
+    }
+    if let Some(tls) = &config.tls {
+        crate::tls_check::check(config, tls, text)?;
     }
     Ok(())
 }

@@ -63,6 +63,31 @@ pub(crate) fn locate_item(text: &str, path: &[&str], index: usize) -> Option<(us
     Some(items.map(|i| (i + 1, dash_indent + 1)).nth(index).unwrap_or((key_line, key_col)))
 }
 
+/// The key `key` inside the `index`th entry of the block sequence under
+/// `path` (`- cert: …` or a later line of the entry); the entry itself when
+/// the key is not written there.
+pub(crate) fn locate_in_item(text: &str, path: &[&str], index: usize, key: &str) -> Option<(usize, usize)> {
+    let (item_line, item_col) = locate_item(text, path, index)?;
+    let lines: Vec<&str> = text.lines().collect();
+    let first = lines.get(item_line - 1)?;
+    let dash_indent = item_col - 1;
+    if let Some(after) = first.get(dash_indent..).and_then(|l| l.strip_prefix('-')) {
+        let pad = after.len() - after.trim_start_matches(' ').len();
+        if key_of(after.trim_start_matches(' ')) == Some(key) {
+            return Some((item_line, dash_indent + 2 + pad));
+        }
+    }
+    for (i, line) in lines.iter().enumerate().skip(item_line) {
+        match indent_of(line) {
+            None => continue,
+            Some(n) if n <= dash_indent => break,
+            Some(n) if key_of(line) == Some(key) => return Some((i + 1, n + 1)),
+            Some(_) => {}
+        }
+    }
+    Some((item_line, item_col))
+}
+
 /// Indentation of a line that holds content; `None` for blank and comment lines.
 fn indent_of(line: &str) -> Option<usize> {
     let body = line.trim_start_matches(' ');
@@ -126,6 +151,15 @@ tenants:
         let text = "providers:\n- id: a\n- id: b\nother: 1\n";
         assert_eq!(locate_item(text, &["providers"], 1), Some((3, 1)));
         assert_eq!(locate_item("providers: [{id: a}, {id: b}]\n", &["providers"], 1), Some((1, 1)));
+    }
+
+    #[test]
+    fn finds_keys_inside_list_entries() {
+        let text = "tls:\n  certificates:\n    - hosts: [a]\n      cert: a.pem\n      key: a.key\n    - cert: b.pem\n      key: b.key\n";
+        assert_eq!(locate_in_item(text, &["tls", "certificates"], 0, "key"), Some((5, 7)));
+        assert_eq!(locate_in_item(text, &["tls", "certificates"], 0, "hosts"), Some((3, 7)));
+        assert_eq!(locate_in_item(text, &["tls", "certificates"], 1, "cert"), Some((6, 7)));
+        assert_eq!(locate_in_item(text, &["tls", "certificates"], 1, "hosts"), Some((6, 5)));
     }
 
     #[test]

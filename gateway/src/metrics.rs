@@ -50,6 +50,14 @@ pub static POLICY_RELOADS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     counter_vec("gateway_policy_reloads_total", "Reloads of the ops policy file, by result.", &["result"])
 });
 
+pub static TLS_RELOADS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    counter_vec("gateway_tls_reloads_total", "Certificates read again after a change, by result.", &["result"])
+});
+
+pub static TLS_HANDSHAKE_FAILURES: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    counter_vec("gateway_tls_handshake_failures_total", "TLS handshakes that failed or ran out of time.", &["reason"])
+});
+
 pub static LOGINS: LazyLock<IntCounterVec> =
     LazyLock::new(|| counter_vec("gateway_logins_total", "Login attempts, by result.", &["result"]));
 
@@ -120,6 +128,10 @@ pub fn init() {
     LazyLock::force(&SPOOFED_LINE_HEADERS);
     for r in ["ok", "error"] {
         let _ = POLICY_RELOADS.with_label_values(&[r]);
+        let _ = TLS_RELOADS.with_label_values(&[r]);
+    }
+    for r in ["error", "timeout"] {
+        let _ = TLS_HANDSHAKE_FAILURES.with_label_values(&[r]);
     }
     for k in ["session", "user", "tenant", "all"] {
         let _ = CHANGES_APPLIED.with_label_values(&[k]);

@@ -106,12 +106,31 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
     // The proxy behind the connection limits (header deadline, idle keep-alive,
     // per-address cap), on the one listener for proxy and auth UI.
     let gateway = Gateway::new(app)?;
+    let mut http = pingora::proxy::http_proxy(&server.configuration, gateway);
+    // HTTP/2 (over TLS) runs Pingora's own loop, not the HTTP/1 one of
+    // `Guarded`: an idle HTTP/2 connection is closed after the same time as an
+    // idle HTTP/1 one.
+    let mut options = pingora::apps::HttpServerOptions::default();
+    options.h2_idle_timeout = Some(cfg.connections.idle_timeout);
+    http.server_options = Some(options);
+    // With TLS, the same app serves both listeners; it tells them apart by port.
+    let certs = crate::tls::CertStore::load(&cfg)?;
+    let terminator = certs.clone().map(crate::tls::Terminator::new).transpose()?;
     let guarded = crate::proxy::limits::Guarded {
-        inner: Arc::new(pingora::proxy::http_proxy(&server.configuration, gateway)),
+        inner: Arc::new(http),
         limits: crate::proxy::limits::Limits::new(&cfg),
+        tls: terminator,
     };
     let mut proxy = Service::new("gateway".to_owned(), guarded);
     proxy.add_tcp(&cfg.listen.to_string());
+    let _cert_watcher = match &certs {
+        Some(store) => {
+            proxy.add_tcp(&store.tls().listen.to_string());
+            Some(crate::tls::reload::watch(store.clone())?)
+        }
+        None => None,
+    };
+    control.spawn(crate::hangup::on_sighup(Arc::new(cfg.clone()), policy.clone(), certs.clone()));
     server.add_service(proxy);
 
     if let Some(addr) = cfg.metrics.listen {
@@ -127,7 +146,7 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
         svc.add_tcp(&addr.to_string());
         server.add_service(svc);
     }
-    tracing::info!(listen = %cfg.listen, origin = %cfg.origin, database = %cfg.database_redacted(), "gateway starting");
+    tracing::info!(listen = %cfg.listen, tls = ?cfg.tls.as_ref().map(|t| t.listen), origin = %cfg.origin, database = %cfg.database_redacted(), "gateway starting");
     // Keep the control runtime alive for the life of the process.
     let _control = control;
     server.run_forever()

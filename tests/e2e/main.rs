@@ -12,6 +12,8 @@ mod fed;
 
 #[path = "../support/test_ca.rs"]
 mod test_ca;
+#[path = "../support/pki.rs"]
+mod pki;
 
 mod accounts;
 mod admin;
@@ -24,6 +26,7 @@ mod reload;
 mod sessions;
 mod settings;
 mod tls_client;
+mod tls;
 mod two_factor;
 
 /// Runs an async scenario `fn(Db)` once per database.

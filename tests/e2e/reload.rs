@@ -35,3 +35,23 @@ async fn policy_file_reload_and_rejection() {
     assert!(env.log().contains("policy.yaml:3:13"), "log lacks the location:\n{}", env.log());
     env.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reads_the_policy_again_and_keeps_serving() {
+    let Some(mut env) = Env::new(Db::Sqlite).await else { return };
+    env.start().await;
+    let c = env.client(INTERNET);
+    let ok = env.metric("gateway_policy_reloads_total{result=\"ok\"}").await;
+    let pid = env.gateway_pid().expect("gateway running");
+    for n in 1..=2 {
+        // SAFETY: kill(2) on the child process this test started.
+        assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGHUP) }, 0);
+        // The file did not change, so only the signal can have reloaded it.
+        eventually("SIGHUP reloads the policy file", || async {
+            env.metric("gateway_policy_reloads_total{result=\"ok\"}").await >= ok + f64::from(n)
+        })
+        .await;
+    }
+    assert_eq!(c.get(env.url(ORDINARY, "/public/a")).send().await.unwrap().status(), 200, "still serving");
+    env.cleanup().await;
+}

@@ -294,6 +294,11 @@ impl Env {
         }
     }
 
+    /// The running gateway's process id, to send it a signal.
+    pub fn gateway_pid(&self) -> Option<u32> {
+        self.gateway.as_ref().map(|p| p.0.id())
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("gateway.log")).unwrap_or_default()
     }

@@ -16,6 +16,8 @@ pub struct Edge {
     pub strip: StripList,
     pub forwarded_hosts: ForwardedHosts,
     pub origin: super::origin::Origin,
+    /// `Strict-Transport-Security` for answers over TLS; `None` without TLS or with HSTS off.
+    pub hsts: Option<http::HeaderValue>,
 }
 
 impl Edge {
@@ -38,6 +40,10 @@ impl Edge {
             },
             line_header,
             origin: super::origin::Origin::new(cfg)?,
+            hsts: match cfg.tls.as_ref().and_then(|t| t.hsts_value()) {
+                Some(v) => Some(http::HeaderValue::from_str(&v)?),
+                None => None,
+            },
         })
     }
 }

@@ -10,24 +10,30 @@ pub struct Hosts {
 }
 
 /// Under HTTP/2 the authority is in the URI (there is no Host header), so the
-/// URI is checked first. A request with several Host headers is not ours.
+/// URI is checked first. A request with several Host headers is not ours, nor
+/// one whose Host header names another host than its authority (HTTP/2 allows
+/// both): the rules would match one name and an origin reading Host the other.
 pub fn host_kind<'a>(
     uri_authority: Option<&str>,
     mut host_headers: impl Iterator<Item = &'a [u8]>,
     hosts: &Hosts,
 ) -> Option<HostKind> {
-    let raw: &[u8] = match uri_authority {
-        Some(a) => a.as_bytes(),
+    let name = match uri_authority {
+        Some(a) => {
+            let name = name_of(a.as_bytes())?;
+            if !host_headers.all(|h| name_of(h).is_some_and(|n| n.eq_ignore_ascii_case(name))) {
+                return None;
+            }
+            name
+        }
         None => {
             let first = host_headers.next()?;
             if host_headers.next().is_some() {
                 return None;
             }
-            first
+            name_of(first)?
         }
     };
-    let name = strip_port(std::str::from_utf8(raw).ok()?.trim())?;
-    let name = name.strip_suffix('.').unwrap_or(name);
     if name.eq_ignore_ascii_case(&hosts.ordinary) {
         Some(HostKind::Ordinary)
     } else if name.eq_ignore_ascii_case(&hosts.line_auth) {
@@ -35,6 +41,12 @@ pub fn host_kind<'a>(
     } else {
         None
     }
+}
+
+/// The host name of an authority or Host value: no port, no trailing dot.
+fn name_of(raw: &[u8]) -> Option<&str> {
+    let name = strip_port(std::str::from_utf8(raw).ok()?.trim())?;
+    Some(name.strip_suffix('.').unwrap_or(name))
 }
 
 fn strip_port(s: &str) -> Option<&str> {
@@ -60,7 +72,12 @@ mod tests {
         assert_eq!(k(None, &["storage.localhost:8080"]), Some(HostKind::Ordinary));
         assert_eq!(k(None, &["Line.Storage.Localhost"]), Some(HostKind::LineAuth));
         assert_eq!(k(None, &["storage.localhost."]), Some(HostKind::Ordinary));
-        assert_eq!(k(Some("line.storage.localhost:443"), &["evil.example"]), Some(HostKind::LineAuth));
+        assert_eq!(k(Some("line.storage.localhost:443"), &[]), Some(HostKind::LineAuth));
+        assert_eq!(k(Some("line.storage.localhost:443"), &["Line.Storage.Localhost"]), Some(HostKind::LineAuth));
+        // An authority and a Host header that disagree: neither is believed.
+        assert_eq!(k(Some("line.storage.localhost:443"), &["evil.example"]), None);
+        assert_eq!(k(Some("line.storage.localhost"), &["storage.localhost"]), None);
+        assert_eq!(k(Some("storage.localhost"), &["storage.localhost", "evil.example"]), None);
         assert_eq!(k(None, &["evil.example"]), None);
         assert_eq!(k(None, &[]), None);
         assert_eq!(k(None, &["storage.localhost", "line.storage.localhost"]), None);

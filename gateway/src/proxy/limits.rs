@@ -108,6 +108,9 @@ impl Drop for Permit {
 pub struct Guarded<A> {
     pub inner: Arc<A>,
     pub limits: Arc<Limits>,
+    /// TLS termination for connections on the TLS listener, done here after the
+    /// cap (see `tls::terminate`).
+    pub tls: Option<crate::tls::Terminator>,
 }
 
 #[async_trait]
@@ -119,6 +122,10 @@ impl<A: HttpServerApp + Send + Sync + 'static> ServerApp for Guarded<A> {
             // Dropping the stream closes the connection.
             return None;
         };
+        let stream = match &self.tls {
+            Some(tls) if tls.is_for(&stream) => tls.accept(stream).await?,
+            _ => stream,
+        };
         let options = self.inner.server_options();
         // Cleartext HTTP/2 (h2c) is told from HTTP/1 by a peek inside Pingora's
         // loop; should it ever be turned on, such listeners get the cap only.
@@ -127,7 +134,19 @@ impl<A: HttpServerApp + Send + Sync + 'static> ServerApp for Guarded<A> {
             || options.is_some_and(|o| o.force_custom)
             || matches!(stream.selected_alpn_proto(), Some(ALPN::H2) | Some(ALPN::Custom(_)));
         if other_protocol {
-            // HTTP/2 multiplexes requests; its own idle timeout applies there.
+            // HTTP/2 multiplexes requests; its own idle timeout applies there
+            // (`h2_idle_timeout`, set from `connections.idle_timeout`), but only
+            // once Pingora's h2 handshake is done, which waits for the client's
+            // preface without a limit. The preface ("PRI * HTTP/2.0", an empty
+            // line, "SM", an empty line) reads as a request line and the end of
+            // a header to [`Phase`], so the header deadline bounds exactly it,
+            // and the stream passes through untouched afterwards.
+            let stream: Stream = if matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {
+                let clock = Arc::new(Mutex::new(Phase::header(self.limits.header_timeout)));
+                Box::new(Deadlined::new(stream, clock, self.limits.header_timeout))
+            } else {
+                stream
+            };
             return ServerApp::process_new(&self.inner, stream, shutdown).await;
         }
 
@@ -419,5 +438,12 @@ mod tests {
         let mut p = Phase::header(t);
         p.saw(b"GET / HTTP/1.1\n\n", t);
         assert_eq!(p.state, State::Body, "bare LF lines too");
+        // The HTTP/2 connection preface ends a "header" too: the deadline then
+        // covers it alone, and HTTP/2 frames pass through.
+        let mut p = Phase::header(t);
+        p.saw(b"PRI * HTTP/2.0\r\n\r", t);
+        assert!(matches!(p.state, State::Header { .. }));
+        p.saw(b"\nSM\r\n\r\n\x00\x00", t);
+        assert_eq!(p.state, State::Body);
     }
 }

@@ -11,6 +11,7 @@ mod auth_ui;
 pub mod client;
 pub mod edge;
 pub mod host;
+pub mod hsts;
 pub mod identity;
 pub mod limits;
 pub mod origin;
@@ -87,6 +88,22 @@ impl ProxyHttp for Gateway {
 
     fn new_ctx(&self) -> Ctx {
         Ctx::default()
+    }
+
+    fn init_downstream_modules(&self, modules: &mut pingora::modules::http::HttpModules) {
+        // Pingora's default: response compression, present but off.
+        modules.add_module(pingora::modules::http::compression::ResponseCompressionBuilder::enable(0));
+        if let Some(value) = &self.edge.hsts {
+            modules.add_module(Box::new(hsts::HstsBuilder { value: value.clone() }));
+        }
+    }
+
+    async fn early_request_filter(&self, session: &mut Session, _ctx: &mut Ctx) -> Result<()> {
+        if self.edge.hsts.is_some() {
+            let Session { downstream_modules_ctx, downstream_session, .. } = session;
+            hsts::Hsts::mark(downstream_modules_ctx, downstream_session);
+        }
+        Ok(())
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
