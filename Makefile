@@ -6,7 +6,7 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release test demo bench bench-load bench-tls bench-instructions lint fmt clean fuzz fuzz-smoke
+.PHONY: all deps build release test demo bench bench-load bench-tls bench-instances bench-instructions lint fmt clean fuzz fuzz-smoke
 
 all: build
 
@@ -87,6 +87,13 @@ bench-load:
 # Needs what bench-load installs (wrk, nginx-light).
 bench-tls:
 	CARGO=$(CARGO) benches/load/tls.sh
+
+# Two release gateways on the local PostgreSQL: a session ended on one refused on
+# the other after how long (with and without notifications), and 1 000 000 lines
+# with sessions ending on one while the other serves (its whole reloads, cache hits).
+bench-instances: deps
+	$(CARGO) build --release -p gateway --bin gateway -p benches --bin instances
+	target/release/instances --gateway target/release/gateway
 
 # User-space instructions per proxied request under callgrind (exact, unlike CPU time
 # on a shared machine): nginx, bare Pingora with both allocators, the gateway.

@@ -19,9 +19,9 @@ mod policy_file;
 mod providers;
 mod scalar;
 mod secret;
-mod tls_client;
 mod tls;
 mod tls_check;
+mod tls_client;
 mod watcher;
 mod yaml;
 
@@ -41,6 +41,6 @@ pub use policy_file::{
 };
 pub use providers::{LoginProvider, ProviderKind, ProviderLabel, check_provider_url, check_url_for, is_internal_ip};
 pub use secret::Secret;
-pub use tls_client::{CaFile, OriginTls};
 pub use tls::{CertificateError, CertificateFiles, TlsConfig, host_matches, load_certified_key};
+pub use tls_client::{CaFile, OriginTls};
 pub use watcher::PolicyWatcher;

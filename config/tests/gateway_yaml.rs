@@ -169,8 +169,9 @@ fn sqlite_urls_are_resolved_and_others_kept() {
 
 #[test]
 fn postgres_needs_a_totp_key() {
-    let err = config::parse_gateway("threads: 1\ndatabase: postgres://a@b/c\n", std::path::Path::new("/etc/gw/gateway.yaml"))
-        .expect_err("accepted without a key");
+    let err =
+        config::parse_gateway("threads: 1\ndatabase: postgres://a@b/c\n", std::path::Path::new("/etc/gw/gateway.yaml"))
+            .expect_err("accepted without a key");
     let text = err.to_string();
     assert!(text.contains("gateway.yaml:2:1") && text.contains("secrets.totp_key"), "{text}");
 }

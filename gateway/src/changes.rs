@@ -242,7 +242,8 @@ async fn apply(app: &App, applied: &mut Applied, change: Option<Change>, seq: i6
 }
 
 async fn whole_reload(app: &App, applied: &mut Applied, reason: &str) {
-    let loaded = async { Ok::<_, crate::store::StoreError>((app.store.last_change().await?, app.store.load_tenants().await?)) };
+    let loaded =
+        async { Ok::<_, crate::store::StoreError>((app.store.last_change().await?, app.store.load_tenants().await?)) };
     match loaded.await {
         Ok((at, rows)) => {
             app.policy.set_db(rows);

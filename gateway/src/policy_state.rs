@@ -125,7 +125,11 @@ pub fn build_snapshot(db: &[TenantLoad], file: Option<&config::OpsPolicy>, limit
     build_snapshot_from(&rows, file, limits)
 }
 
-fn build_snapshot_from(rows: &[&TenantRow], file: Option<&config::OpsPolicy>, limits: &NetworkLimits) -> PolicySnapshot {
+fn build_snapshot_from(
+    rows: &[&TenantRow],
+    file: Option<&config::OpsPolicy>,
+    limits: &NetworkLimits,
+) -> PolicySnapshot {
     let rules = file.map(|f| f.rules.clone()).unwrap_or_default();
     PolicySnapshot::new(rules, rows.iter().map(|row| build_tenant(row, file, limits)))
 }

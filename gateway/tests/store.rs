@@ -898,7 +898,10 @@ mod suite {
         records!("create beta", async { Ok::<_, StoreError>(()) }, vec![Change::Tenant(beta)]);
         records!("add line", store.add_lines(acme, &[l]), vec![Change::Tenant(acme)]);
         assert!(matches!(store.add_lines(beta, &[l]).await, Err(StoreError::Conflict(_))));
-        assert!(store.changes_after(last, 100).await.expect("changes").is_empty(), "a refused add_lines recorded a change");
+        assert!(
+            store.changes_after(last, 100).await.expect("changes").is_empty(),
+            "a refused add_lines recorded a change"
+        );
         assert_eq!(store.last_change().await.expect("last"), last);
         store.prune_changes().await.expect("prune");
         assert_eq!(store.last_change().await.expect("last"), last, "recent changes are kept");

@@ -23,6 +23,7 @@ use policy::{HostKind, Role};
 
 const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test";
 const HOST: &str = "storage.localhost";
+static ORIGIN_PORT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 struct Args {
@@ -34,7 +35,13 @@ struct Args {
 }
 
 fn args() -> anyhow::Result<Args> {
-    let mut a = Args { gateway: PathBuf::from("target/release/gateway"), lines: 1_000_000, rate: 100, seconds: 20, rounds: 200 };
+    let mut a = Args {
+        gateway: PathBuf::from("target/release/gateway"),
+        lines: 1_000_000,
+        rate: 100,
+        seconds: 20,
+        rounds: 200,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let v = it.next().with_context(|| format!("{k} needs a value"))?;
@@ -71,7 +78,7 @@ fn free_port() -> anyhow::Result<u16> {
 
 async fn start(bin: &Path, dir: &Path, name: &str, database: &str, env: &[(&str, &str)]) -> anyhow::Result<Instance> {
     let (port, metrics) = (free_port()?, free_port()?);
-    let origin = free_port()?;
+    let origin = ORIGIN_PORT.load(std::sync::atomic::Ordering::Relaxed);
     let config = dir.join(format!("{name}.yaml"));
     std::fs::write(
         &config,
@@ -87,7 +94,7 @@ async fn start(bin: &Path, dir: &Path, name: &str, database: &str, env: &[(&str,
     let child = Command::new(bin)
         .arg("--config")
         .arg(&config)
-        .args(["serve", "--demo-origin", &format!("127.0.0.1:{origin}")])
+        .arg("serve")
         .envs(env.iter().copied())
         .env("GATEWAY_LOG", "warn")
         .stdout(Stdio::null())
@@ -102,7 +109,8 @@ async fn start(bin: &Path, dir: &Path, name: &str, database: &str, env: &[(&str,
             return Ok(inst);
         }
         if Instant::now() > deadline {
-            bail!("{name} not ready; see {}", dir.join(format!("{name}.log")).display());
+            let log = std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap_or_default();
+            bail!("{name} not ready:\n{log}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -189,7 +197,13 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 
 /// Ends `rounds` sessions on A; each is first used on B (so B holds it in its
 /// cache), then polled on B until refused.
-async fn revocations(store: &Store, user: i64, a: &Instance, b: &Instance, rounds: usize) -> anyhow::Result<Vec<Duration>> {
+async fn revocations(
+    store: &Store,
+    user: i64,
+    a: &Instance,
+    b: &Instance,
+    rounds: usize,
+) -> anyhow::Result<Vec<Duration>> {
     let ca = client(a, b)?;
     let mut took = Vec::with_capacity(rounds);
     for _ in 0..rounds {
@@ -225,7 +239,8 @@ async fn main() -> anyhow::Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await?;
     let database = format!("postgres://postgres@127.0.0.1:5432/{name}");
     let result = run(&args, dir.path(), &database).await;
-    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&admin).await;
+    let _ =
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&admin).await;
     result
 }
 
@@ -252,9 +267,24 @@ async fn run(args: &Args, dir: &Path, database: &str) -> anyhow::Result<()> {
     .await?;
     println!("seeded {} lines in {:.1} s", args.lines, t0.elapsed().as_secs_f64());
     let user = store
-        .create_user(NewUser { tenant_id: acme, email: "alice@acme.example", role: Role::User, password_hash: Some("$argon2id$x") })
+        .create_user(NewUser {
+            tenant_id: acme,
+            email: "alice@acme.example",
+            role: Role::User,
+            password_hash: Some("$argon2id$x"),
+        })
         .await?;
 
+    let origin = free_port()?;
+    ORIGIN_PORT.store(origin, std::sync::atomic::Ordering::Relaxed);
+    let _origin = Proc(
+        Command::new(&args.gateway)
+            .args(["demo-origin", "--listen", &format!("127.0.0.1:{origin}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("start the demo origin")?,
+    );
     let a = start(&args.gateway, dir, "a", database, &[]).await?;
     let b = start(&args.gateway, dir, "b", database, &[]).await?;
     let t = revocations(&store, user, &a, &b, args.rounds).await?;

@@ -5,8 +5,8 @@ use sqlx::Row;
 
 use policy::Role;
 
-use super::{AuditEntry, Result, Store, StoreError, known, now, on_pool};
 use super::changes::Change;
+use super::{AuditEntry, Result, Store, StoreError, known, now, on_pool};
 
 /// One row of the admin console's user list.
 #[derive(Debug, Clone)]

@@ -3,8 +3,8 @@
 use policy::HostKind;
 use sqlx::Row;
 
-use super::{Result, Store, StoreError, is_unique_violation, now, on_pool};
 use super::changes::Change;
+use super::{Result, Store, StoreError, is_unique_violation, now, on_pool};
 
 /// The provider account a federated user signs in with.
 #[derive(Debug, Clone, PartialEq, Eq)]

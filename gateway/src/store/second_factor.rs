@@ -3,8 +3,8 @@
 
 use sqlx::Row;
 
-use super::{Result, Store, now, on_pool};
 use super::changes::Change;
+use super::{Result, Store, now, on_pool};
 
 /// A user's enrolment, as the 2FA pages need it.
 #[derive(Debug, Clone, Default)]

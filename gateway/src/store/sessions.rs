@@ -1,8 +1,8 @@
 use policy::{Factor, HostKind, LoginMethod, Role};
 use sqlx::Row;
 
-use super::{Result, Store, known, now, on_pool};
 use super::changes::Change;
+use super::{Result, Store, known, now, on_pool};
 
 pub struct NewSession<'a> {
     pub id_hash: &'a str,

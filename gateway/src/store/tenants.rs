@@ -3,8 +3,8 @@ use std::fmt;
 use policy::{LineId, ParseError, Route};
 use sqlx::Row;
 
-use super::{Result, Store, StoreError, is_unique_violation, known, now, on_pool};
 use super::changes::Change;
+use super::{Result, Store, StoreError, is_unique_violation, known, now, on_pool};
 
 /// A tenant's contract (SPEC section 2). It decides what the owner may change
 /// themselves (SPEC section 6), never whether a request is let through, so it

@@ -1,8 +1,8 @@
 use policy::{LoginMethod, Role};
 use sqlx::Row;
 
-use super::{Result, Store, StoreError, is_unique_violation, known, now, on_pool};
 use super::changes::Change;
+use super::{Result, Store, StoreError, is_unique_violation, known, now, on_pool};
 
 #[derive(Debug, Clone)]
 pub struct UserRow {
