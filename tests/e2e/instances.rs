@@ -177,7 +177,8 @@ async fn a_lost_listener_or_a_restart_loses_no_change() {
 async fn postgres_without_a_totp_key_refuses_to_start() {
     let Some(env) = Env::new(Db::Postgres).await else { return };
     let text = std::fs::read_to_string(&env.config).unwrap();
-    let without: String = text.lines().filter(|l| !l.contains("totp_key") && *l != "secrets:").map(|l| format!("{l}\n")).collect();
+    let without: String =
+        text.lines().filter(|l| !l.contains("totp_key") && *l != "secrets:").map(|l| format!("{l}\n")).collect();
     std::fs::write(&env.config, without).unwrap();
     let out = env.cli(&["check-config"], None);
     assert!(!out.status.success());

@@ -10,10 +10,10 @@ mod oidc;
 #[path = "../support/fed.rs"]
 mod fed;
 
-#[path = "../support/test_ca.rs"]
-mod test_ca;
 #[path = "../support/pki.rs"]
 mod pki;
+#[path = "../support/test_ca.rs"]
+mod test_ca;
 
 mod accounts;
 mod admin;
@@ -25,8 +25,8 @@ mod lines;
 mod reload;
 mod sessions;
 mod settings;
-mod tls_client;
 mod tls;
+mod tls_client;
 mod two_factor;
 
 /// Runs an async scenario `fn(Db)` once per database.
