@@ -22,7 +22,7 @@ pub struct App {
     pub code_throttle_user: crate::throttle::Throttle<i64>,
     pub federation: crate::federation::Federation,
     /// The change follower's handle (`crate::changes`).
-    pub changes: crate::changes::Changes,
+    pub changes: crate::changes::handle::Changes,
 }
 
 impl App {
@@ -37,7 +37,7 @@ impl App {
             code_throttle_ip: crate::throttle::Throttle::new(30),
             code_throttle_user: crate::throttle::Throttle::new(10),
             federation: crate::federation::Federation::new()?,
-            changes: crate::changes::Changes::default(),
+            changes: crate::changes::handle::Changes::default(),
             cfg,
             store,
             policy,

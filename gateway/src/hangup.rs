@@ -20,7 +20,7 @@ pub async fn on_sighup(cfg: Arc<config::GatewayConfig>, policy: Arc<PolicyState>
     };
     while hup.recv().await.is_some() {
         tracing::info!("SIGHUP: reading the policy file and certificates again");
-        match crate::serve::initial_ops_policy(&cfg) {
+        match crate::policy_state::initial_ops_policy(&cfg) {
             Ok(Some(ops)) => {
                 policy.set_file(ops);
                 metrics::POLICY_RELOADS.with_label_values(&["ok"]).inc();

@@ -110,6 +110,17 @@ impl PolicyState {
     }
 }
 
+/// Loads the ops policy file named by the configuration: `None` when no file is
+/// configured or the default one does not exist.
+pub fn initial_ops_policy(cfg: &config::GatewayConfig) -> anyhow::Result<Option<config::OpsPolicy>> {
+    let Some(path) = &cfg.policy_file else { return Ok(None) };
+    if !path.exists() && !cfg.policy_file_explicit {
+        return Ok(None);
+    }
+    let limits = cfg.tenant_networks.limits();
+    Ok(Some(config::load_policy_with(path, &limits).map_err(|e| anyhow::anyhow!("{e}"))?))
+}
+
 /// Merges the database's tenants with those declared in the policy file; a
 /// declaration replaces the tenant's route, 2FA switch, lines and networks.
 /// Declared tenants without a database row have no users and are left out.

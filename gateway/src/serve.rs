@@ -21,17 +21,6 @@ use crate::store::Store;
 /// How often session activity is written behind.
 const TOUCH_FLUSH: Duration = Duration::from_secs(15);
 
-/// Loads the ops policy file named by the configuration: `None` when no file is
-/// configured or the default one does not exist.
-pub fn initial_ops_policy(cfg: &config::GatewayConfig) -> anyhow::Result<Option<config::OpsPolicy>> {
-    let Some(path) = &cfg.policy_file else { return Ok(None) };
-    if !path.exists() && !cfg.policy_file_explicit {
-        return Ok(None);
-    }
-    let limits = cfg.tenant_networks.limits();
-    Ok(Some(config::load_policy_with(path, &limits).map_err(|e| anyhow::anyhow!("{e}"))?))
-}
-
 /// What `check-config` and `serve` say about `public_urls` left unset: links
 /// then use a base derived from `hosts`, which may not be how people reach it.
 pub fn public_url_warnings(cfg: &config::GatewayConfig) -> Vec<String> {
@@ -69,7 +58,7 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
         .with_context(|| format!("cannot open the database {}", cfg.database_redacted()))?;
 
     let policy = Arc::new(PolicyState::with_limits(cfg.tenant_networks.limits()));
-    if let Some(ops) = initial_ops_policy(&cfg)? {
+    if let Some(ops) = crate::policy_state::initial_ops_policy(&cfg)? {
         policy.set_file(ops);
     }
     // Read before the tenants: the follower reads on from there.

@@ -57,7 +57,7 @@ fn route_name(v: &Visit<'_>, r: Route) -> &'static str {
 /// delay here only moves it to the follower's next read, so it is logged, not
 /// shown as a failed change.
 async fn reload(v: &Visit<'_>) {
-    v.app.changes.caught_up(v.app).await;
+    v.app.changes.caught_up(&v.app.store, &v.app.policy).await;
 }
 
 pub async fn route_form(v: &Visit<'_>, a: Gated) -> Outcome {

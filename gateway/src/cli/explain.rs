@@ -82,7 +82,7 @@ pub async fn run(cfg: config::GatewayConfig, cmd: PolicyCommand) -> anyhow::Resu
         bail!("--ip {:?} is not an IPv4 or IPv6 address", args.ip);
     };
     let store = connect_current(&cfg).await?;
-    let ops = gateway::serve::initial_ops_policy(&cfg)?;
+    let ops = gateway::policy_state::initial_ops_policy(&cfg)?;
     let snapshot = build_snapshot(&store.load_tenants().await?, ops.as_ref(), &cfg.tenant_networks.limits());
 
     let hosts = host::Hosts { ordinary: cfg.hosts.ordinary.clone(), line_auth: cfg.hosts.line_auth.clone() };

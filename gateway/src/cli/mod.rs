@@ -105,7 +105,7 @@ fn check_config(path: &std::path::Path) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let policy = match gateway::serve::initial_ops_policy(&cfg) {
+    let policy = match gateway::policy_state::initial_ops_policy(&cfg) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{e}");

@@ -76,7 +76,7 @@ pub enum AddRemove {
 /// Whether the tenant is declared in the policy file: the operator's there,
 /// since a change made anywhere else would be silently undone by the next reload.
 fn declared(cfg: &config::GatewayConfig, name: &str) -> anyhow::Result<bool> {
-    Ok(gateway::serve::initial_ops_policy(cfg)?.is_some_and(|ops| ops.tenants.iter().any(|t| t.name == name)))
+    Ok(gateway::policy_state::initial_ops_policy(cfg)?.is_some_and(|ops| ops.tenants.iter().any(|t| t.name == name)))
 }
 
 fn managed(cfg: &config::GatewayConfig, name: &str) -> anyhow::Error {

@@ -18,14 +18,16 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::mpsc;
 
 use crate::app::App;
 use crate::metrics;
 use crate::store::{CHANGES_CHANNEL, Change, Store};
+
+pub mod handle;
 
 /// How often the log is read when notifications carry the changes.
 pub const FALLBACK_POLL: Duration = Duration::from_secs(1);
@@ -43,49 +45,6 @@ const REPLAY: i64 = 64;
 /// Longer than this without reading the log (the database was down), and
 /// changes may have been pruned unseen: reload whole.
 const OUT_OF_TOUCH: Duration = Duration::from_secs(600);
-
-/// The handle pages hold: ask the follower to catch up, and wait for it.
-pub struct Changes {
-    kick: Notify,
-    applied: watch::Sender<i64>,
-    following: AtomicBool,
-}
-
-impl Default for Changes {
-    fn default() -> Self {
-        Changes { kick: Notify::new(), applied: watch::Sender::new(0), following: AtomicBool::new(false) }
-    }
-}
-
-impl Changes {
-    /// Makes a change this request saved hold in this instance before the
-    /// answer goes out: the follower reads the log now, and this waits until it
-    /// applied everything up to the newest change (2 s at most; after that the
-    /// change still holds, at the follower's next read). Without a follower
-    /// (tests of single pages), reloads every tenant itself.
-    pub async fn caught_up(&self, app: &App) {
-        if !self.following.load(Ordering::Relaxed) {
-            match app.store.load_tenants().await {
-                Ok(rows) => app.policy.set_db(rows),
-                Err(e) => tracing::warn!(error = %e, "reloading tenants failed"),
-            }
-            return;
-        }
-        let target = match app.store.last_change().await {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::warn!(error = %e, "a saved change waits for the next read of the change log");
-                return;
-            }
-        };
-        let mut rx = self.applied.subscribe();
-        self.kick.notify_one();
-        let waited = tokio::time::timeout(Duration::from_secs(2), rx.wait_for(|n| *n >= target)).await;
-        if waited.is_err() {
-            tracing::warn!(target, "a saved change waits for the next read of the change log");
-        }
-    }
-}
 
 /// What the follower has applied: every change up to `upto`, and those in
 /// `above` past a gap.
