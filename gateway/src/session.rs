@@ -1,7 +1,7 @@
 //! Session cookies and the cache in front of the session table.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -199,6 +199,8 @@ pub struct SessionCache {
     misses: Cache<[u8; 32], ()>,
     idle_secs: i64,
     touched: Mutex<HashMap<[u8; 32], i64>>,
+    /// Counts evictions, so that a read that raced one is not cached.
+    evictions: AtomicU64,
 }
 
 impl SessionCache {
@@ -208,6 +210,7 @@ impl SessionCache {
             misses: Cache::builder().max_capacity(capacity).time_to_live(ttl.min(Duration::from_secs(5))).build(),
             idle_secs: idle_timeout.as_secs() as i64,
             touched: Mutex::new(HashMap::new()),
+            evictions: AtomicU64::new(0),
         }
     }
 
@@ -226,12 +229,8 @@ impl SessionCache {
                     return Ok(None);
                 }
                 crate::metrics::SESSION_CACHE_MISS.inc();
-                match store.session_by_hash(&tokens::hex(&key)).await? {
-                    Some(rec) => {
-                        let c = Arc::new(Cached::new(rec));
-                        self.hits.insert(key, c.clone());
-                        c
-                    }
+                match self.read_through(store, &key).await? {
+                    Some(c) => c,
                     None => {
                         self.misses.insert(key, ());
                         return Ok(None);
@@ -250,6 +249,24 @@ impl SessionCache {
         Ok(Some(entry))
     }
 
+    /// Reads a session from the store and caches it, unless an eviction ran
+    /// while the query was out: the row read may then be the one the eviction
+    /// was about (a revoked session, a locked user), so it is read again.
+    async fn read_through(&self, store: &Store, key: &[u8; 32]) -> Result<Option<Arc<Cached>>, StoreError> {
+        let hash = tokens::hex(key);
+        for _ in 0..3 {
+            let epoch = self.evictions.load(Ordering::Acquire);
+            let Some(rec) = store.session_by_hash(&hash).await? else { return Ok(None) };
+            let c = Arc::new(Cached::new(rec));
+            if self.evictions.load(Ordering::Acquire) == epoch {
+                self.hits.insert(*key, c.clone());
+                return Ok(Some(c));
+            }
+        }
+        // Evictions keep coming: answer from the latest read, cache nothing.
+        Ok(store.session_by_hash(&hash).await?.map(|rec| Arc::new(Cached::new(rec))))
+    }
+
     pub fn insert(&self, id: &[u8; 32], rec: SessionRecord) {
         let key = tokens::digest(id);
         self.misses.invalidate(&key);
@@ -263,6 +280,7 @@ impl SessionCache {
     /// Drops the session stored under this id hash (a change from the store).
     pub fn evict_hash(&self, id_hash: &str) {
         if let Some(key) = tokens::unhex(id_hash) {
+            self.evictions.fetch_add(1, Ordering::AcqRel);
             self.hits.invalidate(&key);
             self.misses.invalidate(&key);
         }
@@ -272,6 +290,7 @@ impl SessionCache {
     /// user's role, email and lock again. A walk over the cache: users change
     /// far less often than sessions are used.
     pub fn evict_user(&self, user_id: i64) {
+        self.evictions.fetch_add(1, Ordering::AcqRel);
         let keys: Vec<Arc<[u8; 32]>> =
             self.hits.iter().filter(|(_, c)| c.rec.user_id == user_id).map(|(k, _)| k).collect();
         for k in keys {
@@ -280,6 +299,7 @@ impl SessionCache {
     }
 
     pub fn clear(&self) {
+        self.evictions.fetch_add(1, Ordering::AcqRel);
         self.hits.invalidate_all();
         self.misses.invalidate_all();
     }

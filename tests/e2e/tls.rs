@@ -527,3 +527,31 @@ async fn stalled_handshakes_are_cut_off_and_counted() {
     assert!(n.is_err(), "a new connection from the address is admitted (and waits): {n:?}");
     t.env.cleanup().await;
 }
+
+/// A form whose body never comes is cut off at the header deadline: over
+/// HTTP/2 nothing else would, and each such stream holds a task for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_body_that_never_comes_is_cut_off_over_h2() {
+    let t = Tls::start("connections:\n  header_timeout: 2s\n").await;
+    let tls = t.connect(INTERNET, Some(ORDINARY), Verify::Ca(&t.ca)).await.expect("handshake");
+    let (mut client, conn) = h2::client::handshake(tls).await.expect("h2 handshake");
+    tokio::spawn(conn);
+    let head = http::Request::builder()
+        .method("POST")
+        .uri(format!("https://{ORDINARY}/auth/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("content-length", "10")
+        .body(())
+        .expect("request");
+    // The body is announced and never sent; the stream stays open on our side.
+    let (resp, _body_never_sent) = client.send_request(head, false).expect("send");
+    let started = Instant::now();
+    let answer = tokio::time::timeout(Duration::from_secs(8), resp).await;
+    let took = started.elapsed();
+    assert!(answer.is_ok(), "the stream was still held after 8 s\n{}", t.env.log());
+    assert!(took >= Duration::from_millis(1500), "answered before the deadline ({took:?}): {answer:?}");
+    if let Ok(Ok(r)) = &answer {
+        assert!(r.status().as_u16() >= 400, "a form without its body got {}", r.status());
+    }
+    t.env.cleanup().await;
+}

@@ -3,8 +3,9 @@
 -- route, lines or networks. `seq` orders them: an instance that missed
 -- notifications (reconnect, restart) reads on from the last one it applied.
 -- Rows are pruned after an hour; an instance further behind reloads whole.
--- (change_log, the old single counter, stays until the next release so that
--- instances of the previous version keep working during a rolling upgrade.)
+-- (change_log, the old single counter, is no longer read or written: instances
+-- of the previous version follow it, these follow change_events, so the two
+-- versions do not see each other's changes. Upgrade all instances together.)
 CREATE TABLE change_events (
     seq     BIGSERIAL PRIMARY KEY,
     at      BIGINT NOT NULL,

@@ -51,12 +51,18 @@ const OUT_OF_TOUCH: Duration = Duration::from_secs(600);
 struct Applied {
     upto: i64,
     above: BTreeSet<i64>,
-    gap_since: Option<Instant>,
+    /// Since when `upto + 1` has been missing, for this `upto`: a gap that
+    /// closes and another that opens are timed apart.
+    gap_since: Option<(i64, Instant)>,
+    /// A whole reload that failed (the database was unreachable): retried at
+    /// every read until it succeeds, since the changes it stands for are
+    /// already marked applied.
+    owed: Option<&'static str>,
 }
 
 impl Applied {
     fn new(upto: i64) -> Applied {
-        Applied { upto, above: BTreeSet::new(), gap_since: None }
+        Applied { upto, above: BTreeSet::new(), gap_since: None, owed: None }
     }
 
     /// Whether change `seq` is new; if so it is marked applied.
@@ -82,15 +88,16 @@ impl Applied {
             return;
         }
         match self.gap_since {
-            None => self.gap_since = Some(now),
-            Some(since) if now.duration_since(since) >= HOLE_WAIT => {
-                if let Some(&first) = self.above.iter().next() {
+            Some((at, since)) if at == self.upto => {
+                if now.duration_since(since) >= HOLE_WAIT
+                    && let Some(&first) = self.above.iter().next()
+                {
                     self.upto = first - 1;
                     self.advance();
+                    self.gap_since = if self.above.is_empty() { None } else { Some((self.upto, now)) };
                 }
-                self.gap_since = if self.above.is_empty() { None } else { Some(now) };
             }
-            Some(_) => {}
+            _ => self.gap_since = Some((self.upto, now)),
         }
     }
 
@@ -143,6 +150,8 @@ pub async fn follow(app: Arc<App>, start_at: i64) {
         }
         if last_read.elapsed() > OUT_OF_TOUCH {
             whole_reload(&app, &mut applied, "missed").await;
+        } else if let Some(reason) = applied.owed {
+            whole_reload(&app, &mut applied, reason).await;
         }
         match app.store.changes_after(applied.upto, BATCH).await {
             Ok(rows) if rows.len() as i64 >= BATCH => {
@@ -200,7 +209,7 @@ async fn apply(app: &App, applied: &mut Applied, change: Option<Change>, seq: i6
     }
 }
 
-async fn whole_reload(app: &App, applied: &mut Applied, reason: &str) {
+async fn whole_reload(app: &App, applied: &mut Applied, reason: &'static str) {
     let loaded =
         async { Ok::<_, crate::store::StoreError>((app.store.last_change().await?, app.store.load_tenants().await?)) };
     match loaded.await {
@@ -208,10 +217,14 @@ async fn whole_reload(app: &App, applied: &mut Applied, reason: &str) {
             app.policy.set_db(rows);
             app.sessions.clear();
             applied.reset(at);
+            applied.owed = None;
             metrics::FULL_RELOADS.with_label_values(&[reason]).inc();
             tracing::info!(reason, at, "every tenant reloaded and the session cache emptied");
         }
-        Err(e) => tracing::warn!(error = %e, "reloading every tenant failed; retrying at the next read"),
+        Err(e) => {
+            applied.owed = Some(reason);
+            tracing::warn!(error = %e, "reloading every tenant failed; retrying at the next read");
+        }
     }
 }
 
@@ -279,10 +292,12 @@ mod tests {
         assert!(a.take(12) && a.upto == 13, "it came");
         a.settle(t0);
         assert!(a.take(15));
-        a.settle(t0);
-        a.settle(t0 + HOLE_WAIT / 2);
-        assert_eq!(a.upto, 13);
-        a.settle(t0 + HOLE_WAIT);
+        // A new gap (14), opened just before the old one's time would be up:
+        // it gets its own full wait.
+        a.settle(t0 + HOLE_WAIT - Duration::from_millis(1));
+        a.settle(t0 + HOLE_WAIT + Duration::from_millis(1));
+        assert_eq!(a.upto, 13, "14 is still waited for");
+        a.settle(t0 + HOLE_WAIT * 2);
         assert_eq!(a.upto, 15, "14 never came: stepped over");
         // A write that takes longer than HOLE_WAIT to commit is not applied: the
         // database is in trouble then, and the next change to the same thing is.

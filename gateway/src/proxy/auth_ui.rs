@@ -13,7 +13,13 @@ pub async fn serve(app: &App, session: &mut Session, facts: Facts) -> Result<boo
     let head = session.req_header();
     let mut req = web::Request::new(head.method.clone(), head.uri.clone(), head.headers.clone());
     if req.method == http::Method::POST {
-        req.body = read_body(session, app.cfg.login.max_body_bytes).await?;
+        // Bounded like the header: over HTTP/2 nothing else times a body out,
+        // and a stranger could hold a stream (and its task) open for ever.
+        let deadline = app.cfg.connections.header_timeout;
+        req.body = match tokio::time::timeout(deadline, read_body(session, app.cfg.login.max_body_bytes)).await {
+            Ok(body) => body?,
+            Err(_) => return Error::e_explain(ErrorType::ReadTimedout, "the form's body did not arrive in time"),
+        };
     }
     let reply = web::handle(app, crate::auth::routes::ROUTES, req, facts).await;
     send(session, reply).await

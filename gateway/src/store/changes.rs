@@ -29,7 +29,7 @@ pub enum Change {
 }
 
 impl Change {
-    fn kind(&self) -> &'static str {
+    pub(super) fn kind(&self) -> &'static str {
         match self {
             Change::Session(_) => "session",
             Change::User(_) => "user",
@@ -38,7 +38,7 @@ impl Change {
         }
     }
 
-    fn target(&self) -> String {
+    pub(super) fn target(&self) -> String {
         match self {
             Change::Session(h) => h.clone(),
             Change::User(id) | Change::Tenant(id) => id.to_string(),
@@ -76,12 +76,16 @@ impl fmt::Display for Change {
     }
 }
 
+/// The insert of one change, for writes that record theirs in their own
+/// transaction: then the change and its record commit together or not at all.
+pub(super) const RECORD: &str = "INSERT INTO change_events (at, kind, target) VALUES ($1, $2, $3)";
+
 impl Store {
     /// Records a change for every instance. On PostgreSQL the insert also
     /// notifies them (the trigger), in the same transaction.
     pub async fn record_change(&self, change: Change) -> Result<()> {
         on_pool!(self, p => {
-            sqlx::query("INSERT INTO change_events (at, kind, target) VALUES ($1, $2, $3)")
+            sqlx::query(RECORD)
                 .bind(now())
                 .bind(change.kind())
                 .bind(change.target())

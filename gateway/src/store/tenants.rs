@@ -67,6 +67,19 @@ fn plan_of(id: i64, value: String) -> Result<Plan> {
     known("tenants", "plan", || format!("id {id}"), value, Plan::parse)
 }
 
+/// Records a change to the tenant inside the transaction that makes it, so
+/// the two commit together: a change whose record was lost would stay unseen
+/// by every other instance until it restarts.
+macro_rules! record_in {
+    ($tx:expr, $tenant:expr) => {
+        sqlx::query(super::changes::RECORD)
+            .bind(now())
+            .bind(Change::Tenant($tenant).kind())
+            .bind($tenant.to_string())
+            .execute(&mut **$tx)
+    };
+}
+
 impl Store {
     pub async fn create_tenant(&self, name: &str, plan: Plan) -> Result<i64> {
         let t = now();
@@ -128,26 +141,32 @@ impl Store {
 
     pub async fn set_route(&self, tenant_id: i64, route: Route) -> Result<()> {
         on_pool!(self, p => {
+            let mut tx = p.begin().await?;
             sqlx::query("UPDATE tenants SET route = $1, updated_at = $2 WHERE id = $3")
                 .bind(route.as_str())
                 .bind(now())
                 .bind(tenant_id)
-                .execute(p)
+                .execute(&mut *tx)
                 .await?;
+            record_in!(&mut tx, tenant_id).await?;
+            tx.commit().await?;
         });
-        self.record_change(Change::Tenant(tenant_id)).await
+        Ok(())
     }
 
     pub async fn set_two_factor(&self, tenant_id: i64, on: bool) -> Result<()> {
         on_pool!(self, p => {
+            let mut tx = p.begin().await?;
             sqlx::query("UPDATE tenants SET two_factor = $1, updated_at = $2 WHERE id = $3")
                 .bind(on)
                 .bind(now())
                 .bind(tenant_id)
-                .execute(p)
+                .execute(&mut *tx)
                 .await?;
+            record_in!(&mut tx, tenant_id).await?;
+            tx.commit().await?;
         });
-        self.record_change(Change::Tenant(tenant_id)).await
+        Ok(())
     }
 
     /// Registers lines; a line already registered to another tenant is refused
@@ -187,9 +206,9 @@ impl Store {
                     )));
                 }
             }
+            record_in!(&mut tx, tenant_id).await?;
             tx.commit().await?;
         });
-        self.record_change(Change::Tenant(tenant_id)).await?;
         Ok(added)
     }
 
@@ -209,9 +228,9 @@ impl Store {
                     missing.push(*line);
                 }
             }
+            record_in!(&mut tx, tenant_id).await?;
             tx.commit().await?;
         });
-        self.record_change(Change::Tenant(tenant_id)).await?;
         Ok(missing)
     }
 
@@ -232,9 +251,9 @@ impl Store {
                 .rows_affected();
                 added += n as usize;
             }
+            record_in!(&mut tx, tenant_id).await?;
             tx.commit().await?;
         });
-        self.record_change(Change::Tenant(tenant_id)).await?;
         Ok(added)
     }
 
@@ -253,9 +272,9 @@ impl Store {
                     missing.push(*net);
                 }
             }
+            record_in!(&mut tx, tenant_id).await?;
             tx.commit().await?;
         });
-        self.record_change(Change::Tenant(tenant_id)).await?;
         Ok(missing)
     }
 
