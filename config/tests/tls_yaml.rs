@@ -1,13 +1,13 @@
 //! The `tls:` block: certificates read and checked at load, every refusal at
 //! the line and column of what to fix.
 
-#[path = "../../tests/support/pki.rs"]
-mod pki;
+#[path = "../../tests/support/test_ca.rs"]
+mod test_ca;
 
 use std::time::Duration;
 
 use config::{ConfigError, GatewayConfig, parse_gateway};
-use pki::TestCa;
+use test_ca::TestCa;
 
 struct Files {
     dir: tempfile::TempDir,

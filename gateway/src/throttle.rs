@@ -106,6 +106,37 @@ mod tests {
         assert!((0..100).all(|_| off.allow(a)));
     }
 
+    #[tokio::test]
+    async fn the_shared_count_holds_across_instances_and_costs_no_query_past_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            crate::store::Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+        store.migrate().await.unwrap();
+        // Not across a window's end: the counts would start again midway.
+        if crate::store::now().rem_euclid(60) > 55 {
+            tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+        }
+        let now = crate::store::now();
+        let window = now - now.rem_euclid(WINDOW.as_secs() as i64);
+        // Another instance already counted two attempts from this address.
+        for _ in 0..2 {
+            store.count_attempt("login", "192.0.2.7", window).await.unwrap();
+        }
+        let t: Throttle = Throttle::new(3);
+        let ip = IpAddr::from([192, 0, 2, 7]);
+        assert!(t.allow_shared("login", ip, Some(&store)).await, "the third attempt overall");
+        assert!(!t.allow_shared("login", ip, Some(&store)).await, "the fourth, though only this instance's second");
+        assert!(!t.allow_shared("login", ip, Some(&store)).await);
+        // Over the limit here: refused without counting in the database.
+        for _ in 0..5 {
+            assert!(!t.allow_shared("login", ip, Some(&store)).await);
+        }
+        assert_eq!(store.count_attempt("login", "192.0.2.7", window).await.unwrap(), 6, "2 + 3 queried, 5 not");
+        // Without a shared store the count is this instance's alone.
+        let alone: Throttle = Throttle::new(3);
+        assert!(alone.allow_shared("login", ip, None).await);
+    }
+
     #[test]
     fn ipv6_clients_share_their_64() {
         let t: Throttle = Throttle::new(2);

@@ -10,8 +10,6 @@ mod oidc;
 #[path = "../support/fed.rs"]
 mod fed;
 
-#[path = "../support/pki.rs"]
-mod pki;
 #[path = "../support/test_ca.rs"]
 mod test_ca;
 

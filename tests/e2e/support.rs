@@ -268,30 +268,8 @@ impl Env {
     }
 
     pub async fn start_with(&mut self, vars: &[(&str, &str)]) {
-        let log = std::fs::File::create(self.dir.path().join("gateway.log")).expect("log file");
-        let child = Command::new(bin())
-            .arg("--config")
-            .arg(&self.config)
-            .arg("serve")
-            .env("GATEWAY_LOG", "info,gateway=debug,pingora=warn")
-            .envs(vars.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start gateway");
-        self.gateway = Some(Proc(child));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            // Ready means the store and policy are loaded (metrics listener) and the
-            // proxy listener, a separate Pingora service, answers too.
-            let metrics = reqwest::get(format!("http://127.0.0.1:{}/readyz", self.metrics_port)).await;
-            let proxy = reqwest::get(format!("http://127.0.0.1:{}/readyz", self.port)).await;
-            if metrics.is_ok_and(|r| r.status() == 200) && proxy.is_ok_and(|r| r.status() == 200) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "gateway not ready:\n{}", self.log());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let log = self.dir.path().join("gateway.log");
+        self.gateway = Some(serve(&self.config, &log, vars, self.port, self.metrics_port).await);
     }
 
     /// The running gateway's process id, to send it a signal.
@@ -309,15 +287,7 @@ impl Env {
 
     /// A cookie-keeping client that connects from `from` and never follows redirects.
     pub fn client(&self, from: &str) -> reqwest::Client {
-        let ip: IpAddr = from.parse().expect("ip");
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .resolve(ORDINARY, self.addr())
-            .resolve(LINE_HOST, self.addr())
-            .local_address(ip)
-            .build()
-            .expect("client")
+        client_to(self.addr(), from)
     }
 
     pub fn url(&self, host: &str, path: &str) -> String {
@@ -325,15 +295,7 @@ impl Env {
     }
 
     pub async fn metric(&self, name_and_labels: &str) -> f64 {
-        let text = reqwest::get(format!("http://127.0.0.1:{}/metrics", self.metrics_port))
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("metrics text");
-        text.lines()
-            .find_map(|l| l.strip_prefix(name_and_labels).and_then(|rest| rest.trim().parse().ok()))
-            .unwrap_or(0.0)
+        metric_at(self.metrics_port, name_and_labels).await
     }
 
     pub async fn cleanup(self) {
@@ -645,27 +607,7 @@ impl Env {
 
 impl Second {
     pub async fn start(&mut self) {
-        let log = std::fs::File::create(&self.log).expect("log file");
-        let child = Command::new(bin())
-            .arg("--config")
-            .arg(&self.config)
-            .arg("serve")
-            .env("GATEWAY_LOG", "info,gateway=debug,pingora=warn")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start gateway b");
-        self.gateway = Some(Proc(child));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let metrics = reqwest::get(format!("http://127.0.0.1:{}/readyz", self.metrics_port)).await;
-            let proxy = reqwest::get(format!("http://127.0.0.1:{}/readyz", self.port)).await;
-            if metrics.is_ok_and(|r| r.status() == 200) && proxy.is_ok_and(|r| r.status() == 200) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "gateway b not ready:\n{}", self.log());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.gateway = Some(serve(&self.config, &self.log, &[], self.port, self.metrics_port).await);
     }
 
     pub async fn stop(&mut self) {
@@ -687,15 +629,7 @@ impl Second {
 
     /// A client that connects from `from` to this instance.
     pub fn client(&self, from: &str) -> reqwest::Client {
-        let ip: IpAddr = from.parse().expect("ip");
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .resolve(ORDINARY, self.addr())
-            .resolve(LINE_HOST, self.addr())
-            .local_address(ip)
-            .build()
-            .expect("client")
+        client_to(self.addr(), from)
     }
 
     pub fn url(&self, host: &str, path: &str) -> String {
@@ -703,14 +637,58 @@ impl Second {
     }
 
     pub async fn metric(&self, name_and_labels: &str) -> f64 {
-        let text = reqwest::get(format!("http://127.0.0.1:{}/metrics", self.metrics_port))
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("metrics text");
-        text.lines()
-            .find_map(|l| l.strip_prefix(name_and_labels).and_then(|rest| rest.trim().parse().ok()))
-            .unwrap_or(0.0)
+        metric_at(self.metrics_port, name_and_labels).await
     }
+}
+
+/// Starts `gateway serve` with `config`, its log in `log`, and waits until it
+/// is ready: the store and policy loaded (the metrics listener says so) and
+/// the proxy listener, a separate Pingora service, answering too.
+async fn serve(config: &Path, log: &Path, vars: &[(&str, &str)], port: u16, metrics_port: u16) -> Proc {
+    let child = Command::new(bin())
+        .arg("--config")
+        .arg(config)
+        .arg("serve")
+        .env("GATEWAY_LOG", "info,gateway=debug,pingora=warn")
+        .envs(vars.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).expect("log file"))
+        .spawn()
+        .expect("start gateway");
+    let proc = Proc(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let metrics = reqwest::get(format!("http://127.0.0.1:{metrics_port}/readyz")).await;
+        let proxy = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await;
+        if metrics.is_ok_and(|r| r.status() == 200) && proxy.is_ok_and(|r| r.status() == 200) {
+            return proc;
+        }
+        assert!(Instant::now() < deadline, "gateway not ready:\n{}", std::fs::read_to_string(log).unwrap_or_default());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A cookie-keeping client that connects from `from` to `addr` for both
+/// hostnames and never follows redirects.
+fn client_to(addr: SocketAddr, from: &str) -> reqwest::Client {
+    let ip: IpAddr = from.parse().expect("ip");
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve(ORDINARY, addr)
+        .resolve(LINE_HOST, addr)
+        .local_address(ip)
+        .build()
+        .expect("client")
+}
+
+/// One metric's value from a metrics listener (0 when absent).
+async fn metric_at(metrics_port: u16, name_and_labels: &str) -> f64 {
+    let text = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines().find_map(|l| l.strip_prefix(name_and_labels).and_then(|rest| rest.trim().parse().ok())).unwrap_or(0.0)
 }

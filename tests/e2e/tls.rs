@@ -19,8 +19,8 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use crate::pki::{Leaf, TestCa};
 use crate::support::*;
+use crate::test_ca::{Leaf, TestCa};
 
 const LINE: &str = "CAF0123456789";
 

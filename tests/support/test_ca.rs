@@ -1,20 +1,28 @@
-//! A throwaway certificate authority made by the test, and server certificates
-//! it signs, written as PEM files into a temporary folder.
+//! A throwaway certificate authority made by the test, and the certificates
+//! it signs: TLS tests trust this CA alone. Shared by the gateway's tests (the
+//! listener, the origin, PostgreSQL, SMTP, the SMS webhook) and config's.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose};
 
-/// A CA: its certificate (PEM, also as `ca.pem` in the folder) and its key.
+/// A CA: its certificate (also written as `ca.pem` in its folder) and its key.
 pub struct TestCa {
     pub cert_pem: String,
-    issuer: Issuer<'static, KeyPair>,
+    issuer: CertifiedIssuer<'static, KeyPair>,
     dir: tempfile::TempDir,
 }
 
-/// A server certificate and its key, as PEM text and as files.
+/// A certificate it signed, and its key.
+pub struct Leaf {
+    pub cert_pem: String,
+    pub key_pem: String,
+    pub der: Vec<u8>,
+}
+
+/// A leaf written to the CA's folder.
 pub struct ServerCert {
     pub cert_pem: String,
     pub key_pem: String,
@@ -23,18 +31,25 @@ pub struct ServerCert {
 }
 
 impl TestCa {
-    /// A new CA named `name`.
     pub fn new(name: &str) -> TestCa {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.distinguished_name.push(DnType::CommonName, name);
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let key = KeyPair::generate().expect("CA key");
-        let cert = params.self_signed(&key).expect("self-signed CA certificate");
+        let issuer = CertifiedIssuer::self_signed(params, key).expect("self-signed CA certificate");
         let dir = tempfile::tempdir().expect("temporary folder");
-        let cert_pem = cert.pem();
+        let cert_pem = issuer.pem();
         std::fs::write(dir.path().join("ca.pem"), &cert_pem).expect("write ca.pem");
-        TestCa { cert_pem, issuer: Issuer::new(params, key), dir }
+        TestCa { cert_pem, issuer, dir }
+    }
+
+    pub fn pem(&self) -> String {
+        self.cert_pem.clone()
+    }
+
+    pub fn der(&self) -> Vec<u8> {
+        self.issuer.der().to_vec()
     }
 
     /// The CA certificate's file.
@@ -47,20 +62,31 @@ impl TestCa {
         self.dir.path()
     }
 
-    /// A server certificate for `names` (host names or IP addresses), written
-    /// as `<file_stem>.crt` and `<file_stem>.key`.
-    pub fn server_cert(&self, names: &[&str], file_stem: &str) -> ServerCert {
+    /// A certificate for `names` (host names or IP addresses), signed by this CA.
+    pub fn leaf(&self, names: &[&str]) -> Leaf {
         let mut params =
-            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).expect("parameters");
-        params.distinguished_name.push(DnType::CommonName, names.first().copied().unwrap_or("server"));
-        let key = KeyPair::generate().expect("server key");
-        let cert = params.signed_by(&key, &self.issuer).expect("server certificate");
-        let (cert_pem, key_pem) = (cert.pem(), key.serialize_pem());
-        let cert_file = self.dir.path().join(format!("{file_stem}.crt"));
-        let key_file = self.dir.path().join(format!("{file_stem}.key"));
-        std::fs::write(&cert_file, &cert_pem).expect("write certificate");
-        std::fs::write(&key_file, &key_pem).expect("write key");
-        ServerCert { cert_pem, key_pem, cert_file, key_file }
+            CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>()).expect("parameters");
+        params.distinguished_name.push(DnType::CommonName, names.first().copied().unwrap_or("leaf"));
+        let key = KeyPair::generate().expect("leaf key");
+        let cert = params.signed_by(&key, &self.issuer).expect("sign leaf");
+        Leaf { cert_pem: cert.pem(), key_pem: key.serialize_pem(), der: cert.der().to_vec() }
+    }
+
+    /// A leaf for `names`, written to this CA's folder as `<stem>.pem` and `<stem>.key`.
+    pub fn server_cert(&self, names: &[&str], stem: &str) -> ServerCert {
+        let leaf = self.leaf(names);
+        let (cert_file, key_file) = leaf.write(self.dir.path(), stem);
+        ServerCert { cert_pem: leaf.cert_pem, key_pem: leaf.key_pem, cert_file, key_file }
+    }
+}
+
+impl Leaf {
+    /// Writes `<stem>.pem` (the certificate) and `<stem>.key` into `dir`.
+    pub fn write(&self, dir: &Path, stem: &str) -> (PathBuf, PathBuf) {
+        let (cert, key) = (dir.join(format!("{stem}.pem")), dir.join(format!("{stem}.key")));
+        std::fs::write(&cert, &self.cert_pem).expect("write certificate");
+        std::fs::write(&key, &self.key_pem).expect("write key");
+        (cert, key)
     }
 }
 

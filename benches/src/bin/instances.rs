@@ -128,9 +128,8 @@ impl Instance {
     }
 }
 
-fn client(a: &Instance, b: &Instance) -> anyhow::Result<reqwest::Client> {
-    // Both instances answer the same name; the URL's port picks one.
-    let _ = b;
+/// Both instances answer the same name; each URL's port picks one.
+fn client(a: &Instance) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .resolve(HOST, std::net::SocketAddr::from(([127, 0, 0, 1], a.port)))
@@ -204,7 +203,7 @@ async fn revocations(
     b: &Instance,
     rounds: usize,
 ) -> anyhow::Result<Vec<Duration>> {
-    let ca = client(a, b)?;
+    let ca = client(a)?;
     let mut took = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         let token = new_session(store, user).await?;
@@ -323,7 +322,7 @@ async fn run(args: &Args, dir: &Path, database: &str) -> anyhow::Result<()> {
     let miss0 = b.metric("gateway_session_cache_lookups_total{result=\"miss\"}").await;
     let reloads0 = b.metric("gateway_full_reloads_total").await;
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let cb = client(&b, &a)?;
+    let cb = client(&b)?;
     let on_b = b.url("/files/report.pdf");
     let reader_tasks: Vec<_> = (0..4)
         .map(|k| {
@@ -341,7 +340,7 @@ async fn run(args: &Args, dir: &Path, database: &str) -> anyhow::Result<()> {
             })
         })
         .collect();
-    let ca = client(&a, &b)?;
+    let ca = client(&a)?;
     let every = Duration::from_secs(1) / args.rate;
     let churn_start = Instant::now();
     let mut ended = 0usize;
