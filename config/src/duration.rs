@@ -42,10 +42,29 @@ fn seconds(n: u64) -> Result<Duration, String> {
 
 /// `deserialize_with` for a [`Duration`] field.
 pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    d.deserialize_any(DurationVisitor)
+    d.deserialize_any(DurationVisitor { zero_ok: false })
 }
 
-struct DurationVisitor;
+/// The same for the few durations where zero means "do not wait" rather than
+/// switching something off (`shutdown.grace`).
+pub(crate) fn deserialize_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    d.deserialize_any(DurationVisitor { zero_ok: true })
+}
+
+/// Like [`parse_duration`], but `0` (with or without a unit) is zero.
+pub fn parse_duration_or_zero(input: &str) -> Result<Duration, String> {
+    let s = input.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    if !digits.is_empty() && digits.bytes().all(|b| b == b'0') && matches!(unit.trim(), "" | "s" | "m" | "h" | "d") {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(input)
+}
+
+struct DurationVisitor {
+    zero_ok: bool,
+}
 
 impl Visitor<'_> for DurationVisitor {
     type Value = Duration;
@@ -55,6 +74,9 @@ impl Visitor<'_> for DurationVisitor {
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
+        if v == 0 && self.zero_ok {
+            return Ok(Duration::ZERO);
+        }
         seconds(v).map_err(E::custom)
     }
 
@@ -64,7 +86,7 @@ impl Visitor<'_> for DurationVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
-        parse_duration(v).map_err(E::custom)
+        if self.zero_ok { parse_duration_or_zero(v) } else { parse_duration(v) }.map_err(E::custom)
     }
 }
 
@@ -99,5 +121,16 @@ mod tests {
         }
         assert!(parse_duration("0m").unwrap_err().contains("zero"));
         assert!(parse_duration("10w").unwrap_err().contains("15m"));
+    }
+
+    #[test]
+    fn zero_only_where_allowed() {
+        for zero in ["0", "0s", "00m", "0d"] {
+            assert_eq!(parse_duration_or_zero(zero), Ok(Duration::ZERO), "{zero}");
+        }
+        assert_eq!(parse_duration_or_zero("10s"), Ok(Duration::from_secs(10)));
+        for bad in ["", "0w", "-0", "0.5s", "x"] {
+            assert!(parse_duration_or_zero(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -79,6 +79,10 @@ pub struct GatewayConfig {
     pub path: PathBuf,
     /// The directory relative paths were resolved against.
     pub base_dir: PathBuf,
+    /// How long the origin may take to accept a connection and to answer.
+    pub origin_timeouts: crate::OriginTimeouts,
+    /// SIGTERM's grace and drain, and the upgrade socket.
+    pub shutdown: crate::ShutdownSettings,
 }
 
 impl GatewayConfig {
@@ -117,6 +121,8 @@ impl Default for GatewayConfig {
             tls: None,
             path: PathBuf::from("gateway.yaml"),
             base_dir: PathBuf::from("."),
+            origin_timeouts: crate::OriginTimeouts::default(),
+            shutdown: crate::ShutdownSettings::default(),
         }
     }
 }
@@ -151,6 +157,8 @@ impl fmt::Debug for GatewayConfig {
             .field("tls", &self.tls)
             .field("path", &self.path)
             .field("base_dir", &self.base_dir)
+            .field("origin_timeouts", &self.origin_timeouts)
+            .field("shutdown", &self.shutdown)
             .finish()
     }
 }

@@ -104,6 +104,10 @@ struct GatewayFile {
     public_urls: PublicUrls,
     #[serde(default)]
     tls: Option<crate::tls::TlsConfig>,
+    #[serde(default)]
+    origin_timeouts: crate::OriginTimeouts,
+    #[serde(default)]
+    shutdown: crate::ShutdownSettings,
 }
 
 fn default_listen() -> SocketAddr {
@@ -176,6 +180,11 @@ impl GatewayFile {
             public_urls: self.public_urls,
             tls,
             path: path.to_path_buf(),
+            origin_timeouts: self.origin_timeouts,
+            shutdown: crate::ShutdownSettings {
+                upgrade_socket: self.shutdown.upgrade_socket.as_deref().map(resolve),
+                ..self.shutdown
+            },
             base_dir,
         }
     }

@@ -19,6 +19,8 @@ mod policy_file;
 mod providers;
 mod scalar;
 mod secret;
+mod shutdown;
+mod timeouts;
 mod tls;
 mod tls_check;
 mod tls_client;
@@ -41,6 +43,8 @@ pub use policy_file::{
 };
 pub use providers::{LoginProvider, ProviderKind, ProviderLabel, check_provider_url, check_url_for, is_internal_ip};
 pub use secret::Secret;
+pub use shutdown::ShutdownSettings;
+pub use timeouts::OriginTimeouts;
 pub use tls::{CertificateError, CertificateFiles, TlsConfig, host_matches, load_certified_key};
 pub use tls_client::{CaFile, OriginTls};
 pub use watcher::PolicyWatcher;

@@ -163,7 +163,7 @@ impl ServeHttp for MetricsApp {
         let (status, body): (u16, &[u8]) = match path.as_str() {
             "/metrics" => return PrometheusHttpApp.response(session).await,
             "/healthz" => (200, b"ok\n"),
-            "/readyz" if READY.load(Ordering::Relaxed) => (200, b"ready\n"),
+            "/readyz" if ready() => (200, b"ready\n"),
             "/readyz" => (503, b"not ready\n"),
             _ => (404, b"not found\n"),
         };
@@ -174,4 +174,28 @@ impl ServeHttp for MetricsApp {
             .body(body.to_vec())
             .unwrap_or_default()
     }
+}
+
+/// Whether the database answered its last health check (`db_health`).
+pub static DB_UP: AtomicBool = AtomicBool::new(true);
+
+/// Set by SIGTERM (and SIGQUIT): from then on `/readyz` says 503.
+pub static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
+
+pub static DATABASE_UP: LazyLock<prometheus::IntGauge> = LazyLock::new(|| {
+    let g = prometheus::IntGauge::new("gateway_database_up", "1 when the database answered the last health check, else 0.")
+        .unwrap_or_else(|e| panic!("metric gateway_database_up: {e}"));
+    let _ = prometheus::register(Box::new(g.clone()));
+    g
+});
+
+/// What `/readyz` says on both listeners: started, the database reachable,
+/// and not shutting down. Never asks the database itself.
+pub fn ready() -> bool {
+    READY.load(Ordering::Relaxed) && DB_UP.load(Ordering::Relaxed) && !SHUTTING_DOWN.load(Ordering::Relaxed)
+}
+
+pub fn set_database_up(up: bool) {
+    DB_UP.store(up, Ordering::Relaxed);
+    DATABASE_UP.set(i64::from(up));
 }

@@ -38,9 +38,13 @@ pub fn public_url_warnings(cfg: &config::GatewayConfig) -> Vec<String> {
 pub struct Extras {
     /// Also serve the demo origin on this address.
     pub demo_origin: Option<SocketAddr>,
+    /// Take the listening sockets over from a running gateway (`serve --upgrade`),
+    /// which is sent SIGQUIT once this one waits on the upgrade socket.
+    pub upgrade: bool,
 }
 
-/// Starts everything and never returns (Pingora exits the process on shutdown).
+/// Starts everything and never returns: the process exits at the end of a
+/// shutdown (`shutdown.rs`).
 pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
     // A runtime of our own for the store's pool and the reloaders; it lives as
     // long as the process, so connections made on it stay usable from Pingora's.
@@ -56,6 +60,8 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
             anyhow::Ok(store)
         })
         .with_context(|| format!("cannot open the database {}", cfg.database_redacted()))?;
+    metrics::set_database_up(true);
+    control.spawn(crate::db_health::watch(store.clone()));
 
     let policy = Arc::new(PolicyState::with_limits(cfg.tenant_networks.limits()));
     if let Some(ops) = crate::policy_state::initial_ops_policy(&cfg)? {
@@ -89,7 +95,20 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
 
     let threads =
         if cfg.threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { cfg.threads };
-    let mut server = Server::new_with_opt_and_conf(None, server_conf(threads));
+    let upgrade_socket = crate::shutdown::upgrade_socket(&cfg)?;
+    let mut conf = server_conf(threads);
+    // Pingora's grace period is the drain: the listeners are closed by then
+    // (SIGTERM's own grace, with /readyz at 503, ran before, in `Signals`).
+    conf.grace_period_seconds = Some(cfg.shutdown.drain.as_secs());
+    conf.upgrade_sock = upgrade_socket.to_string_lossy().into_owned();
+    let opt = pingora::server::configuration::Opt { upgrade: extras.upgrade, ..Default::default() };
+    let mut server = Server::new_with_opt_and_conf(Some(opt), conf);
+    if extras.upgrade {
+        tracing::info!(
+            socket = %upgrade_socket.display(),
+            "waiting for the listening sockets: send SIGQUIT to the running gateway now (within 5 seconds)"
+        );
+    }
     server.bootstrap();
 
     // The proxy behind the connection limits (header deadline, idle keep-alive,
@@ -105,10 +124,13 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
     // With TLS, the same app serves both listeners; it tells them apart by port.
     let certs = crate::tls::CertStore::load(&cfg)?;
     let terminator = certs.clone().map(crate::tls::Terminator::new).transpose()?;
+    let limits = crate::proxy::limits::Limits::new(&cfg);
+    control.spawn(crate::shutdown::exit_when_drained(server.watch_execution_phase(), limits.clone()));
     let guarded = crate::proxy::limits::Guarded {
         inner: Arc::new(http),
-        limits: crate::proxy::limits::Limits::new(&cfg),
+        limits,
         tls: terminator,
+        bare: Arc::new(crate::proxy::bare::BareAnswers::new(&cfg)),
     };
     let mut proxy = Service::new("gateway".to_owned(), guarded);
     proxy.add_tcp(&cfg.listen.to_string());
@@ -138,7 +160,11 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
     tracing::info!(listen = %cfg.listen, tls = ?cfg.tls.as_ref().map(|t| t.listen), origin = %cfg.origin, database = %cfg.database_redacted(), "gateway starting");
     // Keep the control runtime alive for the life of the process.
     let _control = control;
-    server.run_forever()
+    server.run(pingora::server::RunArgs {
+        shutdown_signal: Box::new(crate::shutdown::Signals { grace: cfg.shutdown.grace }),
+    });
+    tracing::info!("stopped");
+    std::process::exit(0)
 }
 
 /// Pingora's settings for the proxy: `threads` workers, five-second grace periods.
@@ -155,13 +181,19 @@ pub fn server_conf(threads: usize) -> ServerConf {
 /// Writes session activity behind, and purges what expired.
 async fn upkeep(app: Arc<App>) {
     let mut last_purge = std::time::Instant::now();
+    let mut touch_failures = crate::outage::Outage::new("writing session activity");
     loop {
         tokio::time::sleep(TOUCH_FLUSH).await;
         let touched = app.sessions.take_touched();
-        if !touched.is_empty()
-            && let Err(e) = app.store.touch_sessions(&touched).await
-        {
-            tracing::warn!(error = %e, "writing session activity failed");
+        if !touched.is_empty() {
+            match app.store.touch_sessions(&touched).await {
+                Ok(_) => {
+                    touch_failures.ok();
+                }
+                Err(e) => {
+                    touch_failures.failed(&e);
+                }
+            }
         }
         if last_purge.elapsed() > Duration::from_secs(600) {
             last_purge = std::time::Instant::now();

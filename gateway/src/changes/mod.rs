@@ -25,6 +25,7 @@ use tokio::sync::mpsc;
 
 use crate::app::App;
 use crate::metrics;
+use crate::outage::Outage;
 use crate::store::{CHANGES_CHANNEL, Change, Store};
 
 pub mod handle;
@@ -58,11 +59,19 @@ struct Applied {
     /// every read until it succeeds, since the changes it stands for are
     /// already marked applied.
     owed: Option<&'static str>,
+    /// Whole reloads failing while the database is down, logged with back-off.
+    reload_failures: Outage,
 }
 
 impl Applied {
     fn new(upto: i64) -> Applied {
-        Applied { upto, above: BTreeSet::new(), gap_since: None, owed: None }
+        Applied {
+            upto,
+            above: BTreeSet::new(),
+            gap_since: None,
+            owed: None,
+            reload_failures: Outage::new("reloading every tenant (retried at every read)"),
+        }
     }
 
     /// Whether change `seq` is new; if so it is marked applied.
@@ -128,6 +137,9 @@ pub async fn follow(app: Arc<App>, start_at: i64) {
     }
     let interval = if postgres { FALLBACK_POLL } else { POLL };
     let mut last_read = Instant::now();
+    // While the database is down the log is read (and fails) four times a
+    // second; the log gets one line per outage and a few with back-off.
+    let mut read_failures = Outage::new("reading the change log");
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -155,10 +167,12 @@ pub async fn follow(app: Arc<App>, start_at: i64) {
         }
         match app.store.changes_after(applied.upto, BATCH).await {
             Ok(rows) if rows.len() as i64 >= BATCH => {
+                read_failures.ok();
                 last_read = Instant::now();
                 whole_reload(&app, &mut applied, "missed").await;
             }
             Ok(rows) => {
+                read_failures.ok();
                 last_read = Instant::now();
                 for (seq, change) in rows {
                     if applied.take(seq) {
@@ -168,7 +182,9 @@ pub async fn follow(app: Arc<App>, start_at: i64) {
                 }
                 applied.settle(Instant::now());
             }
-            Err(e) => tracing::warn!(error = %e, "cannot read the change log"),
+            Err(e) => {
+                read_failures.failed(&e);
+            }
         }
         let _ = changes.applied.send(applied.upto);
     }
@@ -218,12 +234,13 @@ async fn whole_reload(app: &App, applied: &mut Applied, reason: &'static str) {
             app.sessions.clear();
             applied.reset(at);
             applied.owed = None;
+            applied.reload_failures.ok();
             metrics::FULL_RELOADS.with_label_values(&[reason]).inc();
             tracing::info!(reason, at, "every tenant reloaded and the session cache emptied");
         }
         Err(e) => {
             applied.owed = Some(reason);
-            tracing::warn!(error = %e, "reloading every tenant failed; retrying at the next read");
+            applied.reload_failures.failed(&e);
         }
     }
 }
@@ -231,20 +248,22 @@ async fn whole_reload(app: &App, applied: &mut Applied, reason: &'static str) {
 /// Forwards notifications; `None` says the connection was lost and remade.
 async fn listen(store: Store, tx: mpsc::Sender<Option<(i64, Option<Change>)>>) {
     let Some(pool) = store.postgres_pool() else { return };
+    let mut failures = Outage::new("listening for changes (the periodic read carries them meanwhile)");
     loop {
         let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
             Ok(l) => l,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for changes; the periodic read carries them meanwhile");
+                failures.failed(&e);
                 tokio::time::sleep(FALLBACK_POLL).await;
                 continue;
             }
         };
         if let Err(e) = listener.listen(CHANGES_CHANNEL).await {
-            tracing::warn!(error = %e, "LISTEN failed; the periodic read carries changes meanwhile");
+            failures.failed(&e);
             tokio::time::sleep(FALLBACK_POLL).await;
             continue;
         }
+        failures.ok();
         // Whatever was committed before LISTEN took effect is read from the log.
         if tx.send(None).await.is_err() {
             return;
@@ -266,7 +285,7 @@ async fn listen(store: Store, tx: mpsc::Sender<Option<(i64, Option<Change>)>>) {
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "the change listener lost its connection");
+                    failures.failed(&e);
                     tokio::time::sleep(FALLBACK_POLL).await;
                     break;
                 }

@@ -114,7 +114,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         seeded.email
     );
     println!();
-    gateway::serve::run(cfg, gateway::serve::Extras { demo_origin: Some(args.origin) })?;
+    gateway::serve::run(cfg, gateway::serve::Extras { demo_origin: Some(args.origin), upgrade: false })?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -26,7 +26,12 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Run the gateway.
-    Serve,
+    Serve {
+        /// Take the listening sockets over from a running gateway: start this,
+        /// then send the old process SIGQUIT (within 5 seconds).
+        #[arg(long)]
+        upgrade: bool,
+    },
     /// A self-contained demo: SQLite in a folder, a demo origin, a seeded tenant.
     Demo(demo::DemoArgs),
     /// Create or upgrade the database schema.
@@ -57,9 +62,9 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve => {
+        Command::Serve { upgrade } => {
             let cfg = load_config(&cli.config)?;
-            gateway::serve::run(cfg, gateway::serve::Extras { demo_origin: None })?;
+            gateway::serve::run(cfg, gateway::serve::Extras { demo_origin: None, upgrade })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => demo::run(args),

@@ -15,6 +15,7 @@ use std::future::Future;
 use std::io;
 use std::net::IpAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -46,6 +47,8 @@ pub struct Limits {
     /// from each of their addresses.
     trusted: NetworkSet,
     open: Mutex<HashMap<IpAddr, u32>>,
+    /// Every connection admitted and not yet closed: a drain ends when this is 0.
+    total: AtomicUsize,
 }
 
 impl Limits {
@@ -58,16 +61,17 @@ impl Limits {
             max_per_trusted: c.max_per_trusted_address,
             trusted: cfg.trusted_proxies.iter().chain(&cfg.carrier.trusted_networks).copied().collect(),
             open: Mutex::new(HashMap::new()),
+            total: AtomicUsize::new(0),
         })
     }
 
     /// Counts a new connection from `peer`; None when its address (its /64 for
     /// IPv6) already holds as many as it may. An unknown peer is not counted.
     pub fn admit(self: &Arc<Self>, peer: Option<IpAddr>) -> Option<Permit> {
-        let Some(peer) = peer else { return Some(Permit { limits: self.clone(), key: None }) };
+        let Some(peer) = peer else { return Some(self.permit(None)) };
         let cap = if self.trusted.contains(peer) { self.max_per_trusted } else { self.max_per_address };
         if cap == 0 {
-            return Some(Permit { limits: self.clone(), key: None });
+            return Some(self.permit(None));
         }
         let key = client_key(peer);
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
@@ -76,7 +80,18 @@ impl Limits {
             return None;
         }
         *n += 1;
-        Some(Permit { limits: self.clone(), key: Some(key) })
+        drop(open);
+        Some(self.permit(Some(key)))
+    }
+
+    fn permit(self: &Arc<Self>, key: Option<IpAddr>) -> Permit {
+        self.total.fetch_add(1, Ordering::Relaxed);
+        Permit { limits: self.clone(), key }
+    }
+
+    /// Client connections open now (both listeners).
+    pub fn open_connections(&self) -> usize {
+        self.total.load(Ordering::Relaxed)
     }
 
     #[cfg(test)]
@@ -93,6 +108,7 @@ pub struct Permit {
 
 impl Drop for Permit {
     fn drop(&mut self) {
+        self.limits.total.fetch_sub(1, Ordering::Relaxed);
         let Some(key) = self.key else { return };
         let mut open = self.limits.open.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(n) = open.get_mut(&key) {
@@ -111,7 +127,15 @@ pub struct Guarded<A> {
     /// TLS termination for connections on the TLS listener, done here after the
     /// cap (see `tls::terminate`).
     pub tls: Option<crate::tls::Terminator>,
+    /// The gateway's answers in place of Pingora's bare ones.
+    pub bare: Arc<super::bare::BareAnswers>,
 }
+
+/// At shutdown, how long a keep-alive connection may still bring one more
+/// request (answered with `Connection: close`) before idle ones are closed: a
+/// client that sent its next request just then would otherwise see the
+/// connection close under it.
+const LAST_CALL: Duration = Duration::from_secs(1);
 
 #[async_trait]
 impl<A: HttpServerApp + Send + Sync + 'static> ServerApp for Guarded<A> {
@@ -143,7 +167,7 @@ impl<A: HttpServerApp + Send + Sync + 'static> ServerApp for Guarded<A> {
             // and the stream passes through untouched afterwards.
             let stream: Stream = if matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {
                 let clock = Arc::new(Mutex::new(Phase::header(self.limits.header_timeout)));
-                Box::new(Deadlined::new(stream, clock, self.limits.header_timeout))
+                Box::new(Deadlined::new(stream, clock, self.limits.header_timeout, None))
             } else {
                 stream
             };
@@ -153,7 +177,8 @@ impl<A: HttpServerApp + Send + Sync + 'static> ServerApp for Guarded<A> {
         // Pingora's own HTTP/1 loop (`impl ServerApp for T: HttpServerApp`), with
         // a deadline set before each request.
         let clock = Arc::new(Mutex::new(Phase::header(self.limits.header_timeout)));
-        let stream: Stream = Box::new(Deadlined::new(stream, clock.clone(), self.limits.header_timeout));
+        let stream: Stream =
+            Box::new(Deadlined::new(stream, clock.clone(), self.limits.header_timeout, Some(self.bare.clone())));
         let mut session = ServerSession::new_http1(stream);
         session.set_keepalive(if *shutdown.borrow() { None } else { Some(60) });
         session.set_keepalive_reuses_remaining(options.and_then(|o| o.keepalive_request_limit));
@@ -169,7 +194,10 @@ impl<A: HttpServerApp + Send + Sync + 'static> ServerApp for Guarded<A> {
         None
     }
 
+    /// Called once the listeners are closed; closes the idle keep-alive
+    /// connections after [`LAST_CALL`].
     async fn cleanup(&self) {
+        tokio::time::sleep(LAST_CALL).await;
         self.inner.http_cleanup().await;
     }
 }
@@ -233,12 +261,63 @@ pub struct Deadlined {
     clock: Arc<Mutex<Phase>>,
     header_timeout: Duration,
     timer: Pin<Box<Sleep>>,
+    /// HTTP/1 only: Pingora's bare error heads are replaced (`proxy::bare`).
+    bare: Option<Arc<super::bare::BareAnswers>>,
+    /// A replacement being written: its bytes, how many are out, and the
+    /// length of the write it stands for.
+    replacing: Option<(bytes::Bytes, usize, usize)>,
 }
 
 impl Deadlined {
-    fn new(inner: Stream, clock: Arc<Mutex<Phase>>, header_timeout: Duration) -> Deadlined {
+    fn new(
+        inner: Stream,
+        clock: Arc<Mutex<Phase>>,
+        header_timeout: Duration,
+        bare: Option<Arc<super::bare::BareAnswers>>,
+    ) -> Deadlined {
         let deadline = clock.lock().unwrap_or_else(|p| p.into_inner()).deadline;
-        Deadlined { inner, clock, header_timeout, timer: Box::pin(tokio::time::sleep_until(deadline)) }
+        Deadlined {
+            inner,
+            clock,
+            header_timeout,
+            timer: Box::pin(tokio::time::sleep_until(deadline)),
+            bare,
+            replacing: None,
+        }
+    }
+
+    /// Writes the replacement under way; Ready(Ok(n)) once all of it is out,
+    /// `n` being the length of the write it replaced.
+    fn poll_replacement(&mut self, cx: &mut Context<'_>) -> Option<Poll<io::Result<usize>>> {
+        let (bytes, done, stands_for) = self.replacing.as_mut()?;
+        while *done < bytes.len() {
+            match Pin::new(&mut self.inner).poll_write(cx, &bytes[*done..]) {
+                Poll::Ready(Ok(0)) => {
+                    self.replacing = None;
+                    return Some(Poll::Ready(Err(io::ErrorKind::WriteZero.into())));
+                }
+                Poll::Ready(Ok(n)) => *done += n,
+                Poll::Ready(Err(e)) => {
+                    self.replacing = None;
+                    return Some(Poll::Ready(Err(e)));
+                }
+                Poll::Pending => return Some(Poll::Pending),
+            }
+        }
+        let n = *stands_for;
+        self.replacing = None;
+        Some(Poll::Ready(Ok(n)))
+    }
+
+    /// Starts replacing `buf` when it is one of Pingora's bare error heads.
+    fn replaces(&mut self, buf: &[u8]) -> bool {
+        if self.replacing.is_none()
+            && let Some(instead) = self.bare.as_ref().and_then(|b| b.instead(buf))
+        {
+            tracing::debug!("Pingora's bare error answer replaced by the gateway's");
+            self.replacing = Some((instead.clone(), 0, buf.len()));
+        }
+        self.replacing.is_some()
     }
 }
 
@@ -294,7 +373,13 @@ impl AsyncRead for Deadlined {
 
 impl AsyncWrite for Deadlined {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+        let this = self.get_mut();
+        if this.replaces(buf)
+            && let Some(p) = this.poll_replacement(cx)
+        {
+            return p;
+        }
+        Pin::new(&mut this.inner).poll_write(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -310,7 +395,14 @@ impl AsyncWrite for Deadlined {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        if let Some(first) = bufs.iter().find(|b| !b.is_empty())
+            && this.replaces(first)
+            && let Some(p) = this.poll_replacement(cx)
+        {
+            return p;
+        }
+        Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -406,8 +498,10 @@ mod tests {
         let _p2 = l.admit(Some(a)).unwrap();
         assert!(l.admit(Some(a)).is_none());
         assert!(l.admit(Some("192.0.2.2".parse().unwrap())).is_some(), "another address");
+        assert_eq!(l.open_connections(), 3);
         drop(p1);
         assert_eq!(l.open_for(a), 1);
+        assert_eq!(l.open_connections(), 2);
         assert!(l.admit(Some(a)).is_some(), "a closed connection frees its place");
         // Trusted peers have their own cap (0: none).
         let proxy: IpAddr = "10.1.2.3".parse().unwrap();

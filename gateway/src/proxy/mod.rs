@@ -9,7 +9,9 @@
 
 mod auth_ui;
 pub mod client;
+pub mod bare;
 pub mod edge;
+pub mod fault;
 pub mod host;
 pub mod hsts;
 pub mod identity;
@@ -115,8 +117,7 @@ impl ProxyHttp for Gateway {
             return send(session, Reply::text(200, "ok\n")).await;
         }
         if path == "/readyz" {
-            let ready = metrics::READY.load(std::sync::atomic::Ordering::Relaxed);
-            return send(session, if ready { Reply::text(200, "ready\n") } else { Reply::text(503, "not ready\n") })
+            return send(session, if metrics::ready() { Reply::text(200, "ready\n") } else { Reply::text(503, "not ready\n") })
                 .await;
         }
 
@@ -262,6 +263,24 @@ impl ProxyHttp for Gateway {
             up.set_uri(uri);
         }
         Ok(())
+    }
+
+    async fn upstream_response_filter(
+        &self,
+        _session: &mut Session,
+        _upstream_response: &mut ResponseHeader,
+        _ctx: &mut Ctx,
+    ) -> Result<()> {
+        fault::origin_answered();
+        Ok(())
+    }
+
+    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, _ctx: &mut Ctx) -> pingora::proxy::FailToProxy {
+        fault::answer(&self.app, session, e).await
+    }
+
+    fn suppress_error_log(&self, _session: &Session, _ctx: &Ctx, e: &Error) -> bool {
+        fault::quiet(e)
     }
 }
 

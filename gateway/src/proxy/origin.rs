@@ -5,7 +5,6 @@
 //! An `https://` origin is never reached in plain text: a failed handshake is a
 //! failed request (502), there is no fallback.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
@@ -14,22 +13,33 @@ use pingora::utils::tls::{WrappedX509, parse_x509};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 pub enum Origin {
-    Plain(SocketAddr),
+    /// Cloned for each request, like the TLS one: the peer carries the timeouts.
+    Plain(Box<HttpPeer>),
     /// Cloned for each request: the peer carries the TLS settings.
     Tls(Box<HttpPeer>),
+}
+
+/// `origin_timeouts`: past either the request fails with 504.
+fn with_timeouts(mut peer: HttpPeer, cfg: &config::GatewayConfig) -> HttpPeer {
+    let t = &cfg.origin_timeouts;
+    peer.options.connection_timeout = Some(t.connect);
+    // The TLS handshake counts towards the connect time.
+    peer.options.total_connection_timeout = Some(t.connect);
+    peer.options.read_timeout = Some(t.read);
+    peer
 }
 
 impl Origin {
     pub fn new(cfg: &config::GatewayConfig) -> anyhow::Result<Origin> {
         let Some(tls) = &cfg.origin_tls else {
-            return Ok(Origin::Plain(cfg.origin));
+            return Ok(Origin::Plain(Box::new(with_timeouts(HttpPeer::new(cfg.origin, false, String::new()), cfg))));
         };
         // Pingora skips every check when the SNI is empty; config never gives
         // an empty one, and this keeps it so.
         if tls.sni.is_empty() {
             bail!("origin_tls: the origin's TLS name is empty");
         }
-        let mut peer = HttpPeer::new(cfg.origin, true, tls.sni.clone());
+        let mut peer = with_timeouts(HttpPeer::new(cfg.origin, true, tls.sni.clone()), cfg);
         peer.options.verify_cert = tls.verify;
         peer.options.verify_hostname = tls.verify;
         if let Some(ca) = &tls.ca {
@@ -48,8 +58,7 @@ impl Origin {
 
     pub fn peer(&self) -> Box<HttpPeer> {
         match self {
-            Origin::Plain(addr) => Box::new(HttpPeer::new(*addr, false, String::new())),
-            Origin::Tls(peer) => peer.clone(),
+            Origin::Plain(peer) | Origin::Tls(peer) => peer.clone(),
         }
     }
 }

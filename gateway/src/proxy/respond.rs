@@ -8,18 +8,26 @@ use pingora::proxy::Session;
 
 pub use crate::web::Reply;
 
+/// The headers on every answer the gateway writes itself (also the ones that
+/// stand in for Pingora's bare answers, `proxy::bare`).
+pub const EVERY_ANSWER: &[(&str, &str)] = &[
+    ("cache-control", "no-store"),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "same-origin"),
+    (
+        "content-security-policy",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
+    ),
+];
+
 pub async fn send(session: &mut Session, reply: Reply) -> Result<bool> {
     let mut h = ResponseHeader::build(reply.status, Some(8 + reply.headers.len()))?;
     h.insert_header("content-type", reply.content_type)?;
     h.insert_header("content-length", reply.body.len().to_string())?;
-    h.insert_header("cache-control", "no-store")?;
-    h.insert_header("x-content-type-options", "nosniff")?;
-    h.insert_header("x-frame-options", "DENY")?;
-    h.insert_header("referrer-policy", "same-origin")?;
-    h.insert_header(
-        "content-security-policy",
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
-    )?;
+    for (name, value) in EVERY_ANSWER {
+        h.insert_header(*name, *value)?;
+    }
     for (name, value) in reply.headers {
         h.append_header(name, value)?;
     }

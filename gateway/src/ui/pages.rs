@@ -124,6 +124,30 @@ pub fn unavailable(ui: &Ui<'_>) -> String {
     )
 }
 
+/// 502: the origin refused the connection or broke off.
+pub fn origin_unreachable(ui: &Ui<'_>) -> String {
+    message(
+        ui,
+        ui.t("The service cannot be reached", "サービスに接続できません"),
+        ui.t(
+            "The service behind the sign-in could not be reached. Please try again in a moment.",
+            "認証の先にあるサービスに接続できませんでした。しばらくしてから再度お試しください。",
+        ),
+    )
+}
+
+/// 504: the origin took longer than `origin_timeouts` allows.
+pub fn origin_timeout(ui: &Ui<'_>) -> String {
+    message(
+        ui,
+        ui.t("The service is taking too long", "サービスの応答に時間がかかっています"),
+        ui.t(
+            "The service behind the sign-in did not answer in time. Please try again in a moment.",
+            "認証の先にあるサービスが時間内に応答しませんでした。しばらくしてから再度お試しください。",
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +166,10 @@ mod tests {
             }
         }
         assert!(line_auth_failed(&Ui::plain(Lang::Ja, "x")).contains("CAF＋英数字10桁"));
+        let (en, ja) = (Ui::plain(Lang::En, "x"), Ui::plain(Lang::Ja, "x"));
+        assert!(origin_unreachable(&en).contains("cannot be reached"));
+        assert!(origin_unreachable(&ja).contains("接続できません"));
+        assert!(origin_timeout(&en).contains("too long"));
+        assert!(origin_timeout(&ja).contains("時間内に応答しませんでした"));
     }
 }

@@ -31,7 +31,10 @@ pub async fn handle(app: &App, table: &[Route], req: Request, facts: Facts) -> R
     let route = match route::find(table, &visit.req.method, visit.req.path()) {
         Ok(r) => r,
         Err(false) => return Reply::html(404, pages::not_found(&visit.ui())),
-        Err(true) => return Reply::text(405, "method not allowed\n"),
+        Err(true) => {
+            let allow = route::allowed(table, visit.req.path());
+            return Reply::text(405, "method not allowed\n").header("allow", allow);
+        }
     };
     if route.method == Method::Post {
         match checked_form(&visit) {

@@ -87,6 +87,23 @@ pub fn find<'t>(table: &'t [Route], method: &http::Method, path: &str) -> Result
     Err(known)
 }
 
+/// The `Allow` header of a 405 for `path`: the methods its routes take.
+pub fn allowed(table: &[Route], path: &str) -> String {
+    let mut methods: Vec<&str> = Vec::new();
+    for r in table.iter().filter(|r| matches(r.path, path)) {
+        let names: &[&str] = match r.method {
+            Method::Get => &["GET", "HEAD"],
+            Method::Post => &["POST"],
+        };
+        for n in names {
+            if !methods.contains(n) {
+                methods.push(n);
+            }
+        }
+    }
+    methods.join(", ")
+}
+
 /// A route path ending in `/*` stands for one more non-empty segment (a
 /// provider id, a connection id), which the handler reads with [`segment`].
 fn matches(pattern: &str, path: &str) -> bool {

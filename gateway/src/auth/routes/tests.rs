@@ -106,8 +106,18 @@ async fn unknown_paths_and_methods_come_from_the_table() {
             let reply = call(&w, request(method, path, Some(&w.owner), None)).await;
             assert_eq!(reply.status, 405, "{path} {method:?}");
         }
+        // `Allow` names exactly the methods the table has for the path.
+        let mut expected = Vec::new();
+        if ROUTES.iter().any(|r| r.path == path && r.method == Method::Get) {
+            expected.extend(["GET", "HEAD"]);
+        }
+        if ROUTES.iter().any(|r| r.path == path && r.method == Method::Post) {
+            expected.push("POST");
+        }
         let mut put = request(Method::Get, path, Some(&w.owner), None);
         put.method = http::Method::PUT;
-        assert_eq!(call(&w, put).await.status, 405, "{path} PUT");
+        let reply = call(&w, put).await;
+        assert_eq!(reply.status, 405, "{path} PUT");
+        assert_eq!(reply.header_value("allow"), Some(expected.join(", ").as_str()), "{path}");
     }
 }
