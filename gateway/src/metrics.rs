@@ -183,8 +183,9 @@ pub static DB_UP: AtomicBool = AtomicBool::new(true);
 pub static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
 
 pub static DATABASE_UP: LazyLock<prometheus::IntGauge> = LazyLock::new(|| {
-    let g = prometheus::IntGauge::new("gateway_database_up", "1 when the database answered the last health check, else 0.")
-        .unwrap_or_else(|e| panic!("metric gateway_database_up: {e}"));
+    let g =
+        prometheus::IntGauge::new("gateway_database_up", "1 when the database answered the last health check, else 0.")
+            .unwrap_or_else(|e| panic!("metric gateway_database_up: {e}"));
     let _ = prometheus::register(Box::new(g.clone()));
     g
 });

@@ -50,7 +50,9 @@ impl Outage {
     pub fn failed(&mut self, error: &dyn Display) -> Report {
         let report = self.failed_at(Instant::now());
         match report {
-            Report::WentDown => tracing::warn!(error = %error, "{} failed; further failures are logged with back-off", self.what),
+            Report::WentDown => {
+                tracing::warn!(error = %error, "{} failed; further failures are logged with back-off", self.what)
+            }
             Report::StillDown { failures } => {
                 let secs = self.down.as_ref().map_or(0, |d| d.since.elapsed().as_secs());
                 tracing::warn!(error = %error, failures, down_for_seconds = secs, "{} still failing", self.what)
@@ -70,7 +72,8 @@ impl Outage {
     fn failed_at(&mut self, now: Instant) -> Report {
         match &mut self.down {
             None => {
-                self.down = Some(Down { since: now, next_report: now + FIRST_REPEAT, gap: FIRST_REPEAT, unreported: 0 });
+                self.down =
+                    Some(Down { since: now, next_report: now + FIRST_REPEAT, gap: FIRST_REPEAT, unreported: 0 });
                 Report::WentDown
             }
             Some(d) => {
@@ -106,7 +109,8 @@ mod tests {
         assert_eq!(lines[2], (12, Report::StillDown { failures: 8 }), "two seconds later");
         // 1, 2, 4, 8, 16, 32, then every 60 s: about 6 + 9 repeats in 600 s.
         assert!(lines.len() <= 20, "{} lines: {lines:?}", lines.len());
-        let total: u64 = lines.iter().map(|(_, r)| if let Report::StillDown { failures } = r { *failures } else { 1 }).sum();
+        let total: u64 =
+            lines.iter().map(|(_, r)| if let Report::StillDown { failures } = r { *failures } else { 1 }).sum();
         assert!(total <= 2400, "each failure counted once at most");
         assert_eq!(o.ok(), Report::Back);
         assert_eq!(o.ok(), Report::Nothing, "back once");

@@ -171,8 +171,7 @@ mod tests {
 
     #[test]
     fn the_default_socket_lives_in_a_private_folder() {
-        let mut cfg = config::GatewayConfig::default();
-        cfg.listen = "127.0.0.1:18123".parse().unwrap();
+        let mut cfg = config::GatewayConfig { listen: "127.0.0.1:18123".parse().unwrap(), ..Default::default() };
         if std::env::var_os("RUNTIME_DIRECTORY").is_none() {
             let p = upgrade_socket(&cfg).unwrap();
             assert!(p.ends_with("upgrade-18123.sock"), "{}", p.display());

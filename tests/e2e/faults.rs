@@ -10,8 +10,12 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::support::*;
 
-const SECURITY_HEADERS: [&str; 4] =
-    ["x-content-type-options: nosniff", "x-frame-options: deny", "content-security-policy: ", "cache-control: no-store"];
+const SECURITY_HEADERS: [&str; 4] = [
+    "x-content-type-options: nosniff",
+    "x-frame-options: deny",
+    "content-security-policy: ",
+    "cache-control: no-store",
+];
 
 /// Sends raw bytes and reads the whole answer (the gateway closes after it).
 async fn raw(env: &Env, request: &[u8]) -> String {
@@ -48,7 +52,10 @@ async fn origin_down_is_a_502_page_for_browsers_and_a_status_for_api_clients() {
     let Some(mut env) = Env::new(Db::Sqlite).await else { return };
     // Nothing listens there: every connection is refused.
     let nowhere = free_port();
-    env.tweak_config(&format!("origin: \"127.0.0.1:{}\"", env.origin_port()), &format!("origin: \"127.0.0.1:{nowhere}\""));
+    env.tweak_config(
+        &format!("origin: \"127.0.0.1:{}\"", env.origin_port()),
+        &format!("origin: \"127.0.0.1:{nowhere}\""),
+    );
     let c = signed_in(&mut env).await;
 
     for (lang, title) in [("en", "The service cannot be reached"), ("ja", "サービスに接続できません")] {
@@ -100,7 +107,10 @@ async fn a_slow_origin_is_a_504_after_the_read_timeout() {
             open.push(s);
         }
     });
-    env.tweak_config(&format!("origin: \"127.0.0.1:{}\"", env.origin_port()), &format!("origin: \"127.0.0.1:{slow_port}\""));
+    env.tweak_config(
+        &format!("origin: \"127.0.0.1:{}\"", env.origin_port()),
+        &format!("origin: \"127.0.0.1:{slow_port}\""),
+    );
     env.tweak_config("threads: 2\n", "threads: 2\norigin_timeouts:\n  connect: 2s\n  read: 1s\n");
     let c = signed_in(&mut env).await;
 

@@ -190,13 +190,7 @@ async fn an_upgrade_under_load_fails_no_request() {
     let failures = Arc::new(std::sync::Mutex::new(Vec::new()));
     let url = env.url(ORDINARY, "/public/a");
     let keep_alive = env.client(INTERNET);
-    let fresh = || {
-        reqwest::Client::builder()
-            .resolve(ORDINARY, env.addr())
-            .pool_max_idle_per_host(0)
-            .build()
-            .unwrap()
-    };
+    let fresh = || reqwest::Client::builder().resolve(ORDINARY, env.addr()).pool_max_idle_per_host(0).build().unwrap();
     let loops = vec![
         load(keep_alive.clone(), url.clone(), stop.clone(), ok.clone(), failures.clone()),
         load(env.client(INTERNET), url.clone(), stop.clone(), ok.clone(), failures.clone()),
@@ -234,6 +228,9 @@ async fn an_upgrade_under_load_fails_no_request() {
     let c = env.client(INTERNET);
     assert_eq!(c.get(&url).send().await.unwrap().status(), 200);
     assert!(new.log().contains("waiting for the listening sockets"), "{}", new.log());
-    eprintln!("upgrade under load: {total} requests, {} after the hand-over, none failed", total - before);
+    eprintln!(
+        "upgrade under load: {total} requests, {} of them after the new process was started, none failed",
+        total - before
+    );
     env.cleanup().await;
 }

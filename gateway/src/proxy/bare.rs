@@ -73,7 +73,8 @@ fn pingora_error_status(written: &[u8]) -> Option<u16> {
 
 /// A whole HTTP/1.1 answer that closes the connection.
 fn whole(status: u16, reason: &str, content_type: &str, extra: &[(&str, &str)], body: &str) -> Bytes {
-    let mut out = format!("HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n", body.len());
+    let mut out =
+        format!("HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n", body.len());
     for (name, value) in EVERY_ANSWER.iter().chain(extra) {
         out.push_str(&format!("{name}: {value}\r\n"));
     }

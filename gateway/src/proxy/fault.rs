@@ -10,9 +10,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{LazyLock, Mutex};
 
+use pingora::ErrorSource;
 use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, Session};
-use pingora::ErrorSource;
 
 use super::respond::{Reply, send};
 use super::{ui_for, wants_page};

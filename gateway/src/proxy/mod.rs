@@ -8,8 +8,8 @@
 //!   forward the normalised path.
 
 mod auth_ui;
-pub mod client;
 pub mod bare;
+pub mod client;
 pub mod edge;
 pub mod fault;
 pub mod host;
@@ -117,8 +117,11 @@ impl ProxyHttp for Gateway {
             return send(session, Reply::text(200, "ok\n")).await;
         }
         if path == "/readyz" {
-            return send(session, if metrics::ready() { Reply::text(200, "ready\n") } else { Reply::text(503, "not ready\n") })
-                .await;
+            return send(
+                session,
+                if metrics::ready() { Reply::text(200, "ready\n") } else { Reply::text(503, "not ready\n") },
+            )
+            .await;
         }
 
         let host =
