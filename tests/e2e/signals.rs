@@ -234,3 +234,57 @@ async fn an_upgrade_under_load_fails_no_request() {
     );
     env.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_in_flight_is_drained_before_the_exit() {
+    let Some(env) = Env::new(Db::Sqlite).await else { return };
+    // An origin that answers after two seconds.
+    let slow = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let slow_port = slow.local_addr().unwrap().port();
+    let origin = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut s, _)) = slow.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nslow\n").await;
+            });
+        }
+    });
+    env.tweak_config(
+        &format!("origin: \"127.0.0.1:{}\"", env.origin_port()),
+        &format!("origin: \"127.0.0.1:{slow_port}\""),
+    );
+    let socket = env.dir.path().join("up.sock");
+    env.tweak_config("threads: 2\n", &format!("threads: 2\n{}", shutdown_block("0", "10s", &socket)));
+    let mut gw = Gateway::spawn(&env, "gateway", &[]);
+    wait_ready(&env, &gw).await;
+
+    let c = env.client(INTERNET);
+    let url = env.url(ORDINARY, "/public/a");
+    let in_flight = tokio::spawn(async move {
+        let r = c.get(&url).send().await.map_err(|e| format!("{e:?}"))?;
+        let status = r.status().as_u16();
+        let body = r.text().await.map_err(|e| format!("{e:?}"))?;
+        Ok::<_, String>((status, body))
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sent = Instant::now();
+    gw.signal(libc::SIGTERM);
+    // The listener closes at once (no grace), the request in flight finishes.
+    let status = gw.exit_within(Duration::from_secs(8)).await;
+    assert_eq!(status.code(), Some(0), "{}", gw.log());
+    let took = sent.elapsed();
+    assert_eq!(in_flight.await.unwrap(), Ok((200, "slow\n".to_owned())), "{}", gw.log());
+    assert!(took >= Duration::from_millis(1200), "exited before the request was done: {took:?}");
+    assert!(took < Duration::from_secs(6), "waited out the whole drain: {took:?}");
+    origin.abort();
+    env.cleanup().await;
+}
