@@ -19,8 +19,33 @@ use crate::ui::pages;
 const ALLOWED_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 
 pub struct BareAnswers {
+    plain: Answers,
+    /// The same with HSTS, for connections over TLS (when `tls.hsts_max_age` is set).
+    tls: Answers,
+}
+
+struct Answers {
     bad_request: Bytes,
     method_not_allowed: Bytes,
+}
+
+impl Answers {
+    fn new(ui: &Ui<'_>, hsts: Option<&str>) -> Answers {
+        let what = ui.t("The request could not be read.", "リクエストを読み取れませんでした。");
+        let hsts: Vec<(&str, &str)> = hsts.map(|v| ("strict-transport-security", v)).into_iter().collect();
+        let mut with_allow = hsts.clone();
+        with_allow.push(("allow", ALLOWED_METHODS));
+        Answers {
+            bad_request: whole(400, "Bad Request", "text/html; charset=utf-8", &hsts, &pages::bad_request(ui, what)),
+            method_not_allowed: whole(
+                405,
+                "Method Not Allowed",
+                "text/plain; charset=utf-8",
+                &with_allow,
+                "method not allowed\n",
+            ),
+        }
+    }
 }
 
 impl BareAnswers {
@@ -28,26 +53,18 @@ impl BareAnswers {
     /// has no `Accept-Language` to go by.
     pub fn new(cfg: &config::GatewayConfig) -> BareAnswers {
         let ui = Ui::plain(cfg.ui.default_language.into(), &cfg.ui.product_name);
-        let what = ui.t("The request could not be read.", "リクエストを読み取れませんでした。");
-        BareAnswers {
-            bad_request: whole(400, "Bad Request", "text/html; charset=utf-8", &[], &pages::bad_request(&ui, what)),
-            method_not_allowed: whole(
-                405,
-                "Method Not Allowed",
-                "text/plain; charset=utf-8",
-                &[("allow", ALLOWED_METHODS)],
-                "method not allowed\n",
-            ),
-        }
+        let hsts = cfg.tls.as_ref().and_then(|t| t.hsts_value());
+        BareAnswers { plain: Answers::new(&ui, None), tls: Answers::new(&ui, hsts.as_deref()) }
     }
 
     /// The answer to write instead of `written`, when `written` starts one
     /// of Pingora's bare error answers.
-    pub fn instead(&self, written: &[u8]) -> Option<&Bytes> {
+    pub fn instead(&self, written: &[u8], over_tls: bool) -> Option<&Bytes> {
         let status = pingora_error_status(written)?;
+        let answers = if over_tls { &self.tls } else { &self.plain };
         match status {
-            400 => Some(&self.bad_request),
-            405 => Some(&self.method_not_allowed),
+            400 => Some(&answers.bad_request),
+            405 => Some(&answers.method_not_allowed),
             _ => None,
         }
     }
@@ -91,7 +108,7 @@ mod tests {
     fn only_pingoras_bare_errors_are_replaced() {
         let b = BareAnswers::new(&config::GatewayConfig::default());
         let bare = b"HTTP/1.1 400 Bad Request\r\nServer: Pingora\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 0\r\nCache-Control: private, no-store\r\nConnection: close\r\n\r\n";
-        let page = b.instead(bare).expect("replaced");
+        let page = b.instead(bare, false).expect("replaced");
         let text = std::str::from_utf8(page).unwrap();
         assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"));
         assert!(text.contains("x-frame-options: DENY\r\n") && text.contains("content-security-policy: "));
@@ -99,7 +116,7 @@ mod tests {
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         assert!(head.contains(&format!("content-length: {}\r", body.len())));
         let connect = b"HTTP/1.1 405 Method Not Allowed\r\nserver: Pingora\r\ncontent-length: 0\r\ncache-control: private, no-store\r\n\r\n";
-        assert!(std::str::from_utf8(b.instead(connect).unwrap()).unwrap().contains("allow: GET, HEAD"));
+        assert!(std::str::from_utf8(b.instead(connect, false).unwrap()).unwrap().contains("allow: GET, HEAD"));
         // An origin's own answers pass.
         for passes in [
             &b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\nContent-Length: 0\r\nCache-Control: private, no-store\r\n\r\n"[..],
@@ -108,7 +125,15 @@ mod tests {
             b"HTTP/1.1 400 Bad Request\r\nServer: Pingora\r\nContent-Length: 0\r\n",
             b"body bytes",
         ] {
-            assert!(b.instead(passes).is_none(), "{}", String::from_utf8_lossy(passes));
+            assert!(b.instead(passes, false).is_none(), "{}", String::from_utf8_lossy(passes));
         }
+        assert!(!String::from_utf8_lossy(b.instead(bare, true).unwrap()).contains("strict-transport-security"));
+        let mut cfg = config::GatewayConfig::default();
+        let tls = r#"{"listen": "127.0.0.1:8443", "hsts_max_age": 300, "certificates": []}"#;
+        cfg.tls = Some(serde_json::from_str(tls).unwrap());
+        let b = BareAnswers::new(&cfg);
+        let over_tls = String::from_utf8_lossy(b.instead(connect, true).unwrap()).into_owned();
+        assert!(over_tls.contains("strict-transport-security: max-age=300\r\n"), "{over_tls}");
+        assert!(!String::from_utf8_lossy(b.instead(bare, false).unwrap()).contains("strict-transport"));
     }
 }

@@ -263,6 +263,8 @@ pub struct Deadlined {
     timer: Pin<Box<Sleep>>,
     /// HTTP/1 only: Pingora's bare error heads are replaced (`proxy::bare`).
     bare: Option<Arc<super::bare::BareAnswers>>,
+    /// Whether the connection is over TLS (the replacement then has HSTS).
+    over_tls: bool,
     /// A replacement being written: its bytes, how many are out, and the
     /// length of the write it stands for.
     replacing: Option<(bytes::Bytes, usize, usize)>,
@@ -276,7 +278,9 @@ impl Deadlined {
         bare: Option<Arc<super::bare::BareAnswers>>,
     ) -> Deadlined {
         let deadline = clock.lock().unwrap_or_else(|p| p.into_inner()).deadline;
+        let over_tls = inner.get_ssl_digest().is_some();
         Deadlined {
+            over_tls,
             inner,
             clock,
             header_timeout,
@@ -312,7 +316,7 @@ impl Deadlined {
     /// Starts replacing `buf` when it is one of Pingora's bare error heads.
     fn replaces(&mut self, buf: &[u8]) -> bool {
         if self.replacing.is_none()
-            && let Some(instead) = self.bare.as_ref().and_then(|b| b.instead(buf))
+            && let Some(instead) = self.bare.as_ref().and_then(|b| b.instead(buf, self.over_tls))
         {
             tracing::debug!("Pingora's bare error answer replaced by the gateway's");
             self.replacing = Some((instead.clone(), 0, buf.len()));
