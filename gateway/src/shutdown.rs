@@ -91,6 +91,9 @@ pub async fn exit_when_drained(mut phases: broadcast::Receiver<ExecutionPhase>, 
             Err(broadcast::error::RecvError::Closed) => return,
         }
     }
+    // A connection the accept loop took just before it stopped is counted
+    // only once its task runs: give those a moment before the first look.
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     loop {
         tick.tick().await;
