@@ -79,6 +79,8 @@ pub struct GatewayConfig {
     pub path: PathBuf,
     /// The directory relative paths were resolved against.
     pub base_dir: PathBuf,
+    /// How the gateway logs, and where the access log goes (its path resolved).
+    pub log: crate::log::LogSettings,
 }
 
 impl GatewayConfig {
@@ -117,6 +119,7 @@ impl Default for GatewayConfig {
             tls: None,
             path: PathBuf::from("gateway.yaml"),
             base_dir: PathBuf::from("."),
+            log: crate::log::LogSettings::default(),
         }
     }
 }
@@ -151,6 +154,7 @@ impl fmt::Debug for GatewayConfig {
             .field("tls", &self.tls)
             .field("path", &self.path)
             .field("base_dir", &self.base_dir)
+            .field("log", &self.log)
             .finish()
     }
 }
@@ -504,6 +508,12 @@ impl<'de> serde::de::Visitor<'de> for HeadersVisitor {
     }
 }
 
+/// The metrics listener's default port. The exporters' range 9100-9999 is fully
+/// handed out on Prometheus's port allocation list (9100 is node_exporter's,
+/// usually running on the same machine); 9079 lies outside it and outside the
+/// 9090s of Prometheus's own components.
+pub const DEFAULT_METRICS_PORT: u16 = 9079;
+
 /// The Prometheus listener.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -515,7 +525,7 @@ pub struct MetricsSettings {
 
 impl Default for MetricsSettings {
     fn default() -> Self {
-        MetricsSettings { listen: Some(local(9100)) }
+        MetricsSettings { listen: Some(local(DEFAULT_METRICS_PORT)) }
     }
 }
 

@@ -104,6 +104,8 @@ struct GatewayFile {
     public_urls: PublicUrls,
     #[serde(default)]
     tls: Option<crate::tls::TlsConfig>,
+    #[serde(default)]
+    log: crate::log::LogSettings,
 }
 
 fn default_listen() -> SocketAddr {
@@ -176,6 +178,13 @@ impl GatewayFile {
             public_urls: self.public_urls,
             tls,
             path: path.to_path_buf(),
+            log: crate::log::LogSettings {
+                access: match self.log.access {
+                    crate::log::AccessLog::File(p) => crate::log::AccessLog::File(resolve(&p)),
+                    other => other,
+                },
+                ..self.log
+            },
             base_dir,
         }
     }

@@ -1,6 +1,5 @@
 //! Hot reload of the ops policy file.
 
-use std::ffi::OsString;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -17,6 +16,10 @@ use crate::policy_file::{OpsPolicy, parse_policy_with};
 /// Editors and deploy tools write a file in several steps; wait this long after
 /// the last event before reading it.
 const DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// A file that fails to parse right after an event may be a writer's first
+/// half: it is read once more after this much quiet before being reported.
+const RETRY_AFTER: Duration = Duration::from_millis(700);
 
 /// Watches the ops policy file and reports each new version (or the error that
 /// keeps it from being used). Dropping the watcher stops it.
@@ -60,18 +63,20 @@ impl PolicyWatcher {
         on_change: impl Fn(Result<OpsPolicy, ConfigError>) + Send + 'static,
     ) -> Result<PolicyWatcher, ConfigError> {
         let path = std::path::absolute(&path).unwrap_or(path);
-        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        let (Some(dir), Some(_)) = (path.parent(), path.file_name()) else {
             return Err(ConfigError::new(&path, "cannot watch this path: it names no file"));
         };
-        let (dir, name) = (dir.to_path_buf(), name.to_os_string());
+        let dir = dir.to_path_buf();
         let (tx, rx) = mpsc::channel();
         let events = tx.clone();
-        let watched = name.clone();
         // The directory is watched, not the file: a file replaced by rename is a
-        // new inode, which a watch on the old one would never see.
+        // new inode, which a watch on the old one would never see. Any change in
+        // it counts, not only one naming the file: a Kubernetes ConfigMap update
+        // renames a `..data` symlink the file points through, and the file's own
+        // name appears in no event. The content hash tells real changes apart.
         let mut watcher = notify::recommended_watcher(move |res: notify::Result<Event>| {
             let msg = match res {
-                Ok(ev) if concerns(&ev, &watched) => Message::Changed,
+                Ok(ev) if concerns(&ev) => Message::Changed,
                 Ok(_) => return,
                 Err(e) => Message::WatchError(e.to_string()),
             };
@@ -99,15 +104,14 @@ impl Drop for PolicyWatcher {
     }
 }
 
-fn concerns(ev: &Event, name: &OsString) -> bool {
+fn concerns(ev: &Event) -> bool {
     // Reads (including ours) would otherwise trigger reloads; a close after
     // writing is the one access event that means new content.
-    let relevant = match ev.kind {
+    match ev.kind {
         EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
         EventKind::Access(_) => false,
         _ => true,
-    };
-    relevant && ev.paths.iter().any(|p| p.file_name() == Some(name.as_os_str()))
+    }
 }
 
 fn fingerprint(path: &Path) -> Seen {
@@ -140,23 +144,19 @@ fn run(
             }
             Ok(Message::Stop) | Err(_) => return,
         }
-        if !settle(&rx) {
+        if !settle(&rx, DEBOUNCE) {
             return;
         }
-        let (now, result) = match std::fs::read(&path) {
-            Ok(bytes) => {
-                let now = Seen::Content(hash(&bytes));
-                let result = match String::from_utf8(bytes) {
-                    Ok(text) => parse_policy_with(&text, &path, &limits),
-                    Err(_) => Err(ConfigError::new(&path, "the policy file is not UTF-8 text")),
-                };
-                (now, result)
+        let (mut now, mut result) = read(&path, &limits);
+        if result.is_err() && now != seen {
+            // Perhaps a writer's first half: wait for quiet and read once more,
+            // so that only a file still bad then is reported.
+            tracing::debug!(path = %path.display(), "policy file unreadable right after a change; reading it again shortly");
+            if !settle(&rx, RETRY_AFTER) {
+                return;
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                (Seen::Missing, Err(ConfigError::new(&path, "the policy file was removed; keeping the current policy")))
-            }
-            Err(e) => (Seen::Unknown, Err(ConfigError::new(&path, format!("cannot read the policy file: {e}")))),
-        };
+            (now, result) = read(&path, &limits);
+        }
         if now == seen && now != Seen::Unknown {
             tracing::debug!(path = %path.display(), "policy file event without a change");
             continue;
@@ -175,10 +175,28 @@ fn run(
     }
 }
 
-/// Waits until no event has arrived for [`DEBOUNCE`]; `false` when told to stop.
-fn settle(rx: &Receiver<Message>) -> bool {
+/// What is at `path` now, and what it parses to.
+fn read(path: &Path, limits: &NetworkLimits) -> (Seen, Result<OpsPolicy, ConfigError>) {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let now = Seen::Content(hash(&bytes));
+            let result = match String::from_utf8(bytes) {
+                Ok(text) => parse_policy_with(&text, path, limits),
+                Err(_) => Err(ConfigError::new(path, "the policy file is not UTF-8 text")),
+            };
+            (now, result)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            (Seen::Missing, Err(ConfigError::new(path, "the policy file was removed; keeping the current policy")))
+        }
+        Err(e) => (Seen::Unknown, Err(ConfigError::new(path, format!("cannot read the policy file: {e}")))),
+    }
+}
+
+/// Waits until no event has arrived for `quiet`; `false` when told to stop.
+fn settle(rx: &Receiver<Message>, quiet: Duration) -> bool {
     loop {
-        match rx.recv_timeout(DEBOUNCE) {
+        match rx.recv_timeout(quiet) {
             Ok(Message::Changed | Message::WatchError(_)) => continue,
             Ok(Message::Stop) | Err(RecvTimeoutError::Disconnected) => return false,
             Err(RecvTimeoutError::Timeout) => return true,
