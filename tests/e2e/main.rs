@@ -20,6 +20,7 @@ mod explain;
 mod federated;
 mod instances;
 mod lines;
+mod observe;
 mod reload;
 mod sessions;
 mod settings;
