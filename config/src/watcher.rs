@@ -1,8 +1,11 @@
 //! Hot reload of the ops policy file.
 
+use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use notify::event::{AccessKind, AccessMode};
@@ -63,20 +66,24 @@ impl PolicyWatcher {
         on_change: impl Fn(Result<OpsPolicy, ConfigError>) + Send + 'static,
     ) -> Result<PolicyWatcher, ConfigError> {
         let path = std::path::absolute(&path).unwrap_or(path);
-        let (Some(dir), Some(_)) = (path.parent(), path.file_name()) else {
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
             return Err(ConfigError::new(&path, "cannot watch this path: it names no file"));
         };
-        let dir = dir.to_path_buf();
+        let (dir, name) = (dir.to_path_buf(), name.to_os_string());
         let (tx, rx) = mpsc::channel();
         let events = tx.clone();
+        let names = Arc::new(Mutex::new(relevant_names(&dir, &name)));
+        let watched = names.clone();
         // The directory is watched, not the file: a file replaced by rename is a
-        // new inode, which a watch on the old one would never see. Any change in
-        // it counts, not only one naming the file: a Kubernetes ConfigMap update
-        // renames a `..data` symlink the file points through, and the file's own
-        // name appears in no event. The content hash tells real changes apart.
+        // new inode, which a watch on the old one would never see. An event counts
+        // when it names the file or a symlink in the folder the file is reached
+        // through: a Kubernetes ConfigMap update renames `..data` (policy.yaml ->
+        // ..data/policy.yaml) and no event names policy.yaml. Other files' events
+        // (a log or a database beside it) do not count: a steady stream of them
+        // would keep the debounce from ever settling.
         let mut watcher = notify::recommended_watcher(move |res: notify::Result<Event>| {
             let msg = match res {
-                Ok(ev) if concerns(&ev) => Message::Changed,
+                Ok(ev) if concerns(&ev, &watched) => Message::Changed,
                 Ok(_) => return,
                 Err(e) => Message::WatchError(e.to_string()),
             };
@@ -91,7 +98,7 @@ impl PolicyWatcher {
         let thread_path = path.clone();
         std::thread::Builder::new()
             .name("policy-watcher".to_owned())
-            .spawn(move || run(thread_path, limits, seen, rx, on_change))
+            .spawn(move || run(thread_path, (dir, name, names), limits, seen, rx, on_change))
             .map_err(|e| ConfigError::new(&path, format!("cannot start the policy watcher thread: {e}")))?;
         tracing::info!(path = %path.display(), "watching the ops policy file");
         Ok(PolicyWatcher { _watcher: watcher, stop: tx })
@@ -104,14 +111,39 @@ impl Drop for PolicyWatcher {
     }
 }
 
-fn concerns(ev: &Event) -> bool {
+fn concerns(ev: &Event, names: &Mutex<HashSet<OsString>>) -> bool {
     // Reads (including ours) would otherwise trigger reloads; a close after
     // writing is the one access event that means new content.
-    match ev.kind {
+    let relevant = match ev.kind {
         EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
         EventKind::Access(_) => false,
         _ => true,
+    };
+    if !relevant {
+        return false;
     }
+    // No path: the kernel's queue overflowed and events were lost; look again.
+    if ev.paths.is_empty() {
+        return true;
+    }
+    let names = names.lock().unwrap_or_else(|p| p.into_inner());
+    ev.paths.iter().any(|p| p.file_name().is_some_and(|n| names.contains(n)))
+}
+
+/// The file's name and every symlink in `dir` it is reached through (at most a
+/// few hops, only relative links within the folder: the ConfigMap layout).
+fn relevant_names(dir: &Path, name: &OsStr) -> HashSet<OsString> {
+    let mut names = HashSet::from([name.to_os_string()]);
+    let mut current = name.to_os_string();
+    for _ in 0..8 {
+        let Ok(target) = std::fs::read_link(dir.join(&current)) else { break };
+        let Some(Component::Normal(first)) = target.components().next() else { break };
+        if !names.insert(first.to_os_string()) {
+            break;
+        }
+        current = first.to_os_string();
+    }
+    names
 }
 
 fn fingerprint(path: &Path) -> Seen {
@@ -128,8 +160,13 @@ fn hash(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
+/// The folder, the file's name, and the names whose events count (kept current
+/// as symlinks change).
+type Names = (PathBuf, OsString, Arc<Mutex<HashSet<OsString>>>);
+
 fn run(
     path: PathBuf,
+    (dir, name, names): Names,
     limits: NetworkLimits,
     mut seen: Seen,
     rx: Receiver<Message>,
@@ -147,6 +184,8 @@ fn run(
         if !settle(&rx, DEBOUNCE) {
             return;
         }
+        // A swap may have brought new links into the path.
+        *names.lock().unwrap_or_else(|p| p.into_inner()) = relevant_names(&dir, &name);
         let (mut now, mut result) = read(&path, &limits);
         if result.is_err() && now != seen {
             // Perhaps a writer's first half: wait for quiet and read once more,

@@ -113,6 +113,38 @@ fn sees_a_configmap_style_symlink_swap() {
     assert!(rx.recv_timeout(Duration::from_millis(1500)).is_err(), "a second report for one swap");
 }
 
+/// A file beside the policy written without pause (a log, a database) neither
+/// reloads anything nor keeps a real change from being seen.
+#[test]
+fn a_busy_neighbour_does_not_hold_up_a_change() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.yaml");
+    std::fs::write(&path, "paths: []\n").unwrap();
+    let (tx, rx) = mpsc::channel();
+    let _watcher = PolicyWatcher::spawn(path.clone(), move |r| {
+        let _ = tx.send(r);
+    })
+    .unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (stop, log) = (stop.clone(), dir.path().join("gateway.log"));
+        std::thread::spawn(move || {
+            let mut f = std::fs::File::create(log).unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                writeln!(f, "a log line").unwrap();
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    replace(&path, "paths:\n  - prefix: /admin\n    require_role: admin\n");
+    let got = rx.recv_timeout(Duration::from_secs(2));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    assert_eq!(got.expect("the change was held up by the busy neighbour").unwrap().rules.rules().len(), 1);
+}
+
 /// Events that leave the content as it was (a touch, a file beside it) reload nothing.
 #[test]
 fn a_touch_or_a_neighbour_without_a_content_change_reloads_nothing() {
