@@ -87,7 +87,7 @@ cleanup() {
 trap cleanup EXIT
 
 # ---------------------------------------------------------------- ports
-read -r P_ORIGIN P_BARE P_GW P_NGX P_NGXAUTH P_AUTHSVC P_NGXGO P_GO P_GWF P_BAREG <<<"$(free_ports 10)"
+read -r P_ORIGIN P_BARE P_GW P_NGX P_NGXAUTH P_AUTHSVC P_NGXGO P_GO P_GWF P_BAREG P_GWA <<<"$(free_ports 11)"
 
 # ---------------------------------------------------------------- origin: nginx, a 1 KiB file
 mkdir -p "$WORK/www/files"
@@ -185,9 +185,21 @@ if [ "$WITH_GO" != 0 ]; then
     PID_GO=$!
     PIDS+=("$PID_GO")
 fi
+# The same gateway with the access log on (a JSON line per request to a file),
+# measured beside it: what the access log costs. A copy of the seeded database,
+# so the same session cookies work.
+mkdir -p "$WORK/gwa"
+for f in "$WORK"/gw/gateway.db*; do cp "$f" "$WORK/gwa/"; done
+sed -e "s|^listen: .*|listen: \"127.0.0.1:$P_GWA\"|" -e "s|$WORK/gw/gateway.db|$WORK/gwa/gateway.db|" \
+    "$GWCFG" >"$WORK/gwa/gateway.yaml"
+printf 'log:\n  access: "%s"\n' "$WORK/gwa/access.log" >>"$WORK/gwa/gateway.yaml"
+"$BIN/gateway" --config "$WORK/gwa/gateway.yaml" check-config >&2 || die "the access-log gateway's config is refused"
 GATEWAY_LOG=warn taskset -c "$SERVER_CPU" "$BIN/gateway" --config "$GWCFG" serve >"$WORK/gw/gateway.log" 2>&1 &
 PID_GW=$!
 PIDS+=("$PID_GW")
+GATEWAY_LOG=warn taskset -c "$SERVER_CPU" "$BIN/gateway" --config "$WORK/gwa/gateway.yaml" serve >"$WORK/gwa/gateway.log" 2>&1 &
+PID_GWA=$!
+PIDS+=("$PID_GWA")
 
 # A second gateway for the login-flood scenario, as it runs behind a load balancer:
 # 127.0.0.1 is a trusted proxy, so every request names its client in X-Forwarded-For
@@ -206,7 +218,7 @@ if [ "$WITH_FLOOD" != 0 ]; then
     PIDS+=("$PID_GWF")
 fi
 
-for p in "$P_ORIGIN" "$P_NGX" "$P_AUTHSVC" "$P_NGXAUTH" "$P_BARE" "$P_BAREG" "$P_GW"; do wait_port "$p"; done
+for p in "$P_ORIGIN" "$P_NGX" "$P_AUTHSVC" "$P_NGXAUTH" "$P_BARE" "$P_BAREG" "$P_GW" "$P_GWA"; do wait_port "$p"; done
 [ "$WITH_FLOOD" = 0 ] || wait_port "$P_GWF"
 [ "$WITH_GO" = 0 ] || { wait_port "$P_GO"; wait_port "$P_NGXGO"; }
 
@@ -227,12 +239,13 @@ SYS_NAMES=(
     "bare Pingora pass-through, glibc malloc"
     "gateway, ordinary host, session with 2FA done"
     "gateway, line-auth host, registered line from carrier"
+    "gateway, ordinary host, access log to a file"
     "nginx plain reverse proxy"
     "nginx + auth_request -> nginx 200"
 )
-SYS_KEYS=(origin bare bare_glibc gw_ordinary gw_line nginx nginx_auth)
-SYS_PORTS=("$P_ORIGIN" "$P_BARE" "$P_BAREG" "$P_GW" "$P_GW" "$P_NGX" "$P_NGXAUTH")
-SYS_PIDS=("$PID_ORIGIN" "$PID_BARE" "$PID_BAREG" "$PID_GW" "$PID_GW" "$PID_NGX" "$PID_NGXAUTH $PID_AUTHSVC")
+SYS_KEYS=(origin bare bare_glibc gw_ordinary gw_line gw_access nginx nginx_auth)
+SYS_PORTS=("$P_ORIGIN" "$P_BARE" "$P_BAREG" "$P_GW" "$P_GW" "$P_GWA" "$P_NGX" "$P_NGXAUTH")
+SYS_PIDS=("$PID_ORIGIN" "$PID_BARE" "$PID_BAREG" "$PID_GW" "$PID_GW" "$PID_GWA" "$PID_NGX" "$PID_NGXAUTH $PID_AUTHSVC")
 if [ "$WITH_GO" != 0 ]; then
     SYS_NAMES+=("nginx + auth_request -> Go net/http verify")
     SYS_KEYS+=(nginx_go)
@@ -244,7 +257,7 @@ H_LINE=(-H "Host: line.storage.localhost" -H "X-Line-Id: $LINE" -H "Cookie: gw_l
 H_PLAIN=(-H "Host: storage.localhost" -H "Cookie: gw_lang=en; gw_session=$ORDINARY_SESSION")
 sys_headers() {
     case $1 in
-        gw_ordinary) HDR=("${H_ORD[@]}") ;;
+        gw_ordinary | gw_access) HDR=("${H_ORD[@]}") ;;
         gw_line) HDR=("${H_LINE[@]}") ;;
         *) HDR=("${H_PLAIN[@]}") ;;
     esac
@@ -288,7 +301,7 @@ run_one() {  # index round duration record?
     local i=$1 round=$2 dur=$3 record=$4 pids before after b0 b1 out
     sys_headers "${SYS_KEYS[$i]}"
     pids=$(all_pids "${SYS_PIDS[$i]}")
-    allsrv=$(all_pids "$PID_ORIGIN $PID_BARE $PID_BAREG $PID_GW $PID_NGX $PID_NGXAUTH $PID_AUTHSVC ${PID_NGXGO:-} ${PID_GO:-} ${PID_GWF:-}")
+    allsrv=$(all_pids "$PID_ORIGIN $PID_BARE $PID_BAREG $PID_GW $PID_GWA $PID_NGX $PID_NGXAUTH $PID_AUTHSVC ${PID_NGXGO:-} ${PID_GO:-} ${PID_GWF:-}")
     before=$(cpu_ticks "$pids"); sbefore=$(cpu_ticks "$allsrv"); read -r b0 t0 <<<"$(core_busy)"
     out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${dur}s" --latency "${HDR[@]}" \
         "http://127.0.0.1:${SYS_PORTS[$i]}$URL_PATH" 2>&1) || die "wrk failed: $out"
@@ -481,6 +494,10 @@ if NGXGO in rows:
 line("gateway ordinary CPU/req ÷ nginx + auth_request (nginx)", cpu[GWO] / cpu[NGXA], "(no goal; cheapest possible peer)", GWO, NGXA)
 line("gateway ordinary req/s ÷ nginx + auth_request (nginx)", rps[GWO] / rps[NGXA], "(no goal)", GWO, NGXA, 3)
 line("gateway ordinary CPU/req ÷ nginx plain proxy", cpu[GWO] / cpu[NGX], "as close to 1 as possible", GWO, NGX)
+if "gw_access" in key:
+    GWA = key["gw_access"]
+    line("gateway ordinary with access log CPU/req ÷ without", cpu[GWA] / cpu[GWO], "(what the access log costs; issue 14)", GWA, GWO)
+    line("gateway ordinary with access log req/s ÷ without", rps[GWA] / rps[GWO], "(issue 14)", GWA, GWO, 3)
 line("bare Pingora CPU/req ÷ nginx plain proxy", cpu[BARE] / cpu[NGX], "(the floor: why is Pingora dearer?)", BARE, NGX)
 line("bare Pingora glibc malloc CPU/req ÷ bare Pingora jemalloc", cpu[BAREG] / cpu[BARE], "(what the allocator is worth)", BAREG, BARE)
 line("gateway ordinary CPU/req ÷ bare Pingora glibc malloc", cpu[GWO] / cpu[BAREG], "(against Pingora as shipped)", GWO, BAREG)

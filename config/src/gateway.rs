@@ -83,6 +83,8 @@ pub struct GatewayConfig {
     pub origin_timeouts: crate::OriginTimeouts,
     /// SIGTERM's grace and drain, and the upgrade socket.
     pub shutdown: crate::ShutdownSettings,
+    /// How the gateway logs, and where the access log goes (its path resolved).
+    pub log: crate::log::LogSettings,
 }
 
 impl GatewayConfig {
@@ -123,6 +125,7 @@ impl Default for GatewayConfig {
             base_dir: PathBuf::from("."),
             origin_timeouts: crate::OriginTimeouts::default(),
             shutdown: crate::ShutdownSettings::default(),
+            log: crate::log::LogSettings::default(),
         }
     }
 }
@@ -159,6 +162,7 @@ impl fmt::Debug for GatewayConfig {
             .field("base_dir", &self.base_dir)
             .field("origin_timeouts", &self.origin_timeouts)
             .field("shutdown", &self.shutdown)
+            .field("log", &self.log)
             .finish()
     }
 }
@@ -512,6 +516,12 @@ impl<'de> serde::de::Visitor<'de> for HeadersVisitor {
     }
 }
 
+/// The metrics listener's default port. The exporters' range 9100-9999 is fully
+/// handed out on Prometheus's port allocation list (9100 is node_exporter's,
+/// usually running on the same machine); 9079 lies outside it and outside the
+/// 9090s of Prometheus's own components.
+pub const DEFAULT_METRICS_PORT: u16 = 9079;
+
 /// The Prometheus listener.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -523,7 +533,7 @@ pub struct MetricsSettings {
 
 impl Default for MetricsSettings {
     fn default() -> Self {
-        MetricsSettings { listen: Some(local(9100)) }
+        MetricsSettings { listen: Some(local(DEFAULT_METRICS_PORT)) }
     }
 }
 

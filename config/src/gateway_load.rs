@@ -108,6 +108,8 @@ struct GatewayFile {
     origin_timeouts: crate::OriginTimeouts,
     #[serde(default)]
     shutdown: crate::ShutdownSettings,
+    #[serde(default)]
+    log: crate::log::LogSettings,
 }
 
 fn default_listen() -> SocketAddr {
@@ -184,6 +186,13 @@ impl GatewayFile {
             shutdown: crate::ShutdownSettings {
                 upgrade_socket: self.shutdown.upgrade_socket.as_deref().map(resolve),
                 ..self.shutdown
+            },
+            log: crate::log::LogSettings {
+                access: match self.log.access {
+                    crate::log::AccessLog::File(p) => crate::log::AccessLog::File(resolve(&p)),
+                    other => other,
+                },
+                ..self.log
             },
             base_dir,
         }

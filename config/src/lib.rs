@@ -13,6 +13,7 @@ mod error;
 mod gateway;
 mod gateway_load;
 mod locate;
+mod log;
 mod names;
 mod net;
 mod policy_file;
@@ -31,11 +32,12 @@ pub use database::{normalize_database_url, redact_database_url};
 pub use duration::parse_duration;
 pub use error::ConfigError;
 pub use gateway::{
-    Carrier, ConnectionLimits, GatewayConfig, Hosts, Language, LinkSettings, LoginSettings, MailSettings,
-    MailTransport, MetricsSettings, PublicUrls, SecretSettings, SessionSettings, SmsSettings, SmsTransport,
-    SmtpSettings, SmtpTls, TenantNetworkSettings, UiSettings, WebhookSettings,
+    Carrier, ConnectionLimits, DEFAULT_METRICS_PORT, GatewayConfig, Hosts, Language, LinkSettings, LoginSettings,
+    MailSettings, MailTransport, MetricsSettings, PublicUrls, SecretSettings, SessionSettings, SmsSettings,
+    SmsTransport, SmtpSettings, SmtpTls, TenantNetworkSettings, UiSettings, WebhookSettings,
 };
 pub use gateway_load::{load_gateway, parse_gateway};
+pub use log::{AccessLog, DEFAULT_LEVEL, LogFormat, LogSettings};
 pub use names::{is_token, normalize_hostname};
 pub use net::parse_net;
 pub use policy_file::{

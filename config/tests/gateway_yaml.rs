@@ -69,7 +69,7 @@ fn an_empty_file_gives_the_defaults_resolved_against_its_directory() {
         assert_eq!(c.sms.dir, PathBuf::from("/etc/gw/data/sms"));
         assert_eq!(c.sms.allowed_country_codes, vec!["81".to_owned()]);
         assert_eq!(c.sms.daily_budget_per_tenant, 50);
-        assert_eq!(c.metrics.listen, Some(addr("127.0.0.1:9100")));
+        assert_eq!(c.metrics.listen, Some(addr("127.0.0.1:9079")));
         assert_eq!(c.policy_file, Some(PathBuf::from("/etc/gw/policy.yaml")));
         assert!(!c.policy_file_explicit);
         assert_eq!(c.ui.product_name, "Storage");
@@ -404,4 +404,41 @@ fn login_providers_are_refused_where_they_are_wrong() {
         "client_id: gw\n      colour: blue\n      label: { en: \"Facebook\"",
     ));
     assert!(msg.contains("colour"), "{msg}");
+}
+
+#[test]
+fn the_log_block_has_defaults_and_resolves_the_access_file() {
+    use config::{AccessLog, LogFormat};
+    let c = parse("");
+    assert_eq!(c.log.format, LogFormat::Text);
+    assert_eq!(c.log.level, "info,pingora=warn");
+    assert_eq!(c.log.access, AccessLog::Off);
+    let c = parse("log:\n  format: json\n  level: debug\n  access: logs/access.log\n");
+    assert_eq!(c.log.format, LogFormat::Json);
+    assert_eq!(c.log.level, "debug");
+    assert_eq!(c.log.access, AccessLog::File(PathBuf::from("/etc/gw/logs/access.log")));
+    for (text, want) in [
+        ("stdout", AccessLog::Stdout),
+        ("stderr", AccessLog::Stderr),
+        ("off", AccessLog::Off),
+        ("false", AccessLog::Off),
+        ("null", AccessLog::Off),
+        ("/var/log/gw.log", AccessLog::File("/var/log/gw.log".into())),
+    ] {
+        assert_eq!(parse(&format!("log:\n  access: {text}\n")).log.access, want, "{text}");
+    }
+}
+
+#[test]
+fn a_bad_log_block_is_refused_where_it_is_wrong() {
+    let (line, _, m) = fail("log:\n  format: xml\n");
+    assert_eq!(line, 2, "{m}");
+    assert!(m.contains("xml") && m.contains("json"), "{m}");
+    let (line, _, m) = fail("log:\n  level: \"\"\n");
+    assert_eq!(line, 2, "{m}");
+    assert!(m.contains("log.level"), "{m}");
+    let (_, _, m) = fail("log:\n  access: \"\"\n");
+    assert!(m.contains("file path"), "{m}");
+    let (_, _, m) = fail("log:\n  colour: always\n");
+    assert!(m.contains("colour"), "{m}");
 }

@@ -24,6 +24,7 @@ pub async fn on_sighup(cfg: Arc<config::GatewayConfig>, policy: Arc<PolicyState>
             Ok(Some(ops)) => {
                 policy.set_file(ops);
                 metrics::POLICY_RELOADS.with_label_values(&["ok"]).inc();
+                metrics::policy_reloaded();
                 tracing::info!("policy file reloaded");
             }
             Ok(None) => {}
@@ -32,6 +33,8 @@ pub async fn on_sighup(cfg: Arc<config::GatewayConfig>, policy: Arc<PolicyState>
                 tracing::error!("policy file rejected, the previous policy stays in force: {e}");
             }
         }
+        // After logrotate moved the access log away: a new file.
+        crate::access_log::reopen();
         if let Some(store) = &certs {
             let done = store.reload();
             tracing::info!(replaced = done.replaced, refused = done.refused, "SIGHUP: certificates read again");

@@ -1,6 +1,7 @@
 //! The gateway binary's library: everything but the command-line entry point, so
 //! that integration tests can reach the store and the helpers directly.
 
+pub mod access_log;
 pub mod accounts;
 pub mod app;
 pub mod auth;
@@ -10,6 +11,7 @@ pub mod db_health;
 pub mod demo_origin;
 pub mod federation;
 pub mod hangup;
+pub mod logging;
 pub mod mail;
 pub mod metrics;
 pub mod outage;

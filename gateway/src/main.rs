@@ -14,12 +14,6 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GATEWAY_LOG").unwrap_or_else(|_| "info,pingora=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {

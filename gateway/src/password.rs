@@ -96,10 +96,12 @@ impl Hasher {
     }
 
     async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
+        let waiting = Waiting::enter();
         let _permit = match tokio::time::timeout(QUEUE_WAIT, self.permits.acquire()).await {
             Ok(permit) => permit.map_err(|_| HashError::Closed)?,
             Err(_) => return Err(HashError::Busy(QUEUE_WAIT)),
         };
+        drop(waiting);
         let (done, result) = oneshot::channel();
         self.jobs
             .send(Box::new(move || {
@@ -131,6 +133,24 @@ impl Hasher {
             })
             .await?;
         Ok(ok && real)
+    }
+}
+
+/// One check waiting for a hashing thread, counted in
+/// `gateway_password_hash_queue_depth` until it gets one, times out or its
+/// client goes away (the future dropped): a guard, so every way out counts.
+struct Waiting;
+
+impl Waiting {
+    fn enter() -> Waiting {
+        crate::metrics::HASH_QUEUE.inc();
+        Waiting
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        crate::metrics::HASH_QUEUE.dec();
     }
 }
 
@@ -252,6 +272,32 @@ mod tests {
         tokio::task::yield_now().await;
         let waited = h.verify(None, "anything".into()).await;
         assert!(matches!(waited, Err(HashError::Busy(_))), "{waited:?}");
+        release.send(()).unwrap();
+        assert!(busy.await.unwrap().unwrap());
+    }
+
+    /// A check waiting for a thread shows in the queue gauge, and leaves it
+    /// when it gets one or gives up (another test's hashes may be counted too:
+    /// the gauge is process-wide, so the test asks for at least its own).
+    #[tokio::test(start_paused = true)]
+    async fn waiting_checks_are_counted_in_the_queue_gauge() {
+        let h = Hasher::new(1).unwrap();
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let busy = {
+            let h = h.clone();
+            tokio::spawn(async move { h.run(move || hold.recv().is_ok()).await })
+        };
+        tokio::task::yield_now().await;
+        let before = crate::metrics::HASH_QUEUE.get();
+        let waiter = {
+            let h = h.clone();
+            tokio::spawn(async move { h.verify(None, "anything".into()).await })
+        };
+        tokio::task::yield_now().await;
+        assert!(crate::metrics::HASH_QUEUE.get() > before, "a waiting check is not counted");
+        waiter.abort();
+        let _ = waiter.await;
+        assert_eq!(crate::metrics::HASH_QUEUE.get(), before, "a cancelled wait stays counted");
         release.send(()).unwrap();
         assert!(busy.await.unwrap().unwrap());
     }

@@ -72,10 +72,22 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
     let tenants = control.block_on(store.load_tenants())?;
     policy.set_db(tenants);
     metrics::init();
+    metrics::init_operability();
+    // The start's read of the policy file (or its absence) counts as a success.
+    metrics::policy_reloaded();
+    crate::access_log::start(&cfg.log.access)?;
 
     // With TLS in front every cookie of ours is `__Host-` prefixed, and read only so.
     crate::session::use_host_prefix(cfg.session.secure_cookies);
     let app = Arc::new(App::new(cfg.clone(), store.clone(), policy.clone())?);
+    {
+        let app = Arc::downgrade(&app);
+        metrics::before_scrape(move || {
+            if let Some(app) = app.upgrade() {
+                metrics::SESSION_CACHE_ENTRIES.set(app.sessions.entry_count_now().try_into().unwrap_or(i64::MAX));
+            }
+        });
+    }
     control.spawn(crate::changes::follow(app.clone(), start_at));
     control.spawn(upkeep(app.clone()));
     let _watcher = match &cfg.policy_file {
@@ -123,6 +135,9 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
     http.server_options = Some(options);
     // With TLS, the same app serves both listeners; it tells them apart by port.
     let certs = crate::tls::CertStore::load(&cfg)?;
+    if certs.is_some() {
+        metrics::tls_reloaded();
+    }
     let terminator = certs.clone().map(crate::tls::Terminator::new).transpose()?;
     let limits = crate::proxy::limits::Limits::new(&cfg);
     control.spawn(crate::shutdown::exit_when_drained(server.watch_execution_phase(), limits.clone()));
@@ -216,6 +231,7 @@ fn watch_policy(path: std::path::PathBuf, policy: Arc<PolicyState>) -> anyhow::R
         Ok(ops) => {
             policy.set_file(ops);
             metrics::POLICY_RELOADS.with_label_values(&["ok"]).inc();
+            metrics::policy_reloaded();
             tracing::info!("policy file reloaded");
         }
         Err(e) => {

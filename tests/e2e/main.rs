@@ -21,6 +21,7 @@ mod faults;
 mod federated;
 mod instances;
 mod lines;
+mod observe;
 mod reload;
 mod sessions;
 mod settings;

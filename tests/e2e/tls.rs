@@ -436,6 +436,8 @@ async fn certificates_are_replaced_without_a_restart() {
     assert_eq!(t.presented(ORDINARY).await, t.ordinary.der);
     let ok = t.env.metric("gateway_tls_reloads_total{result=\"ok\"}").await;
     let errors = t.env.metric("gateway_tls_reloads_total{result=\"error\"}").await;
+    let loaded = t.env.metric("gateway_tls_last_reload_success_timestamp_seconds").await;
+    assert!(loaded > 1.7e9, "the certificates read at start are not stamped: {loaded}");
 
     // A good replacement is used for new handshakes; the other name keeps its own.
     let renewed = t.ca.leaf(&[ORDINARY]);
@@ -443,6 +445,7 @@ async fn certificates_are_replaced_without_a_restart() {
     eventually("the renewed certificate is presented", || async { t.presented(ORDINARY).await == renewed.der }).await;
     assert_eq!(t.presented(LINE_HOST).await, t.line.der);
     assert!(t.env.metric("gateway_tls_reloads_total{result=\"ok\"}").await >= ok + 1.0);
+    assert!(t.env.metric("gateway_tls_last_reload_success_timestamp_seconds").await > loaded);
 
     // A broken replacement (not PEM; a key of another certificate; a
     // certificate for another name) is refused and counted; the last good one stays.

@@ -19,7 +19,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "127.0.0.1:9000")]
     origin: SocketAddr,
     /// The metrics listener.
-    #[arg(long, default_value = "127.0.0.1:9100")]
+    #[arg(long, default_value = "127.0.0.1:9079")]
     metrics: SocketAddr,
     /// An OpenID provider to offer as a sign-in button (`make demo` starts the
     /// tests' provider when Node is installed and passes its issuer here).

@@ -61,9 +61,14 @@ pub enum Command {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // `serve` logs as its configuration says; everything else as by default.
+    if !matches!(cli.command, Command::Serve { .. }) {
+        gateway::logging::init_default()?;
+    }
     match cli.command {
         Command::Serve { upgrade } => {
             let cfg = load_config(&cli.config)?;
+            gateway::logging::init(&cfg.log)?;
             gateway::serve::run(cfg, gateway::serve::Extras { demo_origin: None, upgrade })?;
             Ok(ExitCode::SUCCESS)
         }

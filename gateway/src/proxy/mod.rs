@@ -66,6 +66,23 @@ pub struct Ctx {
     inject: Option<identity::IdentityHeaders>,
     /// Set when the path the origin should see differs from the raw one.
     upstream_uri: Option<http::Uri>,
+    /// What the `logging` phase records (metrics, access log).
+    log: LogFacts,
+}
+
+/// Facts gathered along the phases for the `logging` phase.
+#[derive(Default)]
+struct LogFacts {
+    started: Option<Instant>,
+    answer: metrics::Answer,
+    /// The decision's label, `auth` for the gateway's pages, empty for neither.
+    outcome: &'static str,
+    upstream_started: Option<Instant>,
+    upstream_status: Option<u16>,
+    upstream_us: Option<u64>,
+    /// Only kept when the access log is on.
+    user: Option<http::HeaderValue>,
+    tenant: Option<http::HeaderValue>,
 }
 
 fn header_values<'a>(req: &'a RequestHeader, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
@@ -100,7 +117,8 @@ impl ProxyHttp for Gateway {
         }
     }
 
-    async fn early_request_filter(&self, session: &mut Session, _ctx: &mut Ctx) -> Result<()> {
+    async fn early_request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<()> {
+        ctx.log.started = Some(Instant::now());
         if self.edge.hsts.is_some() {
             let Session { downstream_modules_ctx, downstream_session, .. } = session;
             hsts::Hsts::mark(downstream_modules_ctx, downstream_session);
@@ -147,6 +165,8 @@ impl ProxyHttp for Gateway {
             let consent_region =
                 region.is_some_and(|r| self.edge.consent_regions.iter().any(|c| c.eq_ignore_ascii_case(r)));
             let facts = crate::web::Facts { host, client_ip, line, consent_region };
+            ctx.log.answer = metrics::Answer::Auth;
+            ctx.log.outcome = "auth";
             // Boxed: the auth UI's state machine is large, and every proxied
             // request's future would otherwise carry (and allocate) room for it.
             return Box::pin(auth_ui::serve(app, session, facts)).await;
@@ -194,6 +214,8 @@ impl ProxyHttp for Gateway {
         metrics::DECISION_SECONDS.observe(started.elapsed().as_secs_f64());
         let host_label = host.map(HostKind::as_str).unwrap_or("unknown");
         metrics::count_request(host_label, decision.outcome.label());
+        ctx.log.outcome = decision.outcome.label();
+        ctx.log.answer = metrics::Answer::Refusal;
 
         let req = session.req_header();
         let reply = match decision.outcome {
@@ -218,6 +240,10 @@ impl ProxyHttp for Gateway {
                     let reply = Reply::html(503, pages::unavailable(&ui_for(app, req)));
                     return send(session, reply).await;
                 };
+                if crate::access_log::enabled() {
+                    ctx.log.user = Some(user.clone());
+                    ctx.log.tenant = Some(tenant.clone());
+                }
                 ctx.inject =
                     Some(identity::IdentityHeaders { user, tenant, role: id.role.as_str(), method, line: id.line });
                 return forward(app, session, ctx, rewrite_of(&normalised)).await;
@@ -242,8 +268,44 @@ impl ProxyHttp for Gateway {
         send(session, reply).await
     }
 
-    async fn upstream_peer(&self, _session: &mut Session, _ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
+    async fn upstream_peer(&self, _session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
+        ctx.log.upstream_started = Some(Instant::now());
         Ok(self.edge.origin.peer())
+    }
+
+    async fn upstream_response_filter(
+        &self,
+        _session: &mut Session,
+        upstream_response: &mut ResponseHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        // The first final answer counts (an interim 100 Continue comes first).
+        if ctx.log.upstream_status.is_none_or(|s| s < 200)
+            && let Some(t) = ctx.log.upstream_started
+        {
+            let took = t.elapsed();
+            if upstream_response.status.as_u16() >= 200 {
+                metrics::ORIGIN_DURATION.observe(took.as_secs_f64());
+            }
+            ctx.log.upstream_status = Some(upstream_response.status.as_u16());
+            ctx.log.upstream_us = Some(took.as_micros().try_into().unwrap_or(u64::MAX));
+        }
+        fault::origin_answered();
+        Ok(())
+    }
+
+    async fn logging(&self, session: &mut Session, e: Option<&pingora::Error>, ctx: &mut Ctx) {
+        let took = ctx.log.started.map(|t| t.elapsed()).unwrap_or_default();
+        metrics::observe_request(ctx.log.answer, took.as_secs_f64());
+        if let Some(e) = e
+            && ctx.log.upstream_started.is_some()
+            && e.esource == pingora::ErrorSource::Upstream
+        {
+            metrics::count_origin_error(&e.etype);
+        }
+        if crate::access_log::enabled() {
+            crate::access_log::push(log_record(session, ctx, took, e));
+        }
     }
 
     async fn upstream_request_filter(
@@ -268,22 +330,57 @@ impl ProxyHttp for Gateway {
         Ok(())
     }
 
-    async fn upstream_response_filter(
-        &self,
-        _session: &mut Session,
-        _upstream_response: &mut ResponseHeader,
-        _ctx: &mut Ctx,
-    ) -> Result<()> {
-        fault::origin_answered();
-        Ok(())
-    }
-
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, _ctx: &mut Ctx) -> pingora::proxy::FailToProxy {
         fault::answer(&self.app, session, e).await
     }
 
     fn suppress_error_log(&self, _session: &Session, _ctx: &Ctx, e: &Error) -> bool {
         fault::quiet(e)
+    }
+}
+
+/// The access log's record of a finished request. The path goes without its
+/// query (sign-in links carry tickets there); no header but Host is read.
+fn log_record(
+    session: &Session,
+    ctx: &mut Ctx,
+    took: std::time::Duration,
+    e: Option<&pingora::Error>,
+) -> crate::access_log::Record {
+    let req = session.req_header();
+    let host = req
+        .uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| req.headers.get(http::header::HOST).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .unwrap_or_default();
+    // With no response written, the status the client was sent on an error
+    // is Pingora's (502 for an origin that failed), else 0: nothing was sent.
+    let status = match session.response_written() {
+        Some(r) => r.status.as_u16(),
+        None => e.map_or(0, |e| match e.etype {
+            pingora::ErrorType::HTTPStatus(code) => code,
+            _ if e.esource == pingora::ErrorSource::Upstream => 502,
+            _ => 0,
+        }),
+    };
+    crate::access_log::Record {
+        time: {
+            let now = std::time::SystemTime::now();
+            now.checked_sub(took).unwrap_or(now)
+        },
+        client: ctx.client_ip.or_else(|| session.client_addr().and_then(|a| a.as_inet()).map(|a| a.ip())),
+        host,
+        method: req.method.clone(),
+        path: req.uri.path().to_owned(),
+        status,
+        bytes: session.body_bytes_sent(),
+        duration_us: took.as_micros().try_into().unwrap_or(u64::MAX),
+        outcome: ctx.log.outcome,
+        user: ctx.log.user.take(),
+        tenant: ctx.log.tenant.take(),
+        upstream_status: ctx.log.upstream_status,
+        upstream_us: ctx.log.upstream_us,
     }
 }
 
@@ -301,10 +398,14 @@ fn rewrite_of(normalised: &Option<std::result::Result<String, policy::PathError>
 /// Lets an allowed request go on to the origin with the path the rules saw;
 /// if that path cannot be written as a URI, nothing is forwarded.
 async fn forward(app: &App, session: &mut Session, ctx: &mut Ctx, normalised: Option<&str>) -> Result<bool> {
-    let Some(normalised) = normalised else { return Ok(false) };
+    let Some(normalised) = normalised else {
+        ctx.log.answer = metrics::Answer::Origin;
+        return Ok(false);
+    };
     match upstream_uri(session.req_header(), normalised) {
         Ok(uri) => {
             ctx.upstream_uri = uri;
+            ctx.log.answer = metrics::Answer::Origin;
             Ok(false)
         }
         Err(()) => {

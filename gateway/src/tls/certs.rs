@@ -84,6 +84,7 @@ impl CertStore {
                     }
                     done.replaced += 1;
                     metrics::TLS_RELOADS.with_label_values(&["ok"]).inc();
+                    metrics::tls_reloaded();
                     tracing::info!(cert = %entry.cert.display(), "certificate reloaded");
                 }
                 Err(e) => {
