@@ -8,12 +8,24 @@ use policy::LineId;
 
 use super::admin::like_literal;
 use super::changes::{Change, RECORD};
-use super::{Result, Store, StoreError, now, on_pool};
+use super::{Pool, Result, Store, StoreError, now, on_pool};
 
 /// Rows per INSERT: one bound parameter each (tenant and time are shared), far
 /// below SQLite's limit of 32 766 and PostgreSQL's of 65 535, and large enough
 /// that the round trips stop mattering.
 const CHUNK: usize = 1000;
+
+/// Rows per statement on PostgreSQL, where a chunk is one array parameter:
+/// only the progress display wants chunks at all.
+const PG_CHUNK: usize = 10_000;
+
+/// The import's one recorded change, in its transaction (a macro: the two
+/// databases' transactions share no executor type).
+macro_rules! record_tenant {
+    ($tx:expr, $tenant:expr, $at:expr) => {
+        sqlx::query(RECORD).bind($at).bind(Change::Tenant($tenant).kind()).bind($tenant.to_string()).execute(&mut *$tx)
+    };
+}
 
 /// `($2, $1, $3), ($4, $1, $3), …` style VALUES lists: `first` is the number
 /// of the first per-row parameter, `shared` the parameters every row repeats.
@@ -37,20 +49,39 @@ impl Store {
     /// Which of these lines are registered, and to which tenant.
     pub async fn line_owners(&self, lines: &[LineId]) -> Result<HashMap<LineId, i64>> {
         let mut owners = HashMap::new();
-        for chunk in lines.chunks(CHUNK) {
-            let sql =
-                format!("SELECT line, tenant_id FROM tenant_lines WHERE line IN ({})", placeholders(chunk.len(), 1));
-            let rows: Vec<(String, i64)> = on_pool!(self, p => {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                for line in chunk {
-                    q = q.bind(line.as_str());
+        let mut rows: Vec<(String, i64)> = Vec::new();
+        match &self.pool {
+            // One array parameter per statement: far fewer round trips and plans.
+            Pool::Postgres(p) => {
+                for chunk in lines.chunks(PG_CHUNK) {
+                    let texts: Vec<&str> = chunk.iter().map(|l| l.as_str()).collect();
+                    rows.extend(
+                        sqlx::query_as::<_, (String, i64)>(
+                            "SELECT line, tenant_id FROM tenant_lines WHERE line = ANY($1)",
+                        )
+                        .bind(&texts)
+                        .fetch_all(p)
+                        .await?,
+                    );
                 }
-                q.fetch_all(p).await?
-            });
-            for (line, tenant) in rows {
-                if let Ok(line) = LineId::parse(&line) {
-                    owners.insert(line, tenant);
+            }
+            Pool::Sqlite(p) => {
+                for chunk in lines.chunks(CHUNK) {
+                    let sql = format!(
+                        "SELECT line, tenant_id FROM tenant_lines WHERE line IN ({})",
+                        placeholders(chunk.len(), 1)
+                    );
+                    let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
+                    for line in chunk {
+                        q = q.bind(line.as_str());
+                    }
+                    rows.extend(q.fetch_all(p).await?);
                 }
+            }
+        }
+        for (line, tenant) in rows {
+            if let Ok(line) = LineId::parse(&line) {
+                owners.insert(line, tenant);
             }
         }
         Ok(owners)
@@ -68,35 +99,57 @@ impl Store {
     ) -> Result<usize> {
         let t = now();
         let mut written = 0usize;
-        on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            for chunk in lines.chunks(CHUNK) {
-                let sql = format!(
-                    "INSERT INTO tenant_lines (line, tenant_id, created_at) VALUES {} ON CONFLICT (line) DO NOTHING",
-                    values(chunk.len(), 3, "$1, $2")
-                );
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant_id).bind(t);
-                for line in chunk {
-                    q = q.bind(line.as_str());
+        let conflict = || {
+            StoreError::Conflict(
+                "some of the lines were registered while the import ran; nothing was added, run it again".into(),
+            )
+        };
+        match &self.pool {
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                for chunk in lines.chunks(PG_CHUNK) {
+                    let texts: Vec<&str> = chunk.iter().map(|l| l.as_str()).collect();
+                    let n = sqlx::query(
+                        "INSERT INTO tenant_lines (line, tenant_id, created_at) \
+                         SELECT l, $1, $2 FROM UNNEST($3::text[]) AS l ON CONFLICT (line) DO NOTHING",
+                    )
+                    .bind(tenant_id)
+                    .bind(t)
+                    .bind(&texts)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected() as usize;
+                    if n != chunk.len() {
+                        return Err(conflict());
+                    }
+                    written += n;
+                    progress(written);
                 }
-                let n = q.execute(&mut *tx).await?.rows_affected() as usize;
-                if n != chunk.len() {
-                    return Err(StoreError::Conflict(
-                        "some of the lines were registered while the import ran; nothing was added, run it again"
-                            .into(),
-                    ));
-                }
-                written += n;
-                progress(written);
+                record_tenant!(tx, tenant_id, t).await?;
+                tx.commit().await?;
             }
-            sqlx::query(RECORD)
-                .bind(t)
-                .bind(Change::Tenant(tenant_id).kind())
-                .bind(tenant_id.to_string())
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-        });
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin().await?;
+                for chunk in lines.chunks(CHUNK) {
+                    let sql = format!(
+                        "INSERT INTO tenant_lines (line, tenant_id, created_at) VALUES {} ON CONFLICT (line) DO NOTHING",
+                        values(chunk.len(), 3, "$1, $2")
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant_id).bind(t);
+                    for line in chunk {
+                        q = q.bind(line.as_str());
+                    }
+                    let n = q.execute(&mut *tx).await?.rows_affected() as usize;
+                    if n != chunk.len() {
+                        return Err(conflict());
+                    }
+                    written += n;
+                    progress(written);
+                }
+                record_tenant!(tx, tenant_id, t).await?;
+                tx.commit().await?;
+            }
+        }
         Ok(written)
     }
 
@@ -131,12 +184,7 @@ impl Store {
                 written += n;
                 progress(written);
             }
-            sqlx::query(RECORD)
-                .bind(t)
-                .bind(Change::Tenant(tenant_id).kind())
-                .bind(tenant_id.to_string())
-                .execute(&mut *tx)
-                .await?;
+            record_tenant!(tx, tenant_id, t).await?;
             tx.commit().await?;
         });
         Ok(written)
