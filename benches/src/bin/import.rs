@@ -126,8 +126,14 @@ fn finish(child: Child) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-/// Signed-in requests from `clients` loops until `stop` says so; the sorted latencies.
-async fn load(port: u16, token: String, clients: usize, stop: tokio::sync::watch::Receiver<bool>) -> Vec<Duration> {
+/// Signed-in requests from `clients` loops until `stop` says so; the sorted
+/// latencies of those answered 200, and how many were not.
+async fn load(
+    port: u16,
+    token: String,
+    clients: usize,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> (Vec<Duration>, usize) {
     let c = reqwest::Client::builder()
         .resolve(HOST, std::net::SocketAddr::from(([127, 0, 0, 1], port)))
         .build()
@@ -137,24 +143,28 @@ async fn load(port: u16, token: String, clients: usize, stop: tokio::sync::watch
         .map(|_| {
             let (c, url, cookie, stop) = (c.clone(), url.clone(), format!("gw_session={token}"), stop.clone());
             tokio::spawn(async move {
-                let mut took = Vec::new();
+                let (mut took, mut failed) = (Vec::new(), 0);
                 while !*stop.borrow() {
                     let t = Instant::now();
                     let ok = c.get(&url).header("cookie", &cookie).send().await.is_ok_and(|r| r.status() == 200);
                     if ok {
                         took.push(t.elapsed());
+                    } else {
+                        failed += 1;
                     }
                 }
-                took
+                (took, failed)
             })
         })
         .collect();
-    let mut all = Vec::new();
+    let (mut all, mut failed) = (Vec::new(), 0);
     for t in tasks {
-        all.extend(t.await.unwrap_or_default());
+        let (took, f) = t.await.unwrap_or_default();
+        all.extend(took);
+        failed += f;
     }
     all.sort();
-    all
+    (all, failed)
 }
 
 fn pct(sorted: &[Duration], p: f64) -> String {
@@ -203,9 +213,9 @@ async fn measure(args: &Args, dir: &Path, database: &str, origin: u16) -> anyhow
     let run = tokio::spawn(load(port, token.clone(), args.clients, rx));
     tokio::time::sleep(Duration::from_secs(args.seconds)).await;
     tx.send(true)?;
-    let quiet = run.await?;
+    let (quiet, failed) = run.await?;
     println!(
-        "  hot path, no import:     p50 {}  p99 {}  ({:.0} req/s)",
+        "  hot path, no import:     p50 {}  p99 {}  ({:.0} req/s, {failed} failed)",
         pct(&quiet, 0.5),
         pct(&quiet, 0.99),
         quiet.len() as f64 / args.seconds as f64
@@ -219,9 +229,9 @@ async fn measure(args: &Args, dir: &Path, database: &str, origin: u16) -> anyhow
     let report = tokio::task::spawn_blocking(move || finish(child)).await??;
     let secs = t.elapsed().as_secs_f64();
     tx.send(true)?;
-    let busy = run.await?;
+    let (busy, failed) = run.await?;
     println!(
-        "  hot path, during import: p50 {}  p99 {}  ({:.0} req/s; import {secs:.2} s: {report})",
+        "  hot path, during import: p50 {}  p99 {}  ({:.0} req/s, {failed} failed; import {secs:.2} s: {report})",
         pct(&busy, 0.5),
         pct(&busy, 0.99),
         busy.len() as f64 / (secs + 0.2)
