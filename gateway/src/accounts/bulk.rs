@@ -85,6 +85,8 @@ const HEADERS: &[&str] = &["line", "lines", "line number", "line_number", "netwo
 pub fn read_rows(text: &str) -> Vec<BulkRow> {
     let mut rows = Vec::new();
     let mut first = true;
+    // Spreadsheets save CSV with a byte-order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (i, line) in text.lines().enumerate() {
         let trimmed = line.trim();
         if trimmed.is_empty() || trimmed.starts_with('#') {
@@ -273,6 +275,9 @@ mod tests {
         let rows = read_rows(text);
         let got: Vec<(usize, &str)> = rows.iter().map(|r| (r.row, r.value.as_str())).collect();
         assert_eq!(got, vec![(4, "CAF0000000001"), (5, "CAF0000000002"), (6, "a\"b"), (7, "COP00000001")]);
+        // A spreadsheet's byte-order mark and line ends.
+        let rows = read_rows("\u{feff}Line,Label\r\nCAF0000000001,x\r\n");
+        assert_eq!(rows, vec![BulkRow { row: 2, value: "CAF0000000001".into() }]);
         // Without a header the first row is data; only the first row can be one.
         let rows = read_rows("CAF0000000001\nline\n");
         assert_eq!(rows.len(), 2);
