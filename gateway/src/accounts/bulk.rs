@@ -76,6 +76,14 @@ pub enum Imported {
     ManagedByFile,
 }
 
+/// The widest network among `set` that contains `net` (and is not `net`):
+/// one lookup per shorter prefix, so large inputs stay linear.
+fn covering<V>(net: &IpNet, set: &HashMap<IpNet, V>) -> Option<IpNet> {
+    (0..net.prefix_len())
+        .filter_map(|len| IpNet::new(net.addr(), len).ok().map(|n| n.trunc()))
+        .find(|n| set.contains_key(n))
+}
+
 /// First-column names taken as a header row (the export writes `line` or `network`).
 const HEADERS: &[&str] = &["line", "lines", "line number", "line_number", "network", "networks", "cidr"];
 
@@ -207,36 +215,40 @@ impl Accounts<'_> {
             .iter()
             .filter_map(|n| config::parse_net(n).ok().map(|n| n.trunc()))
             .collect();
-        let exact: HashSet<IpNet> = registered.iter().copied().collect();
+        let exact: HashMap<IpNet, ()> = registered.iter().map(|n| (*n, ())).collect();
         let mut report = BulkReport::default();
-        let mut new = Vec::new();
-        let mut seen: HashMap<IpNet, usize> = HashMap::new();
+        // Parsed and within the limits first; then widest first, so that a
+        // network inside another of the same input is the one refused.
+        let mut checked: Vec<(&BulkRow, IpNet)> = Vec::with_capacity(rows.len());
         for r in rows {
             let refuse = |why: String| Refusal { row: r.row, value: r.value.clone(), why };
-            let net = match config::parse_net(&r.value) {
-                Ok(n) => n,
-                Err(e) => {
-                    report.refused.push(refuse(e));
-                    continue;
-                }
-            };
-            let net = match limits.check(net) {
-                Ok(n) => n,
-                Err(e) => {
-                    report.refused.push(refuse(e.to_string()));
-                    continue;
-                }
-            };
-            if seen.insert(net, r.row).is_some() {
+            match config::parse_net(&r.value).map(|n| limits.check(n)) {
+                Ok(Ok(net)) => checked.push((r, net)),
+                Ok(Err(e)) => report.refused.push(refuse(e.to_string())),
+                Err(e) => report.refused.push(refuse(e)),
+            }
+        }
+        checked.sort_by_key(|(r, net)| (net.prefix_len(), r.row));
+        let mut new = Vec::new();
+        // Each accepted network, by the row that brought it.
+        let mut accepted: HashMap<IpNet, usize> = HashMap::new();
+        for (r, net) in checked {
+            let refuse = |why: String| Refusal { row: r.row, value: r.value.clone(), why };
+            if accepted.contains_key(&net) {
                 report.duplicates += 1;
-            } else if exact.contains(&net) {
+            } else if exact.contains_key(&net) {
+                accepted.insert(net, r.row);
                 report.already += 1;
-            } else if let Some(within) = registered.iter().find(|w| w.contains(&net)) {
+            } else if let Some(within) = covering(&net, &exact) {
                 report.refused.push(refuse(format!("already covered by the registered network {within}")));
+            } else if let Some((within, row)) = covering(&net, &accepted).map(|w| (w, accepted[&w])) {
+                report.refused.push(refuse(format!("covered by {within} in row {row}")));
             } else {
+                accepted.insert(net, r.row);
                 new.push(net);
             }
         }
+        report.refused.sort_by_key(|r| r.row);
         report.added = new.len();
         if !report.refused.is_empty() {
             tracing::warn!(
@@ -289,5 +301,30 @@ mod tests {
         let text = write_rows("network", &["192.0.2.0/24", "2001:db8::/48"]);
         let rows: Vec<String> = read_rows(&text).into_iter().map(|r| r.value).collect();
         assert_eq!(rows, vec!["192.0.2.0/24", "2001:db8::/48"]);
+    }
+
+    /// Inside a registered network or another row's: refused, the narrower
+    /// one whatever the order, in linear time.
+    #[tokio::test]
+    async fn a_network_inside_another_is_refused_within_the_input_too() {
+        let w = crate::auth::testing::world().await;
+        w.app.store.add_networks(w.tenant, &["198.51.100.0/24".parse().unwrap()]).await.unwrap();
+        let tenant = TenantRef { id: w.tenant, name: "acme", managed_by_file: false };
+        let text = "192.0.2.0/25\n192.0.2.0/24\n192.0.2.128/26\n198.51.100.7\n2001:db8::/48\n198.51.100.0/24\n";
+        let rows = read_rows(text);
+        let opts = BulkOptions { dry_run: true, ..BulkOptions::default() };
+        let by = Actor::cli(crate::ui::lang::Lang::En);
+        let got = w.accounts().import_networks(&by, &tenant, &rows, opts, &mut |_| {}).await.unwrap();
+        let Imported::Done(rep) = got else { panic!("{got:?}") };
+        let refused: Vec<String> = rep.refused.iter().map(|r| r.to_string()).collect();
+        assert_eq!(
+            refused,
+            vec![
+                "row 1: \"192.0.2.0/25\": covered by 192.0.2.0/24 in row 2",
+                "row 3: \"192.0.2.128/26\": covered by 192.0.2.0/24 in row 2",
+                "row 4: \"198.51.100.7\": already covered by the registered network 198.51.100.0/24",
+            ]
+        );
+        assert_eq!((rep.added, rep.already, rep.written), (2, 1, false));
     }
 }
