@@ -113,9 +113,13 @@ pub enum OnOff {
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Action {
+    /// Add the values given.
     Add,
+    /// Remove the values given.
     Remove,
+    /// Add every row of --file, all or nothing (see --dry-run, --skip-invalid).
     Import,
+    /// Write every registered value as CSV that import reads back.
     Export,
 }
 
