@@ -99,6 +99,14 @@ async fn lines_import(db: Db) {
         assert!(!env.cli(args, None).status.success(), "{args:?}");
     }
     assert_eq!(show(&env, "acme")["lines"], 3);
+
+    // A large import shows its progress on standard error (lines, not a bar, off a terminal).
+    let big: String = (100_000..106_000).map(|i| format!("CAF{i:010}\n")).collect();
+    let out = env.cli(&["tenant", "lines", "import", "beta", "--file", "-"], Some(&big));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("6000/6000 rows written (100%)"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains('\r'), "no bar without a terminal");
+    assert_eq!(show(&env, "beta")["lines"], 6001);
     env.cleanup().await;
 }
 on_both_databases!(lines_import);
