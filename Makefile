@@ -6,7 +6,7 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release test demo bench bench-load bench-tls bench-instances bench-instructions lint fmt clean fuzz fuzz-smoke
+.PHONY: all deps build release test demo bench bench-load bench-tls bench-instances bench-import bench-instructions lint fmt clean fuzz fuzz-smoke
 
 all: build
 
@@ -94,6 +94,11 @@ bench-tls:
 bench-instances: deps
 	$(CARGO) build --release -p gateway --bin gateway -p benches --bin instances
 	target/release/instances --gateway target/release/gateway
+
+# 100 000 lines imported on SQLite and PostgreSQL, and the hot path beside it.
+bench-import: deps
+	$(CARGO) build --release -p gateway --bin gateway -p benches --bin import
+	target/release/import --gateway target/release/gateway
 
 # User-space instructions per proxied request under callgrind (exact, unlike CPU time
 # on a shared machine): nginx, bare Pingora with both allocators, the gateway.

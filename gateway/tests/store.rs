@@ -99,16 +99,18 @@ fn pg_unreachable(test: &str, why: &str) {
 }
 
 /// `both!(suite_fn, sqlite_test_name, postgres_test_name)`.
+/// `both!(in module: …)` takes the suite functions from another module.
 macro_rules! both {
-    ($($f:ident, $sqlite:ident, $pg:ident;)*) => {$(
+    ($($f:ident, $sqlite:ident, $pg:ident;)*) => { both!(in suite: $($f, $sqlite, $pg;)*); };
+    (in $m:ident: $($f:ident, $sqlite:ident, $pg:ident;)*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $sqlite() {
-            with_sqlite(|store, url| async move { suite::$f(&store, &url).await }).await;
+            with_sqlite(|store, url| async move { $m::$f(&store, &url).await }).await;
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $pg() {
-            with_postgres(stringify!($pg), |store, url| async move { suite::$f(&store, &url).await }).await;
+            with_postgres(stringify!($pg), |store, url| async move { $m::$f(&store, &url).await }).await;
         }
     )*};
 }
@@ -1354,5 +1356,184 @@ mod suite {
         let taken = store.save_directory(beta, "adfs-aaaaaaaaaaaaaaaaaa", "https://x.example", "c", "v1:s").await;
         assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
         assert!(store.directory_by_connection("adfs-zzzzzzzzzzzzzzzzzz").await.expect("lookup").is_none());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Bulk work: imports, the paged list, listings and removals
+// ---------------------------------------------------------------------------
+
+both! {
+    in bulk_suite:
+    import_lines, sqlite_import_lines, postgres_import_lines;
+    import_networks, sqlite_import_networks, postgres_import_networks;
+    lines_page, sqlite_lines_page, postgres_lines_page;
+    listings, sqlite_listings, postgres_listings;
+    remove_user, sqlite_remove_user, postgres_remove_user;
+    remove_tenant, sqlite_remove_tenant, postgres_remove_tenant;
+}
+
+mod bulk_suite {
+    use super::*;
+
+    fn lines(from: usize, n: usize) -> Vec<LineId> {
+        (from..from + n).map(|i| line(&format!("CAF{i:010}"))).collect()
+    }
+
+    async fn changes_since(store: &Store, seq: i64) -> Vec<Change> {
+        store.changes_after(seq, 1000).await.expect("changes").into_iter().map(|(_, c)| c.expect("known")).collect()
+    }
+
+    /// Thousands of lines in one transaction with one recorded change; a line
+    /// taken meanwhile rolls the whole import back.
+    pub async fn import_lines(store: &Store, _url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let beta = tenant(store, "beta").await;
+        store.add_lines(beta, &[line("CAF9999999999")]).await.expect("beta's line");
+        let before = store.last_change().await.expect("last");
+        let mut seen = Vec::new();
+        let many = lines(1, 2500);
+        let n = store.import_lines(acme, &many, &mut |n| seen.push(n)).await.expect("import");
+        assert_eq!(n, 2500);
+        // Progress after each chunk (1000 rows on SQLite, one array on PostgreSQL).
+        let chunks = if store.backend() == "sqlite" { vec![1000, 2000, 2500] } else { vec![2500] };
+        assert_eq!(seen, chunks);
+        assert_eq!(store.tenant_lines(acme).await.expect("lines").len(), 2500);
+        assert_eq!(changes_since(store, before).await, vec![Change::Tenant(acme)], "one change per import");
+
+        let owners = store.line_owners(&[line("CAF0000000001"), line("CAF9999999999"), line("CAF8888888888")]).await;
+        let owners = owners.expect("owners");
+        assert_eq!(owners.len(), 2);
+        assert_eq!((owners[&line("CAF0000000001")], owners[&line("CAF9999999999")]), (acme, beta));
+
+        // A chunk with a taken line: nothing of the import stays, not even earlier chunks.
+        let before = store.last_change().await.expect("last");
+        let mut racing = lines(5000, 1500);
+        racing.push(line("CAF9999999999"));
+        let got = store.import_lines(acme, &racing, &mut |_| {}).await;
+        assert!(matches!(got, Err(StoreError::Conflict(_))), "{got:?}");
+        assert_eq!(store.tenant_lines(acme).await.expect("lines").len(), 2500, "rolled back whole");
+        assert!(changes_since(store, before).await.is_empty(), "no change recorded for a rollback");
+        assert_eq!(store.tenant_lines(beta).await.expect("lines"), vec!["CAF9999999999"]);
+    }
+
+    pub async fn import_networks(store: &Store, _url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let nets: Vec<ipnet::IpNet> = (0..1200).map(|i| net(&format!("10.{}.{}.0/24", i / 256, i % 256))).collect();
+        assert_eq!(store.import_networks(acme, &nets, &mut |_| {}).await.expect("import"), 1200);
+        assert_eq!(store.tenant_networks(acme).await.expect("nets").len(), 1200);
+        let again = store.import_networks(acme, &[net("192.0.2.0/24"), nets[0]], &mut |_| {}).await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+        assert_eq!(store.tenant_networks(acme).await.expect("nets").len(), 1200);
+    }
+
+    /// Paged in SQL; the search is a literal substring (wildcards escaped).
+    pub async fn lines_page(store: &Store, _url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let beta = tenant(store, "beta").await;
+        store.import_lines(acme, &lines(1, 120), &mut |_| {}).await.expect("import");
+        store.import_lines(beta, &lines(500, 5), &mut |_| {}).await.expect("import");
+        let (page, total) = store.tenant_lines_page(acme, "", 0, 50).await.expect("page");
+        assert_eq!((page.len(), total), (50, 120));
+        assert_eq!(page[0], "CAF0000000001");
+        let (page, _) = store.tenant_lines_page(acme, "", 100, 50).await.expect("last page");
+        assert_eq!((page.len(), page[0].as_str()), (20, "CAF0000000101"));
+        let (page, total) = store.tenant_lines_page(acme, " caf00000001 ", 0, 50).await.expect("search");
+        // CAF + 00000001 + two digits: CAF0000000100..=120.
+        assert_eq!(total, 21, "{page:?}");
+        for wild in ["%", "_", "CAF%1", "\\"] {
+            let (page, total) = store.tenant_lines_page(acme, wild, 0, 50).await.expect("wildcard");
+            assert_eq!((page.len(), total), (0, 0), "{wild:?} is taken literally");
+        }
+        let (_, total) = store.tenant_lines_page(acme, "CAF0000000500", 0, 50).await.expect("other tenant's");
+        assert_eq!(total, 0, "another tenant's lines are never listed");
+    }
+
+    pub async fn listings(store: &Store, _url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let beta = tenant(store, "beta").await;
+        user(store, acme, "owner@acme.example", Role::Owner).await;
+        let bob = user(store, acme, "bob@acme.example", Role::User).await;
+        user(store, beta, "carol@beta.example", Role::Admin).await;
+        store.import_lines(acme, &lines(1, 3), &mut |_| {}).await.expect("import");
+        store.add_networks(beta, &[net("192.0.2.0/24")]).await.expect("net");
+        store.set_two_factor(beta, false).await.expect("2fa");
+        let t = store.tenant_listing(None).await.expect("tenants");
+        let got: Vec<_> =
+            t.iter().map(|t| (t.name.as_str(), t.owner.as_deref(), t.users, t.lines, t.networks)).collect();
+        assert_eq!(got, vec![("acme", Some("owner@acme.example"), 2, 3, 0), ("beta", None, 1, 0, 1)]);
+        assert_eq!((t[1].plan.as_str(), t[1].route.as_str(), t[1].two_factor), ("basic", "line-and-internet", false));
+        assert_eq!(store.tenant_listing(Some("beta")).await.expect("one").len(), 1);
+        assert!(store.tenant_listing(Some("nope")).await.expect("none").is_empty());
+
+        let hash = token_hash();
+        store.insert_session(session(&hash, bob, now() + 3600)).await.expect("session");
+        let u = store.user_listing(Some(acme)).await.expect("users");
+        let got: Vec<_> = u.iter().map(|u| (u.email.as_str(), u.tenant.as_str(), u.role.as_str())).collect();
+        assert_eq!(got, vec![("bob@acme.example", "acme", "user"), ("owner@acme.example", "acme", "owner")]);
+        assert!(u[0].last_sign_in.is_some() && u[1].last_sign_in.is_none());
+        assert_eq!((u[0].method.as_str(), u[0].locked, u[0].invited), ("password", false, false));
+        assert_eq!(store.user_listing(None).await.expect("all").len(), 3);
+    }
+
+    /// A user goes with their sessions and invitation; the owner never alone.
+    pub async fn remove_user(store: &Store, _url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let owner = user(store, acme, "owner@acme.example", Role::Owner).await;
+        let bob = user(store, acme, "bob@acme.example", Role::User).await;
+        let hash = token_hash();
+        store.insert_session(session(&hash, bob, now() + 3600)).await.expect("session");
+        store.record_invitation(acme, "bob@acme.example", Role::User, now() + 100).await.expect("invitation");
+        store.create_link(link(&token_hash(), LinkPurpose::Invite, bob, now() + 100)).await.expect("link");
+
+        let before = store.last_change().await.expect("last");
+        assert_eq!(store.delete_user(owner).await.expect("owner"), None, "the owner is refused");
+        assert!(changes_since(store, before).await.is_empty());
+        let removed = store.delete_user(bob).await.expect("remove").expect("removed");
+        assert_eq!((removed.users, removed.sessions), (1, 1));
+        assert_eq!(changes_since(store, before).await, vec![Change::User(bob)]);
+        assert!(store.user_by_id(bob).await.expect("read").is_none());
+        assert!(store.session_by_hash(&hash).await.expect("read").is_none());
+        assert!(store.invitation(acme, "bob@acme.example").await.expect("invitation").is_none());
+        assert_eq!(store.delete_user(bob).await.expect("again"), None);
+        // The address is free again.
+        user(store, acme, "bob@acme.example", Role::User).await;
+    }
+
+    pub async fn remove_tenant(store: &Store, _url: &str) {
+        migrated(store).await;
+        let acme = tenant(store, "acme").await;
+        let beta = tenant(store, "beta").await;
+        let owner = user(store, acme, "owner@acme.example", Role::Owner).await;
+        let bob = user(store, acme, "bob@acme.example", Role::User).await;
+        let carol = user(store, beta, "carol@beta.example", Role::User).await;
+        let (h1, h2) = (token_hash(), token_hash());
+        store.insert_session(session(&h1, bob, now() + 3600)).await.expect("session");
+        store.insert_session(session(&h2, carol, now() + 3600)).await.expect("session");
+        store.import_lines(acme, &lines(1, 10), &mut |_| {}).await.expect("lines");
+        store.add_networks(acme, &[net("192.0.2.0/24")]).await.expect("net");
+
+        let before = store.last_change().await.expect("last");
+        let removed = store.delete_tenant(acme).await.expect("remove").expect("removed");
+        assert_eq!((removed.users, removed.sessions), (2, 1));
+        let mut got = changes_since(store, before).await;
+        got.sort_by_key(|c| c.to_string());
+        let mut want = vec![Change::Tenant(acme), Change::User(owner), Change::User(bob)];
+        want.sort_by_key(|c| c.to_string());
+        assert_eq!(got, want);
+        assert!(store.tenant_by_name("acme").await.expect("read").is_none());
+        assert!(store.load_tenant(acme).await.expect("read").is_none());
+        assert!(store.user_by_id(bob).await.expect("read").is_none());
+        assert!(store.session_by_hash(&h1).await.expect("read").is_none());
+        assert!(store.line_owners(&lines(1, 10)).await.expect("owners").is_empty(), "its lines are free");
+        // The other tenant is untouched.
+        assert!(store.session_by_hash(&h2).await.expect("read").is_some());
+        assert_eq!(store.delete_tenant(acme).await.expect("again"), None);
+        let _ = beta;
     }
 }

@@ -15,6 +15,7 @@ mod test_ca;
 
 mod accounts;
 mod admin;
+mod bulk;
 mod cli;
 mod explain;
 mod faults;

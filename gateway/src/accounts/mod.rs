@@ -3,6 +3,7 @@
 //! own audit event, once: who did it comes in an [`Actor`], never from a
 //! request. Pages reach the store for account changes only through here.
 
+mod bulk;
 mod directory;
 mod email;
 mod email_link;
@@ -17,6 +18,7 @@ mod networks;
 mod opened_links;
 mod password;
 mod registration;
+mod removal;
 mod role;
 mod route;
 mod second_factor;
@@ -58,9 +60,11 @@ pub use registration::{NewPassword, Registration, staged_digest};
 
 use std::sync::Arc;
 
+pub use bulk::{BulkOptions, BulkReport, BulkRow, Imported, Refusal, read_rows, write_rows};
 pub use email::{EmailConfirm, EmailRequest};
 pub use lines::{LinesAdded, LinesRemoved};
 pub use networks::{NetworksAdded, NetworksRemoved};
+pub use removal::{TenantRemoved, UserRemoved};
 pub use route::RouteSet;
 pub use tenant::TenantRef;
 pub use two_factor_switch::SwitchSet;

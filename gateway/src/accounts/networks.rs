@@ -104,7 +104,7 @@ impl Accounts<'_> {
 
     /// SPEC section 11: the owner hears of every network that now counts as a
     /// registered line: which, by whom, from where.
-    async fn tell_owners(&self, by: &Actor<'_>, tenant: &TenantRef<'_>, added: &[IpNet]) -> Mailed {
+    pub(super) async fn tell_owners(&self, by: &Actor<'_>, tenant: &TenantRef<'_>, added: &[IpNet]) -> Mailed {
         let users = match self.store.tenant_users(tenant.id).await {
             Ok(u) => u,
             Err(e) => {

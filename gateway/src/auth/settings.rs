@@ -12,9 +12,13 @@ use super::views::settings::{
     LinesPage, RouteConfirmPage, RouteDonePage, RouteOption, RoutePage, TwoFactorConfirmPage, TwoFactorPage,
 };
 use super::{Visit, csrf_for, read_form, with_cookie};
-use crate::accounts::{LinesAdded, LinesRemoved, NetworksAdded, NetworksRemoved, RouteSet, SwitchSet, TenantRef};
+use crate::accounts::{
+    BulkOptions, BulkRow, Imported, LinesAdded, LinesRemoved, NetworksAdded, NetworksRemoved, RouteSet, SwitchSet,
+    TenantRef,
+};
+use crate::accounts::{Refusal as RowRefusal, read_rows};
 use crate::ui::lang::Lang;
-use crate::web::form::Form;
+use crate::web::form::{BULK_ROWS, Form};
 use crate::web::{Outcome, Refusal, Reply, page};
 
 /// What every settings change starts with: the posted form, and the refusal
@@ -249,18 +253,73 @@ struct LinesForm<'f> {
     ok: Option<&'static str>,
     line: (&'f str, Option<&'f str>),
     network: (&'f str, Option<&'f str>),
+    /// Each refused row of a many-at-once submission.
+    line_report: Vec<String>,
+    network_report: Vec<String>,
 }
 
-fn lines_view(v: &Visit<'_>, a: &Gated, csrf: &str, f: LinesForm<'_>, status: u16) -> Outcome {
-    let mut lines: Vec<String> = a.tenant.lines.iter().map(|l| l.to_string()).collect();
-    lines.sort();
+/// Lines per page of the list.
+const PER_PAGE: i64 = 50;
+/// Longer than any line number: a longer search could match nothing.
+const MAX_SEARCH: usize = 16;
+
+/// One page of the registered lines, as the query asks: `q` a literal
+/// substring, `page` from 1. Whatever `page` holds, the nearest page is shown.
+struct Listing {
+    lines: Vec<String>,
+    total: i64,
+    page: i64,
+    q: String,
+}
+
+async fn listing(v: &Visit<'_>, a: &Gated) -> Result<Listing, Refusal> {
+    let q: String = v.req.query("q").unwrap_or_default().trim().chars().take(MAX_SEARCH).collect();
+    let asked = v.req.query("page").and_then(|p| p.trim().parse::<i64>().ok()).unwrap_or(1).clamp(1, 1_000_000);
+    let (mut lines, total) = page_of(v, a, &q, asked).await?;
+    let last = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
+    let page = asked.min(last);
+    if page != asked {
+        lines = page_of(v, a, &q, page).await?.0;
+    }
+    Ok(Listing { lines, total, page, q })
+}
+
+/// The database pages its tenants' lines; a tenant of the policy file has its
+/// lines in the file (and in memory), so they are paged there.
+async fn page_of(v: &Visit<'_>, a: &Gated, q: &str, page: i64) -> Result<(Vec<String>, i64), Refusal> {
+    let offset = (page - 1) * PER_PAGE;
+    if !a.tenant.managed_by_file {
+        return Ok(v.app.store.tenant_lines_page(a.tenant.id, q, offset, PER_PAGE).await?);
+    }
+    let needle = q.to_ascii_uppercase();
+    let mut all: Vec<String> =
+        a.tenant.lines.iter().map(|l| l.to_string()).filter(|l| l.contains(needle.as_str())).collect();
+    all.sort();
+    let total = all.len() as i64;
+    Ok((all.into_iter().skip(offset as usize).take(PER_PAGE as usize).collect(), total))
+}
+
+fn page_url(q: &str, page: i64) -> String {
+    let q: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
+    format!("/auth/settings/lines?q={q}&page={page}")
+}
+
+async fn lines_view(v: &Visit<'_>, a: &Gated, csrf: &str, f: LinesForm<'_>, status: u16) -> Outcome {
+    let list = listing(v, a).await?;
     let mut networks: Vec<String> = a.tenant.networks.iter().map(|n| n.to_string()).collect();
     networks.sort();
+    let last = ((list.total + PER_PAGE - 1) / PER_PAGE).max(1);
+    let first_shown = (list.page - 1) * PER_PAGE + 1;
     let view = LinesPage {
         ui: v.ui(),
         title: v.t("Lines and networks", "回線番号・ネットワーク"),
         csrf,
-        lines,
+        shown: (first_shown, first_shown + list.lines.len() as i64 - 1),
+        prev_url: (list.page > 1).then(|| page_url(&list.q, list.page - 1)),
+        next_url: (list.page < last).then(|| page_url(&list.q, list.page + 1)),
+        lines: list.lines,
+        total: list.total,
+        q: list.q,
         networks,
         editable: !a.tenant.managed_by_file,
         ok: f.ok,
@@ -268,6 +327,9 @@ fn lines_view(v: &Visit<'_>, a: &Gated, csrf: &str, f: LinesForm<'_>, status: u1
         line_error: f.line.1,
         network_value: f.network.0,
         network_error: f.network.1,
+        line_report: f.line_report,
+        network_report: f.network_report,
+        max_rows: BULK_ROWS,
     };
     page(status, &view)
 }
@@ -279,7 +341,7 @@ pub async fn lines_page(v: &Visit<'_>, a: Gated) -> Outcome {
         Some("removed") => Some(v.t("Removed.", "削除しました。")),
         _ => None,
     };
-    Ok(with_cookie(lines_view(v, &a, &token, LinesForm { ok, ..LinesForm::default() }, 200)?, cookie))
+    Ok(with_cookie(lines_view(v, &a, &token, LinesForm { ok, ..LinesForm::default() }, 200).await?, cookie))
 }
 
 pub async fn lines_submit(v: &Visit<'_>, a: Gated) -> Outcome {
@@ -294,11 +356,19 @@ pub async fn lines_submit(v: &Visit<'_>, a: Gated) -> Outcome {
     match form.get("action") {
         Some("add_line") => {
             let value = typed("line");
-            let refused = |msg: &str| {
+            let rows = read_rows(&value);
+            if rows.len() > BULK_ROWS {
+                return too_many(v, &a, &token, &value, true).await;
+            }
+            if rows.len() > 1 {
+                return add_many_lines(v, &a, &token, &value, &rows).await;
+            }
+            let refused = async |msg: &str| {
                 let f = LinesForm { line: (&value, Some(msg)), ..LinesForm::default() };
-                lines_view(v, &a, &token, f, 400)
+                lines_view(v, &a, &token, f, 400).await
             };
-            let line = match LineId::parse(&value) {
+            let one = rows.first().map(|r| r.value.as_str()).unwrap_or("");
+            let line = match LineId::parse(one) {
                 Ok(l) => l,
                 Err(e) => {
                     return refused(&match v.lang {
@@ -307,7 +377,8 @@ pub async fn lines_submit(v: &Visit<'_>, a: Gated) -> Outcome {
                             "回線番号は、CAF＋英数字10桁（13文字）またはCOP＋英数字8桁（11文字）で入力してください。"
                                 .to_owned()
                         }
-                    });
+                    })
+                    .await;
                 }
             };
             match accounts.add_lines(&by, &t, &[line]).await? {
@@ -315,13 +386,14 @@ pub async fn lines_submit(v: &Visit<'_>, a: Gated) -> Outcome {
                 LinesAdded::Added { .. } => {
                     return refused(
                         v.t("This line number is already registered.", "この回線番号はすでに登録されています。"),
-                    );
+                    )
+                    .await;
                 }
                 LinesAdded::OtherTenant => {
                     return refused(v.t(
                         "This line number is registered to another contract. Check the number, or contact support if it is yours.",
                         "この回線番号は別の契約に登録されています。番号をご確認のうえ、お心当たりがある場合はサポートにお問い合わせください。",
-                    ));
+                    )).await;
                 }
                 LinesAdded::ManagedByFile => return managed(v),
             }
@@ -330,11 +402,19 @@ pub async fn lines_submit(v: &Visit<'_>, a: Gated) -> Outcome {
         }
         Some("add_network") => {
             let value = typed("network");
-            let refused = |msg: &str| {
+            let rows = read_rows(&value);
+            if rows.len() > BULK_ROWS {
+                return too_many(v, &a, &token, &value, false).await;
+            }
+            if rows.len() > 1 {
+                return add_many_networks(v, &a, &token, &value, &rows).await;
+            }
+            let refused = async |msg: &str| {
                 let f = LinesForm { network: (&value, Some(msg)), ..LinesForm::default() };
-                lines_view(v, &a, &token, f, 400)
+                lines_view(v, &a, &token, f, 400).await
             };
-            let net: IpNet = match config::parse_net(&value) {
+            let one = rows.first().map(|r| r.value.as_str()).unwrap_or("");
+            let net: IpNet = match config::parse_net(one) {
                 Ok(n) => n,
                 Err(e) => {
                     return refused(&match v.lang {
@@ -342,7 +422,8 @@ pub async fn lines_submit(v: &Visit<'_>, a: Gated) -> Outcome {
                         Lang::Ja => {
                             "203.0.113.0/24 のようなネットワーク、または単一のアドレスを入力してください。".to_owned()
                         }
-                    });
+                    })
+                    .await;
                 }
             };
             match accounts.add_networks(&by, &t, &[net]).await? {
@@ -350,17 +431,19 @@ pub async fn lines_submit(v: &Visit<'_>, a: Gated) -> Outcome {
                 NetworksAdded::Added { .. } => {
                     return refused(
                         v.t("This network is already registered.", "このネットワークはすでに登録されています。"),
-                    );
+                    )
+                    .await;
                 }
                 NetworksAdded::Refused(why) => {
                     let text = why.first().map(|r| refusal_text(v.lang, r)).unwrap_or_default();
-                    return refused(&text);
+                    return refused(&text).await;
                 }
                 NetworksAdded::Covered { net, within } => {
                     return refused(&match v.lang {
                         Lang::En => format!("{net} is already covered by the registered network {within}."),
                         Lang::Ja => format!("{net} は、登録済みのネットワーク {within} にすでに含まれています。"),
-                    });
+                    })
+                    .await;
                 }
                 NetworksAdded::ManagedByFile => return managed(v),
             }
@@ -385,6 +468,102 @@ pub async fn lines_submit(v: &Visit<'_>, a: Gated) -> Outcome {
             done("removed")
         }
         _ => Ok(Reply::redirect(303, "/auth/settings/lines".into())),
+    }
+}
+
+/// More rows than one submission takes: refused whole, with what was typed kept.
+async fn too_many(v: &Visit<'_>, a: &Gated, token: &str, value: &str, lines: bool) -> Outcome {
+    let msg = match v.lang {
+        Lang::En => format!("At most {BULK_ROWS} at a time: send them in parts. Nothing was added."),
+        Lang::Ja => {
+            format!("一度に追加できるのは{BULK_ROWS}件までです。分けて送信してください。何も追加されていません。")
+        }
+    };
+    let f = if lines {
+        LinesForm { line: (value, Some(&msg)), ..LinesForm::default() }
+    } else {
+        LinesForm { network: (value, Some(&msg)), ..LinesForm::default() }
+    };
+    lines_view(v, a, token, f, 413).await
+}
+
+/// Many lines at once: all or nothing, each refused one reported by its line in the box.
+async fn add_many_lines(v: &Visit<'_>, a: &Gated, token: &str, value: &str, rows: &[BulkRow]) -> Outcome {
+    let by = v.actor(Some(&a.cached.rec.email));
+    let rep = match v.accounts().import_lines(&by, &tenant(a), rows, BulkOptions::default(), &mut |_| {}).await? {
+        Imported::ManagedByFile => return managed(v),
+        Imported::Done(rep) => rep,
+    };
+    if rep.refused.is_empty() && rep.added == 0 {
+        let msg = v.t("These line numbers are already registered.", "これらの回線番号はすでに登録されています。");
+        return lines_view(v, a, token, LinesForm { line: (value, Some(msg)), ..LinesForm::default() }, 400).await;
+    }
+    if rep.refused.is_empty() {
+        reload(v).await;
+        return Ok(Reply::redirect(303, "/auth/settings/lines?done=added".into()));
+    }
+    let report = rep.refused.iter().map(|r| row_text(v.lang, r, line_reason(v.lang, r))).collect();
+    let msg = v.t(
+        "Nothing was added. Correct or remove the lines below, then send again.",
+        "何も追加されていません。次の行を修正または削除してから、もう一度送信してください。",
+    );
+    let f = LinesForm { line: (value, Some(msg)), line_report: report, ..LinesForm::default() };
+    lines_view(v, a, token, f, 400).await
+}
+
+async fn add_many_networks(v: &Visit<'_>, a: &Gated, token: &str, value: &str, rows: &[BulkRow]) -> Outcome {
+    let by = v.actor(Some(&a.cached.rec.email));
+    let rep = match v.accounts().import_networks(&by, &tenant(a), rows, BulkOptions::default(), &mut |_| {}).await? {
+        Imported::ManagedByFile => return managed(v),
+        Imported::Done(rep) => rep,
+    };
+    if rep.refused.is_empty() && rep.added == 0 {
+        let msg = v.t("These networks are already registered.", "これらのネットワークはすでに登録されています。");
+        return lines_view(v, a, token, LinesForm { network: (value, Some(msg)), ..LinesForm::default() }, 400).await;
+    }
+    if rep.refused.is_empty() {
+        reload(v).await;
+        return Ok(Reply::redirect(303, "/auth/settings/lines?done=added".into()));
+    }
+    let limits = v.app.cfg.tenant_networks.limits();
+    let report = rep.refused.iter().map(|r| row_text(v.lang, r, network_reason(v.lang, r, &limits))).collect();
+    let msg = v.t(
+        "Nothing was added. Correct or remove the networks below, then send again.",
+        "何も追加されていません。次の行を修正または削除してから、もう一度送信してください。",
+    );
+    let f = LinesForm { network: (value, Some(msg)), network_report: report, ..LinesForm::default() };
+    lines_view(v, a, token, f, 400).await
+}
+
+fn row_text(lang: Lang, r: &RowRefusal, reason: String) -> String {
+    match lang {
+        Lang::En => format!("Line {}: {}: {reason}", r.row, r.value),
+        Lang::Ja => format!("{}行目: {}: {reason}", r.row, r.value),
+    }
+}
+
+/// Why a line was refused, in the visitor's language: it does not parse, or
+/// it is another contract's (the only other refusal).
+fn line_reason(lang: Lang, r: &RowRefusal) -> String {
+    match (lang, LineId::parse(&r.value)) {
+        (Lang::En, _) => r.why.clone(),
+        (Lang::Ja, Err(_)) => {
+            "回線番号は、CAF＋英数字10桁（13文字）またはCOP＋英数字8桁（11文字）で入力してください。".to_owned()
+        }
+        (Lang::Ja, Ok(_)) => "この回線番号は別の契約に登録されています。".to_owned(),
+    }
+}
+
+/// Why a network was refused: it does not parse, is outside the limits, or
+/// lies inside a registered one.
+fn network_reason(lang: Lang, r: &RowRefusal, limits: &policy::NetworkLimits) -> String {
+    if lang == Lang::En {
+        return r.why.clone();
+    }
+    match config::parse_net(&r.value).map(|n| limits.check(n)) {
+        Err(_) => "203.0.113.0/24 のようなネットワーク、または単一のアドレスを入力してください。".to_owned(),
+        Ok(Err(refusal)) => refusal_text(lang, &refusal),
+        Ok(Ok(_)) => "登録済みのネットワークにすでに含まれています。".to_owned(),
     }
 }
 

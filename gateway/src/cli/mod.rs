@@ -2,8 +2,10 @@
 //! operators' scripts rely on (SPEC section 8): add, never rename.
 
 mod audit;
+mod bulk;
 mod demo;
 mod explain;
+mod listing;
 mod tenant;
 mod user;
 

@@ -1,3 +1,4 @@
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
@@ -5,14 +6,17 @@ use clap::{Subcommand, ValueEnum};
 use std::sync::Arc;
 
 use gateway::accounts::{
-    Accounts, Actor, LinesAdded, LinesRemoved, Mailed, NetworksAdded, NetworksRemoved, RouteSet, SwitchSet, TenantRef,
+    Accounts, Actor, BulkOptions, LinesAdded, LinesRemoved, Mailed, NetworksAdded, NetworksRemoved, RouteSet,
+    SwitchSet, TenantRef, TenantRemoved,
 };
 use gateway::mail::Mailer;
 use gateway::store::{LinkPurpose, NewLink, NewUser, Store, now};
 use gateway::tokens;
 use policy::{LineId, Role, Route};
 
+use super::bulk::{self as bulk_io, What};
 use super::connect_current;
+use super::listing;
 
 #[derive(Subcommand)]
 pub enum TenantCommand {
@@ -31,20 +35,60 @@ pub enum TenantCommand {
     /// Turn 2-step verification on or off for all password users of the tenant.
     #[command(name = "set-2fa")]
     Set2fa { name: String, state: OnOff },
-    /// Add or remove registered line numbers.
+    /// Add or remove registered line numbers, or import/export them as CSV.
     Lines {
-        action: AddRemove,
+        action: Action,
         name: String,
-        #[arg(required = true)]
+        /// The line numbers to add or remove.
         lines: Vec<String>,
+        #[command(flatten)]
+        bulk: BulkArgs,
     },
-    /// Add or remove registered source networks (CIDR or single addresses).
+    /// Add or remove registered source networks (CIDR or single addresses),
+    /// or import/export them as CSV.
     Networks {
-        action: AddRemove,
+        action: Action,
         name: String,
-        #[arg(required = true)]
+        /// The networks to add or remove.
         networks: Vec<String>,
+        #[command(flatten)]
+        bulk: BulkArgs,
     },
+    /// List every tenant: plan, route, 2FA, counts of users, lines and networks.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one tenant: settings, owner, counts and its first lines and networks.
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a tenant with its users, sessions, lines and networks, for good.
+    Remove {
+        name: String,
+        /// Do not ask; required when standard input is not a terminal.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// The options of `import` and `export`.
+#[derive(clap::Args)]
+pub struct BulkArgs {
+    /// import: the CSV to read (`-`: standard input); export: where to write
+    /// (`-` or none: standard output). One value per row in the first column;
+    /// a header row, blank lines and `#` comments are skipped.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// import: validate and report, write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// import: write the good rows even when some are refused (by default one
+    /// refused row means nothing is written and the exit code is 1).
+    #[arg(long)]
+    skip_invalid: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -67,10 +111,16 @@ pub enum OnOff {
     Off,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-pub enum AddRemove {
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Action {
+    /// Add the values given.
     Add,
+    /// Remove the values given.
     Remove,
+    /// Add every row of --file, all or nothing (see --dry-run, --skip-invalid).
+    Import,
+    /// Write every registered value as CSV that import reads back.
+    Export,
 }
 
 /// Whether the tenant is declared in the policy file: the operator's there,
@@ -112,6 +162,47 @@ fn parse_all<T>(items: &[String], parse: impl Fn(&str) -> Result<T, String>, wha
         bail!("{errors} {what}(s) rejected; nothing was changed");
     }
     Ok(parsed)
+}
+
+/// Import and export; None for add and remove, which the caller does. The
+/// arguments of one kind are refused with the other, so that a slip (a file
+/// with `add`, values with `import`) never half-does what was meant.
+async fn bulk_action(
+    cfg: &config::GatewayConfig,
+    accounts: &Accounts<'_>,
+    tenant: &TenantRef<'_>,
+    action: Action,
+    what: What,
+    values: &[String],
+    bulk: BulkArgs,
+) -> anyhow::Result<Option<ExitCode>> {
+    let opts = BulkOptions { dry_run: bulk.dry_run, skip_invalid: bulk.skip_invalid };
+    match action {
+        Action::Add | Action::Remove => {
+            if bulk.file.is_some() || bulk.dry_run || bulk.skip_invalid {
+                bail!("--file, --dry-run and --skip-invalid go with import (and --file with export)");
+            }
+            if values.is_empty() {
+                bail!("name at least one value to add or remove (or use import --file)");
+            }
+            Ok(None)
+        }
+        _ if !values.is_empty() => bail!("import and export take --file, not values"),
+        Action::Import => {
+            let Some(file) = bulk.file else { bail!("import needs --file CSV (or --file - for standard input)") };
+            match bulk_io::import(accounts, &actor(cfg), tenant, what, &file, opts).await? {
+                Some(code) => Ok(Some(code)),
+                None => Err(managed(cfg, tenant.name)),
+            }
+        }
+        Action::Export => {
+            if bulk.dry_run || bulk.skip_invalid {
+                bail!("--dry-run and --skip-invalid go with import");
+            }
+            bulk_io::export(accounts, tenant.id, what, bulk.file.as_deref()).await?;
+            Ok(Some(ExitCode::SUCCESS))
+        }
+    }
 }
 
 pub fn invitation_url(cfg: &config::GatewayConfig, token: &str) -> String {
@@ -217,14 +308,17 @@ pub async fn run(cfg: config::GatewayConfig, cmd: TenantCommand) -> anyhow::Resu
                 );
             }
         }
-        TenantCommand::Lines { action, name, lines } => {
+        TenantCommand::Lines { action, name, lines, bulk } => {
             let t = store.require_tenant(&name).await?;
             let tenant = TenantRef { id: t.id, name: &name, managed_by_file: declared(&cfg, &name)? };
-            let parsed = parse_all(&lines, |l| LineId::parse(l).map_err(|e| e.to_string()), "line number")?;
             let mailer = Arc::new(Mailer::new(&cfg.mail)?);
             let accounts = accounts(&cfg, &store, &mailer);
+            if let Some(code) = bulk_action(&cfg, &accounts, &tenant, action, What::Lines, &lines, bulk).await? {
+                return Ok(code);
+            }
+            let parsed = parse_all(&lines, |l| LineId::parse(l).map_err(|e| e.to_string()), "line number")?;
             match action {
-                AddRemove::Add => match accounts.add_lines(&actor(&cfg), &tenant, &parsed).await? {
+                Action::Add => match accounts.add_lines(&actor(&cfg), &tenant, &parsed).await? {
                     LinesAdded::Added { added, already } => {
                         println!("tenant {name}: {} line(s) added, {} already registered", added.len(), already.len())
                     }
@@ -233,7 +327,7 @@ pub async fn run(cfg: config::GatewayConfig, cmd: TenantCommand) -> anyhow::Resu
                     }
                     LinesAdded::ManagedByFile => return Err(managed(&cfg, &name)),
                 },
-                AddRemove::Remove => match accounts.remove_lines(&actor(&cfg), &tenant, &parsed).await? {
+                _ => match accounts.remove_lines(&actor(&cfg), &tenant, &parsed).await? {
                     LinesRemoved::Removed { removed, missing } => {
                         println!("tenant {name}: {} line(s) removed", removed.len());
                         for m in missing {
@@ -244,15 +338,18 @@ pub async fn run(cfg: config::GatewayConfig, cmd: TenantCommand) -> anyhow::Resu
                 },
             }
         }
-        TenantCommand::Networks { action, name, networks } => {
+        TenantCommand::Networks { action, name, networks, bulk } => {
             let t = store.require_tenant(&name).await?;
             let tenant = TenantRef { id: t.id, name: &name, managed_by_file: declared(&cfg, &name)? };
-            let parsed = parse_all(&networks, config::parse_net, "network")?;
             let mailer = Arc::new(Mailer::new(&cfg.mail)?);
             let accounts = accounts(&cfg, &store, &mailer);
+            if let Some(code) = bulk_action(&cfg, &accounts, &tenant, action, What::Networks, &networks, bulk).await? {
+                return Ok(code);
+            }
+            let parsed = parse_all(&networks, config::parse_net, "network")?;
             match action {
                 // SPEC section 11: the same limits as the settings page and the policy file.
-                AddRemove::Add => match accounts.add_networks(&actor(&cfg), &tenant, &parsed).await? {
+                Action::Add => match accounts.add_networks(&actor(&cfg), &tenant, &parsed).await? {
                     NetworksAdded::Added { added, already, owner_told } => {
                         println!(
                             "tenant {name}: {} network(s) added, {} already registered",
@@ -274,7 +371,7 @@ pub async fn run(cfg: config::GatewayConfig, cmd: TenantCommand) -> anyhow::Resu
                     }
                     NetworksAdded::ManagedByFile => return Err(managed(&cfg, &name)),
                 },
-                AddRemove::Remove => match accounts.remove_networks(&actor(&cfg), &tenant, &parsed).await? {
+                _ => match accounts.remove_networks(&actor(&cfg), &tenant, &parsed).await? {
                     NetworksRemoved::Removed { removed, missing } => {
                         println!("tenant {name}: {} network(s) removed", removed.len());
                         for m in missing {
@@ -283,6 +380,32 @@ pub async fn run(cfg: config::GatewayConfig, cmd: TenantCommand) -> anyhow::Resu
                     }
                     NetworksRemoved::ManagedByFile => return Err(managed(&cfg, &name)),
                 },
+            }
+        }
+        TenantCommand::List { json } => {
+            listing::print_tenants(&store.tenant_listing(None).await?, json)?;
+        }
+        TenantCommand::Show { name, json } => {
+            let Some(t) = store.tenant_listing(Some(&name)).await?.pop() else {
+                bail!("no tenant named {name:?}");
+            };
+            listing::show_tenant(&store, &t, declared(&cfg, &name)?, json).await?;
+        }
+        TenantCommand::Remove { name, yes } => {
+            let id = store.require_tenant_id(&name).await?;
+            let tenant = TenantRef { id, name: &name, managed_by_file: declared(&cfg, &name)? };
+            if tenant.managed_by_file {
+                return Err(managed(&cfg, &name));
+            }
+            listing::confirm(yes, "the tenant", &name)?;
+            let mailer = Arc::new(Mailer::new(&cfg.mail)?);
+            match accounts(&cfg, &store, &mailer).remove_tenant(&actor(&cfg), &tenant).await? {
+                TenantRemoved::Removed(r) => println!(
+                    "tenant {name} removed with {} user(s); {} session(s) ended on every gateway",
+                    r.users, r.sessions
+                ),
+                TenantRemoved::ManagedByFile => return Err(managed(&cfg, &name)),
+                TenantRemoved::Missing => bail!("no tenant named {name:?}"),
             }
         }
     }

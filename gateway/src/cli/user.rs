@@ -5,10 +5,11 @@ use anyhow::bail;
 use clap::{Subcommand, ValueEnum};
 use std::sync::Arc;
 
-use gateway::accounts::{Accounts, Actor, Mailed};
+use gateway::accounts::{Accounts, Actor, Mailed, UserRemoved};
 use policy::Role;
 
 use super::connect_current;
+use super::listing;
 
 #[derive(Subcommand)]
 pub enum UserCommand {
@@ -29,6 +30,22 @@ pub enum UserCommand {
     /// remembered browsers) and end their sessions; they set it up again at the next sign-in.
     #[command(name = "reset-2fa")]
     Reset2fa { email: String },
+    /// List users: email, tenant, role, sign-in method, locked, last sign-in.
+    List {
+        /// Only this tenant's users.
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a user for good and end their sessions on every gateway.
+    /// A tenant's owner is not removed this way.
+    Remove {
+        email: String,
+        /// Do not ask; required when standard input is not a terminal.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -42,6 +59,13 @@ async fn find(store: &gateway::store::Store, email: &str) -> anyhow::Result<gate
         Some(u) => Ok(u),
         None => bail!("no user with the email {}", gateway::store::canonical_email(email)),
     }
+}
+
+fn owner_refusal(email: &str) -> String {
+    format!(
+        "{email} is the owner of their tenant and is not removed alone: remove the tenant \
+         with `gateway tenant remove NAME` (a tenant always has its owner); nothing was removed"
+    )
 }
 
 pub async fn run(cfg: config::GatewayConfig, cmd: UserCommand) -> anyhow::Result<ExitCode> {
@@ -82,6 +106,29 @@ pub async fn run(cfg: config::GatewayConfig, cmd: UserCommand) -> anyhow::Result
                 eprintln!("warning: the notice to the user could not be sent; tell them yourself");
             }
             println!("user {}: 2-step verification reset, {n} session(s) ended", user.email);
+        }
+        UserCommand::List { tenant, json } => {
+            let tenant_id = match &tenant {
+                Some(name) => Some(store.require_tenant_id(name).await?),
+                None => None,
+            };
+            listing::print_users(&store.user_listing(tenant_id).await?, json)?;
+        }
+        UserCommand::Remove { email, yes } => {
+            let user = find(&store, &email).await?;
+            if user.role == Role::Owner {
+                bail!(owner_refusal(&user.email));
+            }
+            listing::confirm(yes, "the user", &user.email)?;
+            let mailer = Arc::new(gateway::mail::Mailer::new(&cfg.mail)?);
+            let accounts = Accounts { store: &store, cfg: &cfg, mailer: &mailer, sessions: None };
+            match accounts.remove_user(&Actor::cli(cfg.ui.default_language.into()), &user).await? {
+                UserRemoved::Removed(r) => {
+                    println!("user {} removed; {} session(s) ended on every gateway", user.email, r.sessions)
+                }
+                UserRemoved::Owner => bail!(owner_refusal(&user.email)),
+                UserRemoved::Missing => bail!("no user with the email {}", user.email),
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

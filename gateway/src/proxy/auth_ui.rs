@@ -16,10 +16,11 @@ pub async fn serve(app: &App, session: &mut Session, facts: Facts) -> Result<boo
         // Bounded like the header: over HTTP/2 nothing else times a body out,
         // and a stranger could hold a stream (and its task) open for ever.
         let deadline = app.cfg.connections.header_timeout;
-        req.body = match tokio::time::timeout(deadline, read_body(session, app.cfg.login.max_body_bytes)).await {
-            Ok(body) => body?,
-            Err(_) => return Error::e_explain(ErrorType::ReadTimedout, "the form's body did not arrive in time"),
-        };
+        req.body =
+            match tokio::time::timeout(deadline, read_body(session, web::form::body_cap(&app.cfg, req.path()))).await {
+                Ok(body) => body?,
+                Err(_) => return Error::e_explain(ErrorType::ReadTimedout, "the form's body did not arrive in time"),
+            };
     }
     let reply = web::handle(app, crate::auth::routes::ROUTES, req, facts).await;
     send(session, reply).await

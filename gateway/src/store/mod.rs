@@ -7,11 +7,14 @@
 
 mod admin;
 mod audit;
+mod bulk;
 mod changes;
 mod federation;
 mod invitations;
 mod links;
+mod overview;
 pub mod pg_tls;
+mod removal;
 mod second_factor;
 mod sessions;
 mod sms_budget;
@@ -33,6 +36,8 @@ pub use changes::{CHANNEL as CHANGES_CHANNEL, Change};
 pub use federation::{Binding, DirectoryRow, FederatedIdentity, FlowPurpose, FlowRow};
 pub use invitations::{Invitation, InvitationMail};
 pub use links::{LinkPurpose, NewLink};
+pub use overview::{TenantListing, UserListing};
+pub use removal::Removed;
 pub use second_factor::{BREAK_GLASS_ATTEMPTS, BreakGlassCheck, Device, Enrolment, SMS_ATTEMPTS, SmsCheck};
 pub use sessions::{NewSession, SessionRecord};
 pub use tenants::{Plan, TenantRow, TenantSummary};

@@ -26,6 +26,19 @@ impl Form {
     }
 }
 
+/// The settings page that takes many lines or networks at once: up to
+/// [`BULK_ROWS`] a submission need more than a login form's cap.
+pub const BULK_FORM_PATH: &str = "/auth/settings/lines";
+pub const BULK_ROWS: usize = 1000;
+/// 1000 IPv6 networks, URL-encoded, with room to spare.
+const BULK_FORM_BYTES: usize = 64 * 1024;
+
+/// The largest body read for a POST to `path`: the login's cap
+/// (`login.max_body_bytes`) everywhere but the bulk form, which may have more.
+pub fn body_cap(cfg: &config::GatewayConfig, path: &str) -> usize {
+    if path == BULK_FORM_PATH { cfg.login.max_body_bytes.max(BULK_FORM_BYTES) } else { cfg.login.max_body_bytes }
+}
+
 /// The form of a POST the proxy read: the content type must be a web form,
 /// the body within `max` bytes and every field UTF-8.
 pub fn from_request(req: &Request, max: usize) -> std::result::Result<Form, FormError> {

@@ -76,7 +76,7 @@ pub fn page(status: u16, view: &impl askama::Template) -> Outcome {
 /// A POST's form with its CSRF token and origin checked; the Err is the refusal.
 fn checked_form(v: &Visit<'_>) -> Result<form::Form, Reply> {
     let bad = |status, en, ja| Reply::html(status, pages::bad_request(&v.ui(), v.t(en, ja)));
-    let f = match form::from_request(&v.req, v.app.cfg.login.max_body_bytes) {
+    let f = match form::from_request(&v.req, form::body_cap(&v.app.cfg, v.req.path())) {
         Ok(f) => f,
         Err(form::FormError::TooLarge) => {
             return Err(bad(

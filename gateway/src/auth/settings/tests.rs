@@ -125,3 +125,105 @@ async fn the_route_confirm_screen_warns_the_owner_in_their_language() {
     assert!(done.contains("class=\"ok\""));
     assert_eq!(tenant(&w).await.route, Route::LineOnly);
 }
+
+async fn get(w: &World, path: &str, session: &str) -> (u16, String) {
+    let reply = call(w, request(Method::Get, path, Some(session), None)).await;
+    (reply.status, reply.body_text().into_owned())
+}
+
+fn numbered(from: usize, n: usize) -> Vec<String> {
+    (from..from + n).map(|i| format!("CAF{i:010}")).collect()
+}
+
+/// Many lines in the text area: all or nothing, each refusal on its line;
+/// more than a submission takes is refused whole, and a user still cannot.
+#[tokio::test]
+async fn many_lines_at_once_are_all_or_nothing_with_a_report() {
+    let w = world().await;
+    let path = "/auth/settings/lines";
+    let good = numbered(1, 3).join("\n");
+    assert_eq!(send(&w, path, &w.user, &[("action", "add_line"), ("line", &good)]).await.0, 403);
+    assert!(w.app.store.tenant_lines(w.tenant).await.unwrap().is_empty());
+
+    let bad = format!("{good}\n0120-abc\n\n# a comment\nCAF12");
+    let (status, _, html) = send(&w, path, &w.owner, &[("action", "add_line"), ("line", &bad)]).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("Line 4: 0120-abc: a line number may contain only"), "{html}");
+    assert!(html.contains("Line 7: CAF12: a CAF line number has 13 characters"), "{html}");
+    assert!(html.contains("Nothing was added"), "{html}");
+    assert!(html.contains("0120-abc\n\n# a comment"), "what was typed is kept: {html}");
+    assert!(w.app.store.tenant_lines(w.tenant).await.unwrap().is_empty(), "nothing written");
+
+    let (status, location, _) = send(&w, path, &w.owner, &[("action", "add_line"), ("line", &good)]).await;
+    assert_eq!((status, location.as_str()), (303, "/auth/settings/lines?done=added"));
+    assert_eq!(w.app.store.tenant_lines(w.tenant).await.unwrap(), numbered(1, 3));
+    let events = w.app.store.audit_entries(w.tenant, 0, 100).await.unwrap();
+    let imported: Vec<_> = events.iter().filter(|e| e.event == "lines_imported").collect();
+    assert_eq!(imported.len(), 1, "one event for the submission");
+    assert!(imported[0].subject.as_deref().unwrap_or("").contains("3 added"), "{:?}", imported[0].subject);
+
+    // Past the row cap: refused whole with a clear message.
+    let many = numbered(100, 1001).join("\n");
+    let (status, _, html) = send(&w, path, &w.owner, &[("action", "add_line"), ("line", &many)]).await;
+    assert_eq!(status, 413);
+    assert!(html.contains("At most 1000 at a time"), "{html}");
+    // Past the body cap (this form's, larger than a login's): refused unread.
+    let huge = "CAF0000000001\n".repeat(6000);
+    assert_eq!(send(&w, path, &w.owner, &[("action", "add_line"), ("line", &huge)]).await.0, 413);
+    // A thousand is fine.
+    let thousand = numbered(100, 1000).join("\r\n");
+    assert_eq!(send(&w, path, &w.owner, &[("action", "add_line"), ("line", &thousand)]).await.0, 303);
+    assert_eq!(w.app.store.tenant_lines(w.tenant).await.unwrap().len(), 1003);
+
+    // Networks the same way; in Japanese the reasons are Japanese.
+    let nets = "203.0.113.0/24\n127.0.0.0/8\n2001:db8::/48";
+    let (status, _, html) = send(&w, path, &w.owner, &[("action", "add_network"), ("network", nets)]).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("Line 2: 127.0.0.0/8: 127.0.0.0/8 takes in loopback"), "{html}");
+    assert!(w.app.store.tenant_networks(w.tenant).await.unwrap().is_empty());
+    let nets = "203.0.113.0/24\n2001:db8::/48";
+    assert_eq!(send(&w, path, &w.owner, &[("action", "add_network"), ("network", nets)]).await.0, 303);
+    assert_eq!(w.app.store.tenant_networks(w.tenant).await.unwrap().len(), 2);
+}
+
+/// The list is paged in the database and searched literally; whatever the
+/// query holds, a page comes back (never an error).
+#[tokio::test]
+async fn the_line_list_is_paged_and_searched() {
+    let w = world().await;
+    let lines: Vec<policy::LineId> = numbered(1, 120).iter().map(|l| policy::LineId::parse(l).unwrap()).collect();
+    w.app.store.import_lines(w.tenant, &lines, &mut |_| {}).await.unwrap();
+    let page = |q: &str| {
+        let path = format!("/auth/settings/lines{q}");
+        let w = &w;
+        async move { get(w, &path, &w.owner).await }
+    };
+    let (status, html) = page("").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("CAF0000000050") && !html.contains("CAF0000000051"), "50 a page");
+    assert!(html.contains("1–50 / 120") && html.contains("page=2"), "{html}");
+    assert_eq!(html.matches("value=\"remove_line\"").count(), 50, "a remove button per line shown");
+    let (_, html) = page("?page=3").await;
+    assert!(html.contains("CAF0000000120") && !html.contains("CAF0000000100"), "the last page");
+    assert!(!html.contains("rel=\"next\"") && html.contains("page=2"));
+    for odd in ["?page=-5", "?page=0", "?page=abc", "?page=99999999999999999999", "?page=%00"] {
+        let (status, html) = page(odd).await;
+        assert_eq!(status, 200, "{odd}");
+        assert!(html.contains("CAF0000000001"), "{odd}: the first page");
+    }
+    let (status, html) = page("?page=4000000").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("CAF0000000120"), "past the end: the last page");
+    let (_, html) = page("?q=caf000000011").await;
+    assert!(html.contains("1–10 / 10") && html.contains("CAF0000000110"), "{html}");
+    assert!(html.contains("value=\"caf000000011\""), "the search is kept in its box");
+    for wild in ["%25", "_", "CAF%25", "%5C"] {
+        let (status, html) = page(&format!("?q={wild}")).await;
+        assert_eq!(status, 200);
+        assert!(html.contains("No registered line number contains this"), "{wild} is literal");
+    }
+    let (_, html) = page("?q=0&page=2").await;
+    assert!(html.contains("q=0&#38;page=1") && html.contains("q=0&#38;page=3"), "paging keeps the search");
+    // A user cannot see it at all.
+    assert_eq!(get(&w, "/auth/settings/lines", &w.user).await.0, 403);
+}

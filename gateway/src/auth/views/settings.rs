@@ -110,4 +110,15 @@ pub struct LinesPage<'a> {
     pub line_error: Option<&'a str>,
     pub network_value: &'a str,
     pub network_error: Option<&'a str>,
+    /// Each refused row of a many-at-once submission, in the visitor's language.
+    pub line_report: Vec<String>,
+    pub network_report: Vec<String>,
+    /// The list's page: the search, the rows shown (from, to) of `total`, and
+    /// the neighbouring pages' addresses.
+    pub q: String,
+    pub total: i64,
+    pub shown: (i64, i64),
+    pub prev_url: Option<String>,
+    pub next_url: Option<String>,
+    pub max_rows: usize,
 }
