@@ -79,6 +79,10 @@ pub struct GatewayConfig {
     pub path: PathBuf,
     /// The directory relative paths were resolved against.
     pub base_dir: PathBuf,
+    /// Where the gateway writes (`state_dir`, resolved): relative state paths
+    /// (the SQLite file, `mail.dir`, `sms.dir`, the generated TOTP key) are
+    /// resolved against it.
+    pub state_dir: PathBuf,
 }
 
 impl GatewayConfig {
@@ -117,6 +121,7 @@ impl Default for GatewayConfig {
             tls: None,
             path: PathBuf::from("gateway.yaml"),
             base_dir: PathBuf::from("."),
+            state_dir: PathBuf::from("."),
         }
     }
 }
@@ -151,6 +156,7 @@ impl fmt::Debug for GatewayConfig {
             .field("tls", &self.tls)
             .field("path", &self.path)
             .field("base_dir", &self.base_dir)
+            .field("state_dir", &self.state_dir)
             .finish()
     }
 }
@@ -320,7 +326,7 @@ pub enum MailTransport {
 pub struct MailSettings {
     /// File or SMTP.
     pub transport: MailTransport,
-    /// Where the file transport writes; resolved against the config directory.
+    /// Where the file transport writes; resolved against `state_dir`.
     pub dir: PathBuf,
     /// The sender address.
     #[serde(deserialize_with = "names::non_empty")]
@@ -399,7 +405,7 @@ pub enum SmsTransport {
 pub struct SmsSettings {
     /// File or webhook.
     pub transport: SmsTransport,
-    /// Where the file transport writes; resolved against the config directory.
+    /// Where the file transport writes; resolved against `state_dir`.
     pub dir: PathBuf,
     /// The webhook; required when `transport` is `webhook`.
     pub webhook: Option<WebhookSettings>,

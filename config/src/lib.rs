@@ -19,6 +19,7 @@ mod policy_file;
 mod providers;
 mod scalar;
 mod secret;
+mod state_dir;
 mod tls;
 mod tls_check;
 mod tls_client;
@@ -33,7 +34,7 @@ pub use gateway::{
     MailTransport, MetricsSettings, PublicUrls, SecretSettings, SessionSettings, SmsSettings, SmsTransport,
     SmtpSettings, SmtpTls, TenantNetworkSettings, UiSettings, WebhookSettings,
 };
-pub use gateway_load::{load_gateway, parse_gateway};
+pub use gateway_load::{load_gateway, parse_gateway, parse_gateway_with_env};
 pub use names::{is_token, normalize_hostname};
 pub use net::parse_net;
 pub use policy_file::{

@@ -18,30 +18,52 @@ use super::connect_current;
 pub enum TenantCommand {
     /// Create a tenant and its owner; prints the owner's invitation link.
     Create {
+        /// The tenant's name (1 to 64 characters: a-z, 0-9, '.', '_', '-').
         name: String,
+        /// The owner's email address; the invitation is mailed there.
         #[arg(long)]
         owner: String,
+        /// The plan, which sets the tenant's limits.
         #[arg(long, value_enum, default_value = "basic")]
         plan: Plan,
     },
     /// Send the owner a new invitation link (the previous one stops working).
-    InviteOwner { name: String },
+    InviteOwner {
+        /// The tenant's name.
+        name: String,
+    },
     /// Set the access route.
-    SetRoute { name: String, route: RouteArg },
+    SetRoute {
+        /// The tenant's name.
+        name: String,
+        /// line-only: registered lines and networks only; line-and-internet: also the internet, with a second factor.
+        route: RouteArg,
+    },
     /// Turn 2-step verification on or off for all password users of the tenant.
     #[command(name = "set-2fa")]
-    Set2fa { name: String, state: OnOff },
+    Set2fa {
+        /// The tenant's name.
+        name: String,
+        /// Whether 2-step verification is required.
+        state: OnOff,
+    },
     /// Add or remove registered line numbers.
     Lines {
+        /// Add or remove.
         action: AddRemove,
+        /// The tenant's name.
         name: String,
+        /// Carrier line ids: CAF + 10 or COP + 8 letters and digits (e.g. CAF0123456789).
         #[arg(required = true)]
         lines: Vec<String>,
     },
     /// Add or remove registered source networks (CIDR or single addresses).
     Networks {
+        /// Add or remove.
         action: AddRemove,
+        /// The tenant's name.
         name: String,
+        /// Networks in CIDR form (192.0.2.0/24) or single addresses.
         #[arg(required = true)]
         networks: Vec<String>,
     },

@@ -14,9 +14,12 @@ use super::connect_current;
 pub enum UserCommand {
     /// Create a password user directly (the password is read from standard input).
     Add {
+        /// The user's email address (their sign-in name).
         email: String,
+        /// The tenant the user belongs to.
         #[arg(long)]
         tenant: String,
+        /// The user's role in the tenant.
         #[arg(long, value_enum, default_value = "user")]
         role: RoleArg,
         /// Read the password from the first line of standard input.
@@ -24,11 +27,17 @@ pub enum UserCommand {
         password_stdin: bool,
     },
     /// Unlock an account locked by failed logins.
-    Unlock { email: String },
+    Unlock {
+        /// The user's email address.
+        email: String,
+    },
     /// Forget a user's 2-step verification (phone, authenticator, recovery code,
     /// remembered browsers) and end their sessions; they set it up again at the next sign-in.
     #[command(name = "reset-2fa")]
-    Reset2fa { email: String },
+    Reset2fa {
+        /// The user's email address.
+        email: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
