@@ -18,8 +18,11 @@ fi
 "$CARGO" build --locked --profile "$PROFILE" -p gateway --bin gateway
 
 target_dir="$("$CARGO" metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
-out="$target_dir/$PROFILE/package"
-bin="$target_dir/$PROFILE/gateway"
+# Cargo's folder for a profile: `dev` builds into debug/, the others by name.
+case "$PROFILE" in dev|test) profile_dir=debug ;; bench) profile_dir=release ;; *) profile_dir="$PROFILE" ;; esac
+out="$target_dir/$profile_dir/package"
+bin="$target_dir/$profile_dir/gateway"
+[ -x "$bin" ] || { echo "build-deb: $bin is missing after the build" >&2; exit 1; }
 rm -rf "$out"
 mkdir -p "$out/man" "$out/completions"
 "$bin" man --out-dir "$out/man" 2>/dev/null

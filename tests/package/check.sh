@@ -2,6 +2,7 @@
 # The Debian package, end to end: build it, install it with dpkg, check what it
 # put where (user, folders, modes, unit, man pages, completions), verify the
 # unit with systemd-analyze, start the installed binary as the gateway user
+# (setpriv, as systemd's User= would)
 # from the installed configuration with the state in /var/lib/gateway, ask
 # /healthz, /readyz and /metrics, reload with SIGHUP, stop with SIGTERM, then
 # purge the package and check it left only the state it promises to keep.
@@ -28,7 +29,7 @@ step() { echo "package check: $*"; }
 command -v dpkg >/dev/null 2>&1 || skip "no dpkg (not a Debian-like system)"
 command -v cargo-deb >/dev/null 2>&1 || skip "cargo-deb is missing (make package-deps installs it)"
 command -v curl >/dev/null 2>&1 || skip "curl is missing"
-command -v runuser >/dev/null 2>&1 || skip "runuser is missing"
+command -v setpriv >/dev/null 2>&1 || skip "setpriv is missing (util-linux)"
 if dpkg-query -W -f='${Status}' gateway 2>/dev/null | grep -q "installed"; then
   skip "a gateway package is already installed here; not touching it"
 fi
@@ -47,7 +48,7 @@ step "built $deb in ${build_seconds}s"
 pid=""
 cleanup() {
   set +e
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  if [ -n "$pid" ]; then kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
   if dpkg-query -W -f='${Status}' gateway 2>/dev/null | grep -q "installed\|config-files"; then
     dpkg --purge gateway >/dev/null 2>&1
   fi
@@ -124,11 +125,21 @@ sed -i "s/^listen: \"127.0.0.1:8080\"$/listen: \"127.0.0.1:$port\"/" /etc/gatewa
 grep -q "^listen: \"127.0.0.1:$port\"$" /etc/gateway/gateway.yaml || fail "could not set the port in the installed config"
 printf '\nmetrics:\n  listen: "127.0.0.1:%s"\n' "$metrics_port" >> /etc/gateway/gateway.yaml
 
-as_gateway() { runuser -u gateway -- env -i PATH=/usr/bin:/bin STATE_DIRECTORY=/var/lib/gateway "$@"; }
+# As systemd would run it: the gateway user and group, a clean environment with
+# STATE_DIRECTORY set. setpriv execs (runuser would fork and stand between the
+# signals below and the gateway).
+as_gateway() {
+  setpriv --reuid=gateway --regid=gateway --init-groups -- \
+    env -i PATH=/usr/bin:/bin STATE_DIRECTORY=/var/lib/gateway "$@"
+}
 as_gateway /usr/bin/gateway --config /etc/gateway/gateway.yaml check-config > target/package-check-config.log 2>&1 || {
   cat target/package-check-config.log >&2; fail "check-config on the installed configuration"; }
 log=target/package-check-serve.log
-as_gateway /usr/bin/gateway serve --config /etc/gateway/gateway.yaml > "$log" 2>&1 &
+# Written out, not through the function: a function in the background is a
+# subshell, and $! would be its pid rather than the gateway's.
+setpriv --reuid=gateway --regid=gateway --init-groups -- \
+  env -i PATH=/usr/bin:/bin STATE_DIRECTORY=/var/lib/gateway /usr/bin/gateway serve --config /etc/gateway/gateway.yaml \
+  > "$log" 2>&1 &
 pid=$!
 up=no
 for _ in $(seq 1 100); do
@@ -140,7 +151,8 @@ done
 [ "$(curl -sS "http://127.0.0.1:$port/healthz")" = "ok" ] || fail "/healthz"
 curl -fsS "http://127.0.0.1:$metrics_port/metrics" | grep -q '^gateway_' || fail "/metrics has no gateway_ metric"
 # Its state went to /var/lib/gateway, owned by it, and nothing into /etc/gateway.
-expect_stat /var/lib/gateway/gateway.db gateway:gateway 640
+expect_stat /var/lib/gateway/gateway.db gateway:gateway 600
+expect_stat /var/lib/gateway/data/totp.key gateway:gateway 600
 [ -z "$(find /etc/gateway -newer "$deb" -not -name gateway.yaml -not -path /etc/gateway)" ] || fail "the gateway wrote into /etc/gateway"
 # A request through the proxy gets the sign-in page's redirect, not an error.
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: storage.example.net' "http://127.0.0.1:$port/files")
