@@ -174,6 +174,12 @@ pid=""
 [ "$status" = 0 ] || { cat "$log" >&2; fail "exit status $status after SIGTERM"; }
 step "SIGHUP kept it serving; SIGTERM stopped it in $(( $(date +%s) - stopped_at ))s with status 0"
 
+# --- reinstall: the edited configuration and its mode survive -----------------
+dpkg -i "$deb" > target/package-check-dpkg.log 2>&1 || { cat target/package-check-dpkg.log >&2; fail "dpkg -i again"; }
+grep -q "^listen: \"127.0.0.1:$port\"$" /etc/gateway/gateway.yaml || fail "reinstalling replaced the edited gateway.yaml"
+expect_stat /etc/gateway/gateway.yaml root:gateway 640
+step "reinstalled over itself: the edited gateway.yaml and its mode kept"
+
 # --- purge ----------------------------------------------------------------
 dpkg --purge gateway > target/package-check-dpkg.log 2>&1 || { cat target/package-check-dpkg.log >&2; fail "dpkg --purge"; }
 [ ! -e /usr/bin/gateway ] || fail "/usr/bin/gateway left after purge"
