@@ -54,8 +54,11 @@ cleanup() {
   fi
   # What the package keeps on purge (by design), removed when this check made it.
   [ "$state_existed" = no ] && rm -rf /var/lib/gateway
-  [ "$user_existed" = no ] && getent passwd gateway >/dev/null && userdel gateway 2>/dev/null
-  getent group gateway >/dev/null && ! getent passwd gateway >/dev/null && [ "$user_existed" = no ] && groupdel gateway 2>/dev/null
+  if [ "$user_existed" = no ] && getent passwd gateway >/dev/null; then
+    for _ in 1 2 3 4 5; do userdel gateway 2>/dev/null && break; sleep 1; done
+    getent passwd gateway >/dev/null && echo "package check: warning: could not remove the gateway user: $(userdel gateway 2>&1)" >&2
+  fi
+  if [ "$user_existed" = no ] && getent group gateway >/dev/null; then groupdel gateway 2>/dev/null; fi
 }
 trap cleanup EXIT
 
