@@ -78,20 +78,23 @@ expect_stat /var/lib/gateway gateway:gateway 750
 expect_stat /etc/gateway/gateway.yaml root:gateway 640
 expect_stat /etc/gateway/policy.yaml root:root 644
 expect_stat /usr/bin/gateway root:root 755
-unit=$(dpkg -L gateway | grep '/gateway\.service$' | head -n1)
+unit=$(dpkg -L gateway | grep -m1 '/gateway\.service$')
 [ -n "$unit" ] && [ -f "$unit" ] || fail "no gateway.service installed"
 for f in /usr/share/man/man1/gateway.1.gz /usr/share/man/man1/gateway-serve.1.gz \
          /usr/share/bash-completion/completions/gateway /usr/share/zsh/vendor-completions/_gateway \
          /usr/share/fish/vendor_completions.d/gateway.fish /usr/share/doc/gateway/examples/gateway.yaml; do
   [ -s "$f" ] || fail "$f is missing or empty"
 done
-zcat /usr/share/man/man1/gateway.1.gz | grep -q 'check\\-config' || fail "the man page names no check-config"
+# Captured first: with pipefail, `grep -q` leaving early fails the writer.
+page=$(zcat /usr/share/man/man1/gateway.1.gz)
+grep -q 'check\\-config' <<<"$page" || fail "the man page names no check-config"
 grep -q 'check-config' /usr/share/bash-completion/completions/gateway || fail "bash completion lacks check-config"
 conffiles=$(dpkg-query -W -f='${Conffiles}' gateway)
 for f in /etc/gateway/gateway.yaml /etc/gateway/policy.yaml; do
   grep -q " $f " <<<"$conffiles" || fail "$f is not a conffile"
 done
-/usr/bin/gateway --version | grep -q "(commit .*, built 20" || fail "--version: $(/usr/bin/gateway --version)"
+version=$(/usr/bin/gateway --version)
+grep -q "(commit .*, built 20" <<<"$version" || fail "--version: $version"
 step "files, user, modes and conffiles as expected"
 
 # --- the unit ------------------------------------------------------------
@@ -99,7 +102,7 @@ if command -v systemd-analyze >/dev/null 2>&1; then
   systemd-analyze verify "$unit" > target/package-check-verify.log 2>&1 || {
     cat target/package-check-verify.log >&2; fail "systemd-analyze verify $unit"; }
   # Anything verify says about our unit is a finding, even with exit 0.
-  if grep -v '^$' target/package-check-verify.log | grep -q 'gateway'; then
+  if grep -q 'gateway' target/package-check-verify.log; then
     cat target/package-check-verify.log >&2; fail "systemd-analyze verify complained"
   fi
   exposure=$(systemd-analyze security --offline=yes "$unit" 2>/dev/null | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
@@ -152,7 +155,8 @@ for _ in $(seq 1 100); do
 done
 [ "$up" = yes ] || { cat "$log" >&2; fail "/readyz never answered 200"; }
 [ "$(curl -sS "http://127.0.0.1:$port/healthz")" = "ok" ] || fail "/healthz"
-curl -fsS "http://127.0.0.1:$metrics_port/metrics" | grep -q '^gateway_' || fail "/metrics has no gateway_ metric"
+metrics=$(curl -fsS "http://127.0.0.1:$metrics_port/metrics") || fail "/metrics did not answer"
+grep -q '^gateway_' <<<"$metrics" || fail "/metrics has no gateway_ metric"
 # Its state went to /var/lib/gateway, owned by it, and nothing into /etc/gateway.
 expect_stat /var/lib/gateway/gateway.db gateway:gateway 600
 expect_stat /var/lib/gateway/data/totp.key gateway:gateway 600
