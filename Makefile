@@ -1,16 +1,21 @@
 # Entry points: `make demo`, `make test`. Everything a fresh machine lacks is
-# installed here (cmake for Pingora's zlib-ng, Chromium and chromedriver for the
-# browser tests, the PostgreSQL server binaries for the TLS database tests), so
-# CI and newcomers need nothing else.
+# installed here, in two sets: build-deps (cmake for Pingora's zlib-ng: all that
+# `make demo`, `build` and `release` need) and test-deps (Chromium and
+# chromedriver for the browser tests, the PostgreSQL server binaries for the
+# TLS database tests, aiosmtpd, the test OpenID provider, nightly and
+# cargo-fuzz; package-deps adds cargo-deb and systemd-analyze for the package
+# check). CI and newcomers need nothing else; a demo installs no test tools.
 
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release test demo bench bench-load bench-tls bench-instances bench-import bench-instructions lint fmt clean fuzz fuzz-smoke
+.PHONY: all deps build-deps test-deps package-deps build release test test-package deb demo bench bench-load bench-tls bench-instances bench-import bench-instructions lint fmt clean fuzz fuzz-smoke
 
 all: build
 
-deps:
+deps: build-deps test-deps
+
+build-deps:
 	@command -v cmake >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing cmake (needed to build Pingora's zlib-ng)"; \
@@ -18,6 +23,11 @@ deps:
 	  else \
 	    echo "cmake is missing: install it (e.g. 'sudo apt-get install cmake'), it is needed to build Pingora" >&2; exit 1; \
 	  fi; }
+
+# aiosmtpd comes from Debian (python3-aiosmtpd), not pip: pip refuses to install
+# into Debian's externally managed Python. The mail tests use /usr/bin/python3
+# when it has aiosmtpd, so a pyenv `python3` first in PATH does not hide it.
+test-deps:
 	@{ [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing chromium and chromium-driver (needed by the browser tests)"; \
@@ -32,7 +42,13 @@ deps:
 	  else \
 	    echo "fonts-ipafont-gothic is missing: Japanese pages in screenshots will show boxes (sudo apt-get install fonts-ipafont-gothic)" >&2; \
 	  fi; }
-	@python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosmtpd
+	@{ /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || python3 -c 'import aiosmtpd' 2>/dev/null; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing python3-aiosmtpd (the SMTP server of the mail tests)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-aiosmtpd >/dev/null; \
+	  else \
+	    echo "aiosmtpd is missing: install it (e.g. 'sudo apt-get install python3-aiosmtpd'); without it the SMTP tests are skipped, and fail under CI=true" >&2; \
+	  fi; }
 	@{ command -v initdb >/dev/null 2>&1 || [ -x /usr/local/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing postgresql (initdb and pg_ctl: the TLS database tests start a cluster of their own)"; \
@@ -50,15 +66,46 @@ deps:
 	  echo "installing the nightly toolchain (cargo fuzz needs it)"; rustup toolchain install nightly --profile minimal; }
 	@command -v cargo-fuzz >/dev/null 2>&1 || { echo "installing cargo-fuzz"; $(CARGO) install cargo-fuzz --locked; }
 
-build: deps
+# cargo-deb builds the Debian package; systemd-analyze (Debian's systemd
+# package; no running systemd needed) checks its unit.
+package-deps:
+	@command -v cargo-deb >/dev/null 2>&1 || { echo "installing cargo-deb"; $(CARGO) install cargo-deb --locked; }
+	@command -v systemd-analyze >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing systemd (for systemd-analyze verify; no service is started)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null; \
+	  else \
+	    echo "systemd-analyze is missing: install Debian's systemd package; without it the package check skips the unit check, and fails under CI=true" >&2; \
+	  fi; }
+
+build: build-deps
 	$(CARGO) build --workspace
 
-release: deps
+release: build-deps
 	$(CARGO) build --release -p gateway
 
-# Unit, property, store (SQLite and PostgreSQL) and end-to-end tests.
+# Unit, property, store (SQLite and PostgreSQL) and end-to-end tests, then the
+# Debian package built, installed, started and purged (tests/package/check.sh).
+# The check packages the debug build the tests just made (DEB_PROFILE=dev): the
+# packaging steps are the same as `make deb`'s, without a second, 10-20 minute
+# release build in every CI run.
 test: deps
 	$(CARGO) test --workspace
+	$(MAKE) test-package DEB_PROFILE=dev
+
+# The Debian package in target/debian/: the release binary, the man pages and
+# completions it generates, the unit and /etc/gateway examples (packaging/).
+# DEB_PROFILE=<cargo profile> packages another profile's build (the check's
+# own quicker one, say); the default is the release build.
+DEB_PROFILE ?= release
+deb: build-deps package-deps
+	DEB_PROFILE=$(DEB_PROFILE) CARGO=$(CARGO) packaging/build-deb.sh
+
+# Builds the package, installs it with dpkg, starts the installed binary as the
+# gateway user from /etc/gateway, checks it answers, stops it and purges the
+# package. Needs root and dpkg: skipped otherwise, except under CI=true.
+test-package: build-deps package-deps
+	DEB_PROFILE=$(DEB_PROFILE) CARGO=$(CARGO) tests/package/check.sh
 
 # With Node.js, the tests' OpenID provider runs beside the demo on 127.0.0.1:9400
 # and the login page gets a "Sign in with the demo provider" button.
@@ -74,7 +121,7 @@ demo: release
 	  target/release/gateway demo; \
 	fi
 
-bench: deps
+bench: build-deps
 	$(CARGO) bench -p benches
 
 # Side-by-side load run (origin, bare Pingora, gateway, nginx, nginx + auth_request):
@@ -91,18 +138,18 @@ bench-tls:
 # Two release gateways on the local PostgreSQL: a session ended on one refused on
 # the other after how long (with and without notifications), and 1 000 000 lines
 # with sessions ending on one while the other serves (its whole reloads, cache hits).
-bench-instances: deps
+bench-instances: build-deps
 	$(CARGO) build --release -p gateway --bin gateway -p benches --bin instances
 	target/release/instances --gateway target/release/gateway
 
 # 100 000 lines imported on SQLite and PostgreSQL, and the hot path beside it.
-bench-import: deps
+bench-import: build-deps
 	$(CARGO) build --release -p gateway --bin gateway -p benches --bin import
 	target/release/import --gateway target/release/gateway
 
 # User-space instructions per proxied request under callgrind (exact, unlike CPU time
 # on a shared machine): nginx, bare Pingora with both allocators, the gateway.
-bench-instructions: deps
+bench-instructions: build-deps
 	CARGO=$(CARGO) benches/load/instructions.sh
 
 # Fuzzing (cargo fuzz, nightly): every target in fuzz/fuzz_targets for FUZZ_SECONDS
@@ -111,15 +158,15 @@ bench-instructions: deps
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 7
 
-fuzz: deps
+fuzz: build-deps test-deps
 	fuzz/run.sh $(FUZZ_SECONDS)
 
 # CI's smoke uses a fixed seed, so a red CI means a regression on the committed
 # seeds' neighbourhood, not a lucky new find (`make fuzz` explores at random).
-fuzz-smoke: deps
+fuzz-smoke: build-deps test-deps
 	FUZZ_SEED=1 fuzz/run.sh $(FUZZ_SMOKE_SECONDS)
 
-lint: deps
+lint: build-deps
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) fmt --all -- --check
 

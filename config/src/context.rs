@@ -14,6 +14,7 @@ use policy::{LineId, NetworkLimits};
 struct Context {
     base_dir: Option<PathBuf>,
     policy: Option<PolicyScope>,
+    state_dir: Option<PathBuf>,
 }
 
 /// What a policy file has declared so far.
@@ -42,7 +43,8 @@ pub(crate) fn scoped<T>(dir: &Path, policy: bool, f: impl FnOnce() -> T) -> T {
             }
         }
     }
-    let fresh = Context { base_dir: Some(dir.to_path_buf()), policy: policy.then(PolicyScope::default) };
+    let fresh =
+        Context { base_dir: Some(dir.to_path_buf()), policy: policy.then(PolicyScope::default), state_dir: None };
     let _restore = Restore(Some(CONTEXT.with(|c| c.replace(fresh))));
     f()
 }
@@ -50,6 +52,17 @@ pub(crate) fn scoped<T>(dir: &Path, policy: bool, f: impl FnOnce() -> T) -> T {
 /// The directory relative paths are resolved against (`.` outside a load).
 pub(crate) fn base_dir() -> PathBuf {
     CONTEXT.with(|c| c.borrow().base_dir.clone()).unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Sets the folder state paths are resolved against, for the rest of the scope.
+pub(crate) fn set_state_dir(dir: &Path) {
+    CONTEXT.with(|c| c.borrow_mut().state_dir = Some(dir.to_path_buf()))
+}
+
+/// The folder state paths (the SQLite file) are resolved against: `state_dir`
+/// once known, else [`base_dir`].
+pub(crate) fn state_dir() -> PathBuf {
+    CONTEXT.with(|c| c.borrow().state_dir.clone()).unwrap_or_else(base_dir)
 }
 
 /// Resolves `p` against [`base_dir`] unless it is absolute.

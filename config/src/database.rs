@@ -46,9 +46,10 @@ pub fn normalize_database_url(url: &str, base_dir: &Path) -> Result<String, Stri
     Ok(out)
 }
 
-/// `deserialize_with` for `database`: a secret-style value, then normalised.
+/// `deserialize_with` for `database`: a secret-style value, then normalised
+/// (a relative SQLite file lives in the state folder).
 pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    secret::deserialize_checked(d, |url| normalize_database_url(&url, &context::base_dir()))
+    secret::deserialize_checked(d, |url| normalize_database_url(&url, &context::state_dir()))
 }
 
 /// The URL with any password replaced by `***`, for logs and `Debug`.

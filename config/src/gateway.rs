@@ -85,6 +85,10 @@ pub struct GatewayConfig {
     pub shutdown: crate::ShutdownSettings,
     /// How the gateway logs, and where the access log goes (its path resolved).
     pub log: crate::log::LogSettings,
+    /// Where the gateway writes (`state_dir`, resolved): relative state paths
+    /// (the SQLite file, `mail.dir`, `sms.dir`, the generated TOTP key) are
+    /// resolved against it.
+    pub state_dir: PathBuf,
 }
 
 impl GatewayConfig {
@@ -126,6 +130,7 @@ impl Default for GatewayConfig {
             origin_timeouts: crate::OriginTimeouts::default(),
             shutdown: crate::ShutdownSettings::default(),
             log: crate::log::LogSettings::default(),
+            state_dir: PathBuf::from("."),
         }
     }
 }
@@ -163,6 +168,7 @@ impl fmt::Debug for GatewayConfig {
             .field("origin_timeouts", &self.origin_timeouts)
             .field("shutdown", &self.shutdown)
             .field("log", &self.log)
+            .field("state_dir", &self.state_dir)
             .finish()
     }
 }
@@ -332,7 +338,7 @@ pub enum MailTransport {
 pub struct MailSettings {
     /// File or SMTP.
     pub transport: MailTransport,
-    /// Where the file transport writes; resolved against the config directory.
+    /// Where the file transport writes; resolved against `state_dir`.
     pub dir: PathBuf,
     /// The sender address.
     #[serde(deserialize_with = "names::non_empty")]
@@ -411,7 +417,7 @@ pub enum SmsTransport {
 pub struct SmsSettings {
     /// File or webhook.
     pub transport: SmsTransport,
-    /// Where the file transport writes; resolved against the config directory.
+    /// Where the file transport writes; resolved against `state_dir`.
     pub dir: PathBuf,
     /// The webhook; required when `transport` is `webhook`.
     pub webhook: Option<WebhookSettings>,

@@ -14,7 +14,7 @@ use crate::gateway::{
 };
 use crate::locate::{locate, locate_item};
 use crate::tls_client::{OriginAddr, OriginTls, OriginTlsFile};
-use crate::{context, database, names, net, tls_client, yaml};
+use crate::{context, database, names, net, state_dir, tls_client, yaml};
 
 /// Reads and validates a gateway configuration file.
 pub fn load_gateway(path: &Path) -> Result<GatewayConfig, ConfigError> {
@@ -25,8 +25,22 @@ pub fn load_gateway(path: &Path) -> Result<GatewayConfig, ConfigError> {
 /// Validates gateway configuration `text`; `path` is named in errors and its
 /// directory is the base for relative paths.
 pub fn parse_gateway(text: &str, path: &Path) -> Result<GatewayConfig, ConfigError> {
+    parse_gateway_with_env(text, path, std::env::var_os("STATE_DIRECTORY").as_deref())
+}
+
+/// [`parse_gateway`] with the value of `$STATE_DIRECTORY` given rather than read
+/// from the process (tests cannot set variables safely while others run).
+pub fn parse_gateway_with_env(
+    text: &str,
+    path: &Path,
+    state_directory: Option<&std::ffi::OsStr>,
+) -> Result<GatewayConfig, ConfigError> {
     let base_dir = base_dir_of(path);
-    let file: GatewayFile = context::scoped(&base_dir, false, || yaml::from_str(text, path))?;
+    let state_dir = state_dir::resolve(text, path, &base_dir, state_directory)?;
+    let file: GatewayFile = context::scoped(&base_dir, false, || {
+        context::set_state_dir(&state_dir);
+        yaml::from_str(text, path)
+    })?;
     if file.origin_tls.is_some() && file.origin.https_host.is_none() {
         return Err(ConfigError::at(
             path,
@@ -34,7 +48,7 @@ pub fn parse_gateway(text: &str, path: &Path) -> Result<GatewayConfig, ConfigErr
             "origin_tls is set but origin is not an https:// URL; write origin: https://HOST[:PORT]".to_owned(),
         ));
     }
-    let config = file.into_config(path, base_dir);
+    let config = file.into_config(path, base_dir, state_dir);
     check(&config, text)?;
     Ok(config)
 }
@@ -110,6 +124,9 @@ struct GatewayFile {
     shutdown: crate::ShutdownSettings,
     #[serde(default)]
     log: crate::log::LogSettings,
+    /// Already read by [`state_dir::resolve`]; declared so the key is known.
+    #[serde(default, deserialize_with = "state_dir::written", rename = "state_dir")]
+    _state_dir: Option<PathBuf>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -120,10 +137,10 @@ fn default_origin() -> OriginAddr {
     OriginAddr { addr: GatewayConfig::default().origin, https_host: None }
 }
 
-// The default is resolved like a written value, so it depends on the file's directory.
+// The default is resolved like a written value, so it depends on the state folder.
 fn default_database() -> String {
     let written = GatewayConfig::default().database;
-    database::normalize_database_url(&written, &context::base_dir()).unwrap_or(written)
+    database::normalize_database_url(&written, &context::state_dir()).unwrap_or(written)
 }
 
 /// Tells "written as null" (`Some(None)`) from "not written" (`None`).
@@ -132,14 +149,17 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<PathBuf>>, D
 }
 
 impl GatewayFile {
-    fn into_config(self, path: &Path, base_dir: PathBuf) -> GatewayConfig {
+    fn into_config(self, path: &Path, base_dir: PathBuf, state_dir: PathBuf) -> GatewayConfig {
         let resolve = |p: &Path| {
             if p.is_absolute() { p.to_path_buf() } else { base_dir.join(p) }
         };
+        let in_state = |p: &Path| {
+            if p.is_absolute() { p.to_path_buf() } else { state_dir.join(p) }
+        };
         let mut mail = self.mail;
-        mail.dir = resolve(&mail.dir);
+        mail.dir = in_state(&mail.dir);
         let mut sms = self.sms;
-        sms.dir = resolve(&sms.dir);
+        sms.dir = in_state(&sms.dir);
         let policy_file_explicit = self.policy_file.is_some();
         let policy_file = match self.policy_file {
             Some(written) => written,
@@ -195,6 +215,7 @@ impl GatewayFile {
                 ..self.log
             },
             base_dir,
+            state_dir,
         }
     }
 }

@@ -22,6 +22,7 @@ mod scalar;
 mod secret;
 mod shutdown;
 mod timeouts;
+mod state_dir;
 mod tls;
 mod tls_check;
 mod tls_client;
@@ -36,7 +37,7 @@ pub use gateway::{
     MailSettings, MailTransport, MetricsSettings, PublicUrls, SecretSettings, SessionSettings, SmsSettings,
     SmsTransport, SmtpSettings, SmtpTls, TenantNetworkSettings, UiSettings, WebhookSettings,
 };
-pub use gateway_load::{load_gateway, parse_gateway};
+pub use gateway_load::{load_gateway, parse_gateway, parse_gateway_with_env};
 pub use log::{AccessLog, DEFAULT_LEVEL, LogFormat, LogSettings};
 pub use names::{is_token, normalize_hostname};
 pub use net::parse_net;

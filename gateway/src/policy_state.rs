@@ -118,7 +118,7 @@ pub fn initial_ops_policy(cfg: &config::GatewayConfig) -> anyhow::Result<Option<
         return Ok(None);
     }
     let limits = cfg.tenant_networks.limits();
-    Ok(Some(config::load_policy_with(path, &limits).map_err(|e| anyhow::anyhow!("{e}"))?))
+    Ok(Some(config::load_policy_with(path, &limits)?))
 }
 
 /// Merges the database's tenants with those declared in the policy file; a

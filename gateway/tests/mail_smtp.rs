@@ -43,13 +43,17 @@ fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
 }
 
-fn aiosmtpd_installed() -> bool {
-    Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+/// The Python that has aiosmtpd: Debian's (python3-aiosmtpd, what `make deps`
+/// installs) even when a pyenv `python3` comes first in PATH, else `python3`.
+fn python() -> Option<&'static str> {
+    ["/usr/bin/python3", "python3"].into_iter().find(|py| {
+        Command::new(py)
+            .args(["-c", "import aiosmtpd"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
 }
 
 /// A port below the kernel's ephemeral range (32768 and up), so no outgoing
@@ -78,17 +82,17 @@ fn start_smtpd() -> Option<Smtpd> {
 
 /// [`start_smtpd`] with more command-line options (TLS certificates).
 fn start_smtpd_with(options: &[&str]) -> Option<Smtpd> {
-    if !aiosmtpd_installed() {
+    let Some(python) = python() else {
         if in_ci() {
-            panic!("aiosmtpd is required in CI (python3 -m pip install aiosmtpd; `make deps` does it)");
+            panic!("aiosmtpd is required in CI (apt-get install python3-aiosmtpd; `make deps` does it)");
         }
         println!("SKIPPED: aiosmtpd not installed");
         return None;
-    }
+    };
     let port = listener_port();
     let dir = tempfile::tempdir().unwrap();
     let log = std::fs::File::create(dir.path().join("smtpd.log")).unwrap();
-    let child = Command::new("python3")
+    let child = Command::new(python)
         .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
         .args(options)
         .args(["-c", "aiosmtpd.handlers.Mailbox"])

@@ -133,7 +133,7 @@ async fn check_config_refuses_plain_text_to_a_database_on_another_host() {
     env.tweak_config(&sqlite, &format!("database: \"{remote}\"\n"));
     let out = env.cli(&["check-config"], None);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(out.status.code(), Some(78), "{err}");
     assert!(err.contains("database:") && err.contains("plain text") && !err.contains("pw-in-url"), "{err}");
 
     // Allowed explicitly: accepted, with a warning.

@@ -36,6 +36,7 @@ pub struct ExplainArgs {
     /// (default: the user's own login method).
     #[arg(long)]
     method: Option<String>,
+    /// The request path (with any query).
     #[arg(long, default_value = "/")]
     path: String,
     /// Machine-readable output.

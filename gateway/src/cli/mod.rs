@@ -4,6 +4,7 @@
 mod audit;
 mod bulk;
 mod demo;
+mod docs;
 mod explain;
 mod listing;
 mod tenant;
@@ -15,11 +16,56 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use gateway::store::Store;
 
+/// `gateway --version`: the crate version, the commit and the build date (gateway/build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("GATEWAY_COMMIT"),
+    ", built ",
+    env!("GATEWAY_BUILD_DATE"),
+    ")"
+);
+
+/// Exit status for a configuration that cannot be used (sysexits' EX_CONFIG), so
+/// scripts and unit managers can tell it from bad usage (2, clap's) and other failures (1).
+pub const EXIT_CONFIG: u8 = 78;
+
+const AFTER_HELP: &str = "\
+Examples:
+  gateway --config /etc/gateway/gateway.yaml check-config
+  gateway --config /etc/gateway/gateway.yaml migrate
+  gateway --config /etc/gateway/gateway.yaml serve
+  gateway tenant create acme --owner boss@acme.example --plan trial
+  gateway tenant lines add acme CAF0123456789
+  gateway policy explain --host storage.example.net --ip 198.51.100.7 --path /files
+  gateway demo
+  gateway completions bash > /etc/bash_completion.d/gateway
+
+Exit status:
+  0   success
+  1   failure (database unreachable, a refused change, …)
+  2   bad usage (unknown command or option, missing argument)
+  78  bad configuration (gateway.yaml or the policy file; the message names file:line:column)
+
+Environment:
+  GATEWAY_LOG      log filter, e.g. info,gateway=debug (default info,pingora=warn)
+  STATE_DIRECTORY  default for state_dir when the file sets none (systemd sets it)";
+
 #[derive(Parser)]
-#[command(name = "gateway", version, about = "Line-auth gateway: a Pingora reverse proxy guarding a storage service")]
+#[command(
+    name = "gateway",
+    version = VERSION,
+    about = "Line-auth gateway: a Pingora reverse proxy guarding a storage service",
+    long_about = "Line-auth gateway: a Pingora reverse proxy guarding a storage service.\n\n\
+                  It signs users in (passwords, 2-step verification, federated providers), \
+                  checks carrier lines and source networks per tenant, and proxies what it \
+                  allows to the origin. The same binary manages tenants, users and the database.",
+    after_help = AFTER_HELP
+)]
 pub struct Cli {
-    /// The gateway configuration file.
-    #[arg(long, global = true, default_value = "gateway.yaml")]
+    /// The gateway configuration file; relative paths in it are resolved against its folder
+    /// (state files, such as the SQLite database, against `state_dir`).
+    #[arg(long, global = true, default_value = "gateway.yaml", value_name = "FILE")]
     pub config: PathBuf,
     #[command(subcommand)]
     pub command: Command,
@@ -27,7 +73,7 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Run the gateway.
+    /// Run the gateway (SIGHUP reloads the policy file and certificates, SIGTERM stops gracefully).
     Serve {
         /// Take the listening sockets over from a running gateway: start this,
         /// then send the old process SIGQUIT (within 5 seconds).
@@ -38,7 +84,7 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Create or upgrade the database schema.
     Migrate,
-    /// Validate gateway.yaml and the policy file; errors are printed as file:line:column.
+    /// Validate gateway.yaml and the policy file; errors are printed as file:line:column (exit 78).
     CheckConfig,
     /// Manage tenants.
     #[command(subcommand)]
@@ -51,9 +97,14 @@ pub enum Command {
     Policy(explain::PolicyCommand),
     /// Print a tenant's security events (logins, locks, resets, invitations…).
     Audit(audit::AuditArgs),
+    /// Print a shell completion script to standard output.
+    Completions(docs::CompletionsArgs),
+    /// Print the man page (roff) to standard output, or write one page per command to a folder.
+    Man(docs::ManArgs),
     /// Serve only the demo origin (used by the end-to-end tests).
     #[command(hide = true)]
     DemoOrigin {
+        /// Address to listen on.
         #[arg(long)]
         listen: std::net::SocketAddr,
         /// Append every request received to this file, one JSON line each.
@@ -102,11 +153,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let cfg = load_config(&cli.config)?;
             block_on(explain::run(cfg, cmd))
         }
+        Command::Completions(args) => docs::completions(args),
+        Command::Man(args) => docs::man(args),
     }
 }
 
+/// Loads the configuration; its error stays a [`config::ConfigError`] inside the
+/// `anyhow::Error`, which is how `main` knows to exit with [`EXIT_CONFIG`].
 pub fn load_config(path: &std::path::Path) -> anyhow::Result<config::GatewayConfig> {
-    config::load_gateway(path).map_err(|e| anyhow::anyhow!("{e}"))
+    Ok(config::load_gateway(path)?)
+}
+
+/// The exit status for an error that ended a command: [`EXIT_CONFIG`] when a
+/// configuration file was at fault, else 1.
+pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
+    if e.chain().any(|c| c.is::<config::ConfigError>()) { ExitCode::from(EXIT_CONFIG) } else { ExitCode::from(1) }
 }
 
 fn check_config(path: &std::path::Path) -> anyhow::Result<ExitCode> {
@@ -114,14 +175,14 @@ fn check_config(path: &std::path::Path) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
-            return Ok(ExitCode::from(2));
+            return Ok(ExitCode::from(EXIT_CONFIG));
         }
     };
     let policy = match gateway::policy_state::initial_ops_policy(&cfg) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{e}");
-            return Ok(ExitCode::from(2));
+            return Ok(ExitCode::from(EXIT_CONFIG));
         }
     };
     use gateway::store::pg_tls::{Verdict, judge_url};
@@ -129,7 +190,7 @@ fn check_config(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     match judge_url(&cfg.database, cfg.database_allow_plain_text) {
         Some(Verdict::Refuse(why)) => {
             eprintln!("{}: database: {why}", cfg.path.display());
-            return Ok(ExitCode::from(2));
+            return Ok(ExitCode::from(EXIT_CONFIG));
         }
         Some(Verdict::Warn(why)) => warnings.push(why),
         Some(Verdict::Fine) | None => {}

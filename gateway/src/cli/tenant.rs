@@ -22,24 +22,42 @@ use super::listing;
 pub enum TenantCommand {
     /// Create a tenant and its owner; prints the owner's invitation link.
     Create {
+        /// The tenant's name (1 to 64 characters: a-z, 0-9, '.', '_', '-').
         name: String,
+        /// The owner's email address; the invitation is mailed there.
         #[arg(long)]
         owner: String,
+        /// The plan, which sets the tenant's limits.
         #[arg(long, value_enum, default_value = "basic")]
         plan: Plan,
     },
     /// Send the owner a new invitation link (the previous one stops working).
-    InviteOwner { name: String },
+    InviteOwner {
+        /// The tenant's name.
+        name: String,
+    },
     /// Set the access route.
-    SetRoute { name: String, route: RouteArg },
+    SetRoute {
+        /// The tenant's name.
+        name: String,
+        /// line-only: registered lines and networks only; line-and-internet: also the internet, with a second factor.
+        route: RouteArg,
+    },
     /// Turn 2-step verification on or off for all password users of the tenant.
     #[command(name = "set-2fa")]
-    Set2fa { name: String, state: OnOff },
+    Set2fa {
+        /// The tenant's name.
+        name: String,
+        /// Whether 2-step verification is required.
+        state: OnOff,
+    },
     /// Add or remove registered line numbers, or import/export them as CSV.
     Lines {
+        /// add or remove the LINES given; import or export a CSV file (--file).
         action: Action,
+        /// The tenant's name.
         name: String,
-        /// The line numbers to add or remove.
+        /// Carrier line ids to add or remove: CAF + 10 or COP + 8 letters and digits (e.g. CAF0123456789).
         lines: Vec<String>,
         #[command(flatten)]
         bulk: BulkArgs,
@@ -47,26 +65,32 @@ pub enum TenantCommand {
     /// Add or remove registered source networks (CIDR or single addresses),
     /// or import/export them as CSV.
     Networks {
+        /// add or remove the NETWORKS given; import or export a CSV file (--file).
         action: Action,
+        /// The tenant's name.
         name: String,
-        /// The networks to add or remove.
+        /// Networks to add or remove, in CIDR form (192.0.2.0/24) or single addresses.
         networks: Vec<String>,
         #[command(flatten)]
         bulk: BulkArgs,
     },
     /// List every tenant: plan, route, 2FA, counts of users, lines and networks.
     List {
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Show one tenant: settings, owner, counts and its first lines and networks.
     Show {
+        /// The tenant's name.
         name: String,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Remove a tenant with its users, sessions, lines and networks, for good.
     Remove {
+        /// The tenant's name.
         name: String,
         /// Do not ask; required when standard input is not a terminal.
         #[arg(long)]

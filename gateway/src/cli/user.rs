@@ -15,9 +15,12 @@ use super::listing;
 pub enum UserCommand {
     /// Create a password user directly (the password is read from standard input).
     Add {
+        /// The user's email address (their sign-in name).
         email: String,
+        /// The tenant the user belongs to.
         #[arg(long)]
         tenant: String,
+        /// The user's role in the tenant.
         #[arg(long, value_enum, default_value = "user")]
         role: RoleArg,
         /// Read the password from the first line of standard input.
@@ -25,22 +28,30 @@ pub enum UserCommand {
         password_stdin: bool,
     },
     /// Unlock an account locked by failed logins.
-    Unlock { email: String },
+    Unlock {
+        /// The user's email address.
+        email: String,
+    },
     /// Forget a user's 2-step verification (phone, authenticator, recovery code,
     /// remembered browsers) and end their sessions; they set it up again at the next sign-in.
     #[command(name = "reset-2fa")]
-    Reset2fa { email: String },
+    Reset2fa {
+        /// The user's email address.
+        email: String,
+    },
     /// List users: email, tenant, role, sign-in method, locked, last sign-in.
     List {
         /// Only this tenant's users.
         #[arg(long)]
         tenant: Option<String>,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Remove a user for good and end their sessions on every gateway.
     /// A tenant's owner is not removed this way.
     Remove {
+        /// The user's email address.
         email: String,
         /// Do not ask; required when standard input is not a terminal.
         #[arg(long)]

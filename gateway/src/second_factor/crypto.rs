@@ -56,7 +56,7 @@ impl fmt::Debug for TotpKey {
 
 impl TotpKey {
     /// From `secrets.totp_key` (32 bytes as base64 or 64 hex characters).
-    /// Without one: reads or creates `<base_dir>/data/totp.key` (32 random
+    /// Without one: reads or creates `<state_dir>/data/totp.key` (32 random
     /// bytes, base64, mode 0600) and warns, since several gateways on one
     /// database must then be given the same file by hand.
     pub fn load_or_create(cfg: &config::GatewayConfig) -> Result<TotpKey, KeyError> {
@@ -66,7 +66,7 @@ impl TotpKey {
         if cfg.database.starts_with("postgres") {
             return Err(KeyError::Required);
         }
-        let path = cfg.base_dir.join("data").join("totp.key");
+        let path = cfg.state_dir.join("data").join("totp.key");
         let key = read_or_create(&path)?;
         tracing::warn!(
             path = %path.display(),

@@ -51,7 +51,7 @@ fn debug_hides_the_key() {
 }
 
 fn config_with(base: &Path, key: Option<&str>) -> GatewayConfig {
-    let mut cfg = GatewayConfig { base_dir: base.to_owned(), ..GatewayConfig::default() };
+    let mut cfg = GatewayConfig { base_dir: base.to_owned(), state_dir: base.to_owned(), ..GatewayConfig::default() };
     cfg.secrets.totp_key = key.map(Secret::new);
     cfg
 }
