@@ -104,9 +104,12 @@ impl Out {
             Out::Stdout => Box::new(std::io::stdout()),
             Out::Stderr => Box::new(std::io::stderr()),
             Out::File(path) => {
+                // Client addresses and who signed in: not for every local user.
+                use std::os::unix::fs::OpenOptionsExt;
                 let f = File::options()
                     .create(true)
                     .append(true)
+                    .mode(0o640)
                     .open(path)
                     .map_err(|e| anyhow::anyhow!("cannot open the access log {}: {e}", path.display()))?;
                 Box::new(f)

@@ -182,7 +182,8 @@ impl ServeHttp for MetricsApp {
 /// Whether the database answered its last health check (`db_health`).
 pub static DB_UP: AtomicBool = AtomicBool::new(true);
 
-/// Set by SIGTERM (and SIGQUIT): from then on `/readyz` says 503.
+/// Set by SIGTERM: from then on `/readyz` says 503. Not by SIGQUIT: the new
+/// process shares the listening socket and answers `/readyz` too.
 pub static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
 
 pub static DATABASE_UP: LazyLock<prometheus::IntGauge> = LazyLock::new(|| {

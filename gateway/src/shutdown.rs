@@ -41,6 +41,30 @@ async fn next(s: &mut Option<Signal>) {
     }
 }
 
+/// Once draining, Pingora listens to no signal, and ours are still caught
+/// (tokio never gives a handler back): without this, SIGINT or a second
+/// SIGTERM would do nothing and only SIGKILL would end a slow drain.
+fn stop_at_once_on_a_second_signal() {
+    let spawned = std::thread::Builder::new().name("gateway-stop".into()).spawn(|| {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            return;
+        };
+        rt.block_on(async {
+            let mut term = catch(SignalKind::terminate(), "SIGTERM");
+            let mut int = catch(SignalKind::interrupt(), "SIGINT");
+            tokio::select! {
+                _ = next(&mut term) => {}
+                _ = next(&mut int) => {}
+            }
+        });
+        tracing::warn!("a second signal while draining: stopping at once");
+        std::process::exit(1);
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot watch for a second signal while draining");
+    }
+}
+
 fn catch(kind: SignalKind, name: &str) -> Option<Signal> {
     signal(kind).inspect_err(|e| tracing::error!(error = %e, "cannot catch {name}")).ok()
 }
@@ -66,10 +90,14 @@ impl ShutdownSignalWatch for Signals {
                     }
                 }
                 tracing::info!("grace period over: closing the listeners and draining");
+                stop_at_once_on_a_second_signal();
                 ShutdownSignal::GracefulTerminate
             }
+            // `/readyz` stays as it is: during a hand-over the listening socket
+            // is shared with the new process, which answers it too.
             _ = next(&mut quit) => {
                 tracing::info!("SIGQUIT: handing the listening sockets to the new process, then draining");
+                stop_at_once_on_a_second_signal();
                 ShutdownSignal::GracefulUpgrade
             }
             _ = next(&mut int) => {
@@ -137,7 +165,7 @@ pub fn upgrade_socket(cfg: &config::GatewayConfig) -> anyhow::Result<PathBuf> {
 
 /// Pingora makes the socket 0666: the folder is what keeps other users from
 /// handing the new process sockets of their own. A folder someone else owns
-/// or may write to is refused; one others may enter is worth a warning.
+/// or may write to or enter is refused.
 fn check_folder(dir: &Path, defaulted: bool) -> anyhow::Result<()> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(dir).with_context(|| format!("upgrade socket folder {}", dir.display()))?;
@@ -152,11 +180,12 @@ fn check_folder(dir: &Path, defaulted: bool) -> anyhow::Result<()> {
             meta.mode() & 0o7777
         );
     }
-    if meta.mode() & 0o005 != 0 {
+    if meta.mode() & 0o011 != 0 {
         let hint = if defaulted { "" } else { " (under systemd: RuntimeDirectoryMode=0700)" };
-        tracing::warn!(
-            folder = %dir.display(),
-            "other users may enter the upgrade socket's folder and connect to it during an upgrade{hint}"
+        bail!(
+            "other users may enter the upgrade socket's folder {} (mode {:o}) and hand a new gateway sockets of their own during an upgrade; make it 0700{hint}",
+            dir.display(),
+            meta.mode() & 0o7777
         );
     }
     Ok(())
@@ -187,6 +216,9 @@ mod tests {
         cfg.shutdown.upgrade_socket = Some(shared.path().join("up.sock"));
         let e = upgrade_socket(&cfg).unwrap_err().to_string();
         assert!(e.contains("written by other users"), "{e}");
+        std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        let e = upgrade_socket(&cfg).unwrap_err().to_string();
+        assert!(e.contains("may enter"), "{e}");
         cfg.shutdown.upgrade_socket = Some(shared.path().join("x".repeat(120)));
         std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
         assert!(upgrade_socket(&cfg).unwrap_err().to_string().contains("too long"));

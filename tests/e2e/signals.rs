@@ -85,6 +85,15 @@ async fn wait_ready(env: &Env, gw: &Gateway) {
     }
 }
 
+/// The upgrade socket in a folder only this user may enter, as the gateway demands.
+fn private_socket(env: &Env) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = env.dir.path().join("run");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    dir.join("up.sock")
+}
+
 fn shutdown_block(grace: &str, drain: &str, socket: &Path) -> String {
     format!("shutdown:\n  grace: {grace}\n  drain: {drain}\n  upgrade_socket: \"{}\"\n", socket.display())
 }
@@ -92,7 +101,7 @@ fn shutdown_block(grace: &str, drain: &str, socket: &Path) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_turns_readyz_to_503_serves_through_the_grace_then_exits_0() {
     let Some(env) = Env::new(Db::Sqlite).await else { return };
-    let socket = env.dir.path().join("up.sock");
+    let socket = private_socket(&env);
     env.tweak_config("threads: 2\n", &format!("threads: 2\n{}", shutdown_block("3s", "10s", &socket)));
     let mut gw = Gateway::spawn(&env, "gateway", &[]);
     wait_ready(&env, &gw).await;
@@ -142,7 +151,7 @@ async fn sigterm_turns_readyz_to_503_serves_through_the_grace_then_exits_0() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_zero_grace_closes_at_once() {
     let Some(env) = Env::new(Db::Sqlite).await else { return };
-    let socket = env.dir.path().join("up.sock");
+    let socket = private_socket(&env);
     env.tweak_config("threads: 2\n", &format!("threads: 2\n{}", shutdown_block("0", "5s", &socket)));
     let mut gw = Gateway::spawn(&env, "gateway", &[]);
     wait_ready(&env, &gw).await;
@@ -180,7 +189,7 @@ fn load(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_upgrade_under_load_fails_no_request() {
     let Some(env) = Env::new(Db::Sqlite).await else { return };
-    let socket = env.dir.path().join("up.sock");
+    let socket = private_socket(&env);
     env.tweak_config("threads: 2\n", &format!("threads: 2\n{}", shutdown_block("5s", "10s", &socket)));
     let mut old = Gateway::spawn(&env, "old", &[]);
     wait_ready(&env, &old).await;
@@ -239,30 +248,8 @@ async fn an_upgrade_under_load_fails_no_request() {
 async fn a_request_in_flight_is_drained_before_the_exit() {
     let Some(env) = Env::new(Db::Sqlite).await else { return };
     // An origin that answers after two seconds.
-    let slow = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let slow_port = slow.local_addr().unwrap().port();
-    let origin = tokio::spawn(async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        while let Ok((mut s, _)) = slow.accept().await {
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nslow\n").await;
-            });
-        }
-    });
-    env.tweak_config(
-        &format!("origin: \"127.0.0.1:{}\"", env.origin_port()),
-        &format!("origin: \"127.0.0.1:{slow_port}\""),
-    );
-    let socket = env.dir.path().join("up.sock");
+    let origin = slow_origin(&env, Duration::from_secs(2)).await;
+    let socket = private_socket(&env);
     env.tweak_config("threads: 2\n", &format!("threads: 2\n{}", shutdown_block("0", "10s", &socket)));
     let mut gw = Gateway::spawn(&env, "gateway", &[]);
     wait_ready(&env, &gw).await;
@@ -285,6 +272,61 @@ async fn a_request_in_flight_is_drained_before_the_exit() {
     assert_eq!(in_flight.await.unwrap(), Ok((200, "slow\n".to_owned())), "{}", gw.log());
     assert!(took >= Duration::from_millis(1200), "exited before the request was done: {took:?}");
     assert!(took < Duration::from_secs(6), "waited out the whole drain: {took:?}");
+    origin.abort();
+    env.cleanup().await;
+}
+
+/// Points the gateway at an origin that answers each request after `delay`.
+async fn slow_origin(env: &Env, delay: Duration) -> tokio::task::JoinHandle<()> {
+    let slow = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let slow_port = slow.local_addr().unwrap().port();
+    env.tweak_config(
+        &format!("origin: \"127.0.0.1:{}\"", env.origin_port()),
+        &format!("origin: \"127.0.0.1:{slow_port}\""),
+    );
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut s, _)) = slow.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                tokio::time::sleep(delay).await;
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nslow\n").await;
+            });
+        }
+    })
+}
+
+/// Pingora listens to no signal once draining; a second SIGTERM must still
+/// stop a drain that waits on a stuck request, not only SIGKILL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sigterm_while_draining_stops_at_once() {
+    let Some(env) = Env::new(Db::Sqlite).await else { return };
+    let origin = slow_origin(&env, Duration::from_secs(60)).await;
+    let socket = private_socket(&env);
+    env.tweak_config("threads: 2\n", &format!("threads: 2\n{}", shutdown_block("0", "60s", &socket)));
+    let mut gw = Gateway::spawn(&env, "gateway", &[]);
+    wait_ready(&env, &gw).await;
+    let c = env.client(INTERNET);
+    let url = env.url(ORDINARY, "/public/a");
+    let stuck = tokio::spawn(async move { c.get(&url).send().await.map(|r| r.status().as_u16()) });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    gw.signal(libc::SIGTERM);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(gw.child.try_wait().unwrap().is_none(), "still draining the stuck request:\n{}", gw.log());
+    let sent = Instant::now();
+    gw.signal(libc::SIGTERM);
+    let status = gw.exit_within(Duration::from_secs(5)).await;
+    assert_eq!(status.code(), Some(1), "{}", gw.log());
+    assert!(sent.elapsed() < Duration::from_secs(3), "{:?}", sent.elapsed());
+    assert!(gw.log().contains("a second signal while draining"), "{}", gw.log());
+    stuck.abort();
     origin.abort();
     env.cleanup().await;
 }

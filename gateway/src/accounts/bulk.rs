@@ -189,7 +189,8 @@ impl Accounts<'_> {
         }
         self.store.import_lines(tenant.id, &new, progress).await?;
         report.written = true;
-        self.audit(by, Some(tenant.id), Some(&report.summary()), "lines_imported").await;
+        let subject = format!("{}: {}", report.summary(), capped_list(&new));
+        self.audit(by, Some(tenant.id), Some(&subject), "lines_imported").await;
         Ok(Imported::Done(report))
     }
 
@@ -256,13 +257,20 @@ impl Accounts<'_> {
                 refused = report.refused.len(),
                 "source networks refused in an import"
             );
+            // As for a single network: an attempt at a forbidden network
+            // (0.0.0.0/1, a neighbour's range) leaves a trace for the owner.
+            if !opts.dry_run {
+                let tried: Vec<&str> = report.refused.iter().map(|r| r.value.as_str()).collect();
+                self.audit(by, Some(tenant.id), Some(&capped_list(&tried)), "network_refused").await;
+            }
         }
         if opts.dry_run || (!report.refused.is_empty() && !opts.skip_invalid) || new.is_empty() {
             return Ok(Imported::Done(report));
         }
         self.store.import_networks(tenant.id, &new, progress).await?;
         report.written = true;
-        self.audit(by, Some(tenant.id), Some(&report.summary()), "networks_imported").await;
+        let subject = format!("{}: {}", report.summary(), capped_list(&new));
+        self.audit(by, Some(tenant.id), Some(&subject), "networks_imported").await;
         report.owner_told = Some(self.tell_owners(by, tenant, &new).await);
         Ok(Imported::Done(report))
     }
@@ -277,9 +285,28 @@ impl Accounts<'_> {
     }
 }
 
+/// The values an audit entry names: all of a short list, the first
+/// `AUDITED_VALUES` of a long one (an import of 100 000 lines is one entry).
+fn capped_list<T: std::fmt::Display>(items: &[T]) -> String {
+    const AUDITED_VALUES: usize = 50;
+    let shown = super::lines::list(&items[..items.len().min(AUDITED_VALUES)]);
+    match items.len().checked_sub(AUDITED_VALUES) {
+        Some(more) if more > 0 => format!("{shown} and {more} more"),
+        _ => shown,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_audit_entry_names_the_first_values_and_counts_the_rest() {
+        assert_eq!(capped_list(&["a", "b"]), "a, b");
+        let many: Vec<String> = (0..60).map(|i| i.to_string()).collect();
+        let got = capped_list(&many);
+        assert!(got.starts_with("0, 1, 2") && got.ends_with("49 and 10 more"), "{got}");
+    }
 
     #[test]
     fn csv_rows_take_the_first_column_and_skip_headers_comments_and_blanks() {

@@ -181,9 +181,17 @@ async fn many_lines_at_once_are_all_or_nothing_with_a_report() {
     assert_eq!(status, 400);
     assert!(html.contains("Line 2: 127.0.0.0/8: 127.0.0.0/8 takes in loopback"), "{html}");
     assert!(w.app.store.tenant_networks(w.tenant).await.unwrap().is_empty());
+    // The attempt is audited as a single refused network is, naming it.
+    let events = w.app.store.audit_entries(w.tenant, 0, 100).await.unwrap();
+    let refused: Vec<_> = events.iter().filter(|e| e.event == "network_refused").collect();
+    assert_eq!(refused.len(), 1, "{events:?}");
+    assert_eq!(refused[0].subject.as_deref(), Some("127.0.0.0/8"));
     let nets = "203.0.113.0/24\n2001:db8::/48";
     assert_eq!(send(&w, path, &w.owner, &[("action", "add_network"), ("network", nets)]).await.0, 303);
     assert_eq!(w.app.store.tenant_networks(w.tenant).await.unwrap().len(), 2);
+    let events = w.app.store.audit_entries(w.tenant, 0, 100).await.unwrap();
+    let added = events.iter().find(|e| e.event == "networks_imported").and_then(|e| e.subject.clone());
+    assert!(added.as_deref().is_some_and(|s| s.contains("203.0.113.0/24, 2001:db8::/48")), "{added:?}");
 }
 
 /// The list is paged in the database and searched literally; whatever the
