@@ -5,6 +5,7 @@
 
 pub mod bare;
 pub mod measure;
+pub mod procs;
 pub mod seed;
 
 pub use measure::{Counting, allocations, allocs_per_op, ns_per_op};

@@ -8,12 +8,12 @@
 //! [--clients 8]`; `make bench-import` runs it. Needs the PostgreSQL server
 //! the tests use (127.0.0.1:5432, user postgres).
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use benches::procs::{Proc, free_port, percentile};
 use gateway::store::{NewSession, NewUser, Plan, Store, now};
 use gateway::tokens;
 use policy::{HostKind, Role};
@@ -43,19 +43,6 @@ fn args() -> anyhow::Result<Args> {
         }
     }
     Ok(a)
-}
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// Writes the configuration; the gateway and the command line share it.
@@ -168,8 +155,7 @@ async fn load(
 }
 
 fn pct(sorted: &[Duration], p: f64) -> String {
-    let d = sorted.get(((sorted.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or_default();
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+    format!("{:.2} ms", percentile(sorted, p).as_secs_f64() * 1000.0)
 }
 
 async fn measure(args: &Args, dir: &Path, database: &str, origin: u16) -> anyhow::Result<()> {

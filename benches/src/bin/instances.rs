@@ -11,12 +11,12 @@
 //! [--seconds 20] [--rounds 200]`; `make bench-instances` runs it. Needs the
 //! PostgreSQL server the tests use (127.0.0.1:5432, user postgres).
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use benches::procs::{Proc, free_port, percentile};
 use gateway::store::{NewSession, NewUser, Plan, Store, now};
 use gateway::tokens;
 use policy::{HostKind, Role};
@@ -57,23 +57,10 @@ fn args() -> anyhow::Result<Args> {
     Ok(a)
 }
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 struct Instance {
     port: u16,
     metrics: u16,
     _proc: Proc,
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 async fn start(bin: &Path, dir: &Path, name: &str, database: &str, env: &[(&str, &str)]) -> anyhow::Result<Instance> {
@@ -187,13 +174,6 @@ async fn logout(c: &reqwest::Client, a: &Instance, token: &str) -> anyhow::Resul
     Ok(())
 }
 
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 /// Ends `rounds` sessions on A; each is first used on B (so B holds it in its
 /// cache), then polled on B until refused.
 async fn revocations(
@@ -289,9 +269,9 @@ async fn run(args: &Args, dir: &Path, database: &str) -> anyhow::Result<()> {
     let t = revocations(&store, user, &a, &b, args.rounds).await?;
     println!(
         "revocation on A refused on B, notified:       p50 {}  p99 {}  max {}  ({} rounds)",
-        ms(pct(&t, 0.5)),
-        ms(pct(&t, 0.99)),
-        ms(pct(&t, 1.0)),
+        ms(percentile(&t, 0.5)),
+        ms(percentile(&t, 0.99)),
+        ms(percentile(&t, 1.0)),
         t.len()
     );
     drop(b);
@@ -300,9 +280,9 @@ async fn run(args: &Args, dir: &Path, database: &str) -> anyhow::Result<()> {
     let t = revocations(&store, user, &a, &b, rounds).await?;
     println!(
         "revocation on A refused on B, no notification: p50 {}  p99 {}  max {}  ({} rounds)",
-        ms(pct(&t, 0.5)),
-        ms(pct(&t, 0.99)),
-        ms(pct(&t, 1.0)),
+        ms(percentile(&t, 0.5)),
+        ms(percentile(&t, 0.99)),
+        ms(percentile(&t, 1.0)),
         t.len()
     );
     drop(b);
