@@ -9,7 +9,9 @@
 #
 # Needs root and dpkg; without them it says why and skips, except under
 # CI=true, where it fails. `make test-package` runs it (and `make test`).
-# It refuses to run where a gateway package is already installed.
+# It refuses to run where a gateway package is already installed, unless that
+# package is the leftover of an earlier run of this check that was killed
+# before its cleanup (the marker file below says so, and what to restore).
 #
 # Not a cargo test: it runs cargo itself (cargo deb), which would wait for the
 # build lock a running `cargo test` holds.
@@ -30,11 +32,22 @@ command -v dpkg >/dev/null 2>&1 || skip "no dpkg (not a Debian-like system)"
 command -v cargo-deb >/dev/null 2>&1 || skip "cargo-deb is missing (make package-deps installs it)"
 command -v curl >/dev/null 2>&1 || skip "curl is missing"
 command -v setpriv >/dev/null 2>&1 || skip "setpriv is missing (util-linux)"
-if dpkg-query -W -f='${Status}' gateway 2>/dev/null | grep -q "installed"; then
+# Written before the install and removed after the cleanup: it survives only a
+# run that was killed (SIGKILL, a lost machine), and holds what was here before.
+marker=/var/lib/gateway-package-check.leftover
+leftover=no
+if [ -f "$marker" ]; then
+  grep -Eq '^user_existed=(yes|no)$' "$marker" && grep -Eq '^state_existed=(yes|no)$' "$marker" \
+    || fail "$marker is not this check's marker; look at it and remove it"
+  leftover=yes
+  user_existed=$(sed -n 's/^user_existed=//p' "$marker")
+  state_existed=$(sed -n 's/^state_existed=//p' "$marker")
+elif dpkg-query -W -f='${Status}' gateway 2>/dev/null | grep -q "installed"; then
   skip "a gateway package is already installed here; not touching it"
+else
+  user_existed=no; getent passwd gateway >/dev/null && user_existed=yes
+  state_existed=no; [ -e /var/lib/gateway ] && state_existed=yes
 fi
-user_existed=no; getent passwd gateway >/dev/null && user_existed=yes
-state_existed=no; [ -e /var/lib/gateway ] && state_existed=yes
 
 # --- build ---------------------------------------------------------------
 build_started=$(date +%s)
@@ -59,8 +72,19 @@ cleanup() {
     getent passwd gateway >/dev/null && echo "package check: warning: could not remove the gateway user: $(userdel gateway 2>&1)" >&2
   fi
   if [ "$user_existed" = no ] && getent group gateway >/dev/null; then groupdel gateway 2>/dev/null; fi
+  rm -f "$marker"
 }
+if [ "$leftover" = yes ]; then
+  step "removing what an interrupted earlier run left installed ($marker)"
+  # Its gateway, started as the gateway user, may have outlived it.
+  pkill -KILL -u gateway -x gateway 2>/dev/null || true
+  cleanup
+  set -e
+  ! dpkg-query -W -f='${Status}' gateway 2>/dev/null | grep -q "installed" \
+    || fail "the leftover gateway package could not be purged"
+fi
 trap cleanup EXIT
+printf 'user_existed=%s\nstate_existed=%s\n' "$user_existed" "$state_existed" > "$marker"
 
 # --- install ---------------------------------------------------------------
 dpkg -i "$deb" > target/package-check-dpkg.log 2>&1 || { cat target/package-check-dpkg.log >&2; fail "dpkg -i"; }
