@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use benches::{allocs_per_op, ns_per_op};
 use criterion::{BatchSize, Criterion, Throughput};
-use gateway::proxy::identity::{ForwardedHost, IdentityHeaders, StripList, rewrite_upstream};
+use gateway::proxy::identity::{ForwardedHost, IdentityHeaders, Rewrite, StripList, rewrite_upstream};
 use gateway::session::{CookieFact, SessionCache, read_cookie};
 use gateway::store::{NewSession, NewUser, Store, now};
 use gateway::tokens;
@@ -98,7 +98,7 @@ fn request_header(h: &[(HeaderName, HeaderValue)]) -> RequestHeader {
 static FORWARDED: std::sync::LazyLock<Option<ForwardedHost>> =
     std::sync::LazyLock::new(|| ForwardedHost::from_base_url("https://storage.example.net"));
 
-fn upstream_rewrite(strip: &StripList, user: &HeaderValue, up: &mut RequestHeader) {
+fn upstream_rewrite(rules: &Rewrite, user: &HeaderValue, up: &mut RequestHeader) {
     let own = [
         "gw_session",
         gateway::auth::CSRF_COOKIE,
@@ -113,7 +113,7 @@ fn upstream_rewrite(strip: &StripList, user: &HeaderValue, up: &mut RequestHeade
         method: HeaderValue::from_static("password+totp"),
         line: None,
     };
-    rewrite_upstream(up, strip, &own, Some(CLIENT), FORWARDED.as_ref(), Some(identity)).unwrap();
+    rewrite_upstream(up, rules, &own, Some(CLIENT), FORWARDED.as_ref(), Some(identity)).unwrap();
 }
 
 /// A store on a temp SQLite file with one session, and a cache warmed with it.
@@ -180,6 +180,7 @@ fn main() {
     let t_now = now();
     let cookie = cookie_header(&w.token);
     let strip = StripList::new(&["X-Line-Id", "X-Line-Region"], &[] as &[&str]);
+    let rules = Rewrite::new(strip.clone(), None).unwrap();
     let user = HeaderValue::from_str("alice@example.net").unwrap();
     let clean = browser_headers(&cookie, &[]);
     let spoofed = browser_headers(&cookie, &[("x-line-id", "CAF0000000001"), ("X-Auth-User", "boss@example.net")]);
@@ -217,10 +218,10 @@ fn main() {
         g.bench_function("strip_select/clean", |b| b.iter(|| strip.select(black_box(&clean_map).keys())));
         g.bench_function("strip_select/spoofed", |b| b.iter(|| strip.select(black_box(&spoofed_map).keys())));
         g.bench_function("upstream_rewrite/clean", |b| {
-            b.iter_batched_ref(|| clean_req.clone(), |r| upstream_rewrite(&strip, &user, r), BatchSize::SmallInput)
+            b.iter_batched_ref(|| clean_req.clone(), |r| upstream_rewrite(&rules, &user, r), BatchSize::SmallInput)
         });
         g.bench_function("upstream_rewrite/spoofed", |b| {
-            b.iter_batched_ref(|| spoofed_req.clone(), |r| upstream_rewrite(&strip, &user, r), BatchSize::SmallInput)
+            b.iter_batched_ref(|| spoofed_req.clone(), |r| upstream_rewrite(&rules, &user, r), BatchSize::SmallInput)
         });
         g.finish();
     }
@@ -231,7 +232,7 @@ fn main() {
     let rewrite_ns = |req: &RequestHeader| {
         ns_per_op(N / 10, || {
             let mut r = black_box(req.clone());
-            upstream_rewrite(&strip, &user, &mut r);
+            upstream_rewrite(&rules, &user, &mut r);
             drop(black_box(r));
         }) - ns_per_op(N / 10, || drop(black_box(req.clone())))
     };
@@ -239,7 +240,7 @@ fn main() {
     let rewrite_allocs = |req: &RequestHeader| {
         allocs_per_op(N / 10, || {
             let mut r = black_box(req.clone());
-            upstream_rewrite(&strip, &user, &mut r);
+            upstream_rewrite(&rules, &user, &mut r);
             drop(black_box(r));
         }) - clone_allocs(req)
     };

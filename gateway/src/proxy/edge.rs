@@ -4,7 +4,7 @@
 use policy::NetworkSet;
 
 use super::host::Hosts;
-use super::identity::{ForwardedHosts, StripList};
+use super::identity::{ForwardedHosts, Rewrite, StripList};
 
 pub struct Edge {
     pub hosts: Hosts,
@@ -13,7 +13,7 @@ pub struct Edge {
     pub line_header: http::HeaderName,
     pub region_header: Option<http::HeaderName>,
     pub consent_regions: Vec<String>,
-    pub strip: StripList,
+    pub rewrite: Rewrite,
     pub forwarded_hosts: ForwardedHosts,
     pub origin: super::origin::Origin,
     /// `Strict-Transport-Security` for answers over TLS; `None` without TLS or with HSTS off.
@@ -31,7 +31,7 @@ impl Edge {
             hosts: Hosts { ordinary: cfg.hosts.ordinary.clone(), line_auth: cfg.hosts.line_auth.clone() },
             trusted_proxies: cfg.trusted_proxies.iter().copied().collect(),
             carrier_networks: cfg.carrier.trusted_networks.iter().copied().collect(),
-            strip: StripList::new(&carrier_headers, &cfg.remove_headers),
+            rewrite: Rewrite::new(StripList::new(&carrier_headers, &cfg.remove_headers), Some(line_header.clone()))?,
             forwarded_hosts: ForwardedHosts::new(cfg),
             consent_regions: cfg.carrier.consent_regions.iter().map(|r| r.to_ascii_lowercase()).collect(),
             region_header: match &cfg.carrier.region_header {

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use http::{HeaderName, HeaderValue};
-use pingora::http::RequestHeader;
+use pingora::http::{PreparedHeaderName, RequestHeader};
 use policy::LineId;
 
 /// Names compared with `_` read as `-`, because some servers treat `X_Auth_User`
@@ -112,48 +112,134 @@ pub struct IdentityHeaders {
     pub line: Option<LineId>,
 }
 
+/// The names of the headers the gateway sets, parsed once at start-up: inserting
+/// one per request then neither parses nor allocates its name
+/// (`vendor/PATCHES.md`, patch 1). Lower case, as the origin has always seen them.
+struct Names {
+    forwarded_for: PreparedHeaderName,
+    forwarded_host: PreparedHeaderName,
+    forwarded_proto: PreparedHeaderName,
+    cookie: PreparedHeaderName,
+    user: PreparedHeaderName,
+    tenant: PreparedHeaderName,
+    role: PreparedHeaderName,
+    method: PreparedHeaderName,
+    line: PreparedHeaderName,
+}
+
+impl Names {
+    fn new() -> pingora::Result<Names> {
+        Ok(Names {
+            forwarded_for: PreparedHeaderName::from_static("x-forwarded-for")?,
+            forwarded_host: PreparedHeaderName::from_static("x-forwarded-host")?,
+            forwarded_proto: PreparedHeaderName::from_static("x-forwarded-proto")?,
+            cookie: PreparedHeaderName::from_static("cookie")?,
+            user: PreparedHeaderName::from_static("x-auth-user")?,
+            tenant: PreparedHeaderName::from_static("x-auth-tenant")?,
+            role: PreparedHeaderName::from_static("x-auth-role")?,
+            method: PreparedHeaderName::from_static("x-auth-method")?,
+            line: PreparedHeaderName::from_static("x-auth-line")?,
+        })
+    }
+}
+
+/// How the header sent upstream is rewritten, prepared once at start-up.
+pub struct Rewrite {
+    strip: StripList,
+    names: Names,
+    /// The carrier's line header: its value, when it is the line the gateway
+    /// established, becomes `X-Auth-Line` as it is, without a copy.
+    line_header: Option<HeaderName>,
+}
+
+impl Rewrite {
+    pub fn new(strip: StripList, line_header: Option<HeaderName>) -> pingora::Result<Rewrite> {
+        Ok(Rewrite { strip, names: Names::new()?, line_header })
+    }
+}
+
 /// The header the origin gets: client-sent identity, routing and carrier headers
 /// removed, `X-Forwarded-For` set to the client the gateway established,
 /// `X-Forwarded-Host`/`-Proto` to the hostname's public URL, `own_cookies`
 /// dropped from `Cookie`, and ours added when the request is authenticated.
 pub fn rewrite_upstream(
     up: &mut RequestHeader,
-    strip: &StripList,
+    rules: &Rewrite,
     own_cookies: &[&str],
     client_ip: Option<IpAddr>,
     forwarded: Option<&ForwardedHost>,
     identity: Option<IdentityHeaders>,
 ) -> pingora::Result<()> {
-    for name in strip.select(up.headers.keys()) {
-        up.remove_header(&name);
-    }
+    let names = &rules.names;
+    let carrier_line = strip_headers(up, &rules.strip, rules.line_header.as_ref());
     if let Some(ip) = client_ip {
-        up.insert_header("x-forwarded-for", ip.to_string())?;
+        up.insert_header(&names.forwarded_for, ip.to_string())?;
     }
     if let Some(f) = forwarded {
-        up.insert_header("x-forwarded-host", f.host.clone())?;
-        up.insert_header("x-forwarded-proto", HeaderValue::from_static(f.proto))?;
+        up.insert_header(&names.forwarded_host, f.host.clone())?;
+        up.insert_header(&names.forwarded_proto, HeaderValue::from_static(f.proto))?;
     }
     // The origin never sees our own cookies: a session id in its logs would be a login.
     if let Some(kept) = crate::session::without_own_cookies(&up.headers, own_cookies) {
         if kept.is_empty() {
-            up.remove_header("cookie");
+            up.remove_header(names.cookie.name());
         } else {
             // Inserting replaces every `Cookie` line the browser sent.
-            up.insert_header("cookie", kept)?;
+            up.insert_header(&names.cookie, kept)?;
         }
     }
     if let Some(id) = identity {
-        up.insert_header("x-auth-user", id.user)?;
-        up.insert_header("x-auth-tenant", id.tenant)?;
+        up.insert_header(&names.user, id.user)?;
+        up.insert_header(&names.tenant, id.tenant)?;
         // Static: no allocation per request (the names are checked by a test).
-        up.insert_header("x-auth-role", HeaderValue::from_static(id.role))?;
-        up.insert_header("x-auth-method", id.method)?;
+        up.insert_header(&names.role, HeaderValue::from_static(id.role))?;
+        up.insert_header(&names.method, id.method)?;
         if let Some(line) = id.line {
-            up.insert_header("x-auth-line", line.as_str())?;
+            match carrier_line.filter(|v| v.as_bytes() == line.as_str().as_bytes()) {
+                Some(same) => up.insert_header(&names.line, same)?,
+                None => up.insert_header(&names.line, line.as_str())?,
+            }
         }
     }
     Ok(())
+}
+
+/// Removes every header `strip` names, without collecting the names first (no
+/// allocation when nothing or little is removed). Returns the first value of
+/// `line_header` that was removed.
+fn strip_headers(up: &mut RequestHeader, strip: &StripList, line_header: Option<&HeaderName>) -> Option<HeaderValue> {
+    let mut line_value = None;
+    // Each round removes one name with all its values, so it ends; the bound is
+    // a second guard.
+    for _ in 0..=up.headers.keys_len() {
+        let Some(name) = up.headers.keys().find(|n| strip.should_strip(n.as_str())) else {
+            break;
+        };
+        let is_line = line_header.is_some_and(|l| l == name);
+        // The name is borrowed from the map it is removed from: copy it to the
+        // stack (names are ASCII, so the copy is a `str`).
+        let mut buf = [0u8; 64];
+        let removed = match buf.get_mut(..name.as_str().len()) {
+            Some(room) => {
+                room.copy_from_slice(name.as_str().as_bytes());
+                match std::str::from_utf8(room) {
+                    Ok(copy) => up.remove_header(copy),
+                    Err(_) => {
+                        let owned = name.clone();
+                        up.remove_header(&owned)
+                    }
+                }
+            }
+            None => {
+                let owned = name.clone();
+                up.remove_header(&owned)
+            }
+        };
+        if is_line && line_value.is_none() {
+            line_value = removed;
+        }
+    }
+    line_value
 }
 
 fn fold(s: &str) -> String {
@@ -247,7 +333,8 @@ mod tests {
         };
         let ip: IpAddr = "198.51.100.7".parse().unwrap();
         let fwd = ForwardedHost::from_base_url("http://storage.example.net:8080").unwrap();
-        rewrite_upstream(&mut up, &strip, &["gw_session", "gw_csrf"], Some(ip), Some(&fwd), Some(identity)).unwrap();
+        let rules = Rewrite::new(strip, None).unwrap();
+        rewrite_upstream(&mut up, &rules, &["gw_session", "gw_csrf"], Some(ip), Some(&fwd), Some(identity)).unwrap();
         assert_eq!(values(&up, "x-forwarded-host"), ["storage.example.net:8080"]);
         assert_eq!(values(&up, "x-forwarded-proto"), ["http"]);
         assert_eq!(values(&up, "x-auth-user"), ["alice@example.net"]);
@@ -271,9 +358,54 @@ mod tests {
     fn unauthenticated_requests_carry_no_identity_and_lose_only_our_cookies() {
         let strip = StripList::new(&[], &[] as &[&str]);
         let mut up = header(&[("X-Auth-User", "boss"), ("Cookie", "gw_session=x")]);
-        rewrite_upstream(&mut up, &strip, &["gw_session"], None, None, None).unwrap();
+        rewrite_upstream(&mut up, &Rewrite::new(strip, None).unwrap(), &["gw_session"], None, None, None).unwrap();
         assert!(up.headers.get("x-auth-user").is_none());
         assert!(up.headers.get("cookie").is_none(), "a Cookie header left empty is removed");
         assert!(up.headers.get("x-forwarded-for").is_none());
+    }
+
+    fn line_identity(line: &str) -> IdentityHeaders {
+        IdentityHeaders {
+            user: HeaderValue::from_static("alice@example.net"),
+            tenant: HeaderValue::from_static("acme"),
+            role: "user",
+            method: HeaderValue::from_static("line"),
+            line: Some(line.parse().unwrap()),
+        }
+    }
+
+    #[test]
+    fn the_line_header_becomes_x_auth_line_only_with_the_established_value() {
+        let line_header = HeaderName::from_static("x-line-id");
+        let rules = Rewrite::new(StripList::new(&["X-Line-Id"], &[] as &[&str]), Some(line_header)).unwrap();
+        // The carrier's value is the established line: it is moved, not copied.
+        let mut up = header(&[("X-Line-Id", "CAF0000000001"), ("X_Line_Id", "CAF0000000999")]);
+        rewrite_upstream(&mut up, &rules, &[], None, None, Some(line_identity("CAF0000000001"))).unwrap();
+        assert_eq!(values(&up, "x-auth-line"), ["CAF0000000001"]);
+        assert!(up.headers.get("x-line-id").is_none() && up.headers.get("x_line_id").is_none());
+        // A header value that is not the established line's spelling is never passed on.
+        let mut up = header(&[("X-Line-Id", "caf0000000001 ")]);
+        rewrite_upstream(&mut up, &rules, &[], None, None, Some(line_identity("CAF0000000001"))).unwrap();
+        assert_eq!(values(&up, "x-auth-line"), ["CAF0000000001"]);
+        // Only the identity decides: a carrier header with another line changes nothing.
+        let mut up = header(&[("X-Line-Id", "CAF0000000002")]);
+        rewrite_upstream(&mut up, &rules, &[], None, None, Some(line_identity("CAF0000000001"))).unwrap();
+        assert_eq!(values(&up, "x-auth-line"), ["CAF0000000001"]);
+    }
+
+    #[test]
+    fn many_and_long_names_are_all_stripped() {
+        let long = "x-auth-".to_owned() + &"a".repeat(100);
+        let long: &'static str = Box::leak(long.into_boxed_str());
+        let rules = Rewrite::new(StripList::new(&[], &[] as &[&str]), None).unwrap();
+        let mut names: Vec<(&'static str, &str)> = (0..40)
+            .map(|i| (&*Box::leak(format!("x-forwarded-n{i}").into_boxed_str()), "v"))
+            .collect();
+        names.push((long, "v"));
+        names.push(("accept", "*/*"));
+        let mut up = header(&names);
+        rewrite_upstream(&mut up, &rules, &[], None, None, None).unwrap();
+        let left: Vec<&str> = up.headers.keys().map(|n| n.as_str()).collect();
+        assert_eq!(left, ["accept"]);
     }
 }

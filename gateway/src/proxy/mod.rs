@@ -323,7 +323,7 @@ impl ProxyHttp for Gateway {
             crate::ui::lang::COOKIE,
         ];
         let forwarded = self.edge.forwarded_hosts.get(ctx.host);
-        identity::rewrite_upstream(up, &self.edge.strip, &own, ctx.client_ip, forwarded, ctx.inject.take())?;
+        identity::rewrite_upstream(up, &self.edge.rewrite, &own, ctx.client_ip, forwarded, ctx.inject.take())?;
         if let Some(uri) = ctx.upstream_uri.take() {
             up.set_uri(uri);
         }
