@@ -9,7 +9,7 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build-deps test-deps package-deps build release test test-package deb demo bench bench-load bench-tls bench-instances bench-import bench-instructions lint fmt clean fuzz fuzz-smoke
+.PHONY: all deps build-deps test-deps package-deps build release test test-vendor test-package deb demo bench bench-load bench-tls bench-instances bench-import bench-instructions lint fmt clean fuzz fuzz-smoke
 
 all: build
 
@@ -91,7 +91,16 @@ release: build-deps
 # release build in every CI run.
 test: deps
 	$(CARGO) test --workspace
+	$(MAKE) test-vendor
 	$(MAKE) test-package DEB_PROFILE=dev
+
+# The vendored Pingora crates' own tests, ours among them (vendor/PATCHES.md): each
+# patched crate built against the others, in a workspace of their own.
+VENDOR_TEST_SKIP ?=
+test-vendor: build-deps
+	CARGO_TARGET_DIR=target/vendor $(CARGO) test --manifest-path vendor/Cargo.toml \
+	  --features pingora-core/rustls -p pingora-http -p pingora-core -p pingora-proxy \
+	  -- $(VENDOR_TEST_SKIP)
 
 # The Debian package in target/debian/: the release binary, the man pages and
 # completions it generates, the unit and /etc/gateway examples (packaging/).

@@ -33,9 +33,12 @@ fi
 command -v cmake >/dev/null 2>&1 || die "cmake is missing (make deps installs it)"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-say "building release binaries (same as make bench-load)"
-(cd "$ROOT" && $CARGO build --release -p gateway -p benches --bins) >&2
-BIN=$ROOT/target/release
+# BIN=dir measures binaries built elsewhere (a patch's before and after, side by side).
+if [ -z "${BIN:-}" ]; then
+    say "building release binaries (same as make bench-load)"
+    (cd "$ROOT" && $CARGO build --release -p gateway -p benches --bins) >&2
+    BIN=$ROOT/target/release
+fi
 
 WORK=$(mktemp -d /tmp/bench-instr.XXXXXX)
 PIDS=()

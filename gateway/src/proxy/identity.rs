@@ -143,6 +143,9 @@ impl Names {
     }
 }
 
+/// How many headers `rewrite_upstream` may add: three `X-Forwarded-*`, five `X-Auth-*`.
+const ADDED_HEADERS: usize = 8;
+
 /// How the header sent upstream is rewritten, prepared once at start-up.
 pub struct Rewrite {
     strip: StripList,
@@ -172,6 +175,9 @@ pub fn rewrite_upstream(
 ) -> pingora::Result<()> {
     let names = &rules.names;
     let carrier_line = strip_headers(up, &rules.strip, rules.line_header.as_ref());
+    // Room for what is added below (`X-Forwarded-*` and `X-Auth-*`), so that the
+    // maps grow once, not at each power of two (`vendor/PATCHES.md`, patch 2).
+    up.reserve(ADDED_HEADERS)?;
     if let Some(ip) = client_ip {
         up.insert_header(&names.forwarded_for, ip.to_string())?;
     }

@@ -213,16 +213,16 @@ struct Phase {
 enum State {
     /// Waiting for the first byte of the next request.
     Idle,
-    /// Reading a request header: `line` bytes into the current line; whether a
-    /// non-empty line (the request line) has been seen.
-    Header { line: usize, seen_line: bool },
+    /// Reading a request header: whether the current line has a byte other
+    /// than CR so far; whether a non-empty line (the request line) has been seen.
+    Header { open: bool, seen_line: bool },
     /// The header is in: reads are the body's, under Pingora's own timeouts.
     Body,
 }
 
 impl Phase {
     fn header(timeout: Duration) -> Phase {
-        Phase { state: State::Header { line: 0, seen_line: false }, deadline: Instant::now() + timeout }
+        Phase { state: State::Header { open: false, seen_line: false }, deadline: Instant::now() + timeout }
     }
 
     fn idle(timeout: Duration) -> Phase {
@@ -235,22 +235,23 @@ impl Phase {
         if self.state == State::Idle {
             *self = Phase::header(header_timeout);
         }
-        let State::Header { mut line, mut seen_line } = self.state else { return };
-        for &b in bytes {
-            match b {
-                b'\n' if line == 0 && seen_line => {
-                    self.state = State::Body;
-                    return;
-                }
-                b'\n' => {
-                    seen_line |= line > 0;
-                    line = 0;
-                }
-                b'\r' => {}
-                _ => line += 1,
+        let State::Header { mut open, mut seen_line } = self.state else { return };
+        // Line by line with memchr rather than byte by byte: this runs on every
+        // request head, and a line's content only matters up to its first byte
+        // that is not CR.
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', bytes) {
+            let content = open || bytes[start..nl].iter().any(|&b| b != b'\r');
+            if !content && seen_line {
+                self.state = State::Body;
+                return;
             }
+            seen_line |= content;
+            open = false;
+            start = nl + 1;
         }
-        self.state = State::Header { line, seen_line };
+        open |= bytes[start..].iter().any(|&b| b != b'\r');
+        self.state = State::Header { open, seen_line };
     }
 }
 
@@ -543,5 +544,60 @@ mod tests {
         assert!(matches!(p.state, State::Header { .. }));
         p.saw(b"\nSM\r\n\r\n\x00\x00", t);
         assert_eq!(p.state, State::Body);
+    }
+
+    /// The byte-by-byte reading `saw` replaced: where the header ends, if it does.
+    fn header_end_reference(bytes: &[u8]) -> Option<usize> {
+        let (mut line, mut seen_line) = (0usize, false);
+        for (i, &b) in bytes.iter().enumerate() {
+            match b {
+                b'\n' if line == 0 && seen_line => return Some(i),
+                b'\n' => {
+                    seen_line |= line > 0;
+                    line = 0;
+                }
+                b'\r' => {}
+                _ => line += 1,
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn the_header_end_agrees_with_a_byte_by_byte_reading_in_any_chunking() {
+        let t = Duration::from_secs(1);
+        let alphabet = [b'\r', b'\n', b'a', b' '];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 24) as usize;
+            let bytes: Vec<u8> = (0..len).map(|_| alphabet[(next() % 4) as usize]).collect();
+            let expected = header_end_reference(&bytes);
+            let mut p = Phase::header(t);
+            let mut rest = &bytes[..];
+            let mut ended_at = None;
+            let mut fed = 0;
+            while !rest.is_empty() {
+                let n = 1 + (next() as usize % rest.len());
+                p.saw(&rest[..n], t);
+                if p.state == State::Body {
+                    ended_at = Some((fed, fed + n));
+                    break;
+                }
+                fed += n;
+                rest = &rest[n..];
+            }
+            // The chunk in which the header ended must hold the reference's end.
+            match (expected, ended_at) {
+                (None, None) => {}
+                (Some(end), Some((from, to))) => assert!((from..to).contains(&end), "{bytes:?}"),
+                _ => panic!("{bytes:?}: reference {expected:?}, chunked {ended_at:?}"),
+            }
+        }
     }
 }

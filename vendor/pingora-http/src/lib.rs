@@ -239,6 +239,13 @@ impl RequestHeader {
         remove_header(self.header_name_map.as_mut(), &mut self.base.headers, name)
     }
 
+    /// Make room for at least `additional` more headers, in the header map and in
+    /// the case map alike, so that a filter adding several headers grows (and
+    /// rehashes) each map at most once instead of at every power of two.
+    pub fn reserve(&mut self, additional: usize) -> Result<()> {
+        reserve_headers(self.header_name_map.as_mut(), &mut self.base.headers, additional)
+    }
+
     /// Write the header to the `buf` in HTTP/1.1 wire format.
     ///
     /// The header case will be preserved.
@@ -886,6 +893,23 @@ fn insert_header_value<T>(
     Ok(())
 }
 
+#[inline]
+fn reserve_headers<T>(
+    name_map: Option<&mut CaseMap>,
+    value_map: &mut HMap<T>,
+    additional: usize,
+) -> Result<()> {
+    // Both maps hold the same names, so they need the same room.
+    if let Some(name_map) = name_map {
+        name_map
+            .try_reserve(additional)
+            .or_err(InvalidHTTPHeader, "header name map size overflows MAX_SIZE")?;
+    }
+    value_map
+        .try_reserve(additional)
+        .or_err(InvalidHTTPHeader, "header value map size overflows MAX_SIZE")
+}
+
 // the &N here is to avoid clone(). None Copy type like String can impl AsHeaderName
 #[inline]
 fn remove_header<'a, T, N: ?Sized>(
@@ -1046,6 +1070,28 @@ fn case_header_iter<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reserve_makes_room_in_both_maps_and_keeps_the_headers() {
+        let mut req = RequestHeader::build("GET", b"/", Some(2)).unwrap();
+        req.append_header("Host", "a").unwrap();
+        req.append_header("X-Mixed-Case", "1").unwrap();
+        req.reserve(20).unwrap();
+        assert!(req.headers.capacity() >= 22);
+        assert!(req.header_name_map.as_ref().unwrap().capacity() >= 22);
+        for i in 0..20 {
+            req.append_header(format!("X-Added-{i}"), "v").unwrap();
+        }
+        let mut wire = Vec::new();
+        req.header_to_h1_wire(&mut wire);
+        let wire = String::from_utf8(wire).unwrap();
+        assert!(wire.starts_with("Host: a\r\nX-Mixed-Case: 1\r\nX-Added-0: v\r\n"), "{wire}");
+        // Without a case map (HTTP/2), only the header map is reserved.
+        let mut req = RequestHeader::build_no_case("GET", b"/", None).unwrap();
+        req.reserve(30).unwrap();
+        assert!(req.headers.capacity() >= 30);
+        assert!(req.reserve(usize::MAX).is_err());
+    }
 
     #[test]
     fn header_map_upper_bound() {
