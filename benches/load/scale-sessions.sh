@@ -19,7 +19,8 @@
 # get 200 through each gateway before anything is measured. The first
 # SCALE_HOT sessions are the hot set (warmed into the cache first); wrk's Lua
 # script sends every SCALE_MISS_EVERY-th request with a cold session never
-# used before (read in order from a fixed-width file, so each is a real miss),
+# used before (read in order from a fixed-width file, so each is a real miss;
+# it signed in SCALE_SEEN_AGO seconds ago, so its activity is written behind too),
 # the others with a random hot one. The gateway's own counter
 # gateway_session_cache_lookups_total{result} is read before and after each
 # run and the measured miss share printed. Four systems in interleaved rounds:
@@ -42,6 +43,7 @@ HOT=${SCALE_HOT:-10000}
 MISS_EVERY=${SCALE_MISS_EVERY:-10}
 CACHE_CAPACITY=${SCALE_CACHE_CAPACITY:-100000}
 CACHE_TTL=${SCALE_CACHE_TTL:-1h}
+SEEN_AGO=${SCALE_SEEN_AGO:-600}
 PG_URL=${SCALE_PG_URL:-postgres://postgres@127.0.0.1:5432}
 LINE=CAF0000000042
 RESULTS=${BENCH_RESULTS:-$ROOT/benches/results}
@@ -156,7 +158,7 @@ SQLITE_DB=$WORK/sqlite/gateway.db
 eval "$("$BIN/load_seed" "sqlite://$SQLITE_DB" "$LINE" | sed 's/^/SQ_/')"
 say "SQLite: writing $SESSIONS sessions for $USERS users in one transaction (executemany)"
 t0=$(date +%s.%N)
-python3 - "$SQLITE_DB" "$WORK/hashes.txt" "$USERS" "$SQ_ORDINARY_SESSION" >"$WORK/sqlite/seed.txt" <<'PY'
+python3 - "$SQLITE_DB" "$WORK/hashes.txt" "$USERS" "$SQ_ORDINARY_SESSION" "$SEEN_AGO" >"$WORK/sqlite/seed.txt" <<'PY'
 import base64, hashlib, sqlite3, sys, time
 db, hashes, nusers, tmpl_tok = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 con = sqlite3.connect(db, isolation_level=None)
@@ -167,7 +169,7 @@ scols = [r[1] for r in con.execute("PRAGMA table_info(sessions)")
          if r[1] not in ("id_hash", "user_id", "created_at", "last_seen_at", "expires_at")]
 tmpl = con.execute(f"SELECT {', '.join(scols)} FROM sessions WHERE id_hash = ?", (tmpl_hash,)).fetchone()
 life = con.execute("SELECT expires_at - created_at FROM sessions WHERE id_hash = ?", (tmpl_hash,)).fetchone()[0]
-now = int(time.time())
+now = int(time.time()) - int(sys.argv[5])  # signed in SEEN_AGO seconds ago, not seen since
 con.execute("BEGIN")
 con.executemany(
     f"INSERT INTO users (email, role, {', '.join(ucols)}) SELECT ?, 'user', {', '.join(ucols)} FROM users WHERE id = ?",
@@ -216,8 +218,8 @@ CREATE TEMP TABLE scale_tok (n BIGSERIAL, id_hash TEXT NOT NULL);
 CREATE TEMP TABLE scale_uid AS
     SELECT (regexp_match(email, '^scale-(\d+)@'))[1]::bigint AS k, id FROM users WHERE email LIKE 'scale-%@bench.example';
 INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, $SCOLS)
-    SELECT k.id_hash, u.id, extract(epoch FROM now())::bigint, extract(epoch FROM now())::bigint,
-           extract(epoch FROM now())::bigint + (t.expires_at - t.created_at), $TSCOLS
+    SELECT k.id_hash, u.id, extract(epoch FROM now())::bigint - $SEEN_AGO, extract(epoch FROM now())::bigint - $SEEN_AGO,
+           extract(epoch FROM now())::bigint - $SEEN_AGO + (t.expires_at - t.created_at), $TSCOLS
     FROM scale_tok k JOIN scale_uid u ON u.k = (k.n - 1) % $USERS
     CROSS JOIN (SELECT * FROM sessions WHERE id_hash = '$PG_TMPL') t;
 COMMIT;
@@ -473,12 +475,12 @@ printf '%s\n' "${SYS_NAMES[@]}" >"$WORK/names.txt"
 python3 - "$RAW" "$WORK/names.txt" "$DATE" "$DURATION" "$ROUNDS" "$CONNECTIONS" "$SERVER_CPU" "$CLIENT_CPU" \
     "$(wrk --version 2>&1 | head -1 | awk '{print $2}')" "$(psql "$PG_URL/postgres" -Atqc 'SHOW server_version')" \
     "$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')" \
-    "$SESSIONS $USERS $HOT $MISS_EVERY $CACHE_CAPACITY $CACHE_TTL" \
+    "$SESSIONS $USERS $HOT $MISS_EVERY $CACHE_CAPACITY $CACHE_TTL $SEEN_AGO" \
     "$SQ_SEED_S $SQ_SIZE $PG_SEED_S $PG_SIZE $PG_SESS_SIZE" \
     "$RSS_END_SQ $RSS_END_PG $ENTRIES_SQ $ENTRIES_PG $COLD_SQ $COLD_PG" >"$OUT" <<'PY'
 import statistics as st, sys, platform
 raw, names_f, date, dur, rounds, conns, scpu, ccpu, wrk_v, pg_v, rev = sys.argv[1:12]
-sessions, users, hot, every, cap, ttl = sys.argv[12].split()
+sessions, users, hot, every, cap, ttl, seen_ago = sys.argv[12].split()
 sq_s, sq_size, pg_s, pg_size, pg_sess = sys.argv[13].split()
 rss_sq, rss_pg, ent_sq, ent_pg, cold_sq, cold_pg = sys.argv[14].split()
 names = open(names_f).read().splitlines()
@@ -501,7 +503,8 @@ print(f"Method: `make bench-scale-sessions` (benches/load/scale-sessions.sh). Ea
       f"(the machine's server, not pinned). `wrk -t1 -c{conns} -d{dur}s --latency` on core {ccpu}, GET of a 1 KiB "
       f"file from an nginx origin. The hot set ({int(hot):,} sessions) was warmed into each cache first; in the miss "
       f"runs every {every}th request carries a session never used before (a real miss: a query on the "
-      f"{int(sessions):,}-row table), the others a random hot one. Miss share: "
+      f"{int(sessions):,}-row table), the others a random hot one. Every seeded session signed in {seen_ago} s before the run and was not seen "
+      f"since, so a miss also costs the write-behind of its activity (UPDATE of the session and its user, batched). Miss share: "
       f"`gateway_session_cache_lookups_total{{result}}` read before and after each run. {rounds} interleaved rounds, "
       f"medians shown. CPU per request: utime+stime of the gateway process from /proc/PID/stat; PostgreSQL: of the "
       f"backends connected to the gateway's database. The machine is shared (2 cores, other builds running): "
@@ -529,6 +532,11 @@ for store, hit, miss in (("SQLite", 0, 1), ("PostgreSQL", 2, 3)):
     ratio(f"{store}: p99 with misses ÷ hits only", miss, hit, 5)
     ratio(f"{store}: gateway CPU/req with misses ÷ hits only", miss, hit, 6)
     ratio(f"{store}: req/s with misses ÷ hits only", miss, hit, 3)
+    if store == "PostgreSQL":
+        rr = [(float(x[6]) + float(x[7])) / (float(y[6]) + float(y[7])) for x, y in zip(rows[miss], rows[hit])]
+        of = (med(miss, 6) + med(miss, 7)) / (med(hit, 6) + med(hit, 7))
+        print(f"| PostgreSQL: gateway + PostgreSQL CPU/req with misses ÷ hits only | {of:.2f} | {st.median(rr):.2f} | "
+              f"{' / '.join(f'{v:.2f}' for v in rr)} |")
 print("\n| store | bulk seeding | size |")
 print("|---|---:|---:|")
 print(f"| SQLite (executemany, one transaction, then ANALYZE) | {float(sq_s):.0f} s | {int(sq_size) / MiB:,.0f} MiB (file) |")
