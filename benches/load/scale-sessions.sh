@@ -17,7 +17,8 @@
 # executemany in one transaction, PostgreSQL with COPY and INSERT ... SELECT.
 # The rows are compared with the one load_seed wrote, and a seeded cookie must
 # get 200 through each gateway before anything is measured. The first
-# SCALE_HOT sessions are the hot set (warmed into the cache first); wrk's Lua
+# SCALE_HOT sessions are the hot set; each cache is filled to capacity (cold
+# sessions, then the hot set spread over a minute) before measuring; wrk's Lua
 # script sends every SCALE_MISS_EVERY-th request with a cold session never
 # used before (read in order from a fixed-width file, so each is a real miss;
 # it signed in SCALE_SEEN_AGO seconds ago, so its activity is written behind too),
@@ -312,6 +313,18 @@ for port in "$P_GWS" "$P_GWP"; do
 done
 say "a hot and a cold seeded cookie each get 200 with the file from both gateways"
 
+cpu_ticks() {  # utime+stime of the given pids, in clock ticks
+    local t=0 p f
+    for p in $1; do
+        if [ -r "/proc/$p/stat" ]; then
+            f=$(sed 's/^.*) //' "/proc/$p/stat")
+            # shellcheck disable=SC2086
+            set -- $f
+            t=$((t + ${12} + ${13}))
+        fi
+    done
+    echo "$t"
+}
 lookups() {  # metrics-port: hit miss negative
     curl -s "http://127.0.0.1:$1/metrics" | awk '
         /^gateway_session_cache_lookups_total\{result="hit"\}/ { h = $2 }
@@ -319,29 +332,55 @@ lookups() {  # metrics-port: hit miss negative
         /^gateway_session_cache_lookups_total\{result="negative"\}/ { n = $2 }
         END { printf "%d %d %d\n", h, m, n }'
 }
-# The hot set into both caches: every hot cookie once, over 4 keep-alive connections.
-for pair in "sqlite $P_GWS $P_MS" "pg $P_GWP $P_MP"; do
-    read -r name port mport <<<"$pair"
-    say "$name: warming the cache with the $HOT hot sessions"
-    read -r h0 m0 n0 <<<"$(lookups "$mport")"
-    python3 - "$port" "$WORK/hot.txt" "$URL_PATH" <<'PY' || die "$name: warming failed"
-import http.client, sys, threading
-port, hot, path = int(sys.argv[1]), open(sys.argv[2]).read().split(), sys.argv[3]
+# Both caches filled as in a gateway that has run a while: first to capacity with cold
+# sessions (FILL of them, never used again; a full cache is the steady state with far more
+# sessions than it holds), then every hot session once, paced over SCALE_WARM_SPREAD
+# seconds: a hot session's activity is written behind at most once a minute, and warmed
+# all at once they would all be written in the same 15-second batch, every minute, in
+# whichever run is going on then. Both gateways at once, 4 keep-alive connections each.
+FILL=$((CACHE_CAPACITY - HOT))
+WARM_SPREAD=${SCALE_WARM_SPREAD:-60}
+say "filling both caches: $FILL cold sessions at full speed, then the $HOT hot ones over $WARM_SPREAD s"
+warm_pids=()
+for pair in "sqlite $P_GWS" "pg $P_GWP"; do
+    read -r name port <<<"$pair"
+    python3 - "$port" "$WORK/hot.txt" "$WORK/cold.txt" "$FILL" "$WARM_SPREAD" "$URL_PATH" >"$WORK/warm-$name.txt" 2>&1 <<'PY' &
+import http.client, sys, threading, time
+port, hot, cold_f, fill, spread, path = int(sys.argv[1]), open(sys.argv[2]).read().split(), sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
+with open(cold_f) as f:
+    cold = [next(f).strip() for _ in range(fill)]
 bad = []
-def worker(part):
+def worker(part, pace):
     c = http.client.HTTPConnection("127.0.0.1", port)
-    for tok in part:
+    t0 = time.monotonic()
+    for k, tok in enumerate(part):
+        if pace:
+            time.sleep(max(0.0, t0 + k * pace - time.monotonic()))
         c.request("GET", path, headers={"Host": "storage.localhost", "Cookie": f"gw_lang=en; gw_session={tok}"})
         r = c.getresponse(); r.read()
         if r.status != 200:
             bad.append(r.status)
-ts = [threading.Thread(target=worker, args=(hot[i::4],)) for i in range(4)]
-for t in ts: t.start()
-for t in ts: t.join()
-sys.exit(f"{len(bad)} hot sessions refused: {bad[:5]}" if bad else 0)
+for sessions, pace in ((cold, 0.0), (hot, spread * 4 / max(len(hot), 1))):
+    ts = [threading.Thread(target=worker, args=(sessions[i::4], pace)) for i in range(4)]
+    for t in ts: t.start()
+    for t in ts: t.join()
+sys.exit(f"{len(bad)} sessions refused: {bad[:5]}" if bad else 0)
 PY
+    warm_pids+=("$!")
+done
+for p in "${warm_pids[@]}"; do wait "$p" || die "filling a cache failed: $(cat "$WORK"/warm-*.txt)"; done
+COLD_SQ=$FILL  # next unused cold line per store
+COLD_PG=$FILL
+# The fill's activity (FILL sessions) is written behind in the next batch: let it finish.
+for _ in $(seq 1 120); do
+    before=$(cpu_ticks "$PID_GWS $PID_GWP"); sleep 0.5; after=$(cpu_ticks "$PID_GWS $PID_GWP")
+    [ $((after - before)) -gt 2 ] || break
+done
+for pair in "sqlite $P_MS" "pg $P_MP"; do
+    read -r name mport <<<"$pair"
     read -r h1 m1 n1 <<<"$(lookups "$mport")"
-    say "$name: warm-up lookups: $((h1 - h0)) hits, $((m1 - m0)) misses, $((n1 - n0)) negative"
+    say "$name: lookups so far: $h1 hits, $m1 misses, $n1 negative; $(curl -s "http://127.0.0.1:$mport/metrics" |
+        awk '/^gateway_session_cache_entries / { print $2 }') sessions in the cache"
 done
 
 # ---------------------------------------------------------------- the request stream
@@ -387,22 +426,8 @@ SYS_PORTS=("$P_GWS" "$P_GWS" "$P_GWP" "$P_GWP")
 SYS_MPORTS=("$P_MS" "$P_MS" "$P_MP" "$P_MP")
 SYS_PIDS=("$PID_GWS" "$PID_GWS" "$PID_GWP" "$PID_GWP")
 SYS_EVERY=(0 "$MISS_EVERY" 0 "$MISS_EVERY")
-COLD_SQ=0  # next unused cold line per store
-COLD_PG=0
 COLD_MAX=$((SESSIONS - HOT - 1))  # the last cold cookie was used by the check above
 CLK_TCK=$(getconf CLK_TCK)
-cpu_ticks() {  # utime+stime of the given pids, in clock ticks
-    local t=0 p f
-    for p in $1; do
-        if [ -r "/proc/$p/stat" ]; then
-            f=$(sed 's/^.*) //' "/proc/$p/stat")
-            # shellcheck disable=SC2086
-            set -- $f
-            t=$((t + ${12} + ${13}))
-        fi
-    done
-    echo "$t"
-}
 pg_backends() { psql "$PGDB_URL" -Atqc "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()" | tr '\n' ' '; }
 core_busy() { awk -v c="cpu$SERVER_CPU" '$1 == c { print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9 }' /proc/stat; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
@@ -475,12 +500,12 @@ printf '%s\n' "${SYS_NAMES[@]}" >"$WORK/names.txt"
 python3 - "$RAW" "$WORK/names.txt" "$DATE" "$DURATION" "$ROUNDS" "$CONNECTIONS" "$SERVER_CPU" "$CLIENT_CPU" \
     "$(wrk --version 2>&1 | head -1 | awk '{print $2}')" "$(psql "$PG_URL/postgres" -Atqc 'SHOW server_version')" \
     "$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')" \
-    "$SESSIONS $USERS $HOT $MISS_EVERY $CACHE_CAPACITY $CACHE_TTL $SEEN_AGO" \
+    "$SESSIONS $USERS $HOT $MISS_EVERY $CACHE_CAPACITY $CACHE_TTL $SEEN_AGO $FILL $WARM_SPREAD" \
     "$SQ_SEED_S $SQ_SIZE $PG_SEED_S $PG_SIZE $PG_SESS_SIZE" \
     "$RSS_END_SQ $RSS_END_PG $ENTRIES_SQ $ENTRIES_PG $COLD_SQ $COLD_PG" >"$OUT" <<'PY'
 import statistics as st, sys, platform
 raw, names_f, date, dur, rounds, conns, scpu, ccpu, wrk_v, pg_v, rev = sys.argv[1:12]
-sessions, users, hot, every, cap, ttl, seen_ago = sys.argv[12].split()
+sessions, users, hot, every, cap, ttl, seen_ago, fill, spread = sys.argv[12].split()
 sq_s, sq_size, pg_s, pg_size, pg_sess = sys.argv[13].split()
 rss_sq, rss_pg, ent_sq, ent_pg, cold_sq, cold_pg = sys.argv[14].split()
 names = open(names_f).read().splitlines()
@@ -501,7 +526,9 @@ print(f"Method: `make bench-scale-sessions` (benches/load/scale-sessions.sh). Ea
       f"`session.cache_capacity: {cap}`, `session.cache_ttl: {ttl}` (so that hot sessions do not expire during the "
       f"run: the only misses are the cold sessions), SQLite in WAL mode or PostgreSQL on 127.0.0.1:5432 "
       f"(the machine's server, not pinned). `wrk -t1 -c{conns} -d{dur}s --latency` on core {ccpu}, GET of a 1 KiB "
-      f"file from an nginx origin. The hot set ({int(hot):,} sessions) was warmed into each cache first; in the miss "
+      f"file from an nginx origin. Each cache was first filled to capacity, as in a gateway that has run a while: "
+      f"{int(fill):,} cold sessions, then the hot set ({int(hot):,} sessions), spread over {spread} s (so that their "
+      f"activity, written behind at most once a minute, is not written all in one batch); in the miss "
       f"runs every {every}th request carries a session never used before (a real miss: a query on the "
       f"{int(sessions):,}-row table), the others a random hot one. Every seeded session signed in {seen_ago} s before the run and was not seen "
       f"since, so a miss also costs the write-behind of its activity (UPDATE of the session and its user, batched). Miss share: "
