@@ -509,12 +509,18 @@ sessions, users, hot, every, cap, ttl, seen_ago, fill, spread = sys.argv[12].spl
 sq_s, sq_size, pg_s, pg_size, pg_sess = sys.argv[13].split()
 rss_sq, rss_pg, ent_sq, ent_pg, cold_sq, cold_pg = sys.argv[14].split()
 names = open(names_f).read().splitlines()
-rows = {}
+rows, empty = {}, {}
 for line in open(raw):
     f = line.rstrip("\n").split("\t")
-    rows.setdefault(int(f[0]), []).append(f)
+    rows.setdefault(int(f[0]), [])
+    empty.setdefault(int(f[0]), 0)
+    # A run in which wrk completed no request (the machine stalled) measures nothing.
+    if int(f[2]) > 0:
+        rows[int(f[0])].append(f)
+    else:
+        empty[int(f[0])] += 1
 def med(i, col):
-    return st.median(float(r[col]) for r in rows[i])
+    return st.median(float(r[col]) for r in rows[i]) if rows[i] else float("nan")
 MiB = 1048576
 model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 ncpu = sum(1 for l in open("/proc/cpuinfo") if l.startswith("processor"))
@@ -537,7 +543,7 @@ print(f"Method: `make bench-scale-sessions` (benches/load/scale-sessions.sh). Ea
       f"backends connected to the gateway's database. The machine is shared (2 cores, other builds running): "
       f"absolute figures are noisy, the ratios within a round steadier.\n")
 print("| store, requests | req/s | p50 ms | p99 ms | gateway CPU us/req | PostgreSQL CPU us/req | cache misses (measured) | "
-      "gateway RSS MiB | p99 per round | non-2xx / errors | other load on server core |")
+      "gateway RSS MiB | p99 per round | non-2xx / errors / empty runs | other load on server core |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")
 for i in sorted(rows):
     per = " / ".join(f"{float(r[5]):.2f}" for r in rows[i])
@@ -545,10 +551,16 @@ for i in sorted(rows):
     miss = sum(int(r[12]) for r in rows[i]); tot = miss + sum(int(r[11]) for r in rows[i])
     pgc = f"{med(i, 7):.1f}" if i >= 2 else "-"
     print(f"| {names[i]} | {med(i, 3):,.0f} | {med(i, 4):.2f} | {med(i, 5):.2f} | {med(i, 6):.1f} | {pgc} | "
-          f"{miss / max(tot, 1) * 100:.2f} % ({miss:,} of {tot:,}) | {max(int(r[14]) for r in rows[i])} | {per} | "
-          f"{bad} / {errs} | {med(i, 10):.0f}% |")
+          f"{miss / max(tot, 1) * 100:.2f} % ({miss:,} of {tot:,}) | {max((int(r[14]) for r in rows[i]), default=0)} | {per} | "
+          f"{bad} / {errs} / {empty[i]} | {med(i, 10):.0f}% |")
+def pairs(a, b):  # the same round's runs of both systems, where both completed requests
+    ra, rb = {r[1]: r for r in rows[a]}, {r[1]: r for r in rows[b]}
+    return [(ra[k], rb[k]) for k in sorted(ra, key=int) if k in rb]
 def ratio(label, a, b, col):
-    rr = [float(x[col]) / float(y[col]) for x, y in zip(rows[a], rows[b])]
+    rr = [float(x[col]) / float(y[col]) for x, y in pairs(a, b) if float(y[col]) > 0]
+    if not rr:
+        print(f"| {label} | n/a | n/a | |")
+        return
     print(f"| {label} | {med(a, col) / med(b, col):.2f} | {st.median(rr):.2f} | {' / '.join(f'{v:.2f}' for v in rr)} |")
 print(f"\nThe cost of 1 in {every} requests missing the cache, as ratios to the same gateway answering only hits: "
       "of the medians, then the median of the per-round ratios (steadier), then each round's:\n")
@@ -560,7 +572,7 @@ for store, hit, miss in (("SQLite", 0, 1), ("PostgreSQL", 2, 3)):
     ratio(f"{store}: gateway CPU/req with misses ÷ hits only", miss, hit, 6)
     ratio(f"{store}: req/s with misses ÷ hits only", miss, hit, 3)
     if store == "PostgreSQL":
-        rr = [(float(x[6]) + float(x[7])) / (float(y[6]) + float(y[7])) for x, y in zip(rows[miss], rows[hit])]
+        rr = [(float(x[6]) + float(x[7])) / (float(y[6]) + float(y[7])) for x, y in pairs(miss, hit)]
         of = (med(miss, 6) + med(miss, 7)) / (med(hit, 6) + med(hit, 7))
         print(f"| PostgreSQL: gateway + PostgreSQL CPU/req with misses ÷ hits only | {of:.2f} | {st.median(rr):.2f} | "
               f"{' / '.join(f'{v:.2f}' for v in rr)} |")
