@@ -91,6 +91,10 @@ PGDB=scale_sess_$$
 PG_CREATED=
 PIDS=()
 cleanup() {
+    local rc=$?
+    if [ "$rc" != 0 ]; then
+        for d in sqlite pg; do [ -f "$WORK/$d/gateway.log" ] && { echo "-- $d/gateway.log:"; tail -5 "$WORK/$d/gateway.log"; } >&2; done
+    fi
     [ -z "${BENCH_KEEP:-}" ] || say "kept $WORK (the PostgreSQL database $PGDB is dropped)"
     exec 2>/dev/null
     for p in "${PIDS[@]}"; do kill -INT "$p" || true; done
@@ -300,7 +304,9 @@ for d in sqlite pg; do
 done
 PID_GWS=${PIDS[1]}
 PID_GWP=${PIDS[2]}
-for p in "$P_ORIGIN" "$P_GWS" "$P_GWP" "$P_MS" "$P_MP"; do wait_port "$p"; done
+# Up to a minute each: on the shared machine a start has taken more than the usual 10 s.
+# On failure the cleanup shows the gateways' log tails.
+for p in "$P_ORIGIN" "$P_GWS" "$P_GWP" "$P_MS" "$P_MP"; do wait_port "$p" 600; done
 # The subshells exec'd the gateway, so these are the gateways' own pids.
 for p in "$PID_GWS" "$PID_GWP"; do [ "$(cat "/proc/$p/comm")" = gateway ] || die "pid $p is not a gateway"; done
 
