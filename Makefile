@@ -9,7 +9,7 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build-deps test-deps package-deps build release test test-package deb demo bench bench-load bench-tls bench-instances bench-import bench-instructions lint fmt clean fuzz fuzz-smoke
+.PHONY: all deps build-deps test-deps package-deps build release test test-package deb demo bench bench-load bench-tls bench-instances bench-import bench-instructions bench-scale-conn lint fmt clean fuzz fuzz-smoke
 
 all: build
 
@@ -151,6 +151,18 @@ bench-import: build-deps
 # on a shared machine): nginx, bare Pingora with both allocators, the gateway.
 bench-instructions: build-deps
 	CARGO=$(CARGO) benches/load/instructions.sh
+
+# One instance at scale: memory per idle keep-alive connection (10 000 of them,
+# each after one authorised GET through to an nginx origin) for the release
+# gateway beside bare Pingora, read from /proc/PID/smaps_rollup, with the
+# connections checked still open and answering; then 200 logins a second offered
+# open-loop for 20 s (wrong passwords for a real account, unknown accounts),
+# while a signed-in user's requests run at a steady pace: what the hashing pool
+# answers, how fast, and what it does to the user's latency. Installs wrk and
+# nginx-light when missing; BIN=/dir uses prebuilt release binaries instead of
+# building them. Writes benches/results/scale-conn-*.md.
+bench-scale-conn:
+	CARGO=$(CARGO) BIN=$(BIN) benches/load/scale-conn.sh
 
 # Fuzzing (cargo fuzz, nightly): every target in fuzz/fuzz_targets for FUZZ_SECONDS
 # each, from the committed seeds (fuzz/seeds) into fuzz/corpus; a finding fails
