@@ -100,7 +100,7 @@ cleanup() {
     wait || true
 }
 trap cleanup EXIT
-read -r P_ORIGIN P_GW P_BARE P_GWL P_MET <<<"$(free_ports 5)"
+read -r P_ORIGIN P_GW P_BARE P_GWL P_MET P_NGX <<<"$(free_ports 6)"
 
 mkdir -p "$WORK/www/files" "$WORK/origin"
 python3 -c 'import sys; sys.stdout.write(("0123456789abcdef" * 64)[:1024])' >"$WORK/www/files/report.bin"
@@ -129,7 +129,16 @@ http {
     }
 }
 CONF
-"$NGINX" -t -q -e "$WORK/origin/error.log" -p "$WORK/origin" -c "$WORK/origin/nginx.conf" || die "bad origin config"
+# nginx as a plain reverse proxy (upstream keep-alive, as in run.sh): a reference
+# for part 1 beside bare Pingora. Started per round, its one worker measured.
+mkdir -p "$WORK/nginx-proxy"
+sed -e "s|$WORK/origin|$WORK/nginx-proxy|g" -e "s|listen 127.0.0.1:$P_ORIGIN|listen 127.0.0.1:$P_NGX|" \
+    -e "s|location / { root $WORK/www; }|location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection \"\"; }|" \
+    -e "s|^    server {|    upstream origin { server 127.0.0.1:$P_ORIGIN; keepalive 256; keepalive_timeout 900s; }\n    server {|" \
+    "$WORK/origin/nginx.conf" >"$WORK/nginx-proxy/nginx.conf"
+for d in origin nginx-proxy; do
+    "$NGINX" -t -q -e "$WORK/$d/error.log" -p "$WORK/$d" -c "$WORK/$d/nginx.conf" || die "bad nginx config $WORK/$d"
+done
 taskset -c "$SERVER_CPU" "$NGINX" -e "$WORK/origin/error.log" -p "$WORK/origin" -c "$WORK/origin/nginx.conf" \
     >"$WORK/origin/stdout.log" 2>&1 &
 PIDS+=("$!")
@@ -172,6 +181,10 @@ YAML
                 GATEWAY_LOG=warn taskset -c "$SERVER_CPU" "$BIN/gateway" --config "$WORK/gw/gateway.yaml" serve \
                     >>"$WORK/gw/gateway.log" 2>&1 &
                 SYS_PID=$!; SYS_PORT=$P_GW ;;
+            nginx)
+                taskset -c "$SERVER_CPU" "$NGINX" -e "$WORK/nginx-proxy/error.log" -p "$WORK/nginx-proxy" \
+                    -c "$WORK/nginx-proxy/nginx.conf" >>"$WORK/nginx-proxy/stdout.log" 2>&1 &
+                SYS_PID=$!; SYS_PORT=$P_NGX ;;
             bare)
                 taskset -c "$SERVER_CPU" "$BIN/bare_proxy" --listen "127.0.0.1:$P_BARE" --origin "127.0.0.1:$P_ORIGIN" \
                     --threads 1 >>"$WORK/bare.log" 2>&1 &
@@ -179,20 +192,24 @@ YAML
         esac
         PIDS+=("$SYS_PID")
         wait_port "$SYS_PORT"
+        MEM_PID=$SYS_PID
+        [ "$1" != nginx ] || MEM_PID=$(pgrep -P "$SYS_PID" | head -1)  # the worker
         local got
         got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' -H 'Host: storage.localhost' \
             -H "Cookie: gw_lang=en; gw_session=$ORDINARY_SESSION" "http://127.0.0.1:$SYS_PORT$URL_PATH")
         [ "$got" = "200 1024" ] || die "$1: expected '200 1024', got '$got'"
     }
-    say "idle connections: $CONN_ROUNDS rounds x (gateway, bare Pingora), $FIRST then $CONNS connections each, held ${HOLD} s"
+    CONN_SYSTEMS=(gateway bare)
+    [ "${SCALE_NGINX:-1}" = 0 ] || CONN_SYSTEMS+=(nginx)
+    say "idle connections: $CONN_ROUNDS rounds x (${CONN_SYSTEMS[*]}), $FIRST then $CONNS connections each, held ${HOLD} s"
     n=0
     for r in $(seq 1 "$CONN_ROUNDS"); do
-        for sys in gateway bare; do
+        for sys in "${CONN_SYSTEMS[@]}"; do
             n=$((n + 1))
             start_system "$sys"
             # A source address per run: the previous run's closed connections
             # (TIME_WAIT) do not take this run's ports.
-            taskset -c "$CLIENT_CPU" python3 "$HERE/scale_idle.py" --port "$SYS_PORT" --pid "$SYS_PID" \
+            taskset -c "$CLIENT_CPU" python3 "$HERE/scale_idle.py" --port "$SYS_PORT" --pid "$MEM_PID" \
                 --source "127.0.1.$((n + 1))" --checkpoints "$FIRST,$CONNS" --hold "$HOLD" "${HDRS[@]}" \
                 --path "$URL_PATH" --label "$sys round $r" >>"$IDLE_RAW" || die "the idle-connection client failed ($sys)"
             stop "$SYS_PID"

@@ -51,6 +51,8 @@ def main():
               " | after idling | VmRSS KiB/conn, 0 → " + f"{conns:,}" + " | VmRSS KiB/conn, " + f"{first:,} → {conns:,}" +
               " | Pss KiB/conn | Private KiB/conn | per round (VmRSS, 0 → N) | ESTABLISHED at end | idle ones answering again | open time |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|")
+        pretty = {"gateway": "gateway (ordinary host, session checked)", "bare": "bare Pingora pass-through (the floor)",
+                  "nginx": "nginx plain reverse proxy (its worker)"}
         for name, rs in systems.items():
             def kib(r, key, a_, b_):
                 return (r["checkpoints"][str(b_)][key] - r["checkpoints"][str(a_)][key]) / (b_ - a_)
@@ -64,7 +66,7 @@ def main():
             probes = " / ".join(f"{r['probes_ok']}/{r['probes']}" for r in rs)
             opened = med([r["open_total_seconds"] for r in rs])
             per = " / ".join(f"{v:.1f}" for v in full)
-            print(f"| {name} | {len(rs)} | {mib('vmrss', '0'):.1f} MiB | {mib('vmrss', str(first)):.1f} MiB | "
+            print(f"| {pretty.get(name, name)} | {len(rs)} | {mib('vmrss', '0'):.1f} MiB | {mib('vmrss', str(first)):.1f} MiB | "
                   f"{mib('vmrss', str(conns)):.1f} MiB | {held:.1f} MiB | {med(full):.1f} | {med(marg):.1f} | "
                   f"{med(pss):.1f} | {med(priv):.1f} | {per} | {est} | {probes} | {opened:.1f} s |")
         if "gateway" in systems and "bare" in systems:
