@@ -116,13 +116,14 @@ def main():
                     p99 = med([r["latency_by_status"].get(status, {}).get("p99_ms") for r in rs])
                     return "-" if p50 != p50 else f"{p50:,.0f} / {p99:,.0f}"
                 runs = med([(r["hashes"]["verify"] + r["hashes"]["hash"]) / r["drained_s"] for r in rs])
-                retry = ", ".join(sorted({x for r in rs for x in r["retry_after"]})) or "-"
+                retry = ", ".join(sorted({x for r in rs for x in r["retry_after"]}))
+                retry = f"{retry} s" if retry else "-"
                 probes = [p for r in rs for p in r["probes"]]
                 ok = [t for s, t in probes if s == 303]
                 probe_txt = f"{len(ok)} / {len(probes)}" + (f", {med(ok):,.0f}" if ok else "")
                 print(f"| {titles.get(mode, mode)} | {med([r['offered_per_s'] for r in rs]):.0f} | "
                       f"{med([r['answered_in_window_per_s'] for r in rs]):.0f} | {runs:.1f} | {by} | {lat('401')} | "
-                      f"{lat('503')} | {retry} s | {med([r['queue_depth_max'] for r in rs]):.0f} "
+                      f"{lat('503')} | {retry} | {med([r['queue_depth_max'] for r in rs]):.0f} "
                       f"({med([r['queue_depth_median'] for r in rs]):.0f}) | "
                       f"{med([r['cpu_hash_pct'] for r in rs]):.0f} % / {med([r['cpu_other_pct'] for r in rs]):.0f} % | "
                       f"{med([r['rss_max_kib'] for r in rs]) / 1024:.0f} MiB | {probe_txt} |")
