@@ -38,7 +38,7 @@ HOLD=${SCALE_HOLD:-20}
 IDLE_TIMEOUT=${SCALE_IDLE_TIMEOUT:-600s}
 LOGIN_RATE=${SCALE_LOGIN_RATE:-200}
 LOGIN_SECONDS=${SCALE_LOGIN_SECONDS:-20}
-LOGIN_ROUNDS=${SCALE_LOGIN_ROUNDS:-2}
+LOGIN_ROUNDS=${SCALE_LOGIN_ROUNDS:-3}
 HASH_CONCURRENCY=${SCALE_HASH_CONCURRENCY:-}
 PARTS=${SCALE_PARTS:-conn,login}
 USER_CONNECTIONS=${BENCH_USER_CONNECTIONS:-16}
@@ -82,7 +82,7 @@ for b in gateway bare_proxy load_seed; do [ -x "$BIN/$b" ] || die "$BIN/$b is mi
 
 # Every connection is a file descriptor in the proxy and one in the client (both
 # inherit this shell's limit); the proxy also holds its upstream connections.
-want=$((CONNS + 1024))
+want=$((CONNS + 3000))
 [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge "$want" ] ||
     die "the hard open-files limit ($(ulimit -Hn)) is below $want: raise it (ulimit -Hn as root, or limits.conf)"
 [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$want" ] && ulimit -n "$want"
@@ -109,11 +109,13 @@ chmod a+rx "$WORK" "$WORK/www" "$WORK/www/files"
 chmod a+r "$WORK/www/files/report.bin"
 cat >"$WORK/origin/nginx.conf" <<CONF
 worker_processes 1;
-worker_rlimit_nofile 16384;
+worker_rlimit_nofile $((CONNS + 3000));
 daemon off;
 pid $WORK/origin/nginx.pid;
 error_log $WORK/origin/error.log warn;
-events { worker_connections 8192; }
+# Above the connections held: nginx closes idle keep-alive connections early
+# when it runs short of worker_connections.
+events { worker_connections $((CONNS + 2048)); }
 http {
     access_log off;
     client_body_temp_path $WORK/origin/tmp-body;

@@ -43,10 +43,11 @@ def memory(pid):
     return out
 
 
-def established(port):
-    """ESTABLISHED TCP connections whose local port is the proxy's (its side)."""
+def established(host, port):
+    """ESTABLISHED TCP connections on the proxy's side: local address and port
+    the proxy's (a client socket on 127.0.1.N may get the same port number)."""
     out = subprocess.run(
-        ["ss", "-Htn", "state", "established", f"( sport = :{port} )"],
+        ["ss", "-Htn", "state", "established", f"( src {host}:{port} )"],
         check=True, capture_output=True, text=True,
     ).stdout
     return sum(1 for line in out.splitlines() if line.strip())
@@ -132,7 +133,7 @@ async def main():
     log(f"holding {len(conns)} idle connections for {a.hold:.0f} s")
     await asyncio.sleep(a.hold)
     result["after_hold"] = memory(a.pid)
-    result["established"] = established(a.port)
+    result["established"] = established(a.host, a.port)
     # The idle connections still work: the oldest, the newest and others spread between.
     n = len(conns)
     picks = sorted({0, n - 1, *(i * n // max(a.probes - 1, 1) for i in range(a.probes - 1))})
