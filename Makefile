@@ -170,6 +170,18 @@ bench-scale-sessions:
 bench-instructions: build-deps
 	CARGO=$(CARGO) benches/load/instructions.sh
 
+# One instance at scale: memory per idle keep-alive connection (10 000 of them,
+# each after one authorised GET through to an nginx origin) for the release
+# gateway beside bare Pingora, read from /proc/PID/smaps_rollup, with the
+# connections checked still open and answering; then 200 logins a second offered
+# open-loop for 20 s (wrong passwords for a real account, unknown accounts),
+# while a signed-in user's requests run at a steady pace: what the hashing pool
+# answers, how fast, and what it does to the user's latency. Installs wrk and
+# nginx-light when missing; BIN=/dir uses prebuilt release binaries instead of
+# building them. Writes benches/results/scale-conn-*.md.
+bench-scale-conn:
+	CARGO=$(CARGO) BIN=$(BIN) benches/load/scale-conn.sh
+
 # Fuzzing (cargo fuzz, nightly): every target in fuzz/fuzz_targets for FUZZ_SECONDS
 # each, from the committed seeds (fuzz/seeds) into fuzz/corpus; a finding fails
 # and names its input under fuzz/artifacts. fuzz-smoke is CI's short run.

@@ -27,7 +27,7 @@ impl ProxyHttp for Bare {
 }
 
 fn usage(name: &str) -> ! {
-    eprintln!("usage: {name} --listen ADDR --origin ADDR [--threads N]");
+    eprintln!("usage: {name} --listen ADDR --origin ADDR [--threads N] [--l4-read-buffer BYTES]");
     std::process::exit(2)
 }
 
@@ -36,6 +36,9 @@ pub fn run(name: &str) -> ! {
     let mut listen: Option<SocketAddr> = None;
     let mut origin: Option<SocketAddr> = None;
     let mut threads = 1usize;
+    // Pingora's read buffer per downstream connection (64 KiB by default): what
+    // an idle connection costs depends on it (benches/load/scale-conn.sh).
+    let mut l4_read: Option<usize> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let v = args.next().unwrap_or_else(|| usage(name));
@@ -43,6 +46,7 @@ pub fn run(name: &str) -> ! {
             "--listen" => listen = Some(v.parse().unwrap_or_else(|_| usage(name))),
             "--origin" => origin = Some(v.parse().unwrap_or_else(|_| usage(name))),
             "--threads" => threads = v.parse().unwrap_or_else(|_| usage(name)),
+            "--l4-read-buffer" => l4_read = Some(v.parse().unwrap_or_else(|_| usage(name))),
             _ => usage(name),
         }
     }
@@ -50,7 +54,13 @@ pub fn run(name: &str) -> ! {
     let mut server = Server::new_with_opt_and_conf(None, gateway::serve::server_conf(threads));
     server.bootstrap();
     let mut proxy = pingora::proxy::http_proxy_service_with_name(&server.configuration, Bare { origin }, "bare");
-    proxy.add_tcp(&listen.to_string());
+    match l4_read {
+        None => proxy.add_tcp(&listen.to_string()),
+        Some(read) => proxy.add_listener(
+            pingora::listeners::ListenerConfig::tcp(listen.to_string())
+                .l4_buffer(pingora::listeners::L4BufferSettings::default().read(read)),
+        ),
+    }
     server.add_service(proxy);
     server.run_forever()
 }
