@@ -95,10 +95,13 @@ test: deps
 	$(MAKE) test-package DEB_PROFILE=dev
 
 # The vendored Pingora crates' own tests, ours among them (vendor/PATCHES.md): each
-# patched crate built against the others, in a workspace of their own.
-VENDOR_TEST_SKIP ?=
+# patched crate built against the others, in a workspace of their own. Skipped:
+# pingora-core's connector, listener and TLS tests, which need the internet (1.1.1.1),
+# unroutable addresses that time out, and key files and servers from Pingora's
+# repository that the published crate does not ship; none of our patches is there.
+VENDOR_TEST_SKIP ?= --skip connectors:: --skip listeners:: --skip protocols::tls::
 test-vendor: build-deps
-	CARGO_TARGET_DIR=target/vendor $(CARGO) test --manifest-path vendor/Cargo.toml \
+	CARGO_TARGET_DIR=target/vendor $(CARGO) test --no-fail-fast --manifest-path vendor/Cargo.toml \
 	  --features pingora-core/rustls -p pingora-http -p pingora-core -p pingora-proxy \
 	  -- $(VENDOR_TEST_SKIP)
 
