@@ -4,6 +4,7 @@
 //! idle scheduling class (and at nice +10), so on a busy core the people already
 //! signed in are served first and the flood waits.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -17,6 +18,13 @@ const HASH_NICE: i32 = 10;
 /// later. The wait cannot see a client that has gone away, so without a bound a
 /// flood would keep the threads busy for its whole queue after it stopped.
 pub const QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// At most this many checks wait per hashing thread; one more is told to come
+/// back later at once. A check takes 30-50 ms of a core, so this is one to two
+/// seconds of work: under a flood a person learns it at once instead of after
+/// `QUEUE_WAIT`, and a flood cannot park more connections than this
+/// (`make bench-scale-conn` saw 2 000 waiting at 200 logins a second without it).
+pub const MAX_WAITING_PER_THREAD: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
@@ -43,6 +51,18 @@ static HASHES: LazyLock<Option<prometheus::IntCounterVec>> = LazyLock::new(|| {
     Some(c)
 });
 
+/// `gateway_password_checks_shed_total`: checks answered "busy" at once because
+/// the queue was full (see `MAX_WAITING_PER_THREAD`).
+static SHED: LazyLock<Option<prometheus::IntCounter>> = LazyLock::new(|| {
+    let c = prometheus::IntCounter::new(
+        "gateway_password_checks_shed_total",
+        "Password checks and hashes refused at once because the hashing queue was full.",
+    )
+    .ok()?;
+    let _ = prometheus::register(Box::new(c.clone()));
+    Some(c)
+});
+
 fn count_hash(kind: &str) {
     if let Some(c) = HASHES.as_ref() {
         c.with_label_values(&[kind]).inc();
@@ -54,6 +74,9 @@ pub struct Hasher {
     /// At most this many hashes are queued or running: a waiter whose client
     /// has gone away leaves the queue instead of costing a hash.
     permits: Arc<Semaphore>,
+    /// Checks waiting for a permit now, and how many may.
+    waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
     jobs: mpsc::Sender<Job>,
     /// Verified against when the email is unknown, so that an unknown email costs
     /// the same time as a wrong password.
@@ -92,11 +115,23 @@ impl Hasher {
                 let _ = c.with_label_values(&[kind]);
             }
         }
-        Ok(Hasher { permits: Arc::new(Semaphore::new(threads)), jobs, dummy: dummy.into() })
+        let _ = SHED.as_ref();
+        Ok(Hasher {
+            permits: Arc::new(Semaphore::new(threads)),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            max_waiting: threads.saturating_mul(MAX_WAITING_PER_THREAD),
+            jobs,
+            dummy: dummy.into(),
+        })
     }
 
     async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
-        let waiting = Waiting::enter();
+        let Some(waiting) = Waiting::enter(&self.waiting, self.max_waiting) else {
+            if let Some(c) = SHED.as_ref() {
+                c.inc();
+            }
+            return Err(HashError::Busy(std::time::Duration::ZERO));
+        };
         let _permit = match tokio::time::timeout(QUEUE_WAIT, self.permits.acquire()).await {
             Ok(permit) => permit.map_err(|_| HashError::Closed)?,
             Err(_) => return Err(HashError::Busy(QUEUE_WAIT)),
@@ -139,17 +174,23 @@ impl Hasher {
 /// One check waiting for a hashing thread, counted in
 /// `gateway_password_hash_queue_depth` until it gets one, times out or its
 /// client goes away (the future dropped): a guard, so every way out counts.
-struct Waiting;
+/// None when `max` are waiting already.
+struct Waiting(Arc<AtomicUsize>);
 
 impl Waiting {
-    fn enter() -> Waiting {
+    fn enter(count: &Arc<AtomicUsize>, max: usize) -> Option<Waiting> {
+        if count.fetch_add(1, Ordering::AcqRel) >= max {
+            count.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
         crate::metrics::HASH_QUEUE.inc();
-        Waiting
+        Some(Waiting(count.clone()))
     }
 }
 
 impl Drop for Waiting {
     fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
         crate::metrics::HASH_QUEUE.dec();
     }
 }
@@ -300,6 +341,52 @@ mod tests {
         assert_eq!(crate::metrics::HASH_QUEUE.get(), before, "a cancelled wait stays counted");
         release.send(()).unwrap();
         assert!(busy.await.unwrap().unwrap());
+    }
+
+    /// A flood cannot park more than `MAX_WAITING_PER_THREAD` checks per thread:
+    /// the next one is told "busy" at once, not after `QUEUE_WAIT`, and a place
+    /// that frees up is taken again.
+    #[tokio::test(start_paused = true)]
+    async fn a_full_queue_answers_busy_at_once() {
+        let h = Hasher::new(1).unwrap();
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let busy = {
+            let h = h.clone();
+            tokio::spawn(async move { h.run(move || hold.recv().is_ok()).await })
+        };
+        tokio::task::yield_now().await;
+        let waiters: Vec<_> = (0..MAX_WAITING_PER_THREAD)
+            .map(|_| {
+                let h = h.clone();
+                tokio::spawn(async move { h.verify(None, "anything".into()).await })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        assert_eq!(h.waiting.load(Ordering::Acquire), MAX_WAITING_PER_THREAD);
+        let started = tokio::time::Instant::now();
+        let shed = h.verify(None, "anything".into()).await;
+        assert!(matches!(shed, Err(HashError::Busy(_))), "{shed:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "the full queue was waited on");
+        // One waiter leaves: its place can be taken again.
+        let mut waiters = waiters.into_iter();
+        if let Some(w) = waiters.next() {
+            w.abort();
+            let _ = w.await;
+        }
+        assert_eq!(h.waiting.load(Ordering::Acquire), MAX_WAITING_PER_THREAD - 1);
+        let again = {
+            let h = h.clone();
+            tokio::spawn(async move { h.verify(None, "anything".into()).await })
+        };
+        tokio::task::yield_now().await;
+        assert_eq!(h.waiting.load(Ordering::Acquire), MAX_WAITING_PER_THREAD);
+        release.send(()).unwrap();
+        assert!(busy.await.unwrap().unwrap());
+        for w in waiters {
+            let _ = w.await;
+        }
+        let _ = again.await;
+        assert_eq!(h.waiting.load(Ordering::Acquire), 0, "every way out leaves the queue");
     }
 
     #[cfg(target_os = "linux")]

@@ -404,9 +404,8 @@ mod tests {
         let long = "x-auth-".to_owned() + &"a".repeat(100);
         let long: &'static str = Box::leak(long.into_boxed_str());
         let rules = Rewrite::new(StripList::new(&[], &[] as &[&str]), None).unwrap();
-        let mut names: Vec<(&'static str, &str)> = (0..40)
-            .map(|i| (&*Box::leak(format!("x-forwarded-n{i}").into_boxed_str()), "v"))
-            .collect();
+        let mut names: Vec<(&'static str, &str)> =
+            (0..40).map(|i| (&*Box::leak(format!("x-forwarded-n{i}").into_boxed_str()), "v")).collect();
         names.push((long, "v"));
         names.push(("accept", "*/*"));
         let mut up = header(&names);
