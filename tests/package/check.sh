@@ -36,9 +36,16 @@ command -v setpriv >/dev/null 2>&1 || skip "setpriv is missing (util-linux)"
 # run that was killed (SIGKILL, a lost machine), and holds what was here before.
 marker=/var/lib/gateway-package-check.leftover
 leftover=no
+installed_binary() { md5sum /usr/bin/gateway 2>/dev/null | cut -d' ' -f1; }
 if [ -f "$marker" ]; then
   grep -Eq '^user_existed=(yes|no)$' "$marker" && grep -Eq '^state_existed=(yes|no)$' "$marker" \
     || fail "$marker is not this check's marker; look at it and remove it"
+  # Only a package whose binary is the one this check installed is its own: a
+  # gateway installed since then (another build) is never touched.
+  if dpkg-query -W -f='${Status}' gateway 2>/dev/null | grep -q "installed"; then
+    [ -n "$(installed_binary)" ] && [ "$(sed -n 's/^binary_md5=//p' "$marker")" = "$(installed_binary)" ] \
+      || fail "a gateway package is installed that this check did not install, and $marker is left from an interrupted check: look at both and remove the marker"
+  fi
   leftover=yes
   user_existed=$(sed -n 's/^user_existed=//p' "$marker")
   state_existed=$(sed -n 's/^state_existed=//p' "$marker")
@@ -88,6 +95,7 @@ printf 'user_existed=%s\nstate_existed=%s\n' "$user_existed" "$state_existed" > 
 
 # --- install ---------------------------------------------------------------
 dpkg -i "$deb" > target/package-check-dpkg.log 2>&1 || { cat target/package-check-dpkg.log >&2; fail "dpkg -i"; }
+printf 'binary_md5=%s\n' "$(installed_binary)" >> "$marker"
 step "installed"
 
 expect_stat() { # path owner:group mode
