@@ -4,12 +4,14 @@
 //! idle scheduling class (and at nice +10), so on a busy core the people already
 //! signed in are served first and the flood waits.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use argon2::{Argon2, PasswordHash, PasswordHasher as _, PasswordVerifier};
 use tokio::sync::{Semaphore, oneshot};
+
+use crate::outage::Outage;
 
 /// How much lower than the proxy's the hashing threads' priority is.
 const HASH_NICE: i32 = 10;
@@ -34,6 +36,8 @@ pub enum HashError {
     Closed,
     #[error("every hashing thread stayed busy for {0:?}")]
     Busy(std::time::Duration),
+    #[error("the hashing queue is full ({0} checks waiting)")]
+    Full(usize),
     #[error("cannot start the hashing threads: {0}")]
     Spawn(std::io::Error),
 }
@@ -62,6 +66,25 @@ static SHED: LazyLock<Option<prometheus::IntCounter>> = LazyLock::new(|| {
     let _ = prometheus::register(Box::new(c.clone()));
     Some(c)
 });
+
+/// A flood makes every check it sheds or times out fail alike: logged through an
+/// [`Outage`] (one line when it starts, then with back-off, one when the queue
+/// has emptied), not once per refused sign-in.
+static OVERLOAD: LazyLock<Mutex<Outage>> = LazyLock::new(|| Mutex::new(Outage::new("the password hashing pool")));
+/// Read whenever a check leaves an empty queue; the lock is taken only while overloaded.
+static OVERLOADED: AtomicBool = AtomicBool::new(false);
+
+fn overloaded(e: HashError) -> HashError {
+    OVERLOAD.lock().unwrap_or_else(|p| p.into_inner()).failed(&e);
+    OVERLOADED.store(true, Ordering::Relaxed);
+    e
+}
+
+fn overload_ended() {
+    if OVERLOADED.swap(false, Ordering::Relaxed) {
+        OVERLOAD.lock().unwrap_or_else(|p| p.into_inner()).ok();
+    }
+}
 
 fn count_hash(kind: &str) {
     if let Some(c) = HASHES.as_ref() {
@@ -130,13 +153,16 @@ impl Hasher {
             if let Some(c) = SHED.as_ref() {
                 c.inc();
             }
-            return Err(HashError::Busy(std::time::Duration::ZERO));
+            return Err(overloaded(HashError::Full(self.max_waiting)));
         };
         let _permit = match tokio::time::timeout(QUEUE_WAIT, self.permits.acquire()).await {
             Ok(permit) => permit.map_err(|_| HashError::Closed)?,
-            Err(_) => return Err(HashError::Busy(QUEUE_WAIT)),
+            Err(_) => return Err(overloaded(HashError::Busy(QUEUE_WAIT))),
         };
         drop(waiting);
+        if self.waiting.load(Ordering::Acquire) == 0 {
+            overload_ended();
+        }
         let (done, result) = oneshot::channel();
         self.jobs
             .send(Box::new(move || {
@@ -301,16 +327,23 @@ mod tests {
         assert!(!h.verify(Some("garbage".into()), "x".into()).await.unwrap());
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_request_that_waits_too_long_is_told_busy_not_wrong() {
-        let h = Hasher::new(1).unwrap();
+    /// Takes the one thread of `h` (and its permit) until the test sends on the sender.
+    async fn take_the_thread(
+        h: &Hasher,
+    ) -> (std::sync::mpsc::Sender<()>, tokio::task::JoinHandle<Result<bool, HashError>>) {
         let (release, hold) = std::sync::mpsc::channel::<()>();
-        // The one thread is taken (and its permit held) until the test lets it go.
         let busy = {
             let h = h.clone();
             tokio::spawn(async move { h.run(move || hold.recv().is_ok()).await })
         };
         tokio::task::yield_now().await;
+        (release, busy)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_that_waits_too_long_is_told_busy_not_wrong() {
+        let h = Hasher::new(1).unwrap();
+        let (release, busy) = take_the_thread(&h).await;
         let waited = h.verify(None, "anything".into()).await;
         assert!(matches!(waited, Err(HashError::Busy(_))), "{waited:?}");
         release.send(()).unwrap();
@@ -323,12 +356,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn waiting_checks_are_counted_in_the_queue_gauge() {
         let h = Hasher::new(1).unwrap();
-        let (release, hold) = std::sync::mpsc::channel::<()>();
-        let busy = {
-            let h = h.clone();
-            tokio::spawn(async move { h.run(move || hold.recv().is_ok()).await })
-        };
-        tokio::task::yield_now().await;
+        let (release, busy) = take_the_thread(&h).await;
         let before = crate::metrics::HASH_QUEUE.get();
         let waiter = {
             let h = h.clone();
@@ -349,12 +377,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_full_queue_answers_busy_at_once() {
         let h = Hasher::new(1).unwrap();
-        let (release, hold) = std::sync::mpsc::channel::<()>();
-        let busy = {
-            let h = h.clone();
-            tokio::spawn(async move { h.run(move || hold.recv().is_ok()).await })
-        };
-        tokio::task::yield_now().await;
+        let (release, busy) = take_the_thread(&h).await;
         let waiters: Vec<_> = (0..MAX_WAITING_PER_THREAD)
             .map(|_| {
                 let h = h.clone();
@@ -365,7 +388,7 @@ mod tests {
         assert_eq!(h.waiting.load(Ordering::Acquire), MAX_WAITING_PER_THREAD);
         let started = tokio::time::Instant::now();
         let shed = h.verify(None, "anything".into()).await;
-        assert!(matches!(shed, Err(HashError::Busy(_))), "{shed:?}");
+        assert!(matches!(shed, Err(HashError::Full(n)) if n == MAX_WAITING_PER_THREAD), "{shed:?}");
         assert!(started.elapsed() < std::time::Duration::from_secs(1), "the full queue was waited on");
         // One waiter leaves: its place can be taken again.
         let mut waiters = waiters.into_iter();

@@ -4,7 +4,7 @@
 use policy::LoginMethod;
 
 use super::{Accounts, Actor, Result};
-use crate::password::Hasher;
+use crate::password::{HashError, Hasher};
 use crate::store::{UserRow, canonical_email};
 
 /// Longer passwords are refused without hashing (argon2 would take them).
@@ -111,6 +111,8 @@ async fn verify(hasher: &Hasher, stored: Option<String>, password: &str) -> Opti
     }
     match hasher.verify(stored, password.to_owned()).await {
         Ok(right) => Some(right),
+        // The pool logs its own overload, with back-off: a flood is not a line per sign-in.
+        Err(HashError::Busy(_) | HashError::Full(_)) => None,
         Err(e) => {
             tracing::warn!(error = %e, "password check unavailable");
             None

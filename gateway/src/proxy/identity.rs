@@ -52,11 +52,6 @@ impl StripList {
             || PREFIXES.iter().any(|p| name.len() >= p.len() && folded_eq(&name[..p.len()], p))
             || self.extra.iter().any(|e| folded_eq(name, e))
     }
-
-    /// The names among `names` to remove.
-    pub fn select<'a>(&self, names: impl Iterator<Item = &'a HeaderName>) -> Vec<HeaderName> {
-        names.filter(|n| self.should_strip(n.as_str())).cloned().collect()
-    }
 }
 
 /// `X-Forwarded-Host` and `X-Forwarded-Proto` as the gateway knows them: the
@@ -222,20 +217,9 @@ fn strip_headers(up: &mut RequestHeader, strip: &StripList, line_header: Option<
             break;
         };
         let is_line = line_header.is_some_and(|l| l == name);
-        // The name is borrowed from the map it is removed from: copy it to the
-        // stack (names are ASCII, so the copy is a `str`).
         let mut buf = [0u8; 64];
-        let removed = match buf.get_mut(..name.as_str().len()) {
-            Some(room) => {
-                room.copy_from_slice(name.as_str().as_bytes());
-                match std::str::from_utf8(room) {
-                    Ok(copy) => up.remove_header(copy),
-                    Err(_) => {
-                        let owned = name.clone();
-                        up.remove_header(&owned)
-                    }
-                }
-            }
+        let removed = match on_stack(&mut buf, name) {
+            Some(copy) => up.remove_header(copy),
             None => {
                 let owned = name.clone();
                 up.remove_header(&owned)
@@ -246,6 +230,15 @@ fn strip_headers(up: &mut RequestHeader, strip: &StripList, line_header: Option<
         }
     }
     line_value
+}
+
+/// A copy of `name` in `buf`: the name is borrowed from the map it is about to be
+/// removed from, and cloning a parsed custom name allocates. None for a name
+/// longer than the buffer.
+fn on_stack<'b>(buf: &'b mut [u8; 64], name: &HeaderName) -> Option<&'b str> {
+    let room = buf.get_mut(..name.as_str().len())?;
+    room.copy_from_slice(name.as_str().as_bytes());
+    std::str::from_utf8(room).ok()
 }
 
 fn fold(s: &str) -> String {
