@@ -35,14 +35,18 @@ impl LineId {
         if s.is_empty() {
             return Err(LineIdError::Empty);
         }
-        if let Some((pos, c)) = s.chars().enumerate().find(|(_, c)| !c.is_ascii_alphanumeric()) {
+        // Bytes first: a carrier header is parsed on every line-auth request.
+        // Only an invalid input pays for finding its character's position.
+        if !s.bytes().all(|b| b.is_ascii_alphanumeric())
+            && let Some((pos, c)) = s.chars().enumerate().find(|(_, c)| !c.is_ascii_alphanumeric())
+        {
             return Err(LineIdError::Character(c, pos + 1));
         }
         let len = s.len();
-        let prefix = s.get(..3).map(|p| p.to_ascii_uppercase());
-        let expected = match prefix.as_deref() {
-            Some("CAF") => 13,
-            Some("COP") => 11,
+        let prefix = s.as_bytes().get(..3);
+        let expected = match prefix {
+            Some(p) if p.eq_ignore_ascii_case(b"CAF") => 13,
+            Some(p) if p.eq_ignore_ascii_case(b"COP") => 11,
             _ => return Err(LineIdError::Prefix),
         };
         if len != expected {

@@ -36,18 +36,33 @@ const EXACT: &[&str] = &[
 const PREFIXES: &[&str] = &["x-auth-", "x-forwarded-"];
 
 /// The configured carrier header names and `remove_headers`, in the same folded form.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct StripList {
     extra: Vec<String>,
+    /// The first bytes, folded, of every name above: a name starting with any
+    /// other byte is kept after one look. A browser sends a dozen headers, and
+    /// most (`accept`, `user-agent`, `sec-…`, `host`) are settled there instead
+    /// of being compared with twenty names each.
+    first: [bool; 256],
 }
 
 impl StripList {
     pub fn new<S: AsRef<str>>(carrier_headers: &[&str], configured: &[S]) -> Self {
         let extra = carrier_headers.iter().copied().chain(configured.iter().map(|h| h.as_ref()));
-        StripList { extra: extra.map(fold).collect() }
+        let extra: Vec<String> = extra.map(fold).collect();
+        let mut first = [false; 256];
+        let all = EXACT.iter().chain(PREFIXES).copied().chain(extra.iter().map(String::as_str));
+        for b in all.filter_map(|n| n.bytes().next()) {
+            first[usize::from(fold_byte(b))] = true;
+        }
+        StripList { extra, first }
     }
 
     pub fn should_strip(&self, name: &str) -> bool {
+        let Some(&b) = name.as_bytes().first() else { return false };
+        if !self.first[usize::from(fold_byte(b))] {
+            return false;
+        }
         EXACT.iter().any(|e| folded_eq(name, e))
             || PREFIXES.iter().any(|p| name.len() >= p.len() && folded_eq(&name[..p.len()], p))
             || self.extra.iter().any(|e| folded_eq(name, e))
@@ -174,7 +189,10 @@ pub fn rewrite_upstream(
     // maps grow once, not at each power of two (`vendor/PATCHES.md`, patch 2).
     up.reserve(ADDED_HEADERS)?;
     if let Some(ip) = client_ip {
-        up.insert_header(&names.forwarded_for, ip.to_string())?;
+        match ip {
+            IpAddr::V4(v4) => up.insert_header(&names.forwarded_for, ipv4_text(v4, &mut [0; 15]))?,
+            IpAddr::V6(_) => up.insert_header(&names.forwarded_for, ip.to_string())?,
+        }
     }
     if let Some(f) = forwarded {
         up.insert_header(&names.forwarded_host, f.host.clone())?;
@@ -203,6 +221,29 @@ pub fn rewrite_upstream(
         }
     }
     Ok(())
+}
+
+/// An IPv4 address in dotted decimal, written into `buf` by hand: `Display` goes
+/// through the formatting machinery, which cost more than any other single step
+/// of the upstream rewrite (about 1 500 instructions a request).
+fn ipv4_text(ip: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> &[u8] {
+    let mut n = 0;
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        let digits = [octet / 100, octet / 10 % 10, octet % 10];
+        let skip = usize::from(octet < 100) + usize::from(octet < 10);
+        let dot = usize::from(i > 0);
+        let len = dot + 3 - skip;
+        // Four octets of at most three digits and three dots: 15 bytes at most.
+        let Some(out) = buf.get_mut(n..n + len) else { break };
+        if dot == 1 {
+            out[0] = b'.';
+        }
+        for (o, d) in out[dot..].iter_mut().zip(&digits[skip..]) {
+            *o = b'0' + d;
+        }
+        n += len;
+    }
+    &buf[..n]
 }
 
 /// Removes every header `strip` names, without collecting the names first (no
@@ -245,17 +286,33 @@ fn fold(s: &str) -> String {
     s.chars().map(|c| if c == '_' { '-' } else { c.to_ascii_lowercase() }).collect()
 }
 
+fn fold_byte(b: u8) -> u8 {
+    if b == b'_' { b'-' } else { b.to_ascii_lowercase() }
+}
+
 fn folded_eq(name: &str, folded: &str) -> bool {
-    name.len() == folded.len()
-        && name.bytes().zip(folded.bytes()).all(|(a, b)| {
-            let a = if a == b'_' { b'-' } else { a.to_ascii_lowercase() };
-            a == b
-        })
+    name.len() == folded.len() && name.bytes().zip(folded.bytes()).all(|(a, b)| fold_byte(a) == b)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv4_text_is_what_display_writes() {
+        let octets = [0u8, 1, 9, 10, 42, 99, 100, 101, 199, 200, 249, 250, 255];
+        for a in octets {
+            for b in octets {
+                for ip in [
+                    std::net::Ipv4Addr::new(a, b, a, b),
+                    std::net::Ipv4Addr::new(b, a, 0, 255),
+                    std::net::Ipv4Addr::new(255, a, b, 7),
+                ] {
+                    assert_eq!(ipv4_text(ip, &mut [0; 15]), ip.to_string().as_bytes(), "{ip}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn strips_every_spelling() {
@@ -289,6 +346,10 @@ mod tests {
         for n in ["accept", "x-authority", "x-auth", "cookie", "x-line-idx", "host"] {
             assert!(!s.should_strip(n), "{n}");
         }
+        // Names starting with `_` or `-` fold alike, in the first-byte table too.
+        let odd = StripList::new(&[], &["_Odd_Header"]);
+        assert!(odd.should_strip("-odd-header") && odd.should_strip("_odd_header"));
+        assert!(!odd.should_strip("odd-header") && !odd.should_strip(""));
     }
 
     fn header(names: &[(&'static str, &str)]) -> RequestHeader {
