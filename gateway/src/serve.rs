@@ -179,6 +179,7 @@ pub fn run(cfg: config::GatewayConfig, extras: Extras) -> anyhow::Result<()> {
         shutdown_signal: Box::new(crate::shutdown::Signals { grace: cfg.shutdown.grace }),
     });
     tracing::info!("stopped");
+    crate::access_log::flush_before_exit();
     std::process::exit(0)
 }
 

@@ -127,6 +127,7 @@ pub async fn exit_when_drained(mut phases: broadcast::Receiver<ExecutionPhase>, 
         tick.tick().await;
         if limits.open_connections() == 0 {
             tracing::info!("drained: no connection left; exiting");
+            crate::access_log::flush_before_exit();
             std::process::exit(0);
         }
     }

@@ -1592,7 +1592,12 @@ where
                 .on_connection_reuse(&mut session, &mut ctx, prev_ctx);
         }
 
-        self.process_request(session, ctx).await
+        // Boxed: a connection idles between requests inside this future, waiting in
+        // `handle_new_request`, and an async fn's state has the size of its largest
+        // await point. Inline, every idle keep-alive connection's task kept room for
+        // the whole proxying state machine; boxed, that room exists only while a
+        // request is being processed.
+        Box::pin(self.process_request(session, ctx)).await
     }
 
     async fn http_cleanup(&self) {
@@ -2611,6 +2616,32 @@ mod tests {
                 .unwrap();
             assert!(session.is_none());
         }
+    }
+
+    /// An idle keep-alive connection waits inside `process_new_http` for its next
+    /// request head; its task must not carry room for the proxying state machine,
+    /// which only a request being processed needs.
+    #[test]
+    fn an_idle_connection_does_not_carry_the_request_state() {
+        let proxy = Arc::new(HttpProxy::new(NoopProxy, Arc::new(ServerConf::default())));
+        let (_tx, shutdown) = tokio::sync::watch::channel(false);
+        let idle = proxy.process_new_http(*pending_session(), &shutdown);
+        let session = Session::new(
+            pending_session(),
+            &proxy.downstream_modules,
+            #[cfg(feature = "upstream_modules")]
+            &proxy.upstream_modules,
+            proxy.shutdown_flag.clone(),
+        );
+        let request = proxy.process_request(session, ());
+        // `process_new_http` is an `async_trait` method: its state is behind the
+        // returned box, and `size_of_val` through the box reads its real size.
+        let idle_size = std::mem::size_of_val(&*idle);
+        let request_size = std::mem::size_of_val(&request);
+        assert!(
+            idle_size * 2 < request_size,
+            "waiting for a request takes {idle_size} bytes, processing one {request_size}"
+        );
     }
 
     #[tokio::test]
