@@ -101,13 +101,29 @@ pub fn reopen() {
     }
 }
 
-/// Waits (up to a second) until what was queued before is written: before the
-/// process exits, so that the last requests' lines are not lost.
+/// Waits (up to two seconds) until what was queued before is written: before
+/// the process exits, so that the last requests' lines are not lost. A full
+/// queue is waited on too (it drains at each rest).
 pub fn flush_before_exit() {
     let Some(tx) = SINK.get() else { return };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     let (done, wait) = std::sync::mpsc::sync_channel(1);
-    if tx.try_send(Msg::Flush(done)).is_ok() {
-        let _ = wait.recv_timeout(std::time::Duration::from_secs(1));
+    let mut msg = Msg::Flush(done);
+    loop {
+        match tx.try_send(msg) {
+            Ok(()) => break,
+            Err(TrySendError::Full(back)) if std::time::Instant::now() < deadline => {
+                msg = back;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(_) => {
+                tracing::warn!("the access log's last lines could not be written before the exit");
+                return;
+            }
+        }
+    }
+    if wait.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())).is_err() {
+        tracing::warn!("the access log's last lines could not be written before the exit");
     }
 }
 
@@ -287,21 +303,7 @@ mod tests {
         let path = dir.path().join("access.log");
         start(&AccessLog::File(path.clone())).unwrap();
         for i in 0..200u16 {
-            push(Record {
-                time: SystemTime::now(),
-                client: None,
-                host: "storage.example".to_owned(),
-                method: http::Method::GET,
-                path: format!("/files/{i}"),
-                status: 200,
-                bytes: 0,
-                duration_us: 1,
-                outcome: "allow",
-                user: None,
-                tenant: None,
-                upstream_status: None,
-                upstream_us: None,
-            });
+            push(Record { path: format!("/files/{i}"), ..sample() });
             if i == 0 {
                 // The writer takes the first line at once, then rests.
                 std::thread::sleep(std::time::Duration::from_millis(2));
@@ -311,5 +313,36 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 200, "{text}");
         assert!(text.lines().last().is_some_and(|l| l.contains("/files/199")));
+
+        // More than the queue holds while the writer rests: what is dropped is
+        // counted, and everything queued is written even though the flush
+        // found the queue full.
+        let dropped_before = metrics::ACCESS_LOG_DROPPED.get();
+        let burst = (QUEUE + 2000) as u64;
+        for i in 0..burst {
+            push(Record { path: format!("/burst/{i}"), ..sample() });
+        }
+        let dropped = metrics::ACCESS_LOG_DROPPED.get() - dropped_before;
+        flush_before_exit();
+        let lines = std::fs::read_to_string(&path).unwrap().lines().count() as u64;
+        assert_eq!(lines, 200 + burst - dropped, "{dropped} dropped");
+    }
+
+    fn sample() -> Record {
+        Record {
+            time: SystemTime::now(),
+            client: None,
+            host: "storage.example".to_owned(),
+            method: http::Method::GET,
+            path: String::new(),
+            status: 200,
+            bytes: 0,
+            duration_us: 1,
+            outcome: "allow",
+            user: None,
+            tenant: None,
+            upstream_status: None,
+            upstream_us: None,
+        }
     }
 }
