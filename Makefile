@@ -98,8 +98,12 @@ test: deps
 # patched crate built against the others, in a workspace of their own. Skipped:
 # pingora-core's connector, listener and TLS tests, which need the internet (1.1.1.1),
 # unroutable addresses that time out, and key files and servers from Pingora's
-# repository that the published crate does not ship; none of our patches is there.
-VENDOR_TEST_SKIP ?= --skip connectors:: --skip listeners:: --skip protocols::tls::
+# repository that the published crate does not ship; and the two receive-timestamp
+# tests of l4::stream, whose first sleeps 100 us for the kernel to apply
+# SO_TIMESTAMPING and fails when the suite runs on a loaded machine (seen here
+# once in a parallel run; it passes alone). None of our patches is there.
+VENDOR_TEST_SKIP ?= --skip connectors:: --skip listeners:: --skip protocols::tls:: \
+  --skip protocols::l4::stream::tests::test_rx_timestamp
 test-vendor: build-deps
 	CARGO_TARGET_DIR=target/vendor $(CARGO) test --no-fail-fast --manifest-path vendor/Cargo.toml \
 	  --features pingora-core/rustls -p pingora-http -p pingora-core -p pingora-proxy \
